@@ -1,0 +1,64 @@
+/**
+ * Typed configuration from the environment, validated once at boot: every
+ * problem is reported together and the process refuses to start.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const optionalUrl = z.preprocess((value) => (value === '' ? undefined : value), z.string().url().optional());
+
+export const ZRuntimeEnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** Embedded mode keeps its database and generated secrets here. */
+  DATA_DIR: z.string().default('./.data'),
+  /** A Postgres URL switches relational data from embedded PGlite to that server. */
+  DATABASE_URL: optionalUrl,
+  /** A Redis URL switches pub/sub from in-process to Redis. */
+  REDIS_URL: optionalUrl,
+  /** HS256 key for access tokens; at least 32 characters. */
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+});
+
+export type RuntimeEnv = z.infer<typeof ZRuntimeEnvSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses `env` with `schema`. @throws ConfigError listing every problem. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+  throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+}
+
+export interface RuntimeConfig {
+  env: RuntimeEnv;
+  dataDir: string;
+  jwtSecret: Uint8Array;
+}
+
+/**
+ * Resolves secrets: JWT_SECRET when given; otherwise, outside production and
+ * with embedded storage only, a random key kept in DATA_DIR so tokens survive
+ * restarts. Processes that share a real database must share a key, so there
+ * the key is required.
+ */
+export function resolveRuntimeConfig(env: RuntimeEnv): RuntimeConfig {
+  const dataDir = resolve(env.DATA_DIR);
+  if (env.JWT_SECRET) return { env, dataDir, jwtSecret: new TextEncoder().encode(env.JWT_SECRET) };
+  if (env.NODE_ENV === 'production') throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required in production');
+  if (env.DATABASE_URL) {
+    throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required with DATABASE_URL (every process of a deployment must share it)');
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const file = `${dataDir}/jwt-secret`;
+  if (!existsSync(file)) writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  return { env, dataDir, jwtSecret: new TextEncoder().encode(readFileSync(file, 'utf8').trim()) };
+}

@@ -1,0 +1,37 @@
+/**
+ * The one registry of error codes the API returns in `extensions.code`.
+ * Every refusal is a GraphQLError made here; anything else that escapes a
+ * resolver is an unexpected error and is masked by the server.
+ */
+import { GraphQLError } from 'graphql';
+import type { ZodError } from 'zod';
+
+export const ErrorCodes = {
+  BAD_USER_INPUT: 'The input is malformed or breaks a rule; nothing was changed.',
+  UNAUTHENTICATED: 'No valid access token was given, or the credentials are wrong.',
+  FORBIDDEN: 'The viewer may not do this (for example: not a member of the chat).',
+  NOT_FOUND: 'The object does not exist, or the viewer may not know that it does.',
+  CONFLICT: 'The request conflicts with the current state (for example: a taken username).',
+  RATE_LIMITED: 'Too many requests; retry later.',
+  INTERNAL_SERVER_ERROR: 'Something unexpected failed; the details are in the server log.',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export function apiError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extensions, code } });
+}
+
+export const badInput = (message: string, extensions?: Record<string, unknown>) =>
+  apiError('BAD_USER_INPUT', message, extensions);
+export const unauthenticated = (message = 'You must be logged in.') => apiError('UNAUTHENTICATED', message);
+export const forbidden = (message = 'You may not do this.') => apiError('FORBIDDEN', message);
+export const notFound = (what: string) => apiError('NOT_FOUND', `${what} was not found.`);
+export const conflict = (message: string) => apiError('CONFLICT', message);
+
+/** Turns a zod validation failure into one BAD_USER_INPUT error listing every problem. */
+export function fromZodError(error: ZodError): GraphQLError {
+  const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+  const summary = issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ');
+  return badInput(`Invalid input: ${summary}`, { issues });
+}

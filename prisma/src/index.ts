@@ -1,0 +1,102 @@
+/**
+ * The one home of relational data access: opens the database chosen by
+ * configuration (embedded PGlite, or a real Postgres server), applies pending
+ * migrations, and hands out a Prisma client. Both modes run the same client
+ * and the same SQL migrations.
+ */
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import pg from 'pg';
+import { PrismaClient } from './generated/prisma/client.ts';
+import { applyMigrations, type SqlSession } from './migrate.ts';
+
+export { Prisma, PrismaClient } from './generated/prisma/client.ts';
+export type * from './generated/prisma/client.ts';
+export { ChatKind, ChatRole, PresenceStatus } from './generated/prisma/enums.ts';
+export { applyMigrations, listMigrations } from './migrate.ts';
+
+export type DatabaseConfig =
+  /** A Postgres server, e.g. `postgresql://user:pass@host:5432/db`. */
+  | { kind: 'postgres'; url: string; poolSize?: number }
+  /** Embedded Postgres (PGlite) kept in `dataDir`; `memory://` keeps nothing. */
+  | { kind: 'embedded'; dataDir: string };
+
+export interface Database {
+  prisma: PrismaClient;
+  /**
+   * A Snowflake worker number no other live process on this database holds:
+   * 0 for the embedded database (one process per data directory), otherwise
+   * taken with a session-level advisory lock that Postgres frees when the
+   * holding process dies.
+   */
+  workerId: number;
+  close(): Promise<void>;
+}
+
+const MIGRATION_LOCK = 727274;
+const WORKER_LOCK_SPACE = 727275;
+
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  if (config.kind === 'embedded') {
+    if (!config.dataDir.startsWith('memory://')) mkdirSync(config.dataDir, { recursive: true });
+    const lite = await PGlite.create(config.dataDir);
+    // PGlite serves one connection; the process is the only writer, so no lock.
+    await applyMigrations({
+      query: async (sql, params) => (await lite.query<Record<string, unknown>>(sql, params)).rows,
+      exec: async (sql) => void (await lite.exec(sql)),
+    });
+    const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+    return {
+      prisma,
+      workerId: 0,
+      close: async () => {
+        await prisma.$disconnect();
+        await lite.close();
+      },
+    };
+  }
+
+  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10 });
+  const client = await pool.connect();
+  try {
+    const session: SqlSession = {
+      query: async (sql, params) => (await client.query(sql, params)).rows,
+      exec: async (sql) => void (await client.query(sql)),
+    };
+    // Several processes may start at once against one database: serialize.
+    await client.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
+    try {
+      await applyMigrations(session);
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`);
+    }
+  } finally {
+    client.release();
+  }
+  const { workerId, release } = await claimWorkerId(config.url);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    prisma,
+    workerId,
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+      await release();
+    },
+  };
+}
+
+async function claimWorkerId(url: string): Promise<{ workerId: number; release: () => Promise<void> }> {
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  const start = Math.floor(Math.random() * 1024);
+  for (let i = 0; i < 1024; i++) {
+    const candidate = (start + i) % 1024;
+    const { rows } = await holder.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [WORKER_LOCK_SPACE, candidate]);
+    if (rows[0]?.ok) return { workerId: candidate, release: () => holder.end() };
+  }
+  await holder.end();
+  throw new Error('all 1024 Snowflake worker numbers are held by live processes');
+}
