@@ -11,7 +11,7 @@ export const ErrorCodes = {
   UNAUTHENTICATED: 'No valid access token was given, or the credentials are wrong.',
   FORBIDDEN: 'The viewer may not do this (for example: not a member of the chat).',
   NOT_FOUND: 'The object does not exist, or the viewer may not know that it does.',
-  CONFLICT: 'The request conflicts with the current state (for example: a taken username).',
+  CONFLICT: 'The request conflicts with the current state (for example: a stale version).',
   RATE_LIMITED: 'Too many requests; retry later.',
   INTERNAL_SERVER_ERROR: 'Something unexpected failed; the details are in the server log.',
 } as const;

@@ -142,12 +142,15 @@ export async function subscribeSubgraph(
   return 'schema' in args ? subscribePrepared(args) : { errors: args };
 }
 
-/** Maps an async iterator, forwarding `return` so the source is closed with it. */
-export function mapAsyncIterator<T, U>(source: AsyncIterableIterator<T> | AsyncGenerator<T>, map: (value: T) => U): AsyncIterableIterator<U> {
+/** Maps an async iterator in order, forwarding `return` so the source is closed with it. */
+export function mapAsyncIterator<T, U>(
+  source: AsyncIterableIterator<T> | AsyncGenerator<T>,
+  map: (value: T) => U | Promise<U>,
+): AsyncIterableIterator<U> {
   const iterator: AsyncIterableIterator<U> = {
     async next() {
       const step = await source.next();
-      return step.done ? { done: true, value: undefined } : { done: false, value: map(step.value) };
+      return step.done ? { done: true, value: undefined } : { done: false, value: await map(step.value) };
     },
     async return() {
       await source.return?.(undefined);

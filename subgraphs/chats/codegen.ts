@@ -1,0 +1,8 @@
+import { subgraphCodegen } from '../../scripts/codegen-config.ts';
+
+export default subgraphCodegen({
+  Chat: '../store/chat-store.ts#ChatRecord',
+  ChatMember: '../store/chat-store.ts#ChatMemberRecord',
+  User: '../store/chat-store.ts#UserRef',
+  Message: '../store/chat-store.ts#MessageRef',
+});

@@ -1,0 +1,19 @@
+import { buildFederatedSchema, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
+import type { Context } from './context.ts';
+import { resolvers } from './resolvers/index.ts';
+import { ChatService } from './services/chat-service.ts';
+import { ChatStore } from './store/chat-store.ts';
+
+export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
+
+export function createChatsSubgraph(runtime: Runtime): Subgraph<Context> {
+  const store = new ChatStore(runtime.db.prisma);
+  return {
+    name: 'chats',
+    schema: buildFederatedSchema(typeDefs, resolvers),
+    async createContext(headers) {
+      const viewer = await runtime.tokens.viewerFromAuthorization(headers.authorization);
+      return { viewer, chats: new ChatService(viewer, store, runtime.ids) };
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { DateTimeScalar } from '@chat/common';
+import type { Resolvers } from '../generated/resolvers.ts';
+
+export const resolvers: Resolvers = {
+  DateTime: DateTimeScalar,
+  Query: {
+    chat: (_parent, { id }, { chats }) => chats.chat(id),
+    chats: (_parent, { first, after }, { chats }) => chats.chats(first, after),
+  },
+  Mutation: {
+    createDirectChat: (_parent, { userId }, { chats }) => chats.createDirectChat(userId),
+    createGroupChat: (_parent, { input }, { chats }) => chats.createGroupChat(input),
+  },
+  Chat: {
+    __resolveReference: (reference, { chats }) => chats.chatReference(reference.id),
+    members: (chat, _args, { chats }) => chats.members(chat),
+    lastMessage: (chat) => (chat.lastMessageId ? { id: chat.lastMessageId } : null),
+    unreadCount: (chat, _args, { chats }) => chats.unreadCount(chat),
+  },
+  ChatMember: {
+    user: (member) => ({ id: member.userId }),
+  },
+};

@@ -1,0 +1,190 @@
+/** Who may read and send messages, the rules a message must follow, and how new messages are announced. */
+import {
+  badInput,
+  decodeCursor,
+  encodeCursor,
+  forbidden,
+  fromZodError,
+  log,
+  notFound,
+  pageSize,
+  parseId,
+  requireId,
+  toConnection,
+  Topics,
+  unauthenticated,
+  type Connection,
+  type PubSubEngine,
+  type Viewer,
+} from '@chat/common';
+import DataLoader from 'dataloader';
+import { z } from 'zod';
+import type { ChatAccess, MembershipStore } from '../store/membership-store.ts';
+import type { MessageRecord, MessageStore } from '../store/message-store.ts';
+
+export const MAX_TEXT_LENGTH = 4000;
+/**
+ * Longest text accepted before trimming: room for surrounding whitespace, and
+ * a cheap refusal of huge strings before any work is done on them.
+ */
+export const MAX_RAW_TEXT_LENGTH = 2 * MAX_TEXT_LENGTH;
+export const MAX_CLIENT_MESSAGE_ID_LENGTH = 64;
+
+export const NOT_A_MEMBER = 'You are not a member of this chat.';
+
+const ZId = z.string().refine((value) => parseId(value) !== undefined, 'must be a valid ID');
+
+export const ZSendMessageInputSchema = z.object({
+  chatId: ZId,
+  text: z
+    .string()
+    .max(MAX_RAW_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
+    .transform((text) => text.trim())
+    .pipe(
+      z
+        .string()
+        .min(1, 'must not be empty')
+        .max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
+        // Postgres text cannot hold NUL; refuse it here rather than fail in the database.
+        .refine((text) => !text.includes('\u0000'), 'must not contain NUL characters'),
+    ),
+  clientMessageId: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(MAX_CLIENT_MESSAGE_ID_LENGTH, `must be at most ${MAX_CLIENT_MESSAGE_ID_LENGTH} characters`)
+    .regex(/^[A-Za-z0-9._:-]*$/, 'may contain only letters, digits and . _ : -'),
+});
+
+export type SendMessageInput = z.input<typeof ZSendMessageInputSchema>;
+
+/** Where a `messageAdded` subscription listens, and which events on that topic it keeps. */
+export interface MessageWatch {
+  topic: string;
+  accept: (message: MessageRecord) => boolean;
+}
+
+/** Per request: holds the viewer and the request's DataLoaders. */
+export class MessageService {
+  #access: DataLoader<string, ChatAccess> | undefined;
+  readonly #messages: DataLoader<string, MessageRecord | null>;
+
+  constructor(
+    private readonly viewer: Viewer | null,
+    private readonly store: MessageStore,
+    private readonly membership: MembershipStore,
+    private readonly pubsub: PubSubEngine,
+    private readonly nextId: () => bigint,
+  ) {
+    this.#messages = new DataLoader((ids) => store.byIds(ids));
+  }
+
+  #requireViewer(): Viewer {
+    if (!this.viewer) throw unauthenticated();
+    return this.viewer;
+  }
+
+  /** The viewer's access to a chat, batched per request. */
+  #accessTo(chatId: string): Promise<ChatAccess> {
+    const viewer = this.#requireViewer();
+    this.#access ??= this.membership.accessLoader(viewer.id);
+    return this.#access.load(chatId);
+  }
+
+  /** @throws NOT_FOUND for an unknown chat, FORBIDDEN when the viewer is not a member. */
+  async #requireMember(chatId: string): Promise<void> {
+    const access = await this.#accessTo(chatId);
+    if (access === 'MISSING') throw notFound('Chat');
+    if (access === 'NOT_MEMBER') throw forbidden(NOT_A_MEMBER);
+  }
+
+  async sendMessage(input: SendMessageInput): Promise<MessageRecord> {
+    const viewer = this.#requireViewer();
+    const parsed = ZSendMessageInputSchema.safeParse(input);
+    if (!parsed.success) throw fromZodError(parsed.error);
+    const { chatId, text, clientMessageId } = parsed.data;
+    const canonicalChatId = requireId(chatId, 'chatId').toString();
+    await this.#requireMember(canonicalChatId);
+
+    const existing = await this.store.byClientMessageId(viewer.id, clientMessageId);
+    if (existing) return this.#retried(existing, canonicalChatId);
+
+    const { message, created } = await this.store.append({
+      id: this.nextId().toString(),
+      chatId: canonicalChatId,
+      senderId: viewer.id,
+      text,
+      clientMessageId,
+      createdAt: new Date().toISOString(),
+    });
+    if (!created) return this.#retried(message, canonicalChatId);
+    await this.#announce(message);
+    return message;
+  }
+
+  /** A send whose key the viewer already used: the same message again, or a refusal when it named another chat. */
+  #retried(stored: MessageRecord, chatId: string): MessageRecord {
+    if (stored.chatId !== chatId) {
+      throw badInput('clientMessageId was already used for a message in another chat.', {
+        argument: 'input.clientMessageId',
+        reason: 'CLIENT_MESSAGE_ID_REUSED',
+      });
+    }
+    return stored;
+  }
+
+  /**
+   * Publishes a stored message to every member, the sender included (their
+   * other devices). The message is committed by now: a failed publish is
+   * logged, not reported, since clients catch up from history.
+   */
+  async #announce(message: MessageRecord): Promise<void> {
+    const memberIds = await this.membership.memberIds(message.chatId);
+    const results = await Promise.allSettled(memberIds.map((id) => this.pubsub.publish(Topics.userMessages(id), message)));
+    for (const result of results) {
+      if (result.status === 'rejected') log.error('could not publish a new message', { messageId: message.id, error: result.reason });
+    }
+  }
+
+  async history(chatId: string, first: number | null | undefined, before: string | null | undefined): Promise<Connection<MessageRecord>> {
+    this.#requireViewer();
+    const canonicalChatId = requireId(chatId, 'chatId').toString();
+    const limit = pageSize(first);
+    const beforeId = before === null || before === undefined ? undefined : cursorId(before);
+    await this.#requireMember(canonicalChatId);
+    const rows = await this.store.page(canonicalChatId, limit + 1, beforeId);
+    return toConnection(rows, limit, (row) => encodeCursor([row.id]), (row) => row);
+  }
+
+  /** Where `messageAdded(chatId)` listens: the viewer's own topic, narrowed to one chat when given. */
+  async watch(chatId: string | null | undefined): Promise<MessageWatch> {
+    const viewer = this.#requireViewer();
+    const topic = Topics.userMessages(viewer.id);
+    if (chatId === null || chatId === undefined) return { topic, accept: () => true };
+    const canonicalChatId = requireId(chatId, 'chatId').toString();
+    await this.#requireMember(canonicalChatId);
+    return { topic, accept: (message) => message.chatId === canonicalChatId };
+  }
+
+  /**
+   * A Message entity by ID, for the gateway: null when unknown.
+   * @throws FORBIDDEN when the viewer is not a member of the message's chat.
+   */
+  async messageById(id: string): Promise<MessageRecord | null> {
+    this.#requireViewer();
+    const parsed = parseId(id);
+    if (parsed === undefined) return null;
+    const message = await this.#messages.load(parsed.toString());
+    if (!message) return null;
+    const access = await this.#accessTo(message.chatId);
+    if (access !== 'MEMBER') throw forbidden(NOT_A_MEMBER);
+    return message;
+  }
+}
+
+/** The message ID inside a `before` cursor. @throws BAD_USER_INPUT for a cursor this API did not issue. */
+function cursorId(cursor: string): string {
+  const [id] = decodeCursor(cursor, 1);
+  const parsed = id === undefined ? undefined : parseId(id);
+  if (parsed === undefined) throw badInput('Invalid cursor.', { argument: 'before' });
+  return parsed.toString();
+}

@@ -1,0 +1,77 @@
+/** Who may look users up, and how. */
+import {
+  badInput,
+  decodeCursor,
+  encodeCursor,
+  pageSize,
+  parseId,
+  requireId,
+  toConnection,
+  unauthenticated,
+  type Connection,
+  type Viewer,
+} from '@chat/common';
+import type DataLoader from 'dataloader';
+import type { UserRecord, UserStore } from '../store/user-store.ts';
+
+export const MAX_SEARCH_LENGTH = 64;
+
+export interface UsersArgs {
+  search?: string | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}
+
+/** One per operation: its DataLoader batches and caches by-ID look-ups for that operation only. */
+export class UserService {
+  readonly #loader: DataLoader<string, UserRecord | null>;
+
+  constructor(
+    private readonly viewer: Viewer | null,
+    private readonly store: UserStore,
+  ) {
+    this.#loader = store.loader();
+  }
+
+  #requireViewer(): Viewer {
+    if (!this.viewer) throw unauthenticated();
+    return this.viewer;
+  }
+
+  /** Null for an ID that is not well formed or names no user. */
+  #load(id: string): Promise<UserRecord | null> {
+    const parsed = parseId(id);
+    return parsed === undefined ? Promise.resolve(null) : this.#loader.load(parsed.toString());
+  }
+
+  /** The viewer, or null for an anonymous caller (or an account that no longer exists). */
+  me(): Promise<UserRecord | null> {
+    return this.viewer ? this.#load(this.viewer.id) : Promise.resolve(null);
+  }
+
+  /** @throws UNAUTHENTICATED without a viewer; BAD_USER_INPUT for a malformed ID. */
+  user(id: string): Promise<UserRecord | null> {
+    this.#requireViewer();
+    return this.#loader.load(requireId(id, 'id').toString());
+  }
+
+  /** The entity resolver: other subgraphs' references, which need a viewer as `user(id)` does. */
+  byReference(id: string): Promise<UserRecord | null> {
+    this.#requireViewer();
+    return this.#load(id);
+  }
+
+  /** @throws UNAUTHENTICATED without a viewer; BAD_USER_INPUT for a bad `search`, `first` or `after`. */
+  async users({ search, first, after }: UsersArgs): Promise<Connection<UserRecord>> {
+    this.#requireViewer();
+    const take = pageSize(first);
+    const text = search?.trim() ?? '';
+    if (text.length > MAX_SEARCH_LENGTH) {
+      throw badInput(`search must be at most ${MAX_SEARCH_LENGTH} characters.`, { argument: 'search' });
+    }
+    const [afterUsername] = after === null || after === undefined ? [] : decodeCursor(after, 1);
+    const rows = await this.store.search({ search: text || undefined, afterUsername, take: take + 1 });
+    for (const row of rows) this.#loader.prime(row.id, row);
+    return toConnection(rows, take, (row) => encodeCursor([row.username]), (row) => row);
+  }
+}

@@ -1,0 +1,285 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createMemoryRuntime, executeSubgraph, type Runtime } from '@chat/common';
+import type { PrismaClient } from '@chat/prisma';
+import type { ExecutionResult } from 'graphql';
+import { createUsersSubgraph } from './index.ts';
+import { UserStore } from './store/user-store.ts';
+
+/** graphql-js builds results with null prototypes; compare plain JSON. */
+const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+
+const REGISTER = `mutation ($input: RegisterInput!) {
+  register(input: $input) { accessToken refreshToken user { id username displayName createdAt } }
+}`;
+const LOGIN = `mutation ($input: LoginInput!) {
+  login(input: $input) { accessToken refreshToken user { id username } }
+}`;
+const USERS = `query ($search: String, $first: Int, $after: String) {
+  users(search: $search, first: $first, after: $after) {
+    edges { cursor node { username displayName } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+interface AuthPayload {
+  accessToken: string;
+  refreshToken: string;
+  user: { id: string; username: string; displayName: string; createdAt: string };
+}
+
+interface UsersPage {
+  edges: { cursor: string; node: { username: string; displayName: string } }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+const PASSWORD = 'correct horse battery';
+
+describe('users subgraph (in-process)', () => {
+  let runtime: Runtime;
+  let subgraph: ReturnType<typeof createUsersSubgraph>;
+  /** A logged-in viewer for the queries that need one. */
+  let auth: string;
+
+  const run = (query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<ExecutionResult> =>
+    executeSubgraph(subgraph, { query, variables, headers: { authorization } });
+
+  const register = async (username: string, displayName = username, password = PASSWORD): Promise<AuthPayload> => {
+    const result = await run(REGISTER, { input: { username, password, displayName } });
+    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+    return (plain(result.data) as { register: AuthPayload }).register;
+  };
+
+  const usersPage = async (variables: Record<string, unknown>): Promise<UsersPage> => {
+    const result = await run(USERS, variables, auth);
+    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+    return (plain(result.data) as { users: UsersPage }).users;
+  };
+
+  const countUsers = (username: string) => runtime.db.prisma.user.count({ where: { username } });
+
+  before(async () => {
+    runtime = await createMemoryRuntime();
+    subgraph = createUsersSubgraph(runtime);
+    const viewer = await register('viewer', 'The Viewer');
+    auth = `Bearer ${viewer.accessToken}`;
+  });
+  after(() => runtime.close());
+
+  it('registers, logs in and answers me, storing only hashes', async () => {
+    const registered = await register('  Alice_1 ', '  Alice Liddell ');
+    assert.equal(registered.user.username, 'alice_1');
+    assert.equal(registered.user.displayName, 'Alice Liddell');
+    assert.match(registered.user.id, /^[0-9]+$/);
+    assert.ok(!Number.isNaN(Date.parse(registered.user.createdAt)));
+    assert.match(registered.refreshToken, /^[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(await runtime.tokens.verifyAccessToken(registered.accessToken), { id: registered.user.id, username: 'alice_1' });
+
+    const login = await run(LOGIN, { input: { username: 'ALICE_1', password: PASSWORD } });
+    assert.equal(login.errors, undefined);
+    const loggedIn = (plain(login.data) as { login: AuthPayload }).login;
+    assert.deepEqual(loggedIn.user, { id: registered.user.id, username: 'alice_1' });
+    assert.notEqual(loggedIn.refreshToken, registered.refreshToken);
+
+    const me = await run('{ me { id username displayName createdAt } }', {}, `Bearer ${loggedIn.accessToken}`);
+    assert.deepEqual(plain(me.data), { me: registered.user });
+    assert.deepEqual(plain((await run('{ me { id } }')).data), { me: null });
+
+    const stored = await runtime.db.prisma.refreshToken.findMany({ where: { userId: BigInt(registered.user.id) }, orderBy: { id: 'asc' } });
+    const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
+    assert.deepEqual(
+      stored.map((row) => row.tokenHash),
+      [sha256(registered.refreshToken), sha256(loggedIn.refreshToken)],
+    );
+    for (const row of stored) {
+      const days = (row.expiresAt.getTime() - row.createdAt.getTime()) / 86_400_000;
+      assert.ok(Math.abs(days - 30) < 0.01, `expires in ${days} days`);
+      assert.equal(row.revokedAt, null);
+    }
+    const user = await runtime.db.prisma.user.findUniqueOrThrow({ where: { username: 'alice_1' } });
+    assert.match(user.passwordHash, /^scrypt\$15\$8\$1\$/);
+  });
+
+  it('refuses a taken username in any case, storing nothing twice', async () => {
+    await register('Bob_Smith');
+    const again = await run(REGISTER, { input: { username: 'bob_SMITH', password: 'another password', displayName: 'Other Bob' } });
+    assert.equal(again.data, null);
+    assert.equal(again.errors?.length, 1);
+    assert.equal(again.errors?.[0]?.message, 'That username is taken.');
+    assert.deepEqual(plain(again.errors?.[0]?.extensions), { reason: 'USERNAME_TAKEN', code: 'BAD_USER_INPUT' });
+    assert.equal(await countUsers('bob_smith'), 1);
+    assert.equal(await runtime.db.prisma.user.count({ where: { displayName: 'Other Bob' } }), 0);
+  });
+
+  it('refuses a username taken by a concurrent registration (unique index)', async () => {
+    const results = await Promise.all(
+      ['Racer', 'racer', 'RACER'].map((username) => run(REGISTER, { input: { username, password: PASSWORD, displayName: username } })),
+    );
+    assert.equal(results.filter((result) => !result.errors).length, 1);
+    for (const result of results.filter((result) => result.errors)) {
+      assert.equal(result.errors?.[0]?.extensions.reason, 'USERNAME_TAKEN');
+    }
+    assert.equal(await countUsers('racer'), 1);
+
+    // The store reports the unique violation itself, whatever the check before it said.
+    const store = new UserStore(runtime.db.prisma);
+    const tokensBefore = await runtime.db.prisma.refreshToken.count();
+    const created = await store.createWithRefreshToken(
+      { id: runtime.ids.next(), username: 'racer', displayName: 'Late', passwordHash: 'scrypt$15$8$1$x$y' },
+      { id: runtime.ids.next(), tokenHash: 'f'.repeat(64), expiresAt: new Date() },
+    );
+    assert.deepEqual(created, { ok: false, reason: 'USERNAME_TAKEN' });
+    assert.equal(await runtime.db.prisma.refreshToken.count(), tokensBefore);
+  });
+
+  it('gives the same refusal for a wrong password and an unknown user', async () => {
+    await register('carol');
+    const wrongPassword = await run(LOGIN, { input: { username: 'carol', password: 'not the password' } });
+    const unknownUser = await run(LOGIN, { input: { username: 'nobody_here', password: PASSWORD } });
+    for (const result of [wrongPassword, unknownUser]) {
+      assert.equal(result.data, null);
+      assert.deepEqual(plain(result.errors), [
+        { message: 'Invalid username or password.', locations: [{ line: 2, column: 3 }], path: ['login'], extensions: { code: 'UNAUTHENTICATED' } },
+      ]);
+    }
+  });
+
+  it('refuses invalid registrations, listing every problem', async () => {
+    const tokensBefore = await runtime.db.prisma.refreshToken.count();
+    const bad = await run(REGISTER, { input: { username: 'no!', password: 'short', displayName: '   ' } });
+    assert.equal(bad.errors?.[0]?.extensions.code, 'BAD_USER_INPUT');
+    const issues = bad.errors?.[0]?.extensions.issues as { path: string; message: string }[];
+    assert.deepEqual([...new Set(issues.map((issue) => issue.path))].sort(), ['displayName', 'password', 'username']);
+    assert.doesNotMatch(JSON.stringify(bad), /stack|at .*\.ts/);
+
+    const cases: Record<string, unknown>[] = [
+      { username: 'ab', password: PASSWORD, displayName: 'Too Short' },
+      { username: 'a'.repeat(33), password: PASSWORD, displayName: 'Too Long' },
+      { username: 'with space', password: PASSWORD, displayName: 'Space' },
+      { username: 'ünïcode', password: PASSWORD, displayName: 'Unicode' },
+      { username: 'pw_short', password: 'x'.repeat(7), displayName: 'Short' },
+      { username: 'pw_long', password: 'x'.repeat(129), displayName: 'Long' },
+      { username: 'dn_long', password: PASSWORD, displayName: 'x'.repeat(65) },
+      { username: 'dn_ctrl', password: PASSWORD, displayName: 'Bell\u0007' },
+      { username: 'dn_newline', password: PASSWORD, displayName: 'Two\nLines' },
+    ];
+    for (const input of cases) {
+      const result = await run(REGISTER, { input });
+      assert.equal(result.errors?.[0]?.extensions.code, 'BAD_USER_INPUT', JSON.stringify(input));
+      assert.equal((result.errors?.[0]?.extensions.issues as unknown[]).length, 1, JSON.stringify(result.errors));
+    }
+    for (const username of ['pw_short', 'pw_long', 'dn_long', 'dn_ctrl', 'dn_newline']) assert.equal(await countUsers(username), 0);
+    assert.equal(await runtime.db.prisma.refreshToken.count(), tokensBefore);
+
+    // Boundaries are accepted.
+    await register('a'.repeat(32), 'x'.repeat(64), 'p'.repeat(128));
+    await register('abc', 'D', 'p'.repeat(8));
+  });
+
+  it('refuses empty or oversized login fields', async () => {
+    for (const input of [
+      { username: '', password: PASSWORD },
+      { username: '   ', password: PASSWORD },
+      { username: 'carol', password: '' },
+      { username: 'c'.repeat(33), password: PASSWORD },
+      { username: 'carol', password: 'p'.repeat(129) },
+    ]) {
+      const result = await run(LOGIN, { input });
+      assert.equal(result.errors?.[0]?.extensions.code, 'BAD_USER_INPUT', JSON.stringify(input));
+    }
+  });
+
+  it('looks a user up by ID for a viewer only', async () => {
+    const dave = await register('dave', 'Dave');
+    const query = 'query ($id: ID!) { user(id: $id) { id username displayName createdAt } }';
+    assert.deepEqual(plain((await run(query, { id: dave.user.id }, auth)).data), { user: dave.user });
+    assert.deepEqual(plain((await run(query, { id: '123' }, auth)).data), { user: null });
+    const malformed = await run(query, { id: 'abc' }, auth);
+    assert.equal(malformed.errors?.[0]?.extensions.code, 'BAD_USER_INPUT');
+    const anonymous = await run(query, { id: dave.user.id });
+    assert.equal(anonymous.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
+    const forged = await run(query, { id: dave.user.id }, 'Bearer not-a-token');
+    assert.equal(forged.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
+  });
+
+  it('searches users by username or display name, page by page', async () => {
+    await register('srch_c', 'Charlie');
+    await register('srch_a', 'Alpha');
+    await register('zed', 'Mr SRCH Fan');
+    await register('srch_b', 'Bravo');
+    await register('srchxd', 'Delta');
+
+    const first = await usersPage({ search: 'SrCh', first: 2 });
+    assert.deepEqual(first.edges.map((edge) => edge.node.username), ['srch_a', 'srch_b']);
+    assert.equal(first.pageInfo.hasNextPage, true);
+    assert.equal(first.pageInfo.endCursor, first.edges[1]?.cursor);
+
+    const second = await usersPage({ search: 'SrCh', first: 2, after: first.pageInfo.endCursor });
+    assert.deepEqual(second.edges.map((edge) => edge.node.username), ['srch_c', 'srchxd']);
+    assert.equal(second.pageInfo.hasNextPage, true);
+
+    const third = await usersPage({ search: 'SrCh', first: 2, after: second.pageInfo.endCursor });
+    assert.deepEqual(third.edges.map((edge) => edge.node), [{ username: 'zed', displayName: 'Mr SRCH Fan' }]);
+    assert.deepEqual(third.pageInfo, { hasNextPage: false, endCursor: third.edges[0]?.cursor });
+
+    // `_` is matched literally, not as a LIKE wildcard.
+    const underscore = await usersPage({ search: 'srch_', first: 10 });
+    assert.deepEqual(underscore.edges.map((edge) => edge.node.username), ['srch_a', 'srch_b', 'srch_c']);
+
+    const none = await usersPage({ search: 'no such user at all' });
+    assert.deepEqual(none, { edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
+
+    const everyone = await usersPage({});
+    const names = everyone.edges.map((edge) => edge.node.username);
+    assert.deepEqual(names, [...names].sort());
+    assert.ok(names.includes('viewer') && names.includes('zed'));
+  });
+
+  it('refuses bad search arguments and anonymous searches', async () => {
+    const refusals: [Record<string, unknown>, string | undefined, string][] = [
+      [{ search: 'x'.repeat(65) }, auth, 'BAD_USER_INPUT'],
+      [{ first: 0 }, auth, 'BAD_USER_INPUT'],
+      [{ first: 101 }, auth, 'BAD_USER_INPUT'],
+      [{ after: 'not-a-cursor' }, auth, 'BAD_USER_INPUT'],
+      [{ search: 'srch' }, undefined, 'UNAUTHENTICATED'],
+    ];
+    for (const [variables, authorization, code] of refusals) {
+      const result = await run(USERS, variables, authorization);
+      assert.equal(result.errors?.[0]?.extensions.code, code, JSON.stringify(variables));
+    }
+    assert.equal((await usersPage({ search: 'q'.repeat(64) })).edges.length, 0);
+  });
+
+  it('resolves User entities in one batch, null for unknown IDs', async () => {
+    const erin = await register('erin', 'Erin');
+    const frank = await register('frank', 'Frank');
+    const query = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username displayName createdAt } } }';
+    const representations = [
+      { __typename: 'User', id: frank.user.id },
+      { __typename: 'User', id: '999' },
+      { __typename: 'User', id: erin.user.id },
+      { __typename: 'User', id: 'garbage' },
+    ];
+    // A subgraph on the same database that counts the queries for users.
+    const queries: string[] = [];
+    const counting = runtime.db.prisma.$extends({
+      query: {
+        user: {
+          $allOperations: ({ operation, args, query }) => {
+            queries.push(operation);
+            return query(args);
+          },
+        },
+      },
+    }) as unknown as PrismaClient;
+    const counted = createUsersSubgraph({ ...runtime, db: { ...runtime.db, prisma: counting } });
+    const result = await executeSubgraph(counted, { query, variables: { r: representations }, headers: { authorization: auth } });
+    assert.deepEqual(queries, ['findMany']);
+    assert.equal(result.errors, undefined);
+    assert.deepEqual(plain(result.data), { _entities: [frank.user, null, erin.user, null] });
+
+    const anonymous = await run(query, { r: representations.slice(0, 1) });
+    assert.equal(anonymous.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
+  });
+});
