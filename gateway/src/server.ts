@@ -16,7 +16,7 @@ import { createMessagesSubgraph } from '@chat/subgraph-messages';
 import { createPresenceSubgraph } from '@chat/subgraph-presence';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { GatewayEnv } from './env.ts';
 import { inProcessHost, remoteHost, type GatewayContext, type SubgraphHost } from './subgraph-hosts.ts';
@@ -129,10 +129,16 @@ export async function startGatewayServer({ env, tokens, runtime }: GatewayServer
           params: payload,
           connectionParams: ctx.connectionParams,
         });
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('Syntax error.', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        }
         const args = {
           schema,
           operationName: payload.operationName,
-          document: parse(payload.query),
+          document,
           variableValues: payload.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },

@@ -1,7 +1,7 @@
 /** The embedded default: `npm start` with no configuration, one process, one port. */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { gqlOk } from '../kit/client.ts';
+import { gqlOk, Subscription, wsClient } from '../kit/client.ts';
 import { freePort, launch, tempDataDir } from '../kit/launcher.ts';
 import { registerUser, directChat, sendText } from '../kit/seed.ts';
 import { chatFlowSuite } from './chat-flow.ts';
@@ -41,6 +41,19 @@ describe('embedded default: data on disk', () => {
         input: { username: ann.username, password: ann.password },
       });
       assert.equal(login.login.user.id, ann.id);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('closes a WebSocket that presents an invalid token with 4403', async () => {
+    const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: `${data.path}-ws` }, await freePort());
+    try {
+      const client = wsClient(gateway.url, 'not-a-valid-token');
+      const subscription = new Subscription(client, 'subscription { messageAdded { id } }');
+      await subscription.done;
+      assert.equal((subscription.error as { code?: number }).code, 4403);
+      await client.dispose();
     } finally {
       await gateway.stop();
     }

@@ -1,0 +1,31 @@
+/** The committed schema/ must be what composition produces from the subgraphs' schema.graphql. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { composeSupergraph, SUBGRAPHS } from '../../../scripts/supergraph.ts';
+
+const root = new URL('../../../', import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
+
+describe('supergraph', () => {
+  const result = composeSupergraph();
+
+  it('composes without errors', () => {
+    assert.ok(!('errors' in result), 'errors' in result ? result.errors.map((error) => error.message).join('\n') : '');
+  });
+
+  it('is committed as composed (run npm run schema:compose after changing a schema.graphql)', () => {
+    assert.ok('supergraphSdl' in result);
+    assert.equal(read('schema/supergraph.graphql'), result.supergraphSdl);
+    for (const { name } of SUBGRAPHS) {
+      assert.equal(read(`schema/${name}.graphql`), read(`subgraphs/${name}/src/schema.graphql`), `schema/${name}.graphql`);
+    }
+  });
+
+  it('leaves media out until its subgraph exists', () => {
+    assert.deepEqual(
+      SUBGRAPHS.map(({ name }) => name),
+      ['users', 'chats', 'messages', 'presence'],
+    );
+  });
+});
