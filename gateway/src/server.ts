@@ -155,7 +155,8 @@ export async function startGatewayServer({ env, tokens, runtime }: GatewayServer
   await new Promise<void>((resolve) => server.listen(env.PORT, env.HOST, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : env.PORT;
-  const url = `http://${env.HOST === '0.0.0.0' || env.HOST === '::' ? 'localhost' : env.HOST}:${port}/graphql`;
+  const local = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(env.HOST);
+  const url = `http://${local ? 'localhost' : env.HOST}:${port}/graphql`;
   return {
     server,
     url,
