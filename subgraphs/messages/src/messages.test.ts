@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createMemoryRuntime, executeSubgraph, subscribeSubgraph, type Runtime } from '@chat/common';
 import type { ExecutionResult } from 'graphql';
-import { createMessagesSubgraph } from './index.ts';
-import { PrismaMessageStore, type MessageRecord } from './store/message-store.ts';
+import { createMessagePipeline, createMessagesSubgraph } from './index.ts';
+import { PrismaMessageStore, type PendingMessage } from './store/message-store.ts';
 
 /** graphql-js builds results with null prototypes; compare plain JSON. */
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
@@ -264,32 +264,36 @@ describe('messages subgraph (in-process)', () => {
     await stream.return?.();
   });
 
-  it('the store turns a lost insert race (unique violation) into the stored message, changing nothing else', async () => {
+  it('the pipeline places a redelivered message once: one seq, one history row, one unread increment', async () => {
     const chatId = await createChat(['ann', 'bob']);
-    const store = new PrismaMessageStore(runtime.db.prisma);
-    const record = (text: string): MessageRecord => ({
+    const pipeline = createMessagePipeline(runtime, new PrismaMessageStore(runtime.db.prisma));
+    const message: PendingMessage = {
       id: runtime.ids.next().toString(),
       chatId,
       senderId: userIds.ann,
-      text,
-      clientMessageId: 'store-race',
+      text: 'delivered at least once',
+      clientMessageId: 'redelivered',
       createdAt: new Date().toISOString(),
-    });
-    const first = await store.append(record('winner'));
-    assert.equal(first.created, true);
-    const lost = await store.append(record('loser'));
-    assert.deepEqual(lost, { message: first.message, created: false });
-    const raced = await Promise.all([store.append(record('a')), store.append(record('b'))]);
-    assert.deepEqual(raced, [lost, lost]);
+    };
+    const first = await pipeline.process(message);
+    const again = await pipeline.process(message);
+    const raced = await Promise.all([pipeline.process(message), pipeline.process(message)]);
+    assert.equal(first?.seq, '1');
+    assert.deepEqual([again, ...raced], [first, first, first]);
     assert.equal(await storedCount(chatId), 1);
     const chat = await runtime.db.prisma.chat.findUniqueOrThrow({ where: { id: BigInt(chatId) } });
-    assert.equal(chat.lastMessageId?.toString(), first.message.id);
+    assert.equal(chat.lastMessageId?.toString(), message.id);
+    assert.equal(chat.lastSeq, 1n);
     const bob = await runtime.db.prisma.chatMember.findUniqueOrThrow({
       where: { chatId_userId: { chatId: BigInt(chatId), userId: BigInt(userIds.bob) } },
     });
     assert.equal(bob.unreadCount, 1);
-    assert.deepEqual(await store.byClientMessageId(userIds.ann, 'store-race'), first.message);
-    assert.deepEqual(await store.byIds([first.message.id, '1']), [first.message, null]);
+
+    // Concurrent first deliveries of different messages get distinct, gapless numbers.
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, (_, n) => pipeline.process({ ...message, id: runtime.ids.next().toString(), clientMessageId: `burst-${n}` })),
+    );
+    assert.deepEqual(burst.map((placed) => Number(placed?.seq)).sort((a, b) => a - b), Array.from({ length: 20 }, (_, n) => n + 2));
   });
 
   it('refuses a non-member: send, history and subscribe', async () => {

@@ -5,7 +5,6 @@ import {
   encodeCursor,
   forbidden,
   fromZodError,
-  log,
   notFound,
   pageSize,
   parseId,
@@ -14,13 +13,14 @@ import {
   Topics,
   unauthenticated,
   type Connection,
-  type PubSubEngine,
   type Viewer,
 } from '@chat/common';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
 import type { ChatAccess, MembershipStore } from '../store/membership-store.ts';
-import type { MessageRecord, MessageStore } from '../store/message-store.ts';
+import type { MessageLog } from '../pipeline/message-log.ts';
+import type { MessageRecord, MessageStore, PendingMessage } from '../store/message-store.ts';
+import type { SendKeyStore } from '../store/send-key-store.ts';
 
 export const MAX_TEXT_LENGTH = 4000;
 /**
@@ -57,10 +57,26 @@ export const ZSendMessageInputSchema = z.object({
 
 export type SendMessageInput = z.input<typeof ZSendMessageInputSchema>;
 
-/** Where a `messageAdded` subscription listens, and which events on that topic it keeps. */
+/**
+ * Where a `messageAdded` subscription listens, and which events on that topic
+ * it keeps: those of the watched chat, each once (a message the pipeline
+ * processed again is announced again with the same `seq`).
+ */
 export interface MessageWatch {
   topic: string;
   accept: (message: MessageRecord) => boolean;
+}
+
+/** Keeps each chat's events whose `seq` is higher than the last one kept. */
+function onceInOrder(chatFilter: (message: MessageRecord) => boolean): (message: MessageRecord) => boolean {
+  const lastSeq = new Map<string, bigint>();
+  return (message) => {
+    if (!chatFilter(message)) return false;
+    const seq = BigInt(message.seq);
+    if (seq <= (lastSeq.get(message.chatId) ?? 0n)) return false;
+    lastSeq.set(message.chatId, seq);
+    return true;
+  };
 }
 
 /** Per request: holds the viewer and the request's DataLoaders. */
@@ -72,7 +88,8 @@ export class MessageService {
     private readonly viewer: Viewer | null,
     private readonly store: MessageStore,
     private readonly membership: MembershipStore,
-    private readonly pubsub: PubSubEngine,
+    private readonly keys: SendKeyStore,
+    private readonly messageLog: MessageLog,
     private readonly nextId: () => bigint,
   ) {
     this.#messages = new DataLoader((ids) => store.byIds(ids));
@@ -97,7 +114,13 @@ export class MessageService {
     if (access === 'NOT_MEMBER') throw forbidden(NOT_A_MEMBER);
   }
 
-  async sendMessage(input: SendMessageInput): Promise<MessageRecord> {
+  /**
+   * Validates, checks membership, reserves the idempotency key and appends the
+   * message to the log; resolves once the log has it (the acknowledgement).
+   * A retry with the same clientMessageId returns the same message, appending
+   * it again only if the first attempt never reached the log.
+   */
+  async sendMessage(input: SendMessageInput): Promise<PendingMessage> {
     const viewer = this.#requireViewer();
     const parsed = ZSendMessageInputSchema.safeParse(input);
     if (!parsed.success) throw fromZodError(parsed.error);
@@ -105,10 +128,7 @@ export class MessageService {
     const canonicalChatId = requireId(chatId, 'chatId').toString();
     await this.#requireMember(canonicalChatId);
 
-    const existing = await this.store.byClientMessageId(viewer.id, clientMessageId);
-    if (existing) return this.#retried(existing, canonicalChatId);
-
-    const { message, created } = await this.store.append({
+    const reservation = await this.keys.reserve({
       id: this.nextId().toString(),
       chatId: canonicalChatId,
       senderId: viewer.id,
@@ -116,53 +136,38 @@ export class MessageService {
       clientMessageId,
       createdAt: new Date().toISOString(),
     });
-    if (!created) return this.#retried(message, canonicalChatId);
-    await this.#announce(message);
-    return message;
-  }
-
-  /** A send whose key the viewer already used: the same message again, or a refusal when it named another chat. */
-  #retried(stored: MessageRecord, chatId: string): MessageRecord {
-    if (stored.chatId !== chatId) {
+    const { message } = reservation;
+    if (message.chatId !== canonicalChatId) {
       throw badInput('clientMessageId was already used for a message in another chat.', {
         argument: 'input.clientMessageId',
         reason: 'CLIENT_MESSAGE_ID_REUSED',
       });
     }
-    return stored;
-  }
-
-  /**
-   * Publishes a stored message to every member, the sender included (their
-   * other devices). The message is committed by now: a failed publish is
-   * logged, not reported, since clients catch up from history.
-   */
-  async #announce(message: MessageRecord): Promise<void> {
-    const memberIds = await this.membership.memberIds(message.chatId);
-    const results = await Promise.allSettled(memberIds.map((id) => this.pubsub.publish(Topics.userMessages(id), message)));
-    for (const result of results) {
-      if (result.status === 'rejected') log.error('could not publish a new message', { messageId: message.id, error: result.reason });
+    if (!reservation.produced) {
+      await this.messageLog.append(message);
+      await this.keys.markProduced(message);
     }
+    return message;
   }
 
   async history(chatId: string, first: number | null | undefined, before: string | null | undefined): Promise<Connection<MessageRecord>> {
     this.#requireViewer();
     const canonicalChatId = requireId(chatId, 'chatId').toString();
     const limit = pageSize(first);
-    const beforeId = before === null || before === undefined ? undefined : cursorId(before);
+    const beforeSeq = before === null || before === undefined ? undefined : cursorSeq(before);
     await this.#requireMember(canonicalChatId);
-    const rows = await this.store.page(canonicalChatId, limit + 1, beforeId);
-    return toConnection(rows, limit, (row) => encodeCursor([row.id]), (row) => row);
+    const rows = await this.store.page(canonicalChatId, limit + 1, beforeSeq);
+    return toConnection(rows, limit, (row) => encodeCursor([row.seq]), (row) => row);
   }
 
   /** Where `messageAdded(chatId)` listens: the viewer's own topic, narrowed to one chat when given. */
   async watch(chatId: string | null | undefined): Promise<MessageWatch> {
     const viewer = this.#requireViewer();
     const topic = Topics.userMessages(viewer.id);
-    if (chatId === null || chatId === undefined) return { topic, accept: () => true };
+    if (chatId === null || chatId === undefined) return { topic, accept: onceInOrder(() => true) };
     const canonicalChatId = requireId(chatId, 'chatId').toString();
     await this.#requireMember(canonicalChatId);
-    return { topic, accept: (message) => message.chatId === canonicalChatId };
+    return { topic, accept: onceInOrder((message) => message.chatId === canonicalChatId) };
   }
 
   /**
@@ -181,10 +186,10 @@ export class MessageService {
   }
 }
 
-/** The message ID inside a `before` cursor. @throws BAD_USER_INPUT for a cursor this API did not issue. */
-function cursorId(cursor: string): string {
-  const [id] = decodeCursor(cursor, 1);
-  const parsed = id === undefined ? undefined : parseId(id);
+/** The sequence number inside a `before` cursor. @throws BAD_USER_INPUT for a cursor this API did not issue. */
+function cursorSeq(cursor: string): string {
+  const [seq] = decodeCursor(cursor, 1);
+  const parsed = seq === undefined ? undefined : parseId(seq);
   if (parsed === undefined) throw badInput('Invalid cursor.', { argument: 'before' });
   return parsed.toString();
 }

@@ -1,16 +1,17 @@
 /**
- * Message history, behind an interface: Postgres (Prisma) today, Cassandra
- * later. Nothing outside this folder's store/ sees how messages are stored,
- * and the interface speaks only in JSON-safe records, never in Prisma types.
+ * Message history, behind an interface: Postgres (Prisma) in the embedded
+ * mode, Cassandra in the distributed mode. Only the message pipeline writes
+ * it, idempotently by message ID; the service reads it. Records are JSON-safe
+ * and never expose storage types.
  */
-import { Prisma, type PrismaClient } from '@chat/prisma';
+import type { PrismaClient } from '@chat/prisma';
 
 /**
- * One message as the subgraph passes it around: JSON-safe (IDs as decimal
- * strings, the time as an ISO string), because it is also the pub/sub payload
- * and the Redis transport serializes it.
+ * A message as sent and acknowledged, before the pipeline has placed it in
+ * its chat. JSON-safe (IDs as decimal strings, the time as ISO-8601), since
+ * it travels through the log and pub/sub.
  */
-export interface MessageRecord {
+export interface PendingMessage {
   id: string;
   chatId: string;
   senderId: string;
@@ -20,41 +21,28 @@ export interface MessageRecord {
   createdAt: string;
 }
 
-/** What `append` reports: the stored message, and whether this call stored it. */
-export interface AppendResult {
-  message: MessageRecord;
-  /**
-   * false when a message with the same (senderId, clientMessageId) was already
-   * stored, e.g. by a concurrent retry; `message` is then that stored one,
-   * which may belong to another chat.
-   */
-  created: boolean;
+/** A message placed in its chat: `seq` is its position there (1, 2, 3, …), the order of delivery. */
+export interface MessageRecord extends PendingMessage {
+  seq: string;
 }
 
 export interface MessageStore {
-  /**
-   * Stores a new message and advances the chat's state with it, atomically:
-   * the chat's last message and last activity, and the unread count of every
-   * member but the sender. Idempotent per sender on `clientMessageId`.
-   */
-  append(message: MessageRecord): Promise<AppendResult>;
+  /** Stores a placed message. Writing the same message again changes nothing. */
+  write(message: MessageRecord): Promise<void>;
 
-  /**
-   * A chat's messages newest first (by ID, descending), at most `limit`,
-   * only those with an ID below `beforeId` when given.
-   */
-  page(chatId: string, limit: number, beforeId?: string): Promise<MessageRecord[]>;
+  /** A chat's messages newest first, at most `limit`, only those before `beforeSeq` when given. */
+  page(chatId: string, limit: number, beforeSeq?: string): Promise<MessageRecord[]>;
 
   /** The messages with these IDs, in the same order; null for an unknown ID. */
   byIds(ids: readonly string[]): Promise<(MessageRecord | null)[]>;
 
-  /** The message a sender stored under `clientMessageId`, if any. */
-  byClientMessageId(senderId: string, clientMessageId: string): Promise<MessageRecord | null>;
+  close(): Promise<void>;
 }
 
 interface MessageRow {
   id: bigint;
   chatId: bigint;
+  seq: bigint;
   senderId: bigint;
   text: string;
   clientMessageId: string;
@@ -65,6 +53,7 @@ function toRecord(row: MessageRow): MessageRecord {
   return {
     id: row.id.toString(),
     chatId: row.chatId.toString(),
+    seq: row.seq.toString(),
     senderId: row.senderId.toString(),
     text: row.text,
     clientMessageId: row.clientMessageId,
@@ -72,47 +61,30 @@ function toRecord(row: MessageRow): MessageRecord {
   };
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-}
-
 export class PrismaMessageStore implements MessageStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async append(message: MessageRecord): Promise<AppendResult> {
-    const id = BigInt(message.id);
-    const chatId = BigInt(message.chatId);
-    const senderId = BigInt(message.senderId);
-    const createdAt = new Date(message.createdAt);
-    try {
-      const [row] = await this.prisma.$transaction([
-        this.prisma.message.create({
-          data: { id, chatId, senderId, text: message.text, clientMessageId: message.clientMessageId, createdAt },
-        }),
-        // Concurrent sends may commit out of ID order: never move the pointer back.
-        this.prisma.chat.updateMany({
-          where: { id: chatId, OR: [{ lastMessageId: null }, { lastMessageId: { lt: id } }] },
-          data: { lastMessageId: id, lastActivityAt: createdAt },
-        }),
-        this.prisma.chatMember.updateMany({
-          where: { chatId, userId: { not: senderId } },
-          data: { unreadCount: { increment: 1 } },
-        }),
-      ]);
-      return { message: toRecord(row), created: true };
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      // A concurrent call stored a message under the same key first.
-      const stored = await this.byClientMessageId(message.senderId, message.clientMessageId);
-      if (!stored) throw error;
-      return { message: stored, created: false };
-    }
+  async write(message: MessageRecord): Promise<void> {
+    await this.prisma.message.createMany({
+      data: [
+        {
+          id: BigInt(message.id),
+          chatId: BigInt(message.chatId),
+          seq: BigInt(message.seq),
+          senderId: BigInt(message.senderId),
+          text: message.text,
+          clientMessageId: message.clientMessageId,
+          createdAt: new Date(message.createdAt),
+        },
+      ],
+      skipDuplicates: true,
+    });
   }
 
-  async page(chatId: string, limit: number, beforeId?: string): Promise<MessageRecord[]> {
+  async page(chatId: string, limit: number, beforeSeq?: string): Promise<MessageRecord[]> {
     const rows = await this.prisma.message.findMany({
-      where: { chatId: BigInt(chatId), ...(beforeId === undefined ? {} : { id: { lt: BigInt(beforeId) } }) },
-      orderBy: { id: 'desc' },
+      where: { chatId: BigInt(chatId), ...(beforeSeq === undefined ? {} : { seq: { lt: BigInt(beforeSeq) } }) },
+      orderBy: { seq: 'desc' },
       take: limit,
     });
     return rows.map(toRecord);
@@ -124,10 +96,5 @@ export class PrismaMessageStore implements MessageStore {
     return ids.map((id) => byId.get(id) ?? null);
   }
 
-  async byClientMessageId(senderId: string, clientMessageId: string): Promise<MessageRecord | null> {
-    const row = await this.prisma.message.findUnique({
-      where: { senderId_clientMessageId: { senderId: BigInt(senderId), clientMessageId } },
-    });
-    return row ? toRecord(row) : null;
-  }
+  async close(): Promise<void> {}
 }

@@ -43,6 +43,7 @@ CREATE TABLE "chats" (
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "last_message_id" BIGINT,
     "last_activity_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "last_seq" BIGINT NOT NULL DEFAULT 0,
 
     CONSTRAINT "chats_pkey" PRIMARY KEY ("id")
 );
@@ -62,12 +63,35 @@ CREATE TABLE "chat_members" (
 CREATE TABLE "messages" (
     "id" BIGINT NOT NULL,
     "chat_id" BIGINT NOT NULL,
+    "seq" BIGINT NOT NULL,
     "sender_id" BIGINT NOT NULL,
     "client_message_id" TEXT NOT NULL,
     "text" TEXT NOT NULL,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "created_at" TIMESTAMPTZ(3) NOT NULL,
 
     CONSTRAINT "messages_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "message_keys" (
+    "sender_id" BIGINT NOT NULL,
+    "client_message_id" TEXT NOT NULL,
+    "message_id" BIGINT NOT NULL,
+    "chat_id" BIGINT NOT NULL,
+    "text" TEXT NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL,
+    "produced_at" TIMESTAMPTZ(3),
+
+    CONSTRAINT "message_keys_pkey" PRIMARY KEY ("sender_id","client_message_id")
+);
+
+-- CreateTable
+CREATE TABLE "message_seqs" (
+    "message_id" BIGINT NOT NULL,
+    "chat_id" BIGINT NOT NULL,
+    "seq" BIGINT NOT NULL,
+
+    CONSTRAINT "message_seqs_pkey" PRIMARY KEY ("message_id")
 );
 
 -- CreateTable
@@ -96,10 +120,13 @@ CREATE UNIQUE INDEX "chats_direct_key_key" ON "chats"("direct_key");
 CREATE INDEX "chat_members_user_id_idx" ON "chat_members"("user_id");
 
 -- CreateIndex
-CREATE INDEX "messages_chat_id_id_idx" ON "messages"("chat_id", "id" DESC);
+CREATE UNIQUE INDEX "messages_chat_id_seq_key" ON "messages"("chat_id", "seq" DESC);
 
 -- CreateIndex
-CREATE UNIQUE INDEX "messages_sender_id_client_message_id_key" ON "messages"("sender_id", "client_message_id");
+CREATE UNIQUE INDEX "message_keys_message_id_key" ON "message_keys"("message_id");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "message_seqs_chat_id_seq_key" ON "message_seqs"("chat_id", "seq");
 
 -- AddForeignKey
 ALTER TABLE "refresh_tokens" ADD CONSTRAINT "refresh_tokens_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -1,0 +1,58 @@
+/**
+ * Places messages in their chat, in Postgres: the chat's next sequence
+ * number, its last message and activity time, and every other member's
+ * unread count change in one statement, together with a record of the number
+ * given to the message. A message that was already placed keeps its number
+ * and changes nothing, so redelivery never counts a message twice.
+ */
+import { Prisma, type PrismaClient } from '@chat/prisma';
+import type { PendingMessage } from './message-store.ts';
+
+export interface Placement {
+  seq: string;
+  /** false when the message had been placed before (a redelivery). */
+  first: boolean;
+}
+
+export class ChatSequencer {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** @returns the placement, or null when the chat does not exist. */
+  async place(message: PendingMessage): Promise<Placement | null> {
+    const id = BigInt(message.id);
+    const chatId = BigInt(message.chatId);
+    for (let attempt = 0; ; attempt++) {
+      const known = await this.prisma.messageSeq.findUnique({ where: { messageId: id } });
+      if (known) return { seq: known.seq.toString(), first: false };
+      try {
+        // Data-modifying CTEs run as one statement: all of it happens, or none.
+        const rows = await this.prisma.$queryRaw<{ seq: bigint }[]>`
+          WITH bumped AS (
+            UPDATE chats
+               SET last_seq = last_seq + 1, last_message_id = ${id}, last_activity_at = ${new Date(message.createdAt)}
+             WHERE id = ${chatId}
+            RETURNING last_seq
+          ), claimed AS (
+            INSERT INTO message_seqs (message_id, chat_id, seq)
+            SELECT ${id}, ${chatId}, last_seq FROM bumped
+            RETURNING seq
+          ), unread AS (
+            UPDATE chat_members SET unread_count = unread_count + 1
+             WHERE chat_id = ${chatId} AND user_id <> ${BigInt(message.senderId)} AND EXISTS (SELECT 1 FROM claimed)
+          )
+          SELECT seq FROM claimed`;
+        const seq = rows[0]?.seq;
+        return seq === undefined ? null : { seq: seq.toString(), first: true };
+      } catch (error) {
+        // A concurrent placement of the same message won the race on message_seqs: read its number.
+        if (attempt >= 2 || !isUniqueViolation(error)) throw error;
+      }
+    }
+  }
+}
+
+/** A unique violation surfaces from raw SQL as P2010 carrying Postgres' code 23505. */
+function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  return error.code === 'P2002' || (error.code === 'P2010' && /\b23505\b|UniqueConstraintViolation/.test(error.message));
+}
