@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Makes sure the services the tests need run on loopback, and prints where.
-#   scripts/services.sh up     start what is not running (idempotent)
-#   scripts/services.sh status show what runs
+# Makes sure the services the distributed mode and the tests need run on
+# loopback, and prints where.
+#   scripts/services.sh up       start what is not running (idempotent)
+#   scripts/services.sh down     stop Kafka and Cassandra (Postgres and Redis are the machine's: left alone)
+#   scripts/services.sh status   show what runs
 #
 # Postgres (127.0.0.1:5432) and Redis (127.0.0.1:6379) are reused when they
 # already answer. Otherwise they are started from the machine's Debian
 # packages, installed first when missing and when we may (root with apt-get).
+# Kafka (127.0.0.1:9092) and Cassandra (127.0.0.1:9042) run from their
+# official Java artifacts on Maven Central (scripts/services/*/), downloaded
+# into ~/.m2 once; they need Java 17 and Maven.
 set -euo pipefail
 cmd="${1:-up}"
 
@@ -41,13 +46,29 @@ start_redis() {
   echo "services: Redis did not become ready" >&2; exit 1
 }
 
+here="$(cd "$(dirname "$0")" && pwd)"
 case "$cmd" in
   up)
     pg_up || start_postgres
     redis_up || start_redis
+    # The two JVMs start side by side; each script waits until its server answers.
+    bash "$here/services/kafka/kafka.sh" up > /tmp/chat-services-kafka.$$ 2>&1 & kafka=$!
+    bash "$here/services/cassandra/cassandra.sh" up > /tmp/chat-services-cassandra.$$ 2>&1 & cassandra=$!
+    failed=0
+    wait "$kafka" || { cat /tmp/chat-services-kafka.$$ >&2; failed=1; }
+    wait "$cassandra" || { cat /tmp/chat-services-cassandra.$$ >&2; failed=1; }
+    rm -f /tmp/chat-services-kafka.$$ /tmp/chat-services-cassandra.$$
+    [ "$failed" = 0 ] || exit 1
+    ;;
+  down)
+    bash "$here/services/kafka/kafka.sh" down
+    bash "$here/services/cassandra/cassandra.sh" down
+    exit 0
     ;;
   status) ;;
-  *) echo "usage: $0 up|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac
 pg_up && echo "postgres  postgresql://postgres@127.0.0.1:5432  ready" || echo "postgres  down"
 redis_up && echo "redis     redis://127.0.0.1:6379            ready" || echo "redis     down"
+bash "$here/services/kafka/kafka.sh" status || true
+bash "$here/services/cassandra/cassandra.sh" status || true

@@ -22,6 +22,22 @@ export const ZRuntimeEnvSchema = z.object({
   /** HS256 key for access tokens; at least 32 characters. */
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /** Comma-separated `host:port` list: the message log becomes Kafka (distributed mode). */
+  KAFKA_BROKERS: z.preprocess((value) => (value === '' ? undefined : value), z.string().optional()),
+  /** Prefix of the Kafka topics and consumer groups, so deployments can share a cluster. */
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default('chat'),
+  KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(8),
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(9).default(1),
+  /** Comma-separated `host:port` list: message history moves to Cassandra (distributed mode). */
+  CASSANDRA_CONTACT_POINTS: z.preprocess((value) => (value === '' ? undefined : value), z.string().optional()),
+  CASSANDRA_LOCAL_DC: z.string().default('datacenter1'),
+  CASSANDRA_KEYSPACE: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, 'lower-case letters, digits and _').default('chat'),
+  CASSANDRA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(9).default(1),
+  /**
+   * Whether this process runs the message pipeline's Kafka consumer when it
+   * hosts the messages subgraph. `off` leaves it to dedicated consumer processes.
+   */
+  MESSAGE_CONSUMER: z.enum(['on', 'off']).default('on'),
 });
 
 export type RuntimeEnv = z.infer<typeof ZRuntimeEnvSchema>;

@@ -13,6 +13,7 @@ export const ErrorCodes = {
   NOT_FOUND: 'The object does not exist, or the viewer may not know that it does.',
   CONFLICT: 'The request conflicts with the current state (for example: a stale version).',
   RATE_LIMITED: 'Too many requests; retry later.',
+  UNAVAILABLE: 'A backing service is unavailable; the request changed nothing that a retry would not repeat safely. Retry.',
   INTERNAL_SERVER_ERROR: 'Something unexpected failed; the details are in the server log.',
 } as const;
 

@@ -59,7 +59,9 @@ export async function serveSubgraph(subgraph: Subgraph, { host, port }: { host: 
     url,
     close: async () => {
       await wsServer.dispose();
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await subgraph.close?.();
     },
   };
 }

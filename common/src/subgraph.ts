@@ -38,6 +38,8 @@ export interface Subgraph<TContext extends BaseContext = BaseContext> {
    * creates fresh DataLoaders. @throws UNAUTHENTICATED for an invalid token.
    */
   createContext(headers: ForwardedHeaders): Promise<TContext>;
+  /** Releases what the subgraph opened beyond the runtime (connections, consumers). */
+  close?(): Promise<void>;
 }
 
 export interface SubgraphRequest {

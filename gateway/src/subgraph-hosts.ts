@@ -53,7 +53,9 @@ export function inProcessHost(subgraph: Subgraph): SubgraphHost {
       },
     },
     subscribe: (request) => subscribeSubgraph(subgraph, request),
-    close: async () => {},
+    close: async () => {
+      await subgraph.close?.();
+    },
   };
 }
 

@@ -41,6 +41,21 @@ async function untilLive(subscription: Subscription, send: (n: number) => Promis
   throw new Error('subscription never became live');
 }
 
+/**
+ * Polls until `done` accepts the result of `read`. In the distributed mode a
+ * sent message is acknowledged once the log has it, and reaches history a
+ * moment later; tests wait for that instead of sleeping.
+ */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const hasNoStack = (errors: unknown) => {
   const text = JSON.stringify(errors);
   assert.doesNotMatch(text, /\bat .+\.(ts|js):\d+/);
@@ -127,7 +142,10 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
           edges { cursor node { text sender { displayName } } } pageInfo { hasNextPage endCursor }
         }
       }`;
-      const first = await gqlOk<any>(topology.subscribeUrl, query, { chatId }, ann.token);
+      const first = await eventually(
+        () => gqlOk<any>(topology.subscribeUrl, query, { chatId }, ann.token),
+        (page) => page.messages.edges[0]?.node.text === 'history three',
+      );
       assert.deepEqual(first.messages.edges.map((edge: any) => edge.node.text), ['history three', 'history two']);
       assert.equal(first.messages.edges[0].node.sender.displayName, bob.displayName);
       assert.equal(first.messages.pageInfo.hasNextPage, true);
@@ -139,11 +157,17 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
       const firstSend = await sendText(topology.sendUrl, ann, chatId, 'exactly once', 'idem-1');
       const retry = await sendText(topology.subscribeUrl, ann, chatId, 'exactly once', 'idem-1');
       assert.equal(retry.id, firstSend.id);
-      const history = await gqlOk<any>(
-        topology.sendUrl,
-        'query ($chatId: ID!) { messages(chatId: $chatId, first: 100) { edges { node { id clientMessageId } } } }',
-        { chatId },
-        bob.token,
+      // A later message in the same chat is placed after both attempts: once it is in history, so is everything before it.
+      await sendText(topology.sendUrl, ann, chatId, 'after the retry', 'idem-marker');
+      const history = await eventually(
+        () =>
+          gqlOk<any>(
+            topology.sendUrl,
+            'query ($chatId: ID!) { messages(chatId: $chatId, first: 100) { edges { node { id clientMessageId } } } }',
+            { chatId },
+            bob.token,
+          ),
+        (page) => page.messages.edges[0]?.node.clientMessageId === 'idem-marker',
       );
       const copies = history.messages.edges.filter((edge: any) => edge.node.clientMessageId === 'idem-1');
       assert.equal(copies.length, 1);
@@ -227,11 +251,15 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
       const again = await directChat(topology.sendUrl, bob, ann);
       assert.equal(again, chatId, 'the same pair gets the same direct chat');
 
-      const chats = await gqlOk<any>(
-        topology.subscribeUrl,
-        'query { chats(first: 10) { edges { node { id title unreadCount lastMessage { text sender { displayName } } } } } }',
-        {},
-        bob.token,
+      const chats = await eventually(
+        () =>
+          gqlOk<any>(
+            topology.subscribeUrl,
+            'query { chats(first: 10) { edges { node { id title unreadCount lastMessage { text sender { displayName } } } } } }',
+            {},
+            bob.token,
+          ),
+        (list) => list.chats.edges[0]?.node.lastMessage?.text === 'Hiking?',
       );
       const first = chats.chats.edges[0].node;
       assert.equal(first.id, group.createGroupChat.id, 'most recently active first');

@@ -34,7 +34,11 @@ export interface Process {
   stop(): Promise<void>;
 }
 
-/** Spawns `entry` (a path from the repo root) and waits until `url` answers. */
+/**
+ * Spawns `entry` (a path from the repo root) and waits until it is ready: its
+ * GraphQL endpoint answers on `port`, or, with port 0 (a worker without a
+ * server), it logged a line containing "ready".
+ */
 export async function launch(name: string, entry: string, env: Record<string, string>, port: number): Promise<Process> {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
@@ -47,18 +51,21 @@ export async function launch(name: string, entry: string, env: Record<string, st
   const url = `http://127.0.0.1:${port}/graphql`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const started = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+  const isReady = async (): Promise<boolean> => {
+    if (port === 0) return /"msg":"[^"]*ready"/.test(output);
     try {
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '{ __typename }' }),
       });
-      if (response.ok) break;
+      return response.ok;
     } catch {
-      // not listening yet
+      return false; // not listening yet
     }
+  };
+  while (!(await isReady())) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
     if (Date.now() - started > 60_000) {
       child.kill('SIGKILL');
       throw new Error(`${name} did not answer within 60 s:\n${output}`);

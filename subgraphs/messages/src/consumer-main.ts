@@ -1,0 +1,26 @@
+/**
+ * A dedicated message-pipeline consumer process (distributed mode): joins the
+ * Kafka consumer group and places, stores and announces messages. Run as many
+ * as there are partitions to spread; Kafka assigns each partition to one.
+ */
+import { ConfigError, createRuntime, log, onShutdown, parseEnv, resolveRuntimeConfig, ZRuntimeEnvSchema } from '@chat/common';
+import { createMessagePipeline, kafkaSettings, openMessageStore } from './infrastructure.ts';
+import { startMessageConsumer } from './pipeline/kafka-log.ts';
+
+try {
+  const runtime = await createRuntime(resolveRuntimeConfig(parseEnv(ZRuntimeEnvSchema)));
+  const kafka = kafkaSettings(runtime);
+  if (!kafka) throw new ConfigError('Invalid configuration:\n  KAFKA_BROKERS: required by the message consumer');
+  const store = openMessageStore(runtime);
+  const consumer = await startMessageConsumer(kafka, createMessagePipeline(runtime, store));
+  log.info('message consumer ready', { storage: runtime.describe() });
+  onShutdown(async () => {
+    await consumer.stop();
+    await store.close();
+    await runtime.close();
+  });
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(78);
+}

@@ -1,0 +1,78 @@
+/**
+ * Chooses the message storage and log from configuration: Postgres history
+ * and the in-process log (embedded mode), or Cassandra history and the Kafka
+ * log (distributed mode, `CASSANDRA_CONTACT_POINTS` and `KAFKA_BROKERS`).
+ * Everything above these interfaces is the same in both modes.
+ */
+import { hostname } from 'node:os';
+import type { Runtime } from '@chat/common';
+import { MemberCache } from './pipeline/member-cache.ts';
+import { InProcessMessageLog, type MessageLog } from './pipeline/message-log.ts';
+import { MessagePipeline } from './pipeline/message-pipeline.ts';
+import { KafkaMessageLog, startMessageConsumer, type KafkaSettings } from './pipeline/kafka-log.ts';
+import { CassandraMessageStore } from './store/cassandra-message-store.ts';
+import { MembershipStore } from './store/membership-store.ts';
+import { PrismaMessageStore, type MessageStore } from './store/message-store.ts';
+import { ChatSequencer } from './store/sequencer.ts';
+
+const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+
+export function kafkaSettings(runtime: Runtime): KafkaSettings | undefined {
+  const { env } = runtime.config;
+  if (!env.KAFKA_BROKERS) return undefined;
+  return {
+    brokers: list(env.KAFKA_BROKERS),
+    topicPrefix: env.KAFKA_TOPIC_PREFIX,
+    partitions: env.KAFKA_PARTITIONS,
+    replicationFactor: env.KAFKA_REPLICATION_FACTOR,
+    clientId: `chat-${hostname()}-${process.pid}`,
+  };
+}
+
+export function openMessageStore(runtime: Runtime): MessageStore {
+  const { env } = runtime.config;
+  if (!env.CASSANDRA_CONTACT_POINTS) return new PrismaMessageStore(runtime.db.prisma);
+  return new CassandraMessageStore({
+    contactPoints: list(env.CASSANDRA_CONTACT_POINTS),
+    localDataCenter: env.CASSANDRA_LOCAL_DC,
+    keyspace: env.CASSANDRA_KEYSPACE,
+    replicationFactor: env.CASSANDRA_REPLICATION_FACTOR,
+  });
+}
+
+/** The pipeline that places, stores and announces messages. */
+export function createMessagePipeline(runtime: Runtime, store: MessageStore): MessagePipeline {
+  const membership = new MembershipStore(runtime.db.prisma);
+  const members = new MemberCache({ load: (chatId) => membership.memberIds(chatId) });
+  return new MessagePipeline(new ChatSequencer(runtime.db.prisma), store, members, runtime.pubsub);
+}
+
+export interface MessageInfrastructure {
+  store: MessageStore;
+  messageLog: MessageLog;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens history and log. With Kafka, this process also joins the pipeline's
+ * consumer group unless `consume` is false (dedicated consumer processes).
+ */
+export function openMessageInfrastructure(runtime: Runtime, { consume }: { consume: boolean }): MessageInfrastructure {
+  const store = openMessageStore(runtime);
+  const kafka = kafkaSettings(runtime);
+  if (!kafka) {
+    const messageLog = new InProcessMessageLog(createMessagePipeline(runtime, store));
+    return { store, messageLog, close: async () => Promise.all([messageLog.close(), store.close()]).then(() => {}) };
+  }
+  const messageLog = new KafkaMessageLog(kafka);
+  const consumer = consume ? startMessageConsumer(kafka, createMessagePipeline(runtime, store)) : undefined;
+  return {
+    store,
+    messageLog,
+    close: async () => {
+      await (await consumer?.catch(() => undefined))?.stop();
+      await messageLog.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Message history in Cassandra (the distributed mode).
+ *
+ * messages_by_chat holds a chat's messages in partitions of BUCKET_SIZE
+ * consecutive sequence numbers, clustered by `seq` descending: a page of
+ * history (`before` a cursor, newest first) is a slice of one partition, or
+ * of two at a bucket's edge. Bucketing by count, not time, bounds every
+ * partition by construction: 4,096 messages of at most 4,000 characters is at
+ * most ~64 MB even for the worst text, ~1 MB for typical 200-byte messages,
+ * and a quiet chat does not leave runs of empty time buckets to skip over.
+ * docs/CASSANDRA.md has the full reasoning.
+ *
+ * chat_heads records each chat's highest `seq`, written with `USING
+ * TIMESTAMP seq` so that the highest always wins, whatever order writes (and
+ * redeliveries) arrive in. messages_by_id finds a message by ID.
+ *
+ * Every write is an idempotent upsert keyed by the message's placement, so
+ * writing a redelivered message again changes nothing.
+ */
+import cassandra from 'cassandra-driver';
+import type { MessageRecord, MessageStore } from './message-store.ts';
+
+export const BUCKET_BITS = 12n;
+export const BUCKET_SIZE = 1n << BUCKET_BITS;
+const bucketOf = (seq: bigint): bigint => seq >> BUCKET_BITS;
+
+export interface CassandraOptions {
+  contactPoints: string[];
+  localDataCenter: string;
+  keyspace: string;
+  replicationFactor: number;
+}
+
+/** The keyspace and tables, created at start when missing. */
+export function schemaStatements({ keyspace, replicationFactor }: Pick<CassandraOptions, 'keyspace' | 'replicationFactor'>): string[] {
+  return [
+    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.messages_by_chat (
+       chat_id bigint, bucket bigint, seq bigint,
+       id bigint, sender_id bigint, client_message_id text, body text, created_at timestamp,
+       PRIMARY KEY ((chat_id, bucket), seq)
+     ) WITH CLUSTERING ORDER BY (seq DESC)`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.messages_by_id (
+       id bigint PRIMARY KEY, chat_id bigint, seq bigint, sender_id bigint, client_message_id text, body text, created_at timestamp
+     )`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.chat_heads (chat_id bigint PRIMARY KEY, last_seq bigint)`,
+  ];
+}
+
+const Long = cassandra.types.Long;
+const long = (value: string | bigint): cassandra.types.Long => Long.fromString(value.toString());
+
+function toRecord(row: cassandra.types.Row): MessageRecord {
+  return {
+    id: row.get('id').toString(),
+    chatId: row.get('chat_id').toString(),
+    seq: row.get('seq').toString(),
+    senderId: row.get('sender_id').toString(),
+    text: row.get('body'),
+    clientMessageId: row.get('client_message_id'),
+    createdAt: (row.get('created_at') as Date).toISOString(),
+  };
+}
+
+export class CassandraMessageStore implements MessageStore {
+  readonly #client: cassandra.Client;
+  readonly #ready: Promise<void>;
+  readonly #keyspace: string;
+
+  constructor(options: CassandraOptions) {
+    this.#keyspace = options.keyspace;
+    this.#client = new cassandra.Client({
+      contactPoints: options.contactPoints,
+      localDataCenter: options.localDataCenter,
+      queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum },
+    });
+    this.#ready = this.#init(options);
+    this.#ready.catch(() => {}); // surfaced by the first call that awaits it
+  }
+
+  async #init(options: CassandraOptions): Promise<void> {
+    await this.#client.connect();
+    for (const statement of schemaStatements(options)) await this.#client.execute(statement, [], { prepare: false });
+  }
+
+  /** Resolves once connected and the schema exists. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  async write(message: MessageRecord): Promise<void> {
+    await this.#ready;
+    const seq = BigInt(message.seq);
+    const values = [long(message.chatId), long(message.id), long(message.senderId), message.clientMessageId, message.text, new Date(message.createdAt)];
+    const [chatId, id, senderId, clientMessageId, body, createdAt] = values;
+    await this.#client.execute(
+      `INSERT INTO ${this.#keyspace}.messages_by_chat (chat_id, bucket, seq, id, sender_id, client_message_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [chatId, long(bucketOf(seq)), long(seq), id, senderId, clientMessageId, body, createdAt],
+    );
+    await this.#client.execute(
+      `INSERT INTO ${this.#keyspace}.messages_by_id (id, chat_id, seq, sender_id, client_message_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [id, chatId, long(seq), senderId, clientMessageId, body, createdAt],
+    );
+    await this.#client.execute(`UPDATE ${this.#keyspace}.chat_heads USING TIMESTAMP ? SET last_seq = ? WHERE chat_id = ?`, [
+      long(seq),
+      long(seq),
+      chatId,
+    ]);
+  }
+
+  async page(chatId: string, limit: number, beforeSeq?: string): Promise<MessageRecord[]> {
+    await this.#ready;
+    let upper: bigint;
+    if (beforeSeq === undefined) {
+      const head = await this.#client.execute(`SELECT last_seq FROM ${this.#keyspace}.chat_heads WHERE chat_id = ?`, [long(chatId)]);
+      const last = head.first()?.get('last_seq');
+      if (!last) return [];
+      upper = BigInt(last.toString()) + 1n;
+    } else {
+      upper = BigInt(beforeSeq);
+    }
+    const out: MessageRecord[] = [];
+    // Walk buckets downwards from the one holding upper - 1 until the page is full.
+    for (let bucket = bucketOf(upper - 1n); bucket >= 0n && out.length < limit; bucket--) {
+      const result = await this.#client.execute(
+        `SELECT * FROM ${this.#keyspace}.messages_by_chat WHERE chat_id = ? AND bucket = ? AND seq < ? LIMIT ?`,
+        [long(chatId), long(bucket), long(upper), limit - out.length],
+      );
+      out.push(...result.rows.map(toRecord));
+    }
+    return out;
+  }
+
+  async byIds(ids: readonly string[]): Promise<(MessageRecord | null)[]> {
+    await this.#ready;
+    // One single-partition read per ID, concurrently: cheaper for Cassandra than IN across partitions.
+    return Promise.all(
+      ids.map(async (id) => {
+        const result = await this.#client.execute(`SELECT * FROM ${this.#keyspace}.messages_by_id WHERE id = ?`, [long(id)]);
+        const row = result.first();
+        return row ? toRecord(row) : null;
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#ready.catch(() => {});
+    await this.#client.shutdown();
+  }
+}

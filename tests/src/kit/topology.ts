@@ -1,0 +1,105 @@
+/**
+ * Distributed topologies for end-to-end tests: two gateway processes sharing
+ * every store. Gateway A mounts the subgraphs in-process; gateway B reaches
+ * the four subgraphs as their own processes (HTTP for queries, graphql-ws for
+ * subscriptions). With `backplane`, messages go through Kafka to dedicated
+ * consumer processes and history lives in Cassandra; each topology gets its
+ * own Postgres database, Kafka topic prefix and Cassandra keyspace.
+ */
+import cassandra from 'cassandra-driver';
+import { Kafka, logLevel } from 'kafkajs';
+import { createTestDatabase, freePort, launch, tempDataDir, testRedisUrl, TEST_JWT_SECRET, type Process } from './launcher.ts';
+
+export interface DistributedOptions {
+  /** Kafka log, Cassandra history and this many dedicated consumer processes. */
+  backplane?: { consumers: number };
+}
+
+export interface Distributed {
+  gatewayA: Process;
+  gatewayB: Process;
+  consumers: Process[];
+  env: Record<string, string>;
+  /** Starts one more consumer process (after one was killed, say). */
+  addConsumer(): Promise<Process>;
+  stop(): Promise<void>;
+}
+
+export const kafkaBrokers = () => process.env.TEST_KAFKA_BROKERS ?? '127.0.0.1:9092';
+export const cassandraContactPoints = () => process.env.TEST_CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042';
+
+export async function startDistributed({ backplane }: DistributedOptions = {}): Promise<Distributed> {
+  const database = await createTestDatabase();
+  const data = tempDataDir();
+  const unique = `t${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const env: Record<string, string> = {
+    DATABASE_URL: database.url,
+    REDIS_URL: testRedisUrl(),
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATA_DIR: data.path,
+    ...(backplane
+      ? {
+          KAFKA_BROKERS: kafkaBrokers(),
+          KAFKA_TOPIC_PREFIX: unique,
+          KAFKA_PARTITIONS: '4',
+          CASSANDRA_CONTACT_POINTS: cassandraContactPoints(),
+          CASSANDRA_KEYSPACE: unique,
+          MESSAGE_CONSUMER: 'off',
+        }
+      : {}),
+  };
+  const processes: Process[] = [];
+  const consumers: Process[] = [];
+  let consumerCount = 0;
+  const addConsumer = async () => {
+    consumerCount += 1;
+    const consumer = await launch(`consumer-${consumerCount}`, 'subgraphs/messages/src/consumer-main.ts', env, 0);
+    consumers.push(consumer);
+    processes.push(consumer);
+    return consumer;
+  };
+  const stop = async () => {
+    await Promise.all(processes.map((process) => process.stop()));
+    await database.drop();
+    if (backplane) await dropBackplane(unique);
+    data.remove();
+  };
+  try {
+    const subgraphUrls: Record<string, string> = {};
+    const subgraphs = await Promise.all(
+      (['users', 'chats', 'messages', 'presence'] as const).map(async (name) => launch(name, `subgraphs/${name}/src/main.ts`, env, await freePort())),
+    );
+    for (const subgraph of subgraphs) {
+      processes.push(subgraph);
+      subgraphUrls[`SUBGRAPH_${subgraph.name.toUpperCase()}_URL`] = subgraph.url;
+    }
+    const [gatewayA, gatewayB] = await Promise.all([
+      launch('gateway-a', 'gateway/src/main.ts', env, await freePort()),
+      launch('gateway-b', 'gateway/src/main.ts', { ...env, ...subgraphUrls }, await freePort()),
+    ]);
+    processes.push(gatewayA, gatewayB);
+    for (let i = 0; i < (backplane?.consumers ?? 0); i++) await addConsumer();
+    return { gatewayA, gatewayB, consumers, env, addConsumer, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Removes what a backplane topology created: its topic, consumer group and keyspace. */
+async function dropBackplane(prefix: string): Promise<void> {
+  const admin = new Kafka({ brokers: kafkaBrokers().split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups([`${prefix}.message-pipeline`]).catch(() => undefined);
+    await admin.deleteTopics({ topics: [`${prefix}.messages`] }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+  const client = new cassandra.Client({ contactPoints: cassandraContactPoints().split(','), localDataCenter: 'datacenter1' });
+  try {
+    await client.execute(`DROP KEYSPACE IF EXISTS ${prefix}`);
+  } finally {
+    await client.shutdown();
+  }
+}
