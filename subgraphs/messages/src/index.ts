@@ -26,3 +26,5 @@ export function createMessagesSubgraph(runtime: Runtime): Subgraph<Context> {
     close,
   };
 }
+export { CassandraMessageStore } from './store/cassandra-message-store.ts';
+export type { MessageRecord, PendingMessage } from './store/message-store.ts';

@@ -1,0 +1,63 @@
+/** The Cassandra history store against a real Cassandra node. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import cassandra from 'cassandra-driver';
+import { CassandraMessageStore, type MessageRecord } from '@chat/subgraph-messages';
+import { cassandraContactPoints } from '../kit/topology.ts';
+
+const keyspace = `it${Date.now().toString(36)}`;
+const message = (chatId: string, seq: number): MessageRecord => ({
+  id: String(1_000_000 + seq),
+  chatId,
+  seq: String(seq),
+  senderId: '7',
+  text: `text ${seq}`,
+  clientMessageId: `k${seq}`,
+  createdAt: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
+});
+
+describe('CassandraMessageStore', () => {
+  let store: CassandraMessageStore;
+
+  before(async () => {
+    store = new CassandraMessageStore({
+      contactPoints: cassandraContactPoints().split(','),
+      localDataCenter: 'datacenter1',
+      keyspace,
+      replicationFactor: 1,
+    });
+    await store.ready();
+  });
+  after(async () => {
+    await store.close();
+    const admin = new cassandra.Client({ contactPoints: cassandraContactPoints().split(','), localDataCenter: 'datacenter1' });
+    await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+    await admin.shutdown();
+  });
+
+  it('pages newest first across the edge of a 4,096-message bucket', async () => {
+    const seqs = [4090, 4091, 4092, 4093, 4094, 4095, 4096, 4097, 4098];
+    // Written out of order, and one twice: the store does not care.
+    for (const seq of [...seqs].reverse()) await store.write(message('1', seq));
+    await store.write(message('1', 4096));
+    const newest = await store.page('1', 4);
+    assert.deepEqual(newest.map((row) => row.seq), ['4098', '4097', '4096', '4095']);
+    const next = await store.page('1', 4, '4095');
+    assert.deepEqual(next.map((row) => row.seq), ['4094', '4093', '4092', '4091']);
+    const last = await store.page('1', 4, '4091');
+    assert.deepEqual(last.map((row) => row.seq), ['4090']);
+    assert.deepEqual(newest[0], message('1', 4098));
+  });
+
+  it('keeps the highest seq as the chat head whatever order writes arrive in', async () => {
+    await store.write(message('2', 3));
+    await store.write(message('2', 1));
+    await store.write(message('2', 2));
+    assert.deepEqual((await store.page('2', 10)).map((row) => row.seq), ['3', '2', '1']);
+  });
+
+  it('finds messages by ID, null for unknown ones, and returns nothing for an empty chat', async () => {
+    assert.deepEqual(await store.byIds([message('1', 4097).id, '42']), [message('1', 4097), null]);
+    assert.deepEqual(await store.page('3', 10), []);
+  });
+});
