@@ -14,6 +14,8 @@
 #   KAFKA_STOP_TIMEOUT     seconds `down` waits after SIGTERM before SIGKILL           (default 30)
 #   KAFKA_JVM_OPTS         JVM options besides the heap (default: G1 as in Kafka's scripts, and C1
 #                          only (-XX:TieredStopAtLevel=1): less CPU at startup on a small machine)
+#   KAFKA_STATE_DIR        data, config, pid and log of this broker (default .services/kafka), so a
+#                          test can run a broker of its own beside the shared one; the jars stay shared
 #   KAFKA_CDS              1 (default): keep a class-data-sharing archive of the broker's classes
 #                          (lib/kafka.jsa, written when the first broker stops cleanly) and start
 #                          from it, which roughly halves the startup time; 0 to not use one
@@ -27,8 +29,8 @@ set -euo pipefail
 cmd="${1:-}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
-state="$root/.services/kafka"
-lib="$state/lib"
+state="${KAFKA_STATE_DIR:-$root/.services/kafka}"
+lib="$root/.services/kafka/lib"
 data="$state/data"
 conf="$state/server.properties"
 log4j="$state/log4j.properties"

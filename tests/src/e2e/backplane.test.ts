@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import cassandra from 'cassandra-driver';
 import pg from 'pg';
-import { gqlOk, Subscription, wsClient } from '../kit/client.ts';
+import { gql, gqlOk, Subscription, wsClient } from '../kit/client.ts';
+import { startKafka, startRedis } from '../kit/launcher.ts';
+import { eventually } from './chat-flow.ts';
 import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { cassandraContactPoints, startDistributed, type Distributed } from '../kit/topology.ts';
 
@@ -92,5 +94,119 @@ describe('backplane: Kafka log, consumer processes, Cassandra history', () => {
       subscription.stop();
       await client.dispose();
     }
+  });
+});
+
+describe('backplane: a Redis restart under a live subscription', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let topology: Distributed;
+  let ann: TestUser;
+  let bob: TestUser;
+  let chatId: string;
+
+  before(async () => {
+    redis = await startRedis();
+    topology = await startDistributed({ backplane: { consumers: 1 }, redisUrl: redis.url });
+    [ann, bob] = await Promise.all([registerUser(topology.gatewayB.url, 'ann'), registerUser(topology.gatewayB.url, 'bob')]);
+    chatId = await directChat(topology.gatewayB.url, ann, bob);
+  });
+  after(async () => {
+    await topology?.stop();
+    await redis?.stop();
+  });
+
+  it('keeps the subscriber: it reconnects, catches up, and ends with no gap and no duplicate', async () => {
+    const client = wsClient(topology.gatewayA.url, bob.token);
+    const subscription = new Subscription(client, 'subscription ($chatId: ID) { messageAdded(chatId: $chatId) { text } }', { chatId });
+    const texts = () => subscription.events.map((event) => (event.data!.messageAdded as { text: string }).text);
+    try {
+      const sent: string[] = [];
+      const send = async (text: string) => {
+        await sendText(topology.gatewayB.url, ann, chatId, text, `redis-${text.replace(' ', '-')}`);
+        sent.push(text);
+      };
+      await send('before 1');
+      await subscription.waitFor(1, 30_000);
+      await send('before 2');
+
+      await redis.stop();
+      // Kafka acknowledges while Redis is down; the pipeline announces once it is back.
+      for (const n of [1, 2, 3]) await send(`during ${n}`);
+      await redis.start();
+      for (const n of [1, 2, 3]) await send(`after ${n}`);
+
+      await eventually(async () => texts(), (received) => received.includes('after 3'), 60_000);
+      assert.deepEqual(texts(), sent);
+      assert.equal(subscription.error, undefined, 'the client’s socket was never dropped');
+    } finally {
+      subscription.stop();
+      await client.dispose();
+    }
+  });
+});
+
+describe('backplane: a Kafka restart between sends', () => {
+  let broker: Awaited<ReturnType<typeof startKafka>>;
+  let topology: Distributed;
+  let ann: TestUser;
+  let bob: TestUser;
+  let chatId: string;
+
+  before(async () => {
+    broker = await startKafka();
+    topology = await startDistributed({ backplane: { consumers: 1 }, brokers: broker.brokers });
+    [ann, bob] = await Promise.all([registerUser(topology.gatewayB.url, 'ann'), registerUser(topology.gatewayB.url, 'bob')]);
+    chatId = await directChat(topology.gatewayB.url, ann, bob);
+  });
+  after(async () => {
+    await broker?.up(); // the topology's clean-up talks to it
+    await topology?.stop();
+    await broker?.remove();
+  });
+
+  it('either acknowledges a message (never lost after) or refuses it with a retryable error', async () => {
+    const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
+    const acknowledged = new Map<string, string>();
+    const refused: string[] = [];
+    const attempt = async (key: string) => {
+      const result = await gql<{ sendMessage: { id: string } }>(topology.gatewayB.url, SEND, { input: { chatId, text: key, clientMessageId: key } }, ann.token);
+      if (result.data?.sendMessage) {
+        acknowledged.set(key, result.data.sendMessage.id);
+      } else {
+        const error = result.errors?.[0];
+        assert.equal(error?.extensions?.code, 'UNAVAILABLE', JSON.stringify(result.errors));
+        assert.equal(error?.extensions?.retryable, true);
+        assert.doesNotMatch(JSON.stringify(result.errors), /\bat .+\.(ts|js):\d+/);
+        refused.push(key);
+      }
+    };
+    for (let n = 1; n <= 3; n++) await attempt(`k-before-${n}`);
+    await broker.down();
+    for (let n = 1; n <= 2; n++) await attempt(`k-down-${n}`);
+    await broker.up();
+    for (let n = 1; n <= 3; n++) await attempt(`k-after-${n}`);
+    assert.ok(refused.length >= 1, 'a send while Kafka is down is refused, not hung or lost');
+
+    // The client retries refused sends with the same key, as the error says.
+    for (const key of refused.splice(0)) {
+      await eventually(
+        async () => {
+          await attempt(key);
+          return acknowledged.has(key);
+        },
+        (done) => done,
+        60_000,
+      );
+    }
+
+    const history = await eventually(
+      () =>
+        gqlOk<any>(topology.gatewayA.url, 'query ($chatId: ID!) { messages(chatId: $chatId, first: 100) { edges { node { id text } } } }', { chatId }, bob.token),
+      (page) => page.messages.edges.length >= acknowledged.size,
+      60_000,
+    );
+    const stored = history.messages.edges.map((edge: any) => edge.node);
+    assert.deepEqual(new Set(stored.map((node: any) => node.id)), new Set(acknowledged.values()), 'every acknowledged message is stored');
+    assert.equal(stored.length, acknowledged.size, 'and stored once');
   });
 });

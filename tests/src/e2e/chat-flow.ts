@@ -134,6 +134,38 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
       }
     });
 
+    it('resumes a subscription after a cursor: replays what the client missed, then continues live', async () => {
+      const query = `subscription ($chatId: ID, $after: String) { messageAdded(chatId: $chatId, after: $after) { text cursor } }`;
+      const first = wsClient(topology.subscribeUrl, bob.token);
+      const live = new Subscription(first, query, { chatId });
+      try {
+        await untilLive(live, (n) => sendText(topology.sendUrl, ann, chatId, `resume warm-up ${n}`));
+      } finally {
+        live.stop();
+        await first.dispose();
+      }
+      const seen = live.events.map((e: any) => e.data.messageAdded.text);
+      const cursor = (live.events.at(-1)!.data!.messageAdded as any).cursor;
+      assert.ok(cursor);
+      // Offline: two messages go by.
+      await sendText(topology.sendUrl, ann, chatId, 'missed 1');
+      await sendText(topology.sendUrl, ann, chatId, 'missed 2');
+
+      const second = wsClient(topology.subscribeUrl, bob.token);
+      const resumed = new Subscription(second, query, { chatId, after: cursor });
+      try {
+        await resumed.waitForMatch((e: any) => e.data?.messageAdded.text === 'missed 2');
+        await sendText(topology.sendUrl, ann, chatId, 'live again');
+        await resumed.waitForMatch((e: any) => e.data?.messageAdded.text === 'live again');
+        const texts = resumed.events.map((e: any) => e.data.messageAdded.text);
+        assert.deepEqual(texts.slice(texts.indexOf('missed 1')), ['missed 1', 'missed 2', 'live again']);
+        assert.deepEqual(texts.filter((text: string) => seen.includes(text)), [], 'nothing up to the cursor is replayed');
+      } finally {
+        resumed.stop();
+        await second.dispose();
+      }
+    });
+
     it('returns history newest first, with pagination', async () => {
       const texts = ['one', 'two', 'three'];
       for (const text of texts) await sendText(topology.sendUrl, bob, chatId, `history ${text}`);

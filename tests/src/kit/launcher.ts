@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,3 +115,65 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 }
 
 export const testRedisUrl = (): string => process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * A Redis server of the test's own on a free port (to restart it mid-test
+ * without disturbing others). `restart` keeps the port.
+ */
+export async function startRedis(): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void> }> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const socket = createConnection(port, '127.0.0.1', () => {
+          socket.end();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      });
+      if (up) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('redis-server did not start');
+  };
+  const stop = async () => {
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, start, stop };
+}
+
+/**
+ * A Kafka broker of the test's own (scripts/services/kafka/kafka.sh on free
+ * ports with its own state directory), to stop and start mid-test.
+ */
+export async function startKafka(): Promise<{ brokers: string; up(): Promise<void>; down(): Promise<void>; remove(): Promise<void> }> {
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const state = mkdtempSync(join(tmpdir(), 'chat-kafka-'));
+  const run = (command: 'up' | 'down') =>
+    new Promise<void>((resolve, reject) => {
+      let output = '';
+      const child = spawn('bash', [join(ROOT, 'scripts/services/kafka/kafka.sh'), command], {
+        env: { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_STATE_DIR: state, KAFKA_CDS: '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kafka.sh ${command} exited with ${code}:\n${output}`))));
+    });
+  await run('up');
+  return {
+    brokers: `127.0.0.1:${port}`,
+    up: () => run('up'),
+    down: () => run('down'),
+    remove: async () => {
+      await run('down');
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}

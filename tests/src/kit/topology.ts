@@ -13,6 +13,10 @@ import { createTestDatabase, freePort, launch, tempDataDir, testRedisUrl, TEST_J
 export interface DistributedOptions {
   /** Kafka log, Cassandra history and this many dedicated consumer processes. */
   backplane?: { consumers: number };
+  /** A Redis of the test's own (to restart it, say). @default the shared test Redis */
+  redisUrl?: string;
+  /** A Kafka of the test's own. @default the shared test broker */
+  brokers?: string;
 }
 
 export interface Distributed {
@@ -28,18 +32,18 @@ export interface Distributed {
 export const kafkaBrokers = () => process.env.TEST_KAFKA_BROKERS ?? '127.0.0.1:9092';
 export const cassandraContactPoints = () => process.env.TEST_CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042';
 
-export async function startDistributed({ backplane }: DistributedOptions = {}): Promise<Distributed> {
+export async function startDistributed({ backplane, redisUrl = testRedisUrl(), brokers = kafkaBrokers() }: DistributedOptions = {}): Promise<Distributed> {
   const database = await createTestDatabase();
   const data = tempDataDir();
   const unique = `t${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const env: Record<string, string> = {
     DATABASE_URL: database.url,
-    REDIS_URL: testRedisUrl(),
+    REDIS_URL: redisUrl,
     JWT_SECRET: TEST_JWT_SECRET,
     DATA_DIR: data.path,
     ...(backplane
       ? {
-          KAFKA_BROKERS: kafkaBrokers(),
+          KAFKA_BROKERS: brokers,
           KAFKA_TOPIC_PREFIX: unique,
           KAFKA_PARTITIONS: '4',
           CASSANDRA_CONTACT_POINTS: cassandraContactPoints(),
@@ -61,7 +65,7 @@ export async function startDistributed({ backplane }: DistributedOptions = {}): 
   const stop = async () => {
     await Promise.all(processes.map((process) => process.stop()));
     await database.drop();
-    if (backplane) await dropBackplane(unique);
+    if (backplane) await dropBackplane(unique, brokers);
     data.remove();
   };
   try {
@@ -87,8 +91,8 @@ export async function startDistributed({ backplane }: DistributedOptions = {}): 
 }
 
 /** Removes what a backplane topology created: its topic, consumer group and keyspace. */
-async function dropBackplane(prefix: string): Promise<void> {
-  const admin = new Kafka({ brokers: kafkaBrokers().split(','), logLevel: logLevel.NOTHING }).admin();
+async function dropBackplane(prefix: string, brokers: string): Promise<void> {
+  const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     await admin.deleteGroups([`${prefix}.message-pipeline`]).catch(() => undefined);

@@ -1,6 +1,6 @@
 import { DateTimeScalar } from '@chat/common';
 import type { Resolvers } from '../generated/resolvers.ts';
-import { filterAsyncIterator } from '../services/filter-iterator.ts';
+import { messageCursor } from '../services/message-service.ts';
 import type { MessageRecord } from '../store/message-store.ts';
 
 export const resolvers: Resolvers = {
@@ -13,10 +13,8 @@ export const resolvers: Resolvers = {
   },
   Subscription: {
     messageAdded: {
-      subscribe: async (_parent, { chatId }, { messages, pubsub }) => {
-        const watch = await messages.watch(chatId);
-        return filterAsyncIterator(pubsub.asyncIterableIterator<MessageRecord>(watch.topic), watch.accept);
-      },
+      subscribe: (_parent, { chatId, after }, { messages, pubsub }) =>
+        messages.subscribe(chatId, after, (topic) => pubsub.asyncIterableIterator<MessageRecord>(topic)),
       resolve: (message: MessageRecord): MessageRecord => message,
     },
   },
@@ -25,5 +23,6 @@ export const resolvers: Resolvers = {
     chat: (message) => ({ id: message.chatId }),
     sender: (message) => ({ id: message.senderId }),
     createdAt: (message) => message.createdAt,
+    cursor: (message) => ('seq' in message && typeof message.seq === 'string' ? messageCursor(message.seq) : null),
   },
 };

@@ -21,6 +21,7 @@ import type { ChatAccess, MembershipStore } from '../store/membership-store.ts';
 import type { MessageLog } from '../pipeline/message-log.ts';
 import type { MessageRecord, MessageStore, PendingMessage } from '../store/message-store.ts';
 import type { SendKeyStore } from '../store/send-key-store.ts';
+import { OrderedMessageStream } from './ordered-stream.ts';
 
 export const MAX_TEXT_LENGTH = 4000;
 /**
@@ -56,28 +57,6 @@ export const ZSendMessageInputSchema = z.object({
 });
 
 export type SendMessageInput = z.input<typeof ZSendMessageInputSchema>;
-
-/**
- * Where a `messageAdded` subscription listens, and which events on that topic
- * it keeps: those of the watched chat, each once (a message the pipeline
- * processed again is announced again with the same `seq`).
- */
-export interface MessageWatch {
-  topic: string;
-  accept: (message: MessageRecord) => boolean;
-}
-
-/** Keeps each chat's events whose `seq` is higher than the last one kept. */
-function onceInOrder(chatFilter: (message: MessageRecord) => boolean): (message: MessageRecord) => boolean {
-  const lastSeq = new Map<string, bigint>();
-  return (message) => {
-    if (!chatFilter(message)) return false;
-    const seq = BigInt(message.seq);
-    if (seq <= (lastSeq.get(message.chatId) ?? 0n)) return false;
-    lastSeq.set(message.chatId, seq);
-    return true;
-  };
-}
 
 /** Per request: holds the viewer and the request's DataLoaders. */
 export class MessageService {
@@ -154,20 +133,35 @@ export class MessageService {
     this.#requireViewer();
     const canonicalChatId = requireId(chatId, 'chatId').toString();
     const limit = pageSize(first);
-    const beforeSeq = before === null || before === undefined ? undefined : cursorSeq(before);
+    const beforeSeq = before === null || before === undefined ? undefined : cursorSeq(before, 'before');
     await this.#requireMember(canonicalChatId);
     const rows = await this.store.page(canonicalChatId, limit + 1, beforeSeq);
-    return toConnection(rows, limit, (row) => encodeCursor([row.seq]), (row) => row);
+    return toConnection(rows, limit, (row) => messageCursor(row.seq), (row) => row);
   }
 
-  /** Where `messageAdded(chatId)` listens: the viewer's own topic, narrowed to one chat when given. */
-  async watch(chatId: string | null | undefined): Promise<MessageWatch> {
+  /**
+   * The stream behind `messageAdded(chatId, after)`: the viewer's own topic
+   * (every chat they are in, including chats joined later), narrowed to one
+   * chat when given, ordered and gap-free, resumed from `after` when given.
+   */
+  async subscribe(
+    chatId: string | null | undefined,
+    after: string | null | undefined,
+    listen: (topic: string) => AsyncIterator<MessageRecord>,
+  ): Promise<OrderedMessageStream> {
     const viewer = this.#requireViewer();
     const topic = Topics.userMessages(viewer.id);
-    if (chatId === null || chatId === undefined) return { topic, accept: onceInOrder(() => true) };
+    if (chatId === null || chatId === undefined) {
+      if (after !== null && after !== undefined) throw badInput('after needs chatId: a cursor is a position in one chat.', { argument: 'after' });
+      return new OrderedMessageStream(listen(topic), this.store, { accept: () => true });
+    }
     const canonicalChatId = requireId(chatId, 'chatId').toString();
+    const afterSeq = after === null || after === undefined ? undefined : cursorSeq(after, 'after');
     await this.#requireMember(canonicalChatId);
-    return { topic, accept: onceInOrder((message) => message.chatId === canonicalChatId) };
+    return new OrderedMessageStream(listen(topic), this.store, {
+      accept: (message) => message.chatId === canonicalChatId,
+      resume: afterSeq === undefined ? undefined : { chatId: canonicalChatId, afterSeq },
+    });
   }
 
   /**
@@ -186,10 +180,13 @@ export class MessageService {
   }
 }
 
-/** The sequence number inside a `before` cursor. @throws BAD_USER_INPUT for a cursor this API did not issue. */
-function cursorSeq(cursor: string): string {
+/** The cursor of a placed message: its `seq`. */
+export const messageCursor = (seq: string): string => encodeCursor([seq]);
+
+/** The sequence number inside a cursor. @throws BAD_USER_INPUT for a cursor this API did not issue. */
+function cursorSeq(cursor: string, argument: string): string {
   const [seq] = decodeCursor(cursor, 1);
   const parsed = seq === undefined ? undefined : parseId(seq);
-  if (parsed === undefined) throw badInput('Invalid cursor.', { argument: 'before' });
+  if (parsed === undefined) throw badInput('Invalid cursor.', { argument });
   return parsed.toString();
 }

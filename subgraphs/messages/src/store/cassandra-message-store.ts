@@ -108,23 +108,38 @@ export class CassandraMessageStore implements MessageStore {
     ]);
   }
 
+  /** The highest `seq` stored for the chat, 0 when it has none. */
+  async #head(chatId: string): Promise<bigint> {
+    const head = await this.#client.execute(`SELECT last_seq FROM ${this.#keyspace}.chat_heads WHERE chat_id = ?`, [long(chatId)]);
+    const last = head.first()?.get('last_seq');
+    return last ? BigInt(last.toString()) : 0n;
+  }
+
   async page(chatId: string, limit: number, beforeSeq?: string): Promise<MessageRecord[]> {
     await this.#ready;
-    let upper: bigint;
-    if (beforeSeq === undefined) {
-      const head = await this.#client.execute(`SELECT last_seq FROM ${this.#keyspace}.chat_heads WHERE chat_id = ?`, [long(chatId)]);
-      const last = head.first()?.get('last_seq');
-      if (!last) return [];
-      upper = BigInt(last.toString()) + 1n;
-    } else {
-      upper = BigInt(beforeSeq);
-    }
+    const upper = beforeSeq === undefined ? (await this.#head(chatId)) + 1n : BigInt(beforeSeq);
     const out: MessageRecord[] = [];
     // Walk buckets downwards from the one holding upper - 1 until the page is full.
     for (let bucket = bucketOf(upper - 1n); bucket >= 0n && out.length < limit; bucket--) {
       const result = await this.#client.execute(
         `SELECT * FROM ${this.#keyspace}.messages_by_chat WHERE chat_id = ? AND bucket = ? AND seq < ? LIMIT ?`,
         [long(chatId), long(bucket), long(upper), limit - out.length],
+      );
+      out.push(...result.rows.map(toRecord));
+    }
+    return out;
+  }
+
+  async range(chatId: string, afterSeq: string, limit: number, beforeSeq?: string): Promise<MessageRecord[]> {
+    await this.#ready;
+    const lower = BigInt(afterSeq);
+    const upper = beforeSeq === undefined ? (await this.#head(chatId)) + 1n : BigInt(beforeSeq);
+    const out: MessageRecord[] = [];
+    // Walk buckets upwards from the one holding lower + 1.
+    for (let bucket = bucketOf(lower + 1n); bucket <= bucketOf(upper - 1n) && out.length < limit; bucket++) {
+      const result = await this.#client.execute(
+        `SELECT * FROM ${this.#keyspace}.messages_by_chat WHERE chat_id = ? AND bucket = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`,
+        [long(chatId), long(bucket), long(lower), long(upper), limit - out.length],
       );
       out.push(...result.rows.map(toRecord));
     }

@@ -33,6 +33,12 @@ export interface MessageStore {
   /** A chat's messages newest first, at most `limit`, only those before `beforeSeq` when given. */
   page(chatId: string, limit: number, beforeSeq?: string): Promise<MessageRecord[]>;
 
+  /**
+   * A chat's messages oldest first, those after `afterSeq` (and before
+   * `beforeSeq` when given), at most `limit`: what a resuming subscriber missed.
+   */
+  range(chatId: string, afterSeq: string, limit: number, beforeSeq?: string): Promise<MessageRecord[]>;
+
   /** The messages with these IDs, in the same order; null for an unknown ID. */
   byIds(ids: readonly string[]): Promise<(MessageRecord | null)[]>;
 
@@ -85,6 +91,15 @@ export class PrismaMessageStore implements MessageStore {
     const rows = await this.prisma.message.findMany({
       where: { chatId: BigInt(chatId), ...(beforeSeq === undefined ? {} : { seq: { lt: BigInt(beforeSeq) } }) },
       orderBy: { seq: 'desc' },
+      take: limit,
+    });
+    return rows.map(toRecord);
+  }
+
+  async range(chatId: string, afterSeq: string, limit: number, beforeSeq?: string): Promise<MessageRecord[]> {
+    const rows = await this.prisma.message.findMany({
+      where: { chatId: BigInt(chatId), seq: { gt: BigInt(afterSeq), ...(beforeSeq === undefined ? {} : { lt: BigInt(beforeSeq) }) } },
+      orderBy: { seq: 'asc' },
       take: limit,
     });
     return rows.map(toRecord);
