@@ -22,6 +22,12 @@ export const ZRuntimeEnvSchema = z.object({
   /** HS256 key for access tokens; at least 32 characters. */
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /**
+   * This process's Snowflake worker number (0-1023), e.g. a StatefulSet pod
+   * ordinal. Unset: any number no other live process holds. Either way the
+   * number is locked in Postgres while the process lives.
+   */
+  WORKER_ID: z.coerce.number().int().min(0).max(1023).optional(),
   /** Comma-separated `host:port` list: the message log becomes Kafka (distributed mode). */
   KAFKA_BROKERS: z.preprocess((value) => (value === '' ? undefined : value), z.string().optional()),
   /** Prefix of the Kafka topics and consumer groups, so deployments can share a cluster. */

@@ -4,9 +4,10 @@
  * generator and the token service. In the embedded mode the gateway opens one
  * runtime and mounts every subgraph on it.
  */
-import { openDatabase, type Database } from '@chat/prisma';
+import { openDatabase, WorkerIdInUseError, type Database } from '@chat/prisma';
+import { log } from './log.ts';
 import { TokenService } from './auth.ts';
-import { parseEnv, ZRuntimeEnvSchema, type RuntimeConfig } from './env.ts';
+import { ConfigError, parseEnv, ZRuntimeEnvSchema, type RuntimeConfig } from './env.ts';
 import { createEventBus, type PubSubEngine } from './pubsub.ts';
 import { Snowflake } from './snowflake.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
@@ -27,14 +28,20 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
   const releaseLock = env.DATABASE_URL ? undefined : acquireDataDirLock(config.dataDir);
   try {
     const db = await openDatabase(
-      env.DATABASE_URL ? { kind: 'postgres', url: env.DATABASE_URL } : { kind: 'embedded', dataDir: `${config.dataDir}/pglite` },
+      env.DATABASE_URL
+        ? { kind: 'postgres', url: env.DATABASE_URL, workerId: env.WORKER_ID }
+        : { kind: 'embedded', dataDir: `${config.dataDir}/pglite` },
     );
+    const ids = await leaseSnowflake(db).catch(async (error: unknown) => {
+      await db.close();
+      throw error;
+    });
     const bus = createEventBus(env.REDIS_URL);
     return {
       config,
       db,
       pubsub: bus.pubsub,
-      ids: new Snowflake({ worker: db.workerId }),
+      ids: ids.generator,
       tokens: new TokenService({ secret: config.jwtSecret, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS }),
       describe: () =>
         [
@@ -42,6 +49,7 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
           env.REDIS_URL ? `redis pub/sub ${redact(env.REDIS_URL)}` : 'in-process pub/sub',
         ].join(', '),
       close: async () => {
+        await ids.stop();
         await bus.close();
         await db.close();
         releaseLock?.();
@@ -49,8 +57,45 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
     };
   } catch (error) {
     releaseLock?.();
+    if (error instanceof WorkerIdInUseError) throw new ConfigError(`Invalid configuration:\n  WORKER_ID: ${error.message}`);
     throw error;
   }
+}
+
+/** How often the last issued millisecond of this process's worker is recorded. */
+const LEASE_INTERVAL_MS = 1_000;
+
+/**
+ * A Snowflake generator for the worker number the database gave this
+ * process, starting after the last millisecond recorded for that number (plus
+ * one recording interval, which covers what a crashed holder issued after its
+ * last record), and recording its own progress every second and at close.
+ */
+async function leaseSnowflake(db: Database): Promise<{ generator: Snowflake; stop(): Promise<void> }> {
+  const workerId = db.workerId;
+  const row = await db.prisma.snowflakeWorker.findUnique({ where: { workerId } });
+  const notBefore = row ? Number(row.lastMs) + LEASE_INTERVAL_MS + 1 : 0;
+  const generator = new Snowflake({ worker: workerId, notBefore });
+  const record = () =>
+    db.prisma.snowflakeWorker.upsert({
+      where: { workerId },
+      create: { workerId, lastMs: BigInt(generator.lastIssuedMs) },
+      update: { lastMs: BigInt(generator.lastIssuedMs) },
+    });
+  await record();
+  let pending: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    pending = record().catch((error: unknown) => log.warn('could not record the Snowflake worker lease', { error }));
+  }, LEASE_INTERVAL_MS);
+  timer.unref();
+  return {
+    generator,
+    stop: async () => {
+      clearInterval(timer);
+      await pending;
+      await record();
+    },
+  };
 }
 
 function redact(url: string): string {

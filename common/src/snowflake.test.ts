@@ -44,6 +44,25 @@ describe('Snowflake', () => {
     assert.equal(snowflakeTime(later).getTime(), now);
   });
 
+  it('starts after notBefore even when the clock is behind it (a restart after the clock stepped back)', () => {
+    const previousRunEnded = EPOCH_MS + 50_000;
+    let now = EPOCH_MS + 20_000; // the wall clock is 30 s behind the previous run
+    const ids = new Snowflake({ worker: 3, now: () => now, notBefore: previousRunEnded + 1 });
+    const first = ids.next();
+    assert.equal(snowflakeTime(first).getTime(), previousRunEnded + 1);
+    for (let i = 0; i < 10_000; i++) assert.ok(ids.next() > first);
+    assert.ok(ids.lastIssuedMs > previousRunEnded);
+    now = EPOCH_MS + 60_000;
+    assert.equal(snowflakeTime(ids.next()).getTime(), now);
+  });
+
+  it('uses a monotonic clock by default', () => {
+    const ids = new Snowflake({ worker: 4 });
+    const before = Date.now();
+    const time = snowflakeTime(ids.next()).getTime();
+    assert.ok(Math.abs(time - before) < 1_000, `${time} vs ${before}`);
+  });
+
   it('keeps workers apart', () => {
     const now = () => EPOCH_MS + 7;
     const a = new Snowflake({ worker: 1, now });

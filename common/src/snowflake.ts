@@ -4,35 +4,60 @@
  *
  *   1 bit unused | 41 bits milliseconds since EPOCH | 10 bits worker | 12 bits sequence
  *
- * IDs from one generator strictly increase. When the wall clock moves
- * backwards (NTP step, VM migration), the generator keeps its own logical
- * time instead of waiting or failing: it continues from the last timestamp it
- * issued, and when a millisecond's 4096 sequence numbers are used up it moves
- * its logical clock one millisecond ahead. IDs are unique across processes as
- * long as each process has its own worker number.
+ * IDs from one generator strictly increase, and never repeat:
+ *
+ * - Time comes from a monotonic clock (the wall clock at process start plus
+ *   `performance.now()`), so an NTP step or a VM migration that moves the
+ *   wall clock backwards does not move it.
+ * - Should the clock passed in still go backwards, the generator keeps its
+ *   own logical time: it continues from the last millisecond it issued and,
+ *   when that millisecond's 4,096 sequence numbers are used up, borrows the
+ *   next millisecond. It never waits and never fails.
+ * - `notBefore` starts the logical clock after the last millisecond a
+ *   previous holder of the same worker number used (recorded by the runtime
+ *   in `snowflake_workers`), so a restart with a wall clock that is now
+ *   behind still does not repeat an ID.
+ *
+ * IDs are unique across processes as long as each live process has its own
+ * worker number: the runtime takes one under a Postgres advisory lock, or the
+ * one configured in WORKER_ID (a Kubernetes pod ordinal, say).
  */
 export const EPOCH_MS = Date.UTC(2024, 0, 1);
 export const MAX_WORKER = 1023;
 const MAX_SEQUENCE = 4095;
 
+/** Milliseconds since the Unix epoch from a monotonic source. */
+export const monotonicNow = (): number => Math.floor(performance.timeOrigin + performance.now());
+
 export interface SnowflakeOptions {
   worker: number;
-  /** @default Date.now */
+  /** @default monotonicNow */
   now?: () => number;
+  /** Issue no ID from a millisecond before this one (Unix epoch ms). */
+  notBefore?: number;
 }
 
 export class Snowflake {
-  readonly #worker: bigint;
+  readonly worker: number;
+  readonly #workerBits: bigint;
   readonly #now: () => number;
-  #lastMs = -1;
-  #sequence = 0;
+  #lastMs: number;
+  #sequence = MAX_SEQUENCE;
 
-  constructor({ worker, now = Date.now }: SnowflakeOptions) {
+  constructor({ worker, now = monotonicNow, notBefore = 0 }: SnowflakeOptions) {
     if (!Number.isInteger(worker) || worker < 0 || worker > MAX_WORKER) {
       throw new RangeError(`worker must be an integer in 0..${MAX_WORKER}, got ${worker}`);
     }
-    this.#worker = BigInt(worker);
+    this.worker = worker;
+    this.#workerBits = BigInt(worker);
     this.#now = now;
+    // One millisecond before notBefore, with its sequence used up: the first ID lands on notBefore or later.
+    this.#lastMs = Math.max(-1, notBefore - EPOCH_MS - 1);
+  }
+
+  /** The last millisecond (Unix epoch) this generator issued IDs for. */
+  get lastIssuedMs(): number {
+    return this.#lastMs + EPOCH_MS;
   }
 
   next(): bigint {
@@ -46,7 +71,7 @@ export class Snowflake {
       this.#lastMs += 1;
       this.#sequence = 0;
     }
-    return (BigInt(this.#lastMs) << 22n) | (this.#worker << 12n) | BigInt(this.#sequence);
+    return (BigInt(this.#lastMs) << 22n) | (this.#workerBits << 12n) | BigInt(this.#sequence);
   }
 
   nextId(): string {

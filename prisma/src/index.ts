@@ -18,8 +18,11 @@ export { ChatKind, ChatRole, PresenceStatus } from './generated/prisma/enums.ts'
 export { applyMigrations, listMigrations } from './migrate.ts';
 
 export type DatabaseConfig =
-  /** A Postgres server, e.g. `postgresql://user:pass@host:5432/db`. */
-  | { kind: 'postgres'; url: string; poolSize?: number }
+  /**
+   * A Postgres server, e.g. `postgresql://user:pass@host:5432/db`. `workerId`
+   * asks for that Snowflake worker number instead of any free one.
+   */
+  | { kind: 'postgres'; url: string; poolSize?: number; workerId?: number }
   /** Embedded Postgres (PGlite) kept in `dataDir`; `memory://` keeps nothing. */
   | { kind: 'embedded'; dataDir: string };
 
@@ -75,7 +78,14 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   } finally {
     client.release();
   }
-  const { workerId, release } = await claimWorkerId(config.url);
+  let claim: Awaited<ReturnType<typeof claimWorkerId>>;
+  try {
+    claim = await claimWorkerId(config.url, config.workerId);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const { workerId, release } = claim;
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,
@@ -88,15 +98,25 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   };
 }
 
-async function claimWorkerId(url: string): Promise<{ workerId: number; release: () => Promise<void> }> {
+async function claimWorkerId(url: string, wanted?: number): Promise<{ workerId: number; release: () => Promise<void> }> {
   const holder = new pg.Client({ connectionString: url });
   await holder.connect();
+  const tryLock = async (candidate: number) =>
+    (await holder.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [WORKER_LOCK_SPACE, candidate])).rows[0]?.ok === true;
+  if (wanted !== undefined) {
+    if (await tryLock(wanted)) return { workerId: wanted, release: () => holder.end() };
+    await holder.end();
+    throw new WorkerIdInUseError(`Snowflake worker ${wanted} (WORKER_ID) is held by another live process`);
+  }
   const start = Math.floor(Math.random() * 1024);
   for (let i = 0; i < 1024; i++) {
     const candidate = (start + i) % 1024;
-    const { rows } = await holder.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [WORKER_LOCK_SPACE, candidate]);
-    if (rows[0]?.ok) return { workerId: candidate, release: () => holder.end() };
+    if (await tryLock(candidate)) return { workerId: candidate, release: () => holder.end() };
   }
   await holder.end();
-  throw new Error('all 1024 Snowflake worker numbers are held by live processes');
+  throw new WorkerIdInUseError('all 1024 Snowflake worker numbers are held by live processes');
+}
+
+export class WorkerIdInUseError extends Error {
+  override name = 'WorkerIdInUseError';
 }

@@ -104,6 +104,15 @@ CREATE TABLE "presence" (
     CONSTRAINT "presence_pkey" PRIMARY KEY ("user_id")
 );
 
+-- CreateTable
+CREATE TABLE "snowflake_workers" (
+    "worker_id" INTEGER NOT NULL,
+    "last_ms" BIGINT NOT NULL,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "snowflake_workers_pkey" PRIMARY KEY ("worker_id")
+);
+
 -- CreateIndex
 CREATE UNIQUE INDEX "users_username_key" ON "users"("username");
 
