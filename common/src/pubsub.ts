@@ -37,4 +37,9 @@ export const Topics = {
   /** Everything that concerns one user's chats (their messages, across all chats). */
   userMessages: (userId: string) => `chat.user.${userId}.messages`,
   presence: (userId: string) => `chat.presence.${userId}`,
+  /**
+   * A chat's membership changed (payload: `{ chatId }`): whoever caches
+   * member lists drops that chat's. Published by every membership change.
+   */
+  membersChanged: 'chat.members.changed',
 } as const;

@@ -12,10 +12,12 @@ try {
   const kafka = kafkaSettings(runtime);
   if (!kafka) throw new ConfigError('Invalid configuration:\n  KAFKA_BROKERS: required by the message consumer');
   const store = openMessageStore(runtime);
-  const consumer = await startMessageConsumer(kafka, createMessagePipeline(runtime, store));
+  const pipeline = createMessagePipeline(runtime, store);
+  const consumer = await startMessageConsumer(kafka, pipeline);
   log.info('message consumer ready', { storage: runtime.describe() });
   onShutdown(async () => {
     await consumer.stop();
+    await pipeline.close();
     await store.close();
     await runtime.close();
   });

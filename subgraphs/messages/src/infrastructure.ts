@@ -5,7 +5,7 @@
  * Everything above these interfaces is the same in both modes.
  */
 import { hostname } from 'node:os';
-import type { Runtime } from '@chat/common';
+import { Topics, type Runtime } from '@chat/common';
 import { MemberCache } from './pipeline/member-cache.ts';
 import { InProcessMessageLog, type MessageLog } from './pipeline/message-log.ts';
 import { MessagePipeline } from './pipeline/message-pipeline.ts';
@@ -40,11 +40,19 @@ export function openMessageStore(runtime: Runtime): MessageStore {
   });
 }
 
-/** The pipeline that places, stores and announces messages. */
-export function createMessagePipeline(runtime: Runtime, store: MessageStore): MessagePipeline {
+/**
+ * The pipeline that places, stores and announces messages, with its member
+ * cache, which drops a chat's entry when its membership changes (the
+ * `membersChanged` topic). `close` stops listening.
+ */
+export function createMessagePipeline(runtime: Runtime, store: MessageStore): MessagePipeline & { close(): Promise<void> } {
   const membership = new MembershipStore(runtime.db.prisma);
   const members = new MemberCache({ load: (chatId) => membership.memberIds(chatId) });
-  return new MessagePipeline(new ChatSequencer(runtime.db.prisma), store, members, runtime.pubsub);
+  const listening = runtime.pubsub.subscribe(Topics.membersChanged, (event: { chatId?: string }) => members.invalidate(event.chatId), {});
+  const pipeline = new MessagePipeline(new ChatSequencer(runtime.db.prisma), store, members, runtime.pubsub);
+  return Object.assign(pipeline, {
+    close: async () => runtime.pubsub.unsubscribe(await listening),
+  });
 }
 
 export interface MessageInfrastructure {
@@ -61,16 +69,27 @@ export function openMessageInfrastructure(runtime: Runtime, { consume }: { consu
   const store = openMessageStore(runtime);
   const kafka = kafkaSettings(runtime);
   if (!kafka) {
-    const messageLog = new InProcessMessageLog(createMessagePipeline(runtime, store));
-    return { store, messageLog, close: async () => Promise.all([messageLog.close(), store.close()]).then(() => {}) };
+    const pipeline = createMessagePipeline(runtime, store);
+    const messageLog = new InProcessMessageLog(pipeline);
+    return {
+      store,
+      messageLog,
+      close: async () => {
+        await messageLog.close();
+        await pipeline.close();
+        await store.close();
+      },
+    };
   }
   const messageLog = new KafkaMessageLog(kafka);
-  const consumer = consume ? startMessageConsumer(kafka, createMessagePipeline(runtime, store)) : undefined;
+  const pipeline = consume ? createMessagePipeline(runtime, store) : undefined;
+  const consumer = pipeline ? startMessageConsumer(kafka, pipeline) : undefined;
   return {
     store,
     messageLog,
     close: async () => {
       await (await consumer?.catch(() => undefined))?.stop();
+      await pipeline?.close();
       await messageLog.close();
       await store.close();
     },
