@@ -114,6 +114,32 @@ export class KafkaMessageLog implements MessageLog {
   }
 }
 
+/**
+ * Deletes the consumer groups under this deployment's prefix that have no
+ * member left, except `keep`. The system itself creates no group per
+ * instance (live fan-out is Redis), but a group whose consumers are gone for
+ * good (a renamed group, an abandoned deployment sharing the prefix) would
+ * otherwise stay in the cluster forever.
+ * @returns the deleted group IDs.
+ */
+export async function deleteEmptyGroups(settings: KafkaSettings, keep: readonly string[]): Promise<string[]> {
+  const admin = kafkaClient(settings).admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.listGroups();
+    const candidates = groups.map((group) => group.groupId).filter((id) => id.startsWith(`${settings.topicPrefix}.`) && !keep.includes(id));
+    if (candidates.length === 0) return [];
+    const described = await admin.describeGroups(candidates);
+    const empty = described.groups.filter((group) => group.state === 'Empty' || group.state === 'Dead').map((group) => group.groupId);
+    if (empty.length > 0) await admin.deleteGroups(empty);
+    return empty;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const JANITOR_INTERVAL_MS = 5 * 60_000;
+
 /** Runs the pipeline as a member of the consumer group until `stop()`. */
 export async function startMessageConsumer(settings: KafkaSettings, pipeline: MessagePipeline): Promise<{ stop(): Promise<void> }> {
   const kafka = kafkaClient(settings);
@@ -144,5 +170,17 @@ export async function startMessageConsumer(settings: KafkaSettings, pipeline: Me
     },
   });
   log.info('message consumer running', { group: pipelineGroup(settings.topicPrefix) });
-  return { stop: () => consumer.disconnect() };
+  const janitor = setInterval(() => {
+    deleteEmptyGroups(settings, [pipelineGroup(settings.topicPrefix)]).then(
+      (deleted) => deleted.length > 0 && log.info('deleted empty consumer groups', { deleted }),
+      (error: unknown) => log.warn('could not clean up empty consumer groups', { error }),
+    );
+  }, JANITOR_INTERVAL_MS);
+  janitor.unref();
+  return {
+    stop: async () => {
+      clearInterval(janitor);
+      await consumer.disconnect();
+    },
+  };
 }
