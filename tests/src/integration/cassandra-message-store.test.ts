@@ -56,6 +56,18 @@ describe('CassandraMessageStore', () => {
     assert.deepEqual((await store.page('2', 10)).map((row) => row.seq), ['3', '2', '1']);
   });
 
+  it('finds the position at a point in time across days, with two single-partition reads', async () => {
+    // Chat 4: messages on 1 Jan 10:00, 10:05, then 3 Jan 09:00 (nothing on 2 Jan).
+    const at = (iso: string, seq: number) => ({ ...message('4', seq), createdAt: new Date(iso).toISOString() });
+    for (const m of [at('2026-01-01T10:00:00Z', 1), at('2026-01-01T10:05:00Z', 2), at('2026-01-03T09:00:00Z', 3)]) await store.write(m);
+    assert.equal(await store.seqAt('4', new Date('2025-12-31T23:00:00Z')), null);
+    assert.equal(await store.seqAt('4', new Date('2026-01-01T10:00:00Z')), '1');
+    assert.equal(await store.seqAt('4', new Date('2026-01-01T10:04:59Z')), '1');
+    assert.equal(await store.seqAt('4', new Date('2026-01-02T12:00:00Z')), '2');
+    assert.equal(await store.seqAt('4', new Date('2026-01-03T09:00:00Z')), '3');
+    assert.equal(await store.seqAt('4', new Date('2027-01-01T00:00:00Z')), '3');
+  });
+
   it('finds messages by ID, null for unknown ones, and returns nothing for an empty chat', async () => {
     assert.deepEqual(await store.byIds([message('1', 4097).id, '42']), [message('1', 4097), null]);
     assert.deepEqual(await store.page('3', 10), []);

@@ -61,6 +61,13 @@ describe('OrderedMessageStream', () => {
     await stream.return();
   });
 
+  it('the Postgres store finds the position at a point in time', async () => {
+    // Chat 1's message n was sent n seconds after midnight, 1 Jan 2026.
+    assert.equal(await store.seqAt('1', new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 500))), null);
+    assert.equal(await store.seqAt('1', new Date(Date.UTC(2026, 0, 1, 0, 0, 4, 500))), '4');
+    assert.equal(await store.seqAt('1', new Date(Date.UTC(2027, 0, 1))), '10');
+  });
+
   it('ends a next() that is waiting for an event when returned', async () => {
     const stream = open({ accept: () => true });
     const pending = stream.next();

@@ -10,6 +10,11 @@
  * and a quiet chat does not leave runs of empty time buckets to skip over.
  * docs/CASSANDRA.md has the full reasoning.
  *
+ * message_days and message_times index the chat by time, so that "history
+ * at a point in time" finds its starting `seq` with two single-partition
+ * reads (the last day with messages up to then, then that day's last message
+ * up to then), and pages from there like any other page.
+ *
  * chat_heads records each chat's highest `seq`, written with `USING
  * TIMESTAMP seq` so that the highest always wins, whatever order writes (and
  * redeliveries) arrive in. messages_by_id finds a message by ID.
@@ -23,6 +28,8 @@ import type { MessageRecord, MessageStore } from './message-store.ts';
 export const BUCKET_BITS = 12n;
 export const BUCKET_SIZE = 1n << BUCKET_BITS;
 const bucketOf = (seq: bigint): bigint => seq >> BUCKET_BITS;
+/** Days since the Unix epoch (UTC): the partition of the time index. */
+const dayOf = (time: Date): number => Math.floor(time.getTime() / 86_400_000);
 
 export interface CassandraOptions {
   contactPoints: string[];
@@ -44,6 +51,12 @@ export function schemaStatements({ keyspace, replicationFactor }: Pick<Cassandra
        id bigint PRIMARY KEY, chat_id bigint, seq bigint, sender_id bigint, client_message_id text, body text, created_at timestamp
      )`,
     `CREATE TABLE IF NOT EXISTS ${keyspace}.chat_heads (chat_id bigint PRIMARY KEY, last_seq bigint)`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.message_days (chat_id bigint, day int, PRIMARY KEY ((chat_id), day))
+       WITH CLUSTERING ORDER BY (day DESC)`,
+    `CREATE TABLE IF NOT EXISTS ${keyspace}.message_times (
+       chat_id bigint, day int, created_at timestamp, seq bigint,
+       PRIMARY KEY ((chat_id, day), created_at, seq)
+     ) WITH CLUSTERING ORDER BY (created_at DESC, seq DESC)`,
   ];
 }
 
@@ -101,6 +114,14 @@ export class CassandraMessageStore implements MessageStore {
       `INSERT INTO ${this.#keyspace}.messages_by_id (id, chat_id, seq, sender_id, client_message_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       [id, chatId, long(seq), senderId, clientMessageId, body, createdAt],
     );
+    const day = dayOf(new Date(message.createdAt));
+    await this.#client.execute(`INSERT INTO ${this.#keyspace}.message_days (chat_id, day) VALUES (?, ?)`, [chatId, day]);
+    await this.#client.execute(`INSERT INTO ${this.#keyspace}.message_times (chat_id, day, created_at, seq) VALUES (?, ?, ?, ?)`, [
+      chatId,
+      day,
+      createdAt,
+      long(seq),
+    ]);
     await this.#client.execute(`UPDATE ${this.#keyspace}.chat_heads USING TIMESTAMP ? SET last_seq = ? WHERE chat_id = ?`, [
       long(seq),
       long(seq),
@@ -144,6 +165,22 @@ export class CassandraMessageStore implements MessageStore {
       out.push(...result.rows.map(toRecord));
     }
     return out;
+  }
+
+  /** Two single-partition reads: the chat's last day with messages up to `at`, then that day's last message up to `at`. */
+  async seqAt(chatId: string, at: Date): Promise<string | null> {
+    await this.#ready;
+    const days = await this.#client.execute(`SELECT day FROM ${this.#keyspace}.message_days WHERE chat_id = ? AND day <= ? LIMIT 1`, [
+      long(chatId),
+      dayOf(at),
+    ]);
+    const day = days.first()?.get('day') as number | undefined;
+    if (day === undefined) return null;
+    const times = await this.#client.execute(
+      `SELECT seq FROM ${this.#keyspace}.message_times WHERE chat_id = ? AND day = ? AND created_at <= ? LIMIT 1`,
+      [long(chatId), day, at],
+    );
+    return times.first()?.get('seq').toString() ?? null;
   }
 
   async byIds(ids: readonly string[]): Promise<(MessageRecord | null)[]> {

@@ -39,6 +39,12 @@ export interface MessageStore {
    */
   range(chatId: string, afterSeq: string, limit: number, beforeSeq?: string): Promise<MessageRecord[]>;
 
+  /**
+   * The position of the chat's last message sent at or before `at` (null when
+   * there is none): where "history at a point in time" starts.
+   */
+  seqAt(chatId: string, at: Date): Promise<string | null>;
+
   /** The messages with these IDs, in the same order; null for an unknown ID. */
   byIds(ids: readonly string[]): Promise<(MessageRecord | null)[]>;
 
@@ -103,6 +109,15 @@ export class PrismaMessageStore implements MessageStore {
       take: limit,
     });
     return rows.map(toRecord);
+  }
+
+  async seqAt(chatId: string, at: Date): Promise<string | null> {
+    const row = await this.prisma.message.findFirst({
+      where: { chatId: BigInt(chatId), createdAt: { lte: at } },
+      orderBy: [{ createdAt: 'desc' }, { seq: 'desc' }],
+      select: { seq: true },
+    });
+    return row ? row.seq.toString() : null;
   }
 
   async byIds(ids: readonly string[]): Promise<(MessageRecord | null)[]> {

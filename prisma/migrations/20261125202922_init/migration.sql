@@ -129,6 +129,9 @@ CREATE UNIQUE INDEX "chats_direct_key_key" ON "chats"("direct_key");
 CREATE INDEX "chat_members_user_id_idx" ON "chat_members"("user_id");
 
 -- CreateIndex
+CREATE INDEX "messages_chat_id_created_at_idx" ON "messages"("chat_id", "created_at" DESC);
+
+-- CreateIndex
 CREATE UNIQUE INDEX "messages_chat_id_seq_key" ON "messages"("chat_id", "seq" DESC);
 
 -- CreateIndex
