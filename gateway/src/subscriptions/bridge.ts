@@ -40,6 +40,7 @@ export class SubscriptionBridge {
   readonly #apiGraphQLSchema: GraphQLSchema;
   readonly #supergraphSchema: GraphQLSchema;
   readonly #hosts: ReadonlyMap<string, SubgraphHost>;
+  readonly #serviceMap: ServiceMap;
   readonly #plans = new Map<string, SubscriptionPlan>();
 
   constructor(supergraphSdl: string, hosts: ReadonlyMap<string, SubgraphHost>) {
@@ -49,6 +50,7 @@ export class SubscriptionBridge {
     this.#apiGraphQLSchema = this.#apiSchema.toGraphQLJSSchema();
     this.#supergraphSchema = supergraph.schema.toGraphQLJSSchema();
     this.#hosts = hosts;
+    this.#serviceMap = Object.fromEntries([...hosts].map(([name, host]) => [name, host.dataSource]));
   }
 
   /** Plans a subscription operation (cached per document and operation name). */
@@ -97,10 +99,10 @@ export class SubscriptionBridge {
 
     return mapAsyncIterator(upstream, async (event) => {
       if (!event.data) return event;
-      const serviceMap: ServiceMap = Object.create(null);
-      for (const [name, host] of this.#hosts) serviceMap[name] = host.dataSource;
-      serviceMap[plan.primary.serviceName] = {
-        process: async () => ({ data: event.data, errors: event.errors }) as DataSourceResponse,
+      // The owning subgraph "answers" the primary fetch with the event; the others are fetched for real.
+      const serviceMap: ServiceMap = {
+        ...this.#serviceMap,
+        [plan.primary.serviceName]: { process: async () => ({ data: event.data, errors: event.errors }) as DataSourceResponse },
       };
       const result = await executeQueryPlan(
         plan.perEvent,

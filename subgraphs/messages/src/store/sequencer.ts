@@ -17,20 +17,22 @@ export interface Placement {
 export class ChatSequencer {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** @returns the placement, or null when the chat does not exist. */
+  /**
+   * One round trip for a first delivery; a redelivery or a missing chat costs
+   * a second read to tell which.
+   * @returns the placement, or null when the chat does not exist.
+   */
   async place(message: PendingMessage): Promise<Placement | null> {
     const id = BigInt(message.id);
     const chatId = BigInt(message.chatId);
     for (let attempt = 0; ; attempt++) {
-      const known = await this.prisma.messageSeq.findUnique({ where: { messageId: id } });
-      if (known) return { seq: known.seq.toString(), first: false };
       try {
         // Data-modifying CTEs run as one statement: all of it happens, or none.
         const rows = await this.prisma.$queryRaw<{ seq: bigint }[]>`
           WITH bumped AS (
             UPDATE chats
                SET last_seq = last_seq + 1, last_message_id = ${id}, last_activity_at = ${new Date(message.createdAt)}
-             WHERE id = ${chatId}
+             WHERE id = ${chatId} AND NOT EXISTS (SELECT 1 FROM message_seqs WHERE message_id = ${id})
             RETURNING last_seq
           ), claimed AS (
             INSERT INTO message_seqs (message_id, chat_id, seq)
@@ -42,7 +44,9 @@ export class ChatSequencer {
           )
           SELECT seq FROM claimed`;
         const seq = rows[0]?.seq;
-        return seq === undefined ? null : { seq: seq.toString(), first: true };
+        if (seq !== undefined) return { seq: seq.toString(), first: true };
+        const known = await this.prisma.messageSeq.findUnique({ where: { messageId: id } });
+        return known ? { seq: known.seq.toString(), first: false } : null;
       } catch (error) {
         // A concurrent placement of the same message won the race on message_seqs: read its number.
         if (attempt >= 2 || !isUniqueViolation(error)) throw error;
