@@ -17,6 +17,10 @@ export async function runSubgraphMain(
   let env;
   try {
     env = parseEnv(ZRuntimeEnvSchema, { PORT: String(defaultPort), ...process.env });
+    if (!env.DATABASE_URL) {
+      // An embedded database belongs to one process: separate subgraph processes must share a server.
+      throw new ConfigError('Invalid configuration:\n  DATABASE_URL: required when a subgraph runs as its own process (npm start runs them all in one)');
+    }
     runtime = await createRuntime(resolveRuntimeConfig(env));
   } catch (error) {
     if (error instanceof ConfigError) {
