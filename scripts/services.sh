@@ -52,12 +52,13 @@ case "$cmd" in
     pg_up || start_postgres
     redis_up || start_redis
     # The two JVMs start side by side; each script waits until its server answers.
-    bash "$here/services/kafka/kafka.sh" up > /tmp/chat-services-kafka.$$ 2>&1 & kafka=$!
-    bash "$here/services/cassandra/cassandra.sh" up > /tmp/chat-services-cassandra.$$ 2>&1 & cassandra=$!
+    logs="$(mktemp -d)"
+    bash "$here/services/kafka/kafka.sh" up > "$logs/kafka" 2>&1 & kafka=$!
+    bash "$here/services/cassandra/cassandra.sh" up > "$logs/cassandra" 2>&1 & cassandra=$!
     failed=0
-    wait "$kafka" || { cat /tmp/chat-services-kafka.$$ >&2; failed=1; }
-    wait "$cassandra" || { cat /tmp/chat-services-cassandra.$$ >&2; failed=1; }
-    rm -f /tmp/chat-services-kafka.$$ /tmp/chat-services-cassandra.$$
+    wait "$kafka" || { cat "$logs/kafka" >&2; failed=1; }
+    wait "$cassandra" || { cat "$logs/cassandra" >&2; failed=1; }
+    rm -rf "$logs"
     [ "$failed" = 0 ] || exit 1
     ;;
   down)
