@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
-const optionalUrl = z.preprocess((value) => (value === '' ? undefined : value), z.string().url().optional());
+/** An optional URL setting; an empty value counts as unset. */
+export const ZOptionalUrlSchema = z.preprocess((value) => (value === '' ? undefined : value), z.string().url().optional());
 
 export const ZRuntimeEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -16,9 +17,9 @@ export const ZRuntimeEnvSchema = z.object({
   /** Embedded mode keeps its database and generated secrets here. */
   DATA_DIR: z.string().default('./.data'),
   /** A Postgres URL switches relational data from embedded PGlite to that server. */
-  DATABASE_URL: optionalUrl,
+  DATABASE_URL: ZOptionalUrlSchema,
   /** A Redis URL switches pub/sub from in-process to Redis. */
-  REDIS_URL: optionalUrl,
+  REDIS_URL: ZOptionalUrlSchema,
   /** HS256 key for access tokens; at least 32 characters. */
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),

@@ -9,13 +9,23 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import pg from 'pg';
-import { PrismaClient } from './generated/prisma/client.ts';
+import { Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { applyMigrations, type SqlSession } from './migrate.ts';
 
 export { Prisma, PrismaClient } from './generated/prisma/client.ts';
 export type * from './generated/prisma/client.ts';
 export { ChatKind, ChatRole, PresenceStatus } from './generated/prisma/enums.ts';
 export { applyMigrations, listMigrations } from './migrate.ts';
+
+/**
+ * Whether a Prisma error is a unique-constraint violation: P2002 from the
+ * query builder, or P2010 carrying Postgres' 23505 from raw SQL (driver
+ * adapters report it that way).
+ */
+export function isUniqueViolation(error: unknown): error is Prisma.PrismaClientKnownRequestError {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  return error.code === 'P2002' || (error.code === 'P2010' && /\b23505\b|UniqueConstraintViolation/.test(error.message));
+}
 
 export type DatabaseConfig =
   /**

@@ -1,5 +1,5 @@
 /** The only code of this subgraph that touches storage. */
-import { Prisma, type Chat as ChatRow, type ChatMember as ChatMemberRow, type PrismaClient } from '@chat/prisma';
+import { isUniqueViolation, type Chat as ChatRow, type ChatMember as ChatMemberRow, type PrismaClient } from '@chat/prisma';
 import DataLoader from 'dataloader';
 
 export type ChatKind = 'DIRECT' | 'GROUP';
@@ -79,10 +79,6 @@ function toMember(row: ChatMemberRow): ChatMemberRecord {
 /** The unique key of the direct chat between two users, whatever the order they are given in. */
 export function directKey(a: bigint, b: bigint): string {
   return a < b ? `${a}:${b}` : `${b}:${a}`;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
 export class ChatStore {

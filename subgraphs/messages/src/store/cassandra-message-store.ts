@@ -103,29 +103,28 @@ export class CassandraMessageStore implements MessageStore {
 
   async write(message: MessageRecord): Promise<void> {
     await this.#ready;
-    const seq = BigInt(message.seq);
-    const values = [long(message.chatId), long(message.id), long(message.senderId), message.clientMessageId, message.text, new Date(message.createdAt)];
-    const [chatId, id, senderId, clientMessageId, body, createdAt] = values;
-    await this.#client.execute(
-      `INSERT INTO ${this.#keyspace}.messages_by_chat (chat_id, bucket, seq, id, sender_id, client_message_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [chatId, long(bucketOf(seq)), long(seq), id, senderId, clientMessageId, body, createdAt],
-    );
-    await this.#client.execute(
-      `INSERT INTO ${this.#keyspace}.messages_by_id (id, chat_id, seq, sender_id, client_message_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [id, chatId, long(seq), senderId, clientMessageId, body, createdAt],
-    );
-    const day = dayOf(new Date(message.createdAt));
-    await this.#client.execute(`INSERT INTO ${this.#keyspace}.message_days (chat_id, day) VALUES (?, ?)`, [chatId, day]);
-    await this.#client.execute(`INSERT INTO ${this.#keyspace}.message_times (chat_id, day, created_at, seq) VALUES (?, ?, ?, ?)`, [
-      chatId,
-      day,
-      createdAt,
-      long(seq),
-    ]);
-    await this.#client.execute(`UPDATE ${this.#keyspace}.chat_heads USING TIMESTAMP ? SET last_seq = ? WHERE chat_id = ?`, [
-      long(seq),
-      long(seq),
-      chatId,
+    const ks = this.#keyspace;
+    const seq = long(message.seq);
+    const chatId = long(message.chatId);
+    const id = long(message.id);
+    const senderId = long(message.senderId);
+    const createdAt = new Date(message.createdAt);
+    const day = dayOf(createdAt);
+    const { clientMessageId, text: body } = message;
+    // Independent upserts, each idempotent: sent together, one round trip of latency per message.
+    // The pipeline announces the message only after all of them are acknowledged.
+    await Promise.all([
+      this.#client.execute(
+        `INSERT INTO ${ks}.messages_by_chat (chat_id, bucket, seq, id, sender_id, client_message_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        [chatId, long(bucketOf(BigInt(message.seq))), seq, id, senderId, clientMessageId, body, createdAt],
+      ),
+      this.#client.execute(
+        `INSERT INTO ${ks}.messages_by_id (id, chat_id, seq, sender_id, client_message_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        [id, chatId, seq, senderId, clientMessageId, body, createdAt],
+      ),
+      this.#client.execute(`INSERT INTO ${ks}.message_days (chat_id, day) VALUES (?, ?)`, [chatId, day]),
+      this.#client.execute(`INSERT INTO ${ks}.message_times (chat_id, day, created_at, seq) VALUES (?, ?, ?, ?)`, [chatId, day, createdAt, seq]),
+      this.#client.execute(`UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET last_seq = ? WHERE chat_id = ?`, [seq, seq, chatId]),
     ]);
   }
 

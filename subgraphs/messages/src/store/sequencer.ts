@@ -5,7 +5,7 @@
  * given to the message. A message that was already placed keeps its number
  * and changes nothing, so redelivery never counts a message twice.
  */
-import { Prisma, type PrismaClient } from '@chat/prisma';
+import { isUniqueViolation, type PrismaClient } from '@chat/prisma';
 import type { PendingMessage } from './message-store.ts';
 
 export interface Placement {
@@ -53,10 +53,4 @@ export class ChatSequencer {
       }
     }
   }
-}
-
-/** A unique violation surfaces from raw SQL as P2010 carrying Postgres' code 23505. */
-function isUniqueViolation(error: unknown): boolean {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  return error.code === 'P2002' || (error.code === 'P2010' && /\b23505\b|UniqueConstraintViolation/.test(error.message));
 }

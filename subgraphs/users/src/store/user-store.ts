@@ -1,5 +1,5 @@
 /** The only code of this subgraph that touches storage: the users and refresh_tokens tables. */
-import { Prisma, type PrismaClient } from '@chat/prisma';
+import { isUniqueViolation, Prisma, type PrismaClient } from '@chat/prisma';
 import DataLoader from 'dataloader';
 
 /** A user as the API shows it; IDs are decimal strings above the store. */
@@ -49,9 +49,9 @@ function toRecord(row: UserRow): UserRecord {
   return { id: row.id.toString(), username: row.username, displayName: row.displayName, createdAt: row.createdAt };
 }
 
-/** A unique-constraint violation (Prisma P2002) on users.username rather than on an ID or a token hash. */
+/** A unique-constraint violation on users.username rather than on an ID or a token hash. */
 function isUsernameViolation(error: unknown): boolean {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') return false;
+  if (!isUniqueViolation(error)) return false;
   // The native engine names the columns in meta.target, driver adapters in
   // meta.driverAdapterError (fields and constraint name): both mention "username".
   return JSON.stringify(error.meta ?? {}).includes('username');
