@@ -4,6 +4,8 @@ import { badInput } from './errors.ts';
 export interface PageInfo {
   hasNextPage: boolean;
   endCursor: string | null;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
 }
 
 export interface Connection<T> {
@@ -47,5 +49,8 @@ export function decodeCursor(cursor: string, length: number): string[] {
 export function toConnection<R, T>(rows: R[], first: number, cursorOf: (row: R) => string, nodeOf: (row: R) => T): Connection<T> {
   const page = rows.slice(0, first);
   const edges = page.map((row) => ({ cursor: cursorOf(row), node: nodeOf(row) }));
-  return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null },
+  };
 }

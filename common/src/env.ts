@@ -45,6 +45,18 @@ export const ZRuntimeEnvSchema = z.object({
    * hosts the messages subgraph. `off` leaves it to dedicated consumer processes.
    */
   MESSAGE_CONSUMER: z.enum(['on', 'off']).default('on'),
+  /** How long after sending its sender may edit a message. */
+  MESSAGE_EDIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
+  /** How long after sending its sender may delete a message for everyone (admins: always). */
+  MESSAGE_DELETE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(48 * 3600),
+  /** How long a `setTyping(typing: true)` lasts unless repeated. */
+  TYPING_TTL_MS: z.coerce.number().int().min(100).max(60_000).default(6_000),
+  /** A device with no heartbeat for this long is gone. */
+  PRESENCE_DEVICE_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(3600).default(60),
+  /** A user whose devices report no activity for this long is AWAY. */
+  PRESENCE_IDLE_SECONDS: z.coerce.number().min(0.5).max(86_400).default(300),
+  /** How often expired devices and idle users are looked for. */
+  PRESENCE_SWEEP_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
 });
 
 export type RuntimeEnv = z.infer<typeof ZRuntimeEnvSchema>;

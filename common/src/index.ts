@@ -2,6 +2,7 @@ export * from './auth.ts';
 export * from './connection.ts';
 export * from './env.ts';
 export * from './errors.ts';
+export * from './events.ts';
 export * from './ids.ts';
 export * from './log.ts';
 export * from './pubsub.ts';

@@ -34,12 +34,21 @@ export function createEventBus(redisUrl?: string): EventBus {
 
 /** Topic names, one place, so publishers and subscribers cannot drift. */
 export const Topics = {
-  /** Everything that concerns one user's chats (their messages, across all chats). */
-  userMessages: (userId: string) => `chat.user.${userId}.messages`,
+  /**
+   * Everything that happens in one user's chats, for every device of theirs:
+   * a `ChatEventRecord` (common/src/events.ts) per event, across all chats.
+   */
+  userEvents: (userId: string) => `chat.user.${userId}.events`,
   presence: (userId: string) => `chat.presence.${userId}`,
   /**
    * A chat's membership changed (payload: `{ chatId }`): whoever caches
    * member lists drops that chat's. Published by every membership change.
    */
   membersChanged: 'chat.members.changed',
+  /**
+   * A SYSTEM message was written to the outbox (message_keys, produced_at
+   * null) and waits to be appended to the message log: the relay of the
+   * messages subgraph appends it at once instead of at its next poll.
+   */
+  outbox: 'chat.outbox',
 } as const;

@@ -116,9 +116,9 @@ describe('subscription bridge over in-process subgraphs', () => {
     });
 
     const emitter = (runtime.pubsub as unknown as { ee: import('node:events').EventEmitter }).ee;
-    assert.equal(emitter.listenerCount(Topics.userMessages(bob.user.id)), 1);
+    assert.equal(emitter.listenerCount(Topics.userEvents(bob.user.id)), 1);
     await stream.return?.();
-    assert.equal(emitter.listenerCount(Topics.userMessages(bob.user.id)), 0, 'the subgraph subscription ended with the client’s');
+    assert.equal(emitter.listenerCount(Topics.userEvents(bob.user.id)), 0, 'the subgraph subscription ended with the client’s');
   });
 
   it('passes a refusal of the owning subgraph through as a result', async () => {

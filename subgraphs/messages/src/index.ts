@@ -1,9 +1,11 @@
 import { buildFederatedSchema, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
 import type { Context } from './context.ts';
 import { openMessageInfrastructure } from './infrastructure.ts';
+import { OutboxRelay } from './pipeline/outbox-relay.ts';
 import { resolvers } from './resolvers/index.ts';
-import { MessageService } from './services/message-service.ts';
+import { MessageService, type MessageServiceDeps } from './services/message-service.ts';
 import { MembershipStore } from './store/membership-store.ts';
+import { MessageStateStore } from './store/message-state-store.ts';
 import { SendKeyStore } from './store/send-key-store.ts';
 
 export { createMessagePipeline } from './infrastructure.ts';
@@ -12,18 +14,35 @@ export { ChatSequencer } from './store/sequencer.ts';
 export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
 export function createMessagesSubgraph(runtime: Runtime): Subgraph<Context> {
-  const { store, messageLog, close } = openMessageInfrastructure(runtime, { consume: runtime.config.env.MESSAGE_CONSUMER === 'on' });
-  const membership = new MembershipStore(runtime.db.prisma);
+  const { env } = runtime.config;
+  const { store, messageLog, close } = openMessageInfrastructure(runtime, { consume: env.MESSAGE_CONSUMER === 'on' });
   const keys = new SendKeyStore(runtime.db.prisma);
-  const nextId = () => runtime.ids.next();
+  const relay = new OutboxRelay(keys, messageLog, runtime.pubsub);
+  const deps: MessageServiceDeps = {
+    store,
+    membership: new MembershipStore(runtime.db.prisma),
+    keys,
+    state: new MessageStateStore(runtime.db.prisma),
+    messageLog,
+    pubsub: runtime.pubsub,
+    nextId: () => runtime.ids.next(),
+    rules: {
+      editWindowMs: env.MESSAGE_EDIT_WINDOW_SECONDS * 1000,
+      deleteWindowMs: env.MESSAGE_DELETE_WINDOW_SECONDS * 1000,
+      typingTtlMs: env.TYPING_TTL_MS,
+    },
+  };
   return {
     name: 'messages',
     schema: buildFederatedSchema(typeDefs, resolvers),
     async createContext(headers) {
       const viewer = await runtime.tokens.viewerFromAuthorization(headers.authorization);
-      return { viewer, pubsub: runtime.pubsub, messages: new MessageService(viewer, store, membership, keys, messageLog, nextId) };
+      return { viewer, pubsub: runtime.pubsub, messages: new MessageService(viewer, deps) };
     },
-    close,
+    close: async () => {
+      await relay.close();
+      await close();
+    },
   };
 }
 export { CassandraMessageStore } from './store/cassandra-message-store.ts';

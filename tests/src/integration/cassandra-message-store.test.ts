@@ -14,6 +14,11 @@ const message = (chatId: string, seq: number): MessageRecord => ({
   text: `text ${seq}`,
   clientMessageId: `k${seq}`,
   createdAt: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
+  kind: 'USER',
+  system: null,
+  editedAt: null,
+  deletedAt: null,
+  version: 1,
 });
 
 describe('CassandraMessageStore', () => {
@@ -71,5 +76,30 @@ describe('CassandraMessageStore', () => {
   it('finds messages by ID, null for unknown ones, and returns nothing for an empty chat', async () => {
     assert.deepEqual(await store.byIds([message('1', 4097).id, '42']), [message('1', 4097), null]);
     assert.deepEqual(await store.page('3', 10), []);
+  });
+
+  it('keeps the newest version of a message whatever order writes arrive in', async () => {
+    const original = message('9', 1);
+    const edited = { ...original, text: 'edited', editedAt: new Date().toISOString(), version: 2 };
+    const deleted = { ...edited, text: '', deletedAt: new Date().toISOString(), version: 3 };
+    await store.write(original);
+    await store.update(deleted);
+    await store.update(edited); // a late edit loses to the deletion
+    await store.write(original); // a redelivered original cannot bring the text back
+    const [byId] = await store.byIds([original.id]);
+    const [inPage] = await store.page('9', 1);
+    for (const row of [byId, inPage]) {
+      assert.equal(row?.text, '');
+      assert.equal(row?.version, 3);
+      assert.equal(row?.deletedAt, deleted.deletedAt);
+    }
+  });
+
+  it('stores SYSTEM messages with their event', async () => {
+    const system = { ...message('10', 1), id: '2000001', kind: 'SYSTEM' as const, system: { action: 'MEMBERS_ADDED' as const, actorId: '7', userIds: ['8'] } };
+    await store.write(system);
+    const [row] = await store.byIds([system.id]);
+    assert.equal(row?.kind, 'SYSTEM');
+    assert.deepEqual(row?.system, system.system);
   });
 });

@@ -9,8 +9,8 @@
  * The embedded mode runs this inside sendMessage (InProcessMessageLog); the
  * distributed mode runs it in consumer processes reading the Kafka log.
  */
-import { log, Topics, type PubSubEngine } from '@chat/common';
-import type { MessageRecord, MessageStore, PendingMessage } from '../store/message-store.ts';
+import { log, Topics, type ChatEventRecord, type PubSubEngine } from '@chat/common';
+import { placedRecord, type MessageRecord, type MessageStore, type PendingMessage } from '../store/message-store.ts';
 import type { ChatSequencer } from '../store/sequencer.ts';
 import type { MemberCache } from './member-cache.ts';
 
@@ -29,10 +29,15 @@ export class MessagePipeline {
       log.warn('dropping a message for a chat that does not exist', { messageId: message.id, chatId: message.chatId });
       return null;
     }
-    const placed: MessageRecord = { ...message, seq: placement.seq };
+    let placed = placedRecord(message, placement.seq);
     await this.history.write(placed);
+    if (!placement.first) {
+      // A redelivery: the message may have been edited or deleted since; announce what history holds now.
+      placed = (await this.history.byIds([message.id]))[0] ?? placed;
+    }
     const memberIds = await this.members.memberIds(message.chatId);
-    await Promise.all(memberIds.map((memberId) => this.pubsub.publish(Topics.userMessages(memberId), placed)));
+    const event: ChatEventRecord = { type: 'MessageAdded', chatId: message.chatId, message: placed };
+    await Promise.all(memberIds.map((memberId) => this.pubsub.publish(Topics.userEvents(memberId), event)));
     return placed;
   }
 }

@@ -1,5 +1,9 @@
-/** Who may read and send messages, the rules a message must follow, and how new messages are announced. */
+/**
+ * Who may read, send and change messages, the rules they follow, and how
+ * every change is announced to the members' devices (`Topics.userEvents`).
+ */
 import {
+  apiError,
   badInput,
   decodeCursor,
   encodeCursor,
@@ -9,19 +13,30 @@ import {
   pageSize,
   parseId,
   requireId,
-  toConnection,
   Topics,
   unauthenticated,
+  type ChatEventRecord,
   type Connection,
+  type PubSubEngine,
   type Viewer,
 } from '@chat/common';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
-import type { ChatAccess, MembershipStore } from '../store/membership-store.ts';
+import { isMember, type ChatAccess, type MembershipStore } from '../store/membership-store.ts';
 import type { MessageLog } from '../pipeline/message-log.ts';
 import type { MessageRecord, MessageStore, PendingMessage } from '../store/message-store.ts';
+import type {
+  MemberPosition,
+  MessageStateStore,
+  PlacedMessage,
+  ReactionRecord,
+  ReceiptKind,
+  ReceiptPositionRecord,
+  ReceiptTimes,
+} from '../store/message-state-store.ts';
 import type { SendKeyStore } from '../store/send-key-store.ts';
-import { OrderedMessageStream } from './ordered-stream.ts';
+import { OrderedEventStream } from './ordered-stream.ts';
+import { TypingExpiry } from './typing-expiry.ts';
 
 export const MAX_TEXT_LENGTH = 4000;
 /**
@@ -35,9 +50,7 @@ export const NOT_A_MEMBER = 'You are not a member of this chat.';
 
 const ZId = z.string().refine((value) => parseId(value) !== undefined, 'must be a valid ID');
 
-export const ZSendMessageInputSchema = z.object({
-  chatId: ZId,
-  text: z
+const ZTextSchema = z
     .string()
     .max(MAX_RAW_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
     .transform((text) => text.trim())
@@ -48,7 +61,11 @@ export const ZSendMessageInputSchema = z.object({
         .max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
         // Postgres text cannot hold NUL; refuse it here rather than fail in the database.
         .refine((text) => !text.includes('\u0000'), 'must not contain NUL characters'),
-    ),
+    );
+
+export const ZSendMessageInputSchema = z.object({
+  chatId: ZId,
+  text: ZTextSchema,
   clientMessageId: z
     .string()
     .min(1, 'must not be empty')
@@ -58,20 +75,69 @@ export const ZSendMessageInputSchema = z.object({
 
 export type SendMessageInput = z.input<typeof ZSendMessageInputSchema>;
 
-/** Per request: holds the viewer and the request's DataLoaders. */
+export const ZEditMessageInputSchema = z.object({ id: ZId, text: ZTextSchema });
+
+/** One emoji, as Unicode defines them (skin tones, flags and ZWJ sequences included). */
+const ZEmojiSchema = z
+  .string()
+  .max(64, 'must be a single emoji')
+  // The `v` flag (Unicode sets) is what knows emoji sequences; built at run time since the compile target predates it.
+  .regex(new RegExp('^\\p{RGI_Emoji}$', 'v'), 'must be a single emoji');
+
+/** How many different emoji one user may put on one message. */
+export const MAX_REACTIONS_PER_USER = 20;
+
+/** Timing rules, from configuration. */
+export interface MessageRules {
+  /** How long after sending the sender may edit. */
+  editWindowMs: number;
+  /** How long after sending the sender may delete for everyone (group owners and admins: always). */
+  deleteWindowMs: number;
+  /** How long `setTyping(typing: true)` lasts unless repeated. */
+  typingTtlMs: number;
+}
+
+/** What the service works with, shared by every request. */
+export interface MessageServiceDeps {
+  store: MessageStore;
+  membership: MembershipStore;
+  keys: SendKeyStore;
+  state: MessageStateStore;
+  messageLog: MessageLog;
+  pubsub: PubSubEngine;
+  nextId: () => bigint;
+  rules: MessageRules;
+  /** How long a change waits for its message to reach history (distributed mode) before answering UNAVAILABLE. */
+  placementWaitMs?: number;
+}
+
+/** A message as resolvers receive it: acknowledged (pending) or placed. */
+export type MessageLike = PendingMessage | MessageRecord;
+
+/**
+ * Per request (per subscription for `chatEvents`): holds the viewer and the
+ * request's DataLoaders. The loaders of message state batch but do not
+ * cache: a subscription resolves every event in the one context it was
+ * opened with, and each event must show the state after its change.
+ */
 export class MessageService {
   #access: DataLoader<string, ChatAccess> | undefined;
+  #reactions: DataLoader<string, ReactionRecord[]> | undefined;
   readonly #messages: DataLoader<string, MessageRecord | null>;
+  readonly #placed: DataLoader<string, PlacedMessage | null>;
+  readonly #positions: DataLoader<string, MemberPosition[]>;
+  readonly #store: MessageStore;
+  readonly #state: MessageStateStore;
 
   constructor(
     private readonly viewer: Viewer | null,
-    private readonly store: MessageStore,
-    private readonly membership: MembershipStore,
-    private readonly keys: SendKeyStore,
-    private readonly messageLog: MessageLog,
-    private readonly nextId: () => bigint,
+    private readonly deps: MessageServiceDeps,
   ) {
-    this.#messages = new DataLoader((ids) => store.byIds(ids));
+    this.#store = deps.store;
+    this.#state = deps.state;
+    this.#messages = new DataLoader((ids) => deps.store.byIds(ids), { cache: false });
+    this.#placed = deps.state.placedLoader();
+    this.#positions = deps.state.positionsLoader();
   }
 
   #requireViewer(): Viewer {
@@ -82,15 +148,22 @@ export class MessageService {
   /** The viewer's access to a chat, batched per request. */
   #accessTo(chatId: string): Promise<ChatAccess> {
     const viewer = this.#requireViewer();
-    this.#access ??= this.membership.accessLoader(viewer.id);
+    this.#access ??= this.deps.membership.accessLoader(viewer.id);
     return this.#access.load(chatId);
   }
 
-  /** @throws NOT_FOUND for an unknown chat, FORBIDDEN when the viewer is not a member. */
-  async #requireMember(chatId: string): Promise<void> {
+  /** @throws NOT_FOUND for an unknown chat, FORBIDDEN when the viewer is not a member. @returns the viewer's role. */
+  async #requireMember(chatId: string): Promise<Exclude<ChatAccess, 'MISSING' | 'NOT_MEMBER'>> {
     const access = await this.#accessTo(chatId);
     if (access === 'MISSING') throw notFound('Chat');
-    if (access === 'NOT_MEMBER') throw forbidden(NOT_A_MEMBER);
+    if (!isMember(access)) throw forbidden(NOT_A_MEMBER);
+    return access;
+  }
+
+  /** Announces an event to every member of its chat (every device of theirs), or to `only` these users. */
+  async #announce(event: ChatEventRecord, only?: readonly string[]): Promise<void> {
+    const userIds = only ?? (await this.deps.membership.memberIds(event.chatId));
+    await Promise.all(userIds.map((userId) => this.deps.pubsub.publish(Topics.userEvents(userId), event)));
   }
 
   /**
@@ -107,8 +180,8 @@ export class MessageService {
     const canonicalChatId = requireId(chatId, 'chatId').toString();
     await this.#requireMember(canonicalChatId);
 
-    const reservation = await this.keys.reserve({
-      id: this.nextId().toString(),
+    const reservation = await this.deps.keys.reserve({
+      id: this.deps.nextId().toString(),
       chatId: canonicalChatId,
       senderId: viewer.id,
       text,
@@ -123,45 +196,112 @@ export class MessageService {
       });
     }
     if (!reservation.produced) {
-      await this.messageLog.append(message);
-      await this.keys.markProduced(message);
+      await this.deps.messageLog.append(message);
+      await this.deps.keys.markProduced(message);
     }
     return message;
   }
 
-  async history(chatId: string, first: number | null | undefined, before: string | null | undefined): Promise<Connection<MessageRecord>> {
-    this.#requireViewer();
+  /**
+   * A page of history, newest first (see the schema's `messages`), without
+   * the messages the viewer hid. A page may hold fewer than `first` messages
+   * when some were hidden; `pageInfo` still tells whether more exist.
+   */
+  async history(
+    chatId: string,
+    args: { first?: number | null; before?: string | null; after?: string | null; around?: string | null },
+  ): Promise<Connection<MessageRecord>> {
+    const viewer = this.#requireViewer();
     const canonicalChatId = requireId(chatId, 'chatId').toString();
-    const limit = pageSize(first);
-    const beforeSeq = before === null || before === undefined ? undefined : cursorSeq(before, 'before');
+    const limit = pageSize(args.first);
+    const given = (['before', 'after', 'around'] as const).filter((name) => args[name] !== null && args[name] !== undefined);
+    if (given.length > 1) throw badInput(`Give at most one of before, after and around (got ${given.join(', ')}).`, { argument: given[1] });
+    const beforeSeq = args.before ? cursorSeq(args.before, 'before') : undefined;
+    const afterSeq = args.after ? cursorSeq(args.after, 'after') : undefined;
     await this.#requireMember(canonicalChatId);
-    const rows = await this.store.page(canonicalChatId, limit + 1, beforeSeq);
-    return toConnection(rows, limit, (row) => messageCursor(row.seq), (row) => row);
+
+    let rows: MessageRecord[];
+    let hasOlder: boolean;
+    let hasNewer: boolean;
+    if (afterSeq !== undefined) {
+      const newer = await this.#store.range(canonicalChatId, afterSeq, limit + 1);
+      rows = newer.slice(0, limit).reverse();
+      hasNewer = newer.length > limit;
+      hasOlder = BigInt(afterSeq) > 0n;
+    } else if (args.around) {
+      const target = await this.#aroundSeq(canonicalChatId, args.around);
+      const older = await this.#store.page(canonicalChatId, limit + 1, (target + 1n).toString());
+      const newer = await this.#store.range(canonicalChatId, target.toString(), limit + 1);
+      // The target (the newest of `older`) in the middle: half the rest newer, the remainder older.
+      let newerCount = Math.min(newer.length, Math.floor((limit - 1) / 2));
+      const olderCount = Math.min(older.length, limit - newerCount);
+      newerCount = Math.min(newer.length, limit - olderCount);
+      rows = [...newer.slice(0, newerCount).reverse(), ...older.slice(0, olderCount)];
+      hasOlder = older.length > olderCount;
+      hasNewer = newer.length > newerCount;
+    } else {
+      const older = await this.#store.page(canonicalChatId, limit + 1, beforeSeq);
+      rows = older.slice(0, limit);
+      hasOlder = older.length > limit;
+      hasNewer = beforeSeq !== undefined;
+    }
+    const hidden = await this.#state.hiddenAmong(viewer.id, rows.map((row) => row.id));
+    const edges = rows.filter((row) => !hidden.has(row.id)).map((row) => ({ cursor: messageCursor(row.seq), node: row }));
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: hasOlder,
+        endCursor: rows.length ? messageCursor(rows.at(-1)!.seq) : null,
+        hasPreviousPage: hasNewer,
+        startCursor: rows.length ? messageCursor(rows[0]!.seq) : null,
+      },
+    };
+  }
+
+  /** The `seq` that `around` names: a message of this chat, or the last message sent at or before a time (0: before the first). */
+  async #aroundSeq(chatId: string, around: string): Promise<bigint> {
+    const id = parseId(around);
+    if (id !== undefined) {
+      const placed = await this.#placed.load(id.toString());
+      if (!placed || placed.chatId !== chatId) throw notFound('Message');
+      return BigInt(placed.seq);
+    }
+    const at = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(around) ? new Date(around) : undefined;
+    if (!at || Number.isNaN(at.getTime())) {
+      throw badInput('around must be a message ID or an ISO-8601 time (e.g. 2026-11-25 or 2026-11-25T10:00:00Z).', { argument: 'around' });
+    }
+    const seq = await this.#store.seqAt(chatId, at);
+    return seq === null ? 0n : BigInt(seq);
   }
 
   /**
-   * The stream behind `messageAdded(chatId, after)`: the viewer's own topic
+   * The stream behind `chatEvents` and `messageAdded`: the viewer's own topic
    * (every chat they are in, including chats joined later), narrowed to one
-   * chat when given, ordered and gap-free, resumed from `after` when given.
+   * chat and to some event types when asked, new messages ordered and
+   * gap-free, resumed from `after` when given, typing indicators expiring.
    */
   async subscribe(
-    chatId: string | null | undefined,
-    after: string | null | undefined,
-    listen: (topic: string) => AsyncIterator<MessageRecord>,
-  ): Promise<OrderedMessageStream> {
+    options: { chatId: string | null | undefined; after: string | null | undefined; types?: readonly ChatEventRecord['type'][] },
+    listen: (topic: string) => AsyncIterator<ChatEventRecord>,
+  ): Promise<AsyncIterableIterator<ChatEventRecord>> {
     const viewer = this.#requireViewer();
-    const topic = Topics.userMessages(viewer.id);
+    const { chatId, after, types } = options;
+    const topic = Topics.userEvents(viewer.id);
+    const wanted = (event: ChatEventRecord) => !types || types.includes(event.type);
+    let stream: OrderedEventStream;
     if (chatId === null || chatId === undefined) {
       if (after !== null && after !== undefined) throw badInput('after needs chatId: a cursor is a position in one chat.', { argument: 'after' });
-      return new OrderedMessageStream(listen(topic), this.store, { accept: () => true });
+      stream = new OrderedEventStream(listen(topic), this.#store, { accept: wanted });
+    } else {
+      const canonicalChatId = requireId(chatId, 'chatId').toString();
+      const afterSeq = after === null || after === undefined ? undefined : cursorSeq(after, 'after');
+      await this.#requireMember(canonicalChatId);
+      stream = new OrderedEventStream(listen(topic), this.#store, {
+        accept: (event) => event.chatId === canonicalChatId && wanted(event),
+        resume: afterSeq === undefined ? undefined : { chatId: canonicalChatId, afterSeq },
+      });
     }
-    const canonicalChatId = requireId(chatId, 'chatId').toString();
-    const afterSeq = after === null || after === undefined ? undefined : cursorSeq(after, 'after');
-    await this.#requireMember(canonicalChatId);
-    return new OrderedMessageStream(listen(topic), this.store, {
-      accept: (message) => message.chatId === canonicalChatId,
-      resume: afterSeq === undefined ? undefined : { chatId: canonicalChatId, afterSeq },
-    });
+    return wanted({ type: 'TypingChanged' } as ChatEventRecord) ? new TypingExpiry(stream) : stream;
   }
 
   /**
@@ -174,10 +314,180 @@ export class MessageService {
     if (parsed === undefined) return null;
     const message = await this.#messages.load(parsed.toString());
     if (!message) return null;
-    const access = await this.#accessTo(message.chatId);
-    if (access !== 'MEMBER') throw forbidden(NOT_A_MEMBER);
+    await this.#requireMember(message.chatId);
     return message;
   }
+
+  /**
+   * The message `id` in history, for a change to it, with the viewer's role
+   * in its chat. In the distributed mode a message is acknowledged a moment
+   * before it is placed in history; a change that comes that early waits for
+   * it, then answers UNAVAILABLE (retryable) rather than NOT_FOUND.
+   * @throws NOT_FOUND for an unknown message, FORBIDDEN for a non-member.
+   */
+  async #target(id: string, argument: string): Promise<{ message: MessageRecord; role: Exclude<ChatAccess, 'MISSING' | 'NOT_MEMBER'> }> {
+    this.#requireViewer();
+    const messageId = requireId(id, argument).toString();
+    const deadline = Date.now() + (this.deps.placementWaitMs ?? 2_000);
+    for (;;) {
+      const [message] = await this.#store.byIds([messageId]);
+      if (message) return { message, role: await this.#requireMember(message.chatId) };
+      const pending = await this.deps.keys.findByMessageId(messageId);
+      if (!pending) throw notFound('Message');
+      await this.#requireMember(pending.chatId);
+      if (Date.now() > deadline) {
+        throw apiError('UNAVAILABLE', 'The message is still being delivered; retry in a moment.', { retryable: true });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Replaces the text of the viewer's own message within the edit window. */
+  async editMessage(id: string, text: string): Promise<MessageRecord> {
+    const viewer = this.#requireViewer();
+    const parsed = ZEditMessageInputSchema.safeParse({ id, text });
+    if (!parsed.success) throw fromZodError(parsed.error);
+    const { message } = await this.#target(parsed.data.id, 'id');
+    if (message.kind === 'SYSTEM' || message.senderId !== viewer.id) throw forbidden('Only the sender may edit a message.');
+    if (message.deletedAt) throw badInput('The message was deleted.', { argument: 'id', reason: 'MESSAGE_DELETED' });
+    if (Date.now() - Date.parse(message.createdAt) > this.deps.rules.editWindowMs) {
+      throw apiError('FORBIDDEN', `A message may be edited only within ${formatWindow(this.deps.rules.editWindowMs)} of sending it.`, {
+        reason: 'EDIT_WINDOW_PASSED',
+      });
+    }
+    if (message.text === parsed.data.text) return message;
+    const claim = await this.#state.claimEdit(message.id, new Date());
+    if (!claim) throw badInput('The message was deleted.', { argument: 'id', reason: 'MESSAGE_DELETED' });
+    const edited: MessageRecord = { ...message, text: parsed.data.text, editedAt: claim.editedAt!.toISOString(), version: claim.version };
+    await this.#store.update(edited);
+    await this.#announce({ type: 'MessageEdited', chatId: edited.chatId, message: edited });
+    return edited;
+  }
+
+  /**
+   * For everyone: a tombstone for every member, the content erased (history,
+   * the idempotency key's copy, reactions). For the viewer only: hidden from
+   * their history, on every device of theirs.
+   */
+  async deleteMessage(id: string, forEveryone: boolean): Promise<MessageRecord> {
+    const viewer = this.#requireViewer();
+    const { message, role } = await this.#target(id, 'id');
+    if (!forEveryone) {
+      if (await this.#state.hide(viewer.id, { messageId: message.id, chatId: message.chatId })) {
+        await this.#announce({ type: 'MessageDeleted', chatId: message.chatId, message, forEveryone: false }, [viewer.id]);
+      }
+      return message;
+    }
+    const isSender = message.kind === 'USER' && message.senderId === viewer.id;
+    const isGroupAdmin = (role === 'OWNER' || role === 'ADMIN') && (await this.deps.membership.isGroup(message.chatId));
+    if (!isSender && !isGroupAdmin) throw forbidden('Only the sender, or an admin of the group, may delete a message for everyone.');
+    if (!isGroupAdmin && !message.deletedAt && Date.now() - Date.parse(message.createdAt) > this.deps.rules.deleteWindowMs) {
+      throw apiError('FORBIDDEN', `A message may be deleted for everyone only within ${formatWindow(this.deps.rules.deleteWindowMs)} of sending it.`, {
+        reason: 'DELETE_WINDOW_PASSED',
+      });
+    }
+    const claim = await this.#state.claimDelete(message.id, new Date());
+    if (!claim?.deletedAt) throw notFound('Message');
+    const tombstone: MessageRecord = { ...message, text: '', editedAt: message.editedAt, deletedAt: claim.deletedAt.toISOString(), version: claim.version };
+    // Every step is idempotent: a retry after a failure part-way completes the erasure.
+    await this.#store.update(tombstone);
+    await this.deps.keys.eraseText(message.id);
+    await this.#state.clearReactions(message.id);
+    if (!message.deletedAt) await this.#announce({ type: 'MessageDeleted', chatId: message.chatId, message: tombstone, forEveryone: true });
+    return tombstone;
+  }
+
+  async react(messageId: string, emoji: string, add: boolean): Promise<MessageRecord> {
+    const viewer = this.#requireViewer();
+    const parsedEmoji = ZEmojiSchema.safeParse(emoji);
+    if (!parsedEmoji.success) throw badInput('emoji must be a single emoji.', { argument: 'emoji' });
+    const { message } = await this.#target(messageId, 'messageId');
+    if (message.deletedAt) throw badInput('The message was deleted.', { argument: 'messageId', reason: 'MESSAGE_DELETED' });
+    const target = { messageId: message.id, chatId: message.chatId };
+    let changed: boolean;
+    if (add) {
+      if ((await this.#state.reactionCount(viewer.id, message.id)) >= MAX_REACTIONS_PER_USER) {
+        throw badInput(`At most ${MAX_REACTIONS_PER_USER} different reactions per message.`, { argument: 'emoji', reason: 'TOO_MANY_REACTIONS' });
+      }
+      changed = await this.#state.react(viewer.id, target, parsedEmoji.data);
+    } else {
+      changed = await this.#state.unreact(viewer.id, message.id, parsedEmoji.data);
+    }
+    if (changed) {
+      await this.#announce({ type: 'ReactionsChanged', chatId: message.chatId, message, userId: viewer.id, emoji: parsedEmoji.data, added: add });
+    }
+    return message;
+  }
+
+  reactions(message: MessageLike): Promise<ReactionRecord[]> {
+    const viewer = this.#requireViewer();
+    this.#reactions ??= this.#state.reactionsLoader(viewer.id);
+    return this.#reactions.load(message.id);
+  }
+
+  /** markDelivered / markSeen. */
+  async markReceipt(kind: ReceiptKind, chatId: string, upToMessageId: string): Promise<ReceiptPositionRecord> {
+    const viewer = this.#requireViewer();
+    const canonicalChatId = requireId(chatId, 'chatId').toString();
+    const messageId = requireId(upToMessageId, 'upToMessageId').toString();
+    await this.#requireMember(canonicalChatId);
+    const upTo = await this.#placed.load(messageId);
+    if (!upTo || upTo.chatId !== canonicalChatId) throw notFound('Message');
+    const result = await this.#state.advanceReceipt(kind, viewer.id, upTo, new Date());
+    if (result.outcome === 'NOT_A_MEMBER') throw forbidden(NOT_A_MEMBER);
+    if (result.outcome === 'BACKWARDS') {
+      throw badInput(`The chat is already marked ${kind === 'SEEN' ? 'seen' : 'delivered'} past this message; receipts only move forward.`, {
+        argument: 'upToMessageId',
+        reason: 'RECEIPT_BACKWARDS',
+      });
+    }
+    if (result.outcome === 'ADVANCED') await this.#announce({ type: 'ReceiptsUpdated', ...result.position });
+    return result.position;
+  }
+
+  /** SENT, DELIVERED or SEEN for the sender; null for everyone else. */
+  async status(message: MessageLike): Promise<'SENT' | 'DELIVERED' | 'SEEN' | null> {
+    const viewer = this.#requireViewer();
+    if (message.senderId !== viewer.id || message.kind === 'SYSTEM') return null;
+    const seq = 'seq' in message ? BigInt(message.seq) : undefined;
+    if (seq === undefined) return 'SENT';
+    const others = (await this.#positions.load(message.chatId)).filter((member) => member.userId !== viewer.id);
+    if (others.length === 0) return 'SENT';
+    if (others.every((member) => member.seenSeq >= seq)) return 'SEEN';
+    if (others.every((member) => member.deliveredSeq >= seq)) return 'DELIVERED';
+    return 'SENT';
+  }
+
+  /** Each other member's receipt of the viewer's message; null for everyone but the sender. */
+  async receipts(message: MessageLike): Promise<({ userId: string } & ReceiptTimes)[] | null> {
+    const viewer = this.#requireViewer();
+    if (message.senderId !== viewer.id || message.kind === 'SYSTEM') return null;
+    const others = (await this.#positions.load(message.chatId)).filter((member) => member.userId !== viewer.id);
+    if (!('seq' in message)) return others.map((member) => ({ userId: member.userId, deliveredAt: null, seenAt: null }));
+    const times = await this.#state.receiptTimes(message.chatId, message.seq);
+    return others.map((member) => ({ userId: member.userId, ...(times.get(member.userId) ?? { deliveredAt: null, seenAt: null }) }));
+  }
+
+  /** A message of a receipt position, or null. */
+  async messageOrNull(id: string | null): Promise<MessageRecord | null> {
+    return id === null ? null : this.messageById(id);
+  }
+
+  /** Announces the viewer's typing to the chat's members; nothing is stored. */
+  async setTyping(chatId: string, typing: boolean): Promise<boolean> {
+    const viewer = this.#requireViewer();
+    const canonicalChatId = requireId(chatId, 'chatId').toString();
+    await this.#requireMember(canonicalChatId);
+    const expiresAt = typing ? new Date(Date.now() + this.deps.rules.typingTtlMs).toISOString() : null;
+    await this.#announce({ type: 'TypingChanged', chatId: canonicalChatId, userId: viewer.id, typing, expiresAt });
+    return true;
+  }
+}
+
+function formatWindow(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} hour${ms === 3_600_000 ? '' : 's'}`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}`;
+  return `${Math.round(ms / 1000)} seconds`;
 }
 
 /** The cursor of a placed message: its `seq`. */

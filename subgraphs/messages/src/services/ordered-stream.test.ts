@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, type Runtime } from '@chat/common';
+import { createMemoryRuntime, type ChatEventRecord, type Runtime } from '@chat/common';
 import { PubSub } from 'graphql-subscriptions';
 import { PrismaMessageStore, type MessageRecord } from '../store/message-store.ts';
-import { OrderedMessageStream } from './ordered-stream.ts';
+import { OrderedEventStream } from './ordered-stream.ts';
+import { TypingExpiry } from './typing-expiry.ts';
 
 const message = (chatId: string, seq: number): MessageRecord => ({
   id: String(chatId === '1' ? 10_000 + seq : 20_000 + seq),
@@ -13,9 +14,16 @@ const message = (chatId: string, seq: number): MessageRecord => ({
   text: `chat ${chatId} #${seq}`,
   clientMessageId: `c${chatId}-${seq}`,
   createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(),
+  kind: 'USER',
+  system: null,
+  editedAt: null,
+  deletedAt: null,
+  version: 1,
 });
 
-describe('OrderedMessageStream', () => {
+const added = (chatId: string, seq: number): ChatEventRecord => ({ type: 'MessageAdded', chatId, message: message(chatId, seq) });
+
+describe('OrderedEventStream', () => {
   let runtime: Runtime;
   let store: PrismaMessageStore;
   const pubsub = new PubSub();
@@ -30,24 +38,25 @@ describe('OrderedMessageStream', () => {
   });
   after(() => runtime.close());
 
-  const open = (options: ConstructorParameters<typeof OrderedMessageStream>[2]) =>
-    new OrderedMessageStream(pubsub.asyncIterableIterator<MessageRecord>(topic), store, options);
-  const take = async (stream: OrderedMessageStream, count: number) => {
+  const open = (options: ConstructorParameters<typeof OrderedEventStream>[2]) =>
+    new OrderedEventStream(pubsub.asyncIterableIterator<ChatEventRecord>(topic), store, options);
+  const label = (event: ChatEventRecord) =>
+    event.type === 'MessageAdded' ? `${event.chatId}:${event.message.seq}` : `${event.chatId}:${event.type}`;
+  const take = async (stream: AsyncIterator<ChatEventRecord>, count: number) => {
     const out: string[] = [];
     for (let i = 0; i < count; i++) {
       const step = await stream.next();
       assert.equal(step.done, false);
-      out.push(`${step.value.chatId}:${step.value.seq}`);
+      out.push(label(step.value));
     }
     return out;
   };
   /** Publishes once the stream is waiting, as pub/sub listeners attach on the first next(). */
-  const publishSoon = (...messages: MessageRecord[]) =>
-    setTimeout(() => messages.forEach((m) => void pubsub.publish(topic, m)), 20);
+  const publishSoon = (...events: ChatEventRecord[]) => setTimeout(() => events.forEach((e) => void pubsub.publish(topic, e)), 20);
 
   it('drops repeats and fills a jump in seq from history, per chat', async () => {
     const stream = open({ accept: () => true });
-    publishSoon(message('1', 2), message('1', 2), message('2', 1), message('1', 5), message('1', 4), message('2', 3), message('1', 6));
+    publishSoon(added('1', 2), added('1', 2), added('2', 1), added('1', 5), added('1', 4), added('2', 3), added('1', 6));
     assert.deepEqual(await take(stream, 7), ['1:2', '2:1', '1:3', '1:4', '1:5', '2:2', '2:3']);
     // 1:4 and 1:5 were filled from history; the late live 1:4 was dropped.
     assert.deepEqual(await take(stream, 1), ['1:6']);
@@ -55,8 +64,8 @@ describe('OrderedMessageStream', () => {
   });
 
   it('resumes after a cursor: replays from history, then continues live without a duplicate at the seam', async () => {
-    const stream = open({ accept: (m) => m.chatId === '1', resume: { chatId: '1', afterSeq: '7' }, pageSize: 2 });
-    publishSoon(message('1', 9), message('2', 9), message('1', 10), message('1', 11));
+    const stream = open({ accept: (event) => event.chatId === '1', resume: { chatId: '1', afterSeq: '7' }, pageSize: 2 });
+    publishSoon(added('1', 9), added('2', 9), added('1', 10), added('1', 11));
     assert.deepEqual(await take(stream, 4), ['1:8', '1:9', '1:10', '1:11']);
     await stream.return();
   });
@@ -75,5 +84,50 @@ describe('OrderedMessageStream', () => {
     await stream.return();
     assert.deepEqual(await pending, { done: true, value: undefined });
     assert.deepEqual(await stream.next(), { done: true, value: undefined });
+  });
+
+  it('passes other events through in arrival order, between the ordered messages', async () => {
+    const stream = open({ accept: () => true });
+    const typing: ChatEventRecord = { type: 'TypingChanged', chatId: '2', userId: '7', typing: true, expiresAt: null };
+    publishSoon(added('2', 1), typing, { type: 'MessageEdited', chatId: '2', message: message('2', 1) }, added('2', 2));
+    assert.deepEqual(await take(stream, 4), ['2:1', '2:TypingChanged', '2:MessageEdited', '2:2']);
+    await stream.return();
+  });
+});
+
+describe('TypingExpiry', () => {
+  const pubsub = new PubSub();
+  const topic = 'typing.topic';
+  const typing = (userId: string, expiresInMs: number | null): ChatEventRecord => ({
+    type: 'TypingChanged',
+    chatId: '1',
+    userId,
+    typing: expiresInMs !== null,
+    expiresAt: expiresInMs === null ? null : new Date(Date.now() + expiresInMs).toISOString(),
+  });
+  const publishSoon = (...events: ChatEventRecord[]) => setTimeout(() => events.forEach((e) => void pubsub.publish(topic, e)), 20);
+
+  it('ends a typing indicator by itself at its expiry, unless repeated or ended first', async () => {
+    const stream = new TypingExpiry(pubsub.asyncIterableIterator<ChatEventRecord>(topic));
+    // The expiry timers are unref'd (they must not keep a server alive); keep this test's process alive.
+    const keepAlive = setInterval(() => {}, 1_000);
+    after(() => clearInterval(keepAlive));
+    const started = Date.now();
+    publishSoon(typing('ann', 150), typing('bob', 100), typing('bob', null));
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const step = await stream.next();
+      assert.equal(step.done, false);
+      const event = step.value as Extract<ChatEventRecord, { type: 'TypingChanged' }>;
+      seen.push(`${event.userId}:${event.typing}`);
+    }
+    // bob ended his own before it lapsed: only ann's lapse is synthesized, once, after ~150 ms.
+    assert.deepEqual(seen, ['ann:true', 'bob:true', 'bob:false', 'ann:false']);
+    assert.ok(Date.now() - started >= 150);
+    const next = stream.next();
+    const quiet = await Promise.race([next.then(() => 'event'), new Promise((resolve) => setTimeout(() => resolve('quiet'), 250))]);
+    assert.equal(quiet, 'quiet', 'no second lapse for the same indicator');
+    await stream.return();
+    assert.deepEqual(await next, { done: true, value: undefined });
   });
 });

@@ -1,6 +1,7 @@
 /**
- * A subscriber's view of new messages: each chat's messages once, in `seq`
- * order, with no gap.
+ * A subscriber's view of a user's chat events: each chat's new messages
+ * (`MessageAdded`) once, in `seq` order, with no gap; the other events as
+ * they come.
  *
  * Live events come from pub/sub, which may drop some (a Redis restart, a
  * subscriber that connected a moment late) and repeat others (a message the
@@ -15,29 +16,31 @@
  * that is waiting for an event, or a closed subscription would keep its
  * pub/sub listener until the next message.
  */
-import { log } from '@chat/common';
+import { log, type ChatEventRecord } from '@chat/common';
 import type { MessageRecord, MessageStore } from '../store/message-store.ts';
 
 export interface OrderedStreamOptions {
   /** Which events of the topic belong to this subscription. */
-  accept: (message: MessageRecord) => boolean;
+  accept: (event: ChatEventRecord) => boolean;
   /** Replay this chat from after this `seq` before going live. */
   resume?: { chatId: string; afterSeq: string };
   /** @default 100 */
   pageSize?: number;
 }
 
-export class OrderedMessageStream implements AsyncIterableIterator<MessageRecord> {
-  readonly #source: AsyncIterator<MessageRecord>;
+const added = (message: MessageRecord): ChatEventRecord => ({ type: 'MessageAdded', chatId: message.chatId, message });
+
+export class OrderedEventStream implements AsyncIterableIterator<ChatEventRecord> {
+  readonly #source: AsyncIterator<ChatEventRecord>;
   readonly #store: MessageStore;
-  readonly #accept: (message: MessageRecord) => boolean;
+  readonly #accept: (event: ChatEventRecord) => boolean;
   readonly #pageSize: number;
   readonly #last = new Map<string, bigint>();
-  readonly #ready: MessageRecord[] = [];
+  readonly #ready: ChatEventRecord[] = [];
   #replaying: string | undefined;
   #closed = false;
 
-  constructor(source: AsyncIterator<MessageRecord>, store: MessageStore, { accept, resume, pageSize = 100 }: OrderedStreamOptions) {
+  constructor(source: AsyncIterator<ChatEventRecord>, store: MessageStore, { accept, resume, pageSize = 100 }: OrderedStreamOptions) {
     this.#source = source;
     this.#store = store;
     this.#accept = accept;
@@ -48,7 +51,7 @@ export class OrderedMessageStream implements AsyncIterableIterator<MessageRecord
     }
   }
 
-  async next(): Promise<IteratorResult<MessageRecord>> {
+  async next(): Promise<IteratorResult<ChatEventRecord>> {
     while (!this.#closed) {
       const ready = this.#ready.shift();
       if (ready) return { done: false, value: ready };
@@ -58,7 +61,9 @@ export class OrderedMessageStream implements AsyncIterableIterator<MessageRecord
       }
       const step = await this.#source.next();
       if (step.done) return this.return();
-      if (!this.#closed && this.#accept(step.value)) await this.#admit(step.value);
+      if (this.#closed || !this.#accept(step.value)) continue;
+      if (step.value.type === 'MessageAdded') await this.#admit(step.value.message);
+      else this.#ready.push(step.value);
     }
     return { done: true, value: undefined };
   }
@@ -90,7 +95,7 @@ export class OrderedMessageStream implements AsyncIterableIterator<MessageRecord
       const seq = BigInt(message.seq);
       if (seq <= (this.#last.get(message.chatId) ?? 0n)) continue;
       this.#last.set(message.chatId, seq);
-      this.#ready.push(message);
+      this.#ready.push(added(message));
     }
   }
 
@@ -103,7 +108,7 @@ export class OrderedMessageStream implements AsyncIterableIterator<MessageRecord
     return { done: true, value: undefined };
   }
 
-  async throw(error: unknown): Promise<IteratorResult<MessageRecord>> {
+  async throw(error: unknown): Promise<IteratorResult<ChatEventRecord>> {
     await this.return();
     throw error;
   }

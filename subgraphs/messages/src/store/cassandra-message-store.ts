@@ -21,9 +21,17 @@
  *
  * Every write is an idempotent upsert keyed by the message's placement, so
  * writing a redelivered message again changes nothing.
+ *
+ * Message rows are written `USING TIMESTAMP <version>`: 1 as sent, then one
+ * more per edit or deletion (the version Postgres hands out under a row
+ * lock, see message_seqs). Cassandra keeps the cell with the highest write
+ * timestamp, so a late or repeated write never undoes a newer one: a
+ * redelivered original cannot bring back the text of a deleted message, and
+ * an edit that races a deletion loses to it. A deletion overwrites the text
+ * with an empty string; the old cell is purged at the next compaction.
  */
 import cassandra from 'cassandra-driver';
-import type { MessageRecord, MessageStore } from './message-store.ts';
+import { parseSystem, type MessageRecord, type MessageStore } from './message-store.ts';
 
 export const BUCKET_BITS = 12n;
 export const BUCKET_SIZE = 1n << BUCKET_BITS;
@@ -53,6 +61,10 @@ export function schemaStatements({ keyspace, replicationFactor }: Pick<Cassandra
     `CREATE TABLE IF NOT EXISTS ${keyspace}.chat_heads (chat_id bigint PRIMARY KEY, last_seq bigint)`,
     `CREATE TABLE IF NOT EXISTS ${keyspace}.message_days (chat_id bigint, day int, PRIMARY KEY ((chat_id), day))
        WITH CLUSTERING ORDER BY (day DESC)`,
+    // Added with edits, deletions and SYSTEM messages; ADD IF NOT EXISTS upgrades older keyspaces in place.
+    ...['messages_by_chat', 'messages_by_id'].map(
+      (table) => `ALTER TABLE ${keyspace}.${table} ADD IF NOT EXISTS (kind text, system text, edited_at timestamp, deleted_at timestamp, version int)`,
+    ),
     `CREATE TABLE IF NOT EXISTS ${keyspace}.message_times (
        chat_id bigint, day int, created_at timestamp, seq bigint,
        PRIMARY KEY ((chat_id, day), created_at, seq)
@@ -72,6 +84,11 @@ function toRecord(row: cassandra.types.Row): MessageRecord {
     text: row.get('body'),
     clientMessageId: row.get('client_message_id'),
     createdAt: (row.get('created_at') as Date).toISOString(),
+    kind: row.get('kind') === 'SYSTEM' ? 'SYSTEM' : 'USER',
+    system: parseSystem(row.get('system') as string | null),
+    editedAt: (row.get('edited_at') as Date | null)?.toISOString() ?? null,
+    deletedAt: (row.get('deleted_at') as Date | null)?.toISOString() ?? null,
+    version: (row.get('version') as number | null) ?? 1,
   };
 }
 
@@ -110,21 +127,50 @@ export class CassandraMessageStore implements MessageStore {
     const senderId = long(message.senderId);
     const createdAt = new Date(message.createdAt);
     const day = dayOf(createdAt);
-    const { clientMessageId, text: body } = message;
+    const { clientMessageId, text: body, kind, version } = message;
+    const system = message.system ? JSON.stringify(message.system) : null;
+    const editedAt = message.editedAt ? new Date(message.editedAt) : null;
+    const deletedAt = message.deletedAt ? new Date(message.deletedAt) : null;
+    const stamp = long(String(version));
     // Independent upserts, each idempotent: sent together, one round trip of latency per message.
     // The pipeline announces the message only after all of them are acknowledged.
     await Promise.all([
       this.#client.execute(
-        `INSERT INTO ${ks}.messages_by_chat (chat_id, bucket, seq, id, sender_id, client_message_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        [chatId, long(bucketOf(BigInt(message.seq))), seq, id, senderId, clientMessageId, body, createdAt],
+        `INSERT INTO ${ks}.messages_by_chat (chat_id, bucket, seq, id, sender_id, client_message_id, body, created_at, kind, system, edited_at, deleted_at, version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+        [chatId, long(bucketOf(BigInt(message.seq))), seq, id, senderId, clientMessageId, body, createdAt, kind, system, editedAt, deletedAt, version, stamp],
       ),
       this.#client.execute(
-        `INSERT INTO ${ks}.messages_by_id (id, chat_id, seq, sender_id, client_message_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        [id, chatId, seq, senderId, clientMessageId, body, createdAt],
+        `INSERT INTO ${ks}.messages_by_id (id, chat_id, seq, sender_id, client_message_id, body, created_at, kind, system, edited_at, deleted_at, version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+        [id, chatId, seq, senderId, clientMessageId, body, createdAt, kind, system, editedAt, deletedAt, version, stamp],
       ),
       this.#client.execute(`INSERT INTO ${ks}.message_days (chat_id, day) VALUES (?, ?)`, [chatId, day]),
       this.#client.execute(`INSERT INTO ${ks}.message_times (chat_id, day, created_at, seq) VALUES (?, ?, ?, ?)`, [chatId, day, createdAt, seq]),
       this.#client.execute(`UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET last_seq = ? WHERE chat_id = ?`, [seq, seq, chatId]),
+    ]);
+  }
+
+  async update(message: MessageRecord): Promise<void> {
+    await this.#ready;
+    const ks = this.#keyspace;
+    const values = [
+      message.text,
+      message.editedAt ? new Date(message.editedAt) : null,
+      message.deletedAt ? new Date(message.deletedAt) : null,
+      message.version,
+    ];
+    const stamp = long(String(message.version));
+    const set = 'SET body = ?, edited_at = ?, deleted_at = ?, version = ?';
+    await Promise.all([
+      this.#client.execute(`UPDATE ${ks}.messages_by_chat USING TIMESTAMP ? ${set} WHERE chat_id = ? AND bucket = ? AND seq = ?`, [
+        stamp,
+        ...values,
+        long(message.chatId),
+        long(bucketOf(BigInt(message.seq))),
+        long(message.seq),
+      ]),
+      this.#client.execute(`UPDATE ${ks}.messages_by_id USING TIMESTAMP ? ${set} WHERE id = ?`, [stamp, ...values, long(message.id)]),
     ]);
   }
 

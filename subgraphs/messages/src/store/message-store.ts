@@ -4,6 +4,7 @@
  * it, idempotently by message ID; the service reads it. Records are JSON-safe
  * and never expose storage types.
  */
+import type { MessageEventRecord, SystemEventRecord } from '@chat/common';
 import type { PrismaClient } from '@chat/prisma';
 
 /**
@@ -19,16 +20,46 @@ export interface PendingMessage {
   clientMessageId: string;
   /** ISO-8601, UTC. */
   createdAt: string;
+  /** USER when absent (messages logged before SYSTEM messages existed). */
+  kind?: 'USER' | 'SYSTEM';
+  system?: SystemEventRecord | null;
 }
 
-/** A message placed in its chat: `seq` is its position there (1, 2, 3, …), the order of delivery. */
-export interface MessageRecord extends PendingMessage {
-  seq: string;
+/**
+ * A message placed in its chat, in its current state: `seq` is its position
+ * there (1, 2, 3, …), the order of delivery; `version` counts the writes to
+ * it (1 as sent, +1 per edit or deletion).
+ */
+export type MessageRecord = MessageEventRecord;
+
+/** The record of a message as the pipeline first places it. */
+export function placedRecord(message: PendingMessage, seq: string): MessageRecord {
+  return {
+    id: message.id,
+    chatId: message.chatId,
+    senderId: message.senderId,
+    text: message.text,
+    clientMessageId: message.clientMessageId,
+    createdAt: message.createdAt,
+    seq,
+    kind: message.kind ?? 'USER',
+    system: message.system ?? null,
+    editedAt: null,
+    deletedAt: null,
+    version: 1,
+  };
 }
 
 export interface MessageStore {
   /** Stores a placed message. Writing the same message again changes nothing. */
   write(message: MessageRecord): Promise<void>;
+
+  /**
+   * Writes the mutable state of a stored message (text, editedAt, deletedAt)
+   * at `message.version`; a write at a lower version than the stored one
+   * changes nothing, so writes arriving out of order end in the newest state.
+   */
+  update(message: MessageRecord): Promise<void>;
 
   /** A chat's messages newest first, at most `limit`, only those before `beforeSeq` when given. */
   page(chatId: string, limit: number, beforeSeq?: string): Promise<MessageRecord[]>;
@@ -59,6 +90,21 @@ interface MessageRow {
   text: string;
   clientMessageId: string;
   createdAt: Date;
+  kind: 'USER' | 'SYSTEM';
+  system: string | null;
+  editedAt: Date | null;
+  deletedAt: Date | null;
+  version: number;
+}
+
+/** A stored SYSTEM event, or null (also for unreadable JSON: the message then shows its text only). */
+export function parseSystem(json: string | null | undefined): SystemEventRecord | null {
+  if (!json) return null;
+  try {
+    return JSON.parse(json) as SystemEventRecord;
+  } catch {
+    return null;
+  }
 }
 
 function toRecord(row: MessageRow): MessageRecord {
@@ -70,6 +116,11 @@ function toRecord(row: MessageRow): MessageRecord {
     text: row.text,
     clientMessageId: row.clientMessageId,
     createdAt: row.createdAt.toISOString(),
+    kind: row.kind,
+    system: parseSystem(row.system),
+    editedAt: row.editedAt?.toISOString() ?? null,
+    deletedAt: row.deletedAt?.toISOString() ?? null,
+    version: row.version,
   };
 }
 
@@ -87,9 +138,26 @@ export class PrismaMessageStore implements MessageStore {
           text: message.text,
           clientMessageId: message.clientMessageId,
           createdAt: new Date(message.createdAt),
+          kind: message.kind,
+          system: message.system ? JSON.stringify(message.system) : null,
+          editedAt: message.editedAt ? new Date(message.editedAt) : null,
+          deletedAt: message.deletedAt ? new Date(message.deletedAt) : null,
+          version: message.version,
         },
       ],
       skipDuplicates: true,
+    });
+  }
+
+  async update(message: MessageRecord): Promise<void> {
+    await this.prisma.message.updateMany({
+      where: { id: BigInt(message.id), version: { lt: message.version } },
+      data: {
+        text: message.text,
+        editedAt: message.editedAt ? new Date(message.editedAt) : null,
+        deletedAt: message.deletedAt ? new Date(message.deletedAt) : null,
+        version: message.version,
+      },
     });
   }
 

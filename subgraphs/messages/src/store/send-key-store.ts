@@ -3,8 +3,8 @@
  * (sender, clientMessageId) pair reserves the key with the whole message, so
  * every retry, on any process, gets that same message back.
  */
-import type { PrismaClient } from '@chat/prisma';
-import type { PendingMessage } from './message-store.ts';
+import type { MessageKey, PrismaClient } from '@chat/prisma';
+import { parseSystem, type PendingMessage } from './message-store.ts';
 
 export interface Reservation {
   /** The message stored under the key: the new one, or the one a previous call reserved. */
@@ -36,18 +36,31 @@ export class SendKeyStore {
     const row = await this.prisma.messageKey.findUniqueOrThrow({
       where: { senderId_clientMessageId: { senderId: BigInt(message.senderId), clientMessageId: message.clientMessageId } },
     });
-    return {
-      message: {
-        id: row.messageId.toString(),
-        chatId: row.chatId.toString(),
-        senderId: row.senderId.toString(),
-        text: row.text,
-        clientMessageId: row.clientMessageId,
-        createdAt: row.createdAt.toISOString(),
-      },
-      created: false,
-      produced: row.producedAt !== null,
-    };
+    return { message: toPending(row), created: false, produced: row.producedAt !== null };
+  }
+
+  /**
+   * SYSTEM messages the chats subgraph wrote to the outbox that are not in
+   * the log yet, oldest first: what the outbox relay appends.
+   */
+  async unproducedSystemMessages(limit: number): Promise<PendingMessage[]> {
+    const rows = await this.prisma.messageKey.findMany({
+      where: { producedAt: null, kind: 'SYSTEM' },
+      orderBy: [{ createdAt: 'asc' }, { messageId: 'asc' }],
+      take: limit,
+    });
+    return rows.map(toPending);
+  }
+
+  /** The acknowledged message with this ID, placed or not; null when there is none. */
+  async findByMessageId(messageId: string): Promise<PendingMessage | null> {
+    const row = await this.prisma.messageKey.findUnique({ where: { messageId: BigInt(messageId) } });
+    return row ? toPending(row) : null;
+  }
+
+  /** Erases the text kept with the key of a message deleted for everyone. */
+  async eraseText(messageId: string): Promise<void> {
+    await this.prisma.messageKey.updateMany({ where: { messageId: BigInt(messageId) }, data: { text: '' } });
   }
 
   async markProduced(message: PendingMessage): Promise<void> {
@@ -56,4 +69,17 @@ export class SendKeyStore {
       data: { producedAt: new Date() },
     });
   }
+}
+
+function toPending(row: MessageKey): PendingMessage {
+  return {
+    id: row.messageId.toString(),
+    chatId: row.chatId.toString(),
+    senderId: row.senderId.toString(),
+    text: row.text,
+    clientMessageId: row.clientMessageId,
+    createdAt: row.createdAt.toISOString(),
+    kind: row.kind,
+    system: parseSystem(row.system),
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * Places messages in their chat, in Postgres: the chat's next sequence
  * number, its last message and activity time, and every other member's
- * unread count change in one statement, together with a record of the number
+ * unread count change (USER messages only: SYSTEM ones are not "unread") in one statement, together with a record of the number
  * given to the message. A message that was already placed keeps its number
  * and changes nothing, so redelivery never counts a message twice.
  */
@@ -25,22 +25,25 @@ export class ChatSequencer {
   async place(message: PendingMessage): Promise<Placement | null> {
     const id = BigInt(message.id);
     const chatId = BigInt(message.chatId);
+    const senderId = BigInt(message.senderId);
+    const kind = message.kind ?? 'USER';
+    const createdAt = new Date(message.createdAt);
     for (let attempt = 0; ; attempt++) {
       try {
         // Data-modifying CTEs run as one statement: all of it happens, or none.
         const rows = await this.prisma.$queryRaw<{ seq: bigint }[]>`
           WITH bumped AS (
             UPDATE chats
-               SET last_seq = last_seq + 1, last_message_id = ${id}, last_activity_at = ${new Date(message.createdAt)}
+               SET last_seq = last_seq + 1, last_message_id = ${id}, last_activity_at = ${createdAt}
              WHERE id = ${chatId} AND NOT EXISTS (SELECT 1 FROM message_seqs WHERE message_id = ${id})
             RETURNING last_seq
           ), claimed AS (
-            INSERT INTO message_seqs (message_id, chat_id, seq)
-            SELECT ${id}, ${chatId}, last_seq FROM bumped
+            INSERT INTO message_seqs (message_id, chat_id, seq, sender_id, kind, created_at)
+            SELECT ${id}, ${chatId}, last_seq, ${senderId}, ${kind}::"MessageKind", ${createdAt} FROM bumped
             RETURNING seq
           ), unread AS (
             UPDATE chat_members SET unread_count = unread_count + 1
-             WHERE chat_id = ${chatId} AND user_id <> ${BigInt(message.senderId)} AND EXISTS (SELECT 1 FROM claimed)
+             WHERE chat_id = ${chatId} AND user_id <> ${senderId} AND ${kind} = 'USER' AND EXISTS (SELECT 1 FROM claimed)
           )
           SELECT seq FROM claimed`;
         const seq = rows[0]?.seq;
