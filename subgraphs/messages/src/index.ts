@@ -10,6 +10,8 @@ import { SendKeyStore } from './store/send-key-store.ts';
 
 export { createMessagePipeline } from './infrastructure.ts';
 export { ChatSequencer } from './store/sequencer.ts';
+export { MessageStateStore } from './store/message-state-store.ts';
+export { PrismaMessageStore, placedRecord } from './store/message-store.ts';
 
 export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
