@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, type Runtime } from '@chat/common';
+import { createMemoryRuntime, executeSubgraph, Topics, type Runtime } from '@chat/common';
 import { createChatsSubgraph } from './index.ts';
 import { ChatStore, directKey } from './store/chat-store.ts';
 
@@ -58,6 +58,11 @@ describe('chats subgraph (in-process)', () => {
       'query { chats { edges { node { id } } } }',
       'mutation { createDirectChat(userId: "102") { id } }',
       'mutation { createGroupChat(input: { title: "t", memberIds: [] }) { id } }',
+      'mutation { addChatMembers(chatId: "1", userIds: ["102"]) { id } }',
+      'mutation { removeChatMember(chatId: "1", userId: "102") { id } }',
+      'mutation { leaveChat(chatId: "1") }',
+      'mutation { setChatMemberRole(chatId: "1", userId: "102", role: ADMIN) { id } }',
+      'mutation { renameChat(chatId: "1", title: "t") { id } }',
     ];
     for (const query of operations) assert.equal(codeOf(await run(query)), 'UNAUTHENTICATED', query);
     const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on Chat { id } } }', {
@@ -288,6 +293,476 @@ describe('chats subgraph (in-process)', () => {
       const result = await run(entities, { r: [{ __typename: 'Chat', id: direct.id }] }, 'eve');
       assert.equal(codeOf(result), 'FORBIDDEN');
       assert.deepEqual(plain(result.data), { _entities: [null] });
+    });
+  });
+
+  describe('groups', () => {
+    const GROUP = 'id kind title memberCount viewerRole members { user { id } role }';
+    const ADD = `mutation ($c: ID!, $u: [ID!]!) { addChatMembers(chatId: $c, userIds: $u) { ${GROUP} } }`;
+    const REMOVE = `mutation ($c: ID!, $u: ID!) { removeChatMember(chatId: $c, userId: $u) { ${GROUP} } }`;
+    const LEAVE = 'mutation ($c: ID!) { leaveChat(chatId: $c) }';
+    const SET_ROLE = `mutation ($c: ID!, $u: ID!, $r: ChatRole!) { setChatMemberRole(chatId: $c, userId: $u, role: $r) { ${GROUP} } }`;
+    const RENAME = `mutation ($c: ID!, $t: String!) { renameChat(chatId: $c, title: $t) { ${GROUP} } }`;
+
+    interface GroupData {
+      id: string;
+      kind: string;
+      title: string | null;
+      memberCount: number;
+      viewerRole: string;
+      members: { user: { id: string }; role: string }[];
+    }
+    type Result = Awaited<ReturnType<typeof run>>;
+
+    /** Users beyond the named ones, to fill groups: IDs 20000…, display names U20000…. */
+    const crowd = Array.from({ length: 300 }, (_, i) => String(20_000 + i));
+
+    before(async () => {
+      await runtime.db.prisma.user.createMany({
+        data: crowd.map((id) => ({ id: BigInt(id), username: `u${id}`, displayName: `U${id}`, passwordHash: 'x' })),
+      });
+    });
+
+    const ok = <T>(result: Result): T => {
+      assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+      return plain(result.data) as T;
+    };
+    const newGroup = async (as: string, memberIds: string[], title = 'Group'): Promise<string> =>
+      ok<{ createGroupChat: ChatData }>(await createGroup(title, memberIds, as)).createGroupChat.id;
+    const add = async (chatId: string, userIds: string[], as: string) => ok<{ addChatMembers: GroupData }>(await run(ADD, { c: chatId, u: userIds }, as)).addChatMembers;
+    const setRole = async (chatId: string, userId: string, role: string, as: string) =>
+      ok<{ setChatMemberRole: GroupData }>(await run(SET_ROLE, { c: chatId, u: userId, r: role }, as)).setChatMemberRole;
+    const rolesOf = (chat: GroupData) => Object.fromEntries(chat.members.map((member) => [member.user.id, member.role]));
+
+    /** Everything a change could touch: title, members and roles, receipts, outbox rows. */
+    const stateOf = async (chatId: string) => {
+      const chat = await runtime.db.prisma.chat.findUnique({
+        where: { id: BigInt(chatId) },
+        include: { members: { orderBy: { userId: 'asc' } } },
+      });
+      const outbox = await runtime.db.prisma.messageKey.count({ where: { chatId: BigInt(chatId) } });
+      return plain({
+        title: chat?.title,
+        members: chat?.members.map((member) => [member.userId.toString(), member.role, member.deliveredSeq.toString(), member.seenSeq.toString()]),
+        outbox,
+      });
+    };
+
+    /** Runs `attempt`, expects a refusal with `code` (and `reason`), and that it changed nothing. */
+    const refused = async (chatId: string, attempt: () => Promise<Result>, code: string, reason?: string): Promise<Result> => {
+      const before = await stateOf(chatId);
+      const result = await attempt();
+      assert.equal(codeOf(result), code, JSON.stringify(result.errors));
+      if (reason !== undefined) assert.equal(result.errors?.[0]?.extensions.reason, reason);
+      assert.deepEqual(await stateOf(chatId), before, 'a refusal changes nothing');
+      return result;
+    };
+
+    /** The chat's SYSTEM outbox rows, oldest first, checked for the shape the relay expects. */
+    const systemRows = async (chatId: string) => {
+      const rows = await runtime.db.prisma.messageKey.findMany({ where: { chatId: BigInt(chatId) }, orderBy: { messageId: 'asc' } });
+      return rows.map((row) => {
+        assert.equal(row.kind, 'SYSTEM');
+        assert.equal(row.clientMessageId, `system:${row.messageId}`);
+        assert.equal(row.producedAt, null);
+        const system = JSON.parse(row.system ?? 'null') as { action: string; actorId: string };
+        assert.equal(row.senderId.toString(), system.actorId, 'the actor sends it');
+        return { text: row.text, system };
+      });
+    };
+    const lastSystemRow = async (chatId: string) => (await systemRows(chatId)).at(-1);
+
+    it('writes CHAT_CREATED to the outbox when a group is created', async () => {
+      const chatId = await newGroup('ann', [users.bob], 'Weekend');
+      assert.deepEqual(await systemRows(chatId), [
+        { text: 'ANN created the group "Weekend"', system: { action: 'CHAT_CREATED', actorId: users.ann, userIds: [], title: 'Weekend' } },
+      ]);
+      const direct = await createDirect(users.cid, 'eve');
+      assert.deepEqual(await systemRows(direct.id), [], 'direct chats have no system messages');
+    });
+
+    describe('addChatMembers', () => {
+      it('adds members as MEMBER, skips those already in, and starts their receipts at the chat’s last message', async () => {
+        const chatId = await newGroup('ann', [users.bob]);
+        await runtime.db.prisma.chat.update({ where: { id: BigInt(chatId) }, data: { lastSeq: 7n } });
+        const chat = await add(chatId, [users.cid, users.bob, users.dan, users.cid, users.ann], 'ann');
+        assert.equal(chat.memberCount, 4);
+        assert.equal(chat.viewerRole, 'OWNER');
+        assert.deepEqual(rolesOf(chat), { [users.ann]: 'OWNER', [users.bob]: 'MEMBER', [users.cid]: 'MEMBER', [users.dan]: 'MEMBER' });
+        const receipts = await runtime.db.prisma.chatMember.findMany({ where: { chatId: BigInt(chatId) }, orderBy: { userId: 'asc' } });
+        assert.deepEqual(
+          receipts.map((member) => [member.userId.toString(), member.deliveredSeq, member.seenSeq]),
+          [
+            [users.ann, 0n, 0n],
+            [users.bob, 0n, 0n],
+            [users.cid, 7n, 7n],
+            [users.dan, 7n, 7n],
+          ],
+        );
+        assert.deepEqual(await lastSystemRow(chatId), {
+          text: 'ANN added CID and DAN',
+          system: { action: 'MEMBERS_ADDED', actorId: users.ann, userIds: [users.cid, users.dan] },
+        });
+
+        // Everyone already in: nothing changes, nothing is written.
+        const rows = (await systemRows(chatId)).length;
+        assert.equal((await add(chatId, [users.bob, users.cid], 'ann')).memberCount, 4);
+        assert.equal((await systemRows(chatId)).length, rows);
+
+        // An ADMIN may add too.
+        await setRole(chatId, users.bob, 'ADMIN', 'ann');
+        const byAdmin = await add(chatId, [users.eve], 'bob');
+        assert.equal(byAdmin.memberCount, 5);
+        assert.equal(byAdmin.viewerRole, 'ADMIN');
+        assert.equal((await lastSystemRow(chatId))?.text, 'BOB added EVE');
+      });
+
+      it('names many added users briefly', async () => {
+        const chatId = await newGroup('ann', []);
+        await add(chatId, crowd.slice(280, 287), 'ann');
+        assert.equal((await lastSystemRow(chatId))?.text, 'ANN added U20280, U20281, U20282, U20283 and 3 others');
+      });
+
+      it('refuses a MEMBER, a non-member, an unknown chat, a direct chat, unknown users and bad IDs, changing nothing', async () => {
+        const chatId = await newGroup('ann', [users.bob]);
+        const direct = await createDirect(users.bob, 'ann');
+        await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid] }, 'bob'), 'FORBIDDEN');
+        const stranger = await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid] }, 'eve'), 'FORBIDDEN');
+        assert.equal(stranger.errors?.[0]?.message, 'You are not a member of this chat.');
+        await refused(chatId, () => run(ADD, { c: '424242', u: [users.cid] }, 'ann'), 'NOT_FOUND');
+        await refused(direct.id, () => run(ADD, { c: direct.id, u: [users.cid] }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');
+        const unknown = await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid, '999998', '999999'] }, 'ann'), 'NOT_FOUND');
+        assert.deepEqual(unknown.errors?.[0]?.extensions.userIds, ['999998', '999999']);
+        await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid, 'abc'] }, 'ann'), 'BAD_USER_INPUT');
+        await refused(chatId, () => run(ADD, { c: 'abc', u: [users.cid] }, 'ann'), 'BAD_USER_INPUT');
+        await refused(chatId, () => run(ADD, { c: chatId, u: crowd.slice(0, 256) }, 'ann'), 'BAD_USER_INPUT');
+        await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid] }), 'UNAUTHENTICATED');
+      });
+
+      it(`refuses to pass ${256} members (the owner included) with GROUP_FULL, adding nobody`, async () => {
+        const chatId = await newGroup('ann', crowd.slice(0, 255));
+        assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(chatId) } }), 256);
+        const full = await refused(chatId, () => run(ADD, { c: chatId, u: [users.bob] }, 'ann'), 'BAD_USER_INPUT', 'GROUP_FULL');
+        assert.equal(full.errors?.[0]?.extensions.limit, 256);
+        await refused(chatId, () => run(ADD, { c: chatId, u: [crowd[0] ?? '', users.bob] }, 'ann'), 'BAD_USER_INPUT', 'GROUP_FULL');
+        assert.equal((await add(chatId, [crowd[0] ?? ''], 'ann')).memberCount, 256, 'adding a member already in still works');
+
+        ok(await run(REMOVE, { c: chatId, u: crowd[1] }, 'ann'));
+        assert.equal((await add(chatId, [users.bob], 'ann')).memberCount, 256);
+      });
+
+      it('holds the limit when adds race: exactly as many fit as there is room for', async () => {
+        const chatId = await newGroup('ann', crowd.slice(0, 253));
+        const [first, second] = await Promise.all([
+          run(ADD, { c: chatId, u: [users.bob, users.cid] }, 'ann'),
+          run(ADD, { c: chatId, u: [users.dan, users.eve] }, 'ann'),
+        ]);
+        const codes = [codeOf(first), codeOf(second)];
+        assert.deepEqual(codes.filter((code) => code === undefined).length, 1, JSON.stringify(codes));
+        const loser = codeOf(first) === undefined ? second : first;
+        assert.equal(loser.errors?.[0]?.extensions.reason, 'GROUP_FULL');
+        assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(chatId) } }), 256);
+
+        const other = await newGroup('ann', crowd.slice(0, 249));
+        const results = await Promise.all(crowd.slice(260, 270).map((userId) => run(ADD, { c: other, u: [userId] }, 'ann')));
+        assert.equal(results.filter((result) => !result.errors).length, 6);
+        assert.ok(results.filter((result) => result.errors).every((result) => result.errors?.[0]?.extensions.reason === 'GROUP_FULL'));
+        assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(other) } }), 256);
+        const added = (await systemRows(other)).filter((row) => row.system.action === 'MEMBERS_ADDED');
+        assert.equal(added.length, 6, 'one system message per add that fitted');
+      });
+    });
+
+    describe('removeChatMember', () => {
+      it('lets the OWNER remove anyone else and an ADMIN remove MEMBERs', async () => {
+        const chatId = await newGroup('ann', [users.bob, users.cid, users.dan, users.eve]);
+        await setRole(chatId, users.bob, 'ADMIN', 'ann');
+        await setRole(chatId, users.cid, 'ADMIN', 'ann');
+        const byAdmin = ok<{ removeChatMember: GroupData }>(await run(REMOVE, { c: chatId, u: users.dan }, 'bob')).removeChatMember;
+        assert.equal(byAdmin.memberCount, 4);
+        assert.equal(rolesOf(byAdmin)[users.dan], undefined);
+        assert.deepEqual(await lastSystemRow(chatId), {
+          text: 'BOB removed DAN',
+          system: { action: 'MEMBER_REMOVED', actorId: users.bob, userIds: [users.dan] },
+        });
+        const byOwner = ok<{ removeChatMember: GroupData }>(await run(REMOVE, { c: chatId, u: users.cid }, 'ann')).removeChatMember;
+        assert.deepEqual(rolesOf(byOwner), { [users.ann]: 'OWNER', [users.bob]: 'ADMIN', [users.eve]: 'MEMBER' });
+        assert.equal((await lastSystemRow(chatId))?.text, 'ANN removed CID');
+        assert.equal(codeOf(await run('query ($id: ID!) { chat(id: $id) { id } }', { id: chatId }, 'cid')), 'FORBIDDEN');
+      });
+
+      it('refuses what the roles do not allow, yourself, non-members, and direct chats, changing nothing', async () => {
+        const chatId = await newGroup('ann', [users.bob, users.cid, users.dan]);
+        await setRole(chatId, users.bob, 'ADMIN', 'ann');
+        await setRole(chatId, users.cid, 'ADMIN', 'ann');
+        const direct = await createDirect(users.bob, 'ann');
+        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.cid }, 'bob'), 'FORBIDDEN');
+        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.ann }, 'bob'), 'FORBIDDEN');
+        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.bob }, 'dan'), 'FORBIDDEN');
+        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.ann }, 'ann'), 'FORBIDDEN');
+        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.dan }, 'eve'), 'FORBIDDEN');
+        const notMember = await refused(chatId, () => run(REMOVE, { c: chatId, u: users.eve }, 'ann'), 'NOT_FOUND');
+        assert.deepEqual(notMember.errors?.[0]?.extensions.userIds, [users.eve]);
+        await refused(chatId, () => run(REMOVE, { c: chatId, u: '999999' }, 'ann'), 'NOT_FOUND');
+        await refused(chatId, () => run(REMOVE, { c: chatId, u: 'x' }, 'ann'), 'BAD_USER_INPUT');
+        await refused(chatId, () => run(REMOVE, { c: '424242', u: users.bob }, 'ann'), 'NOT_FOUND');
+        await refused(direct.id, () => run(REMOVE, { c: direct.id, u: users.bob }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');
+        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.dan }), 'UNAUTHENTICATED');
+      });
+    });
+
+    describe('setChatMemberRole', () => {
+      it('lets the OWNER promote and demote others', async () => {
+        const chatId = await newGroup('ann', [users.bob, users.cid]);
+        assert.deepEqual(rolesOf(await setRole(chatId, users.bob, 'ADMIN', 'ann')), {
+          [users.ann]: 'OWNER',
+          [users.bob]: 'ADMIN',
+          [users.cid]: 'MEMBER',
+        });
+        assert.deepEqual(await lastSystemRow(chatId), {
+          text: 'ANN made BOB an admin',
+          system: { action: 'ROLE_CHANGED', actorId: users.ann, userIds: [users.bob], role: 'ADMIN' },
+        });
+        const rows = (await systemRows(chatId)).length;
+        await setRole(chatId, users.bob, 'ADMIN', 'ann');
+        assert.equal((await systemRows(chatId)).length, rows, 'the current role changes nothing');
+        assert.equal(rolesOf(await setRole(chatId, users.bob, 'MEMBER', 'ann'))[users.bob], 'MEMBER');
+        assert.equal((await lastSystemRow(chatId))?.text, 'ANN made BOB a member');
+      });
+
+      it('refuses everyone but the OWNER, OWNER as a role, one’s own role and non-members, changing nothing', async () => {
+        const chatId = await newGroup('ann', [users.bob, users.cid]);
+        await setRole(chatId, users.bob, 'ADMIN', 'ann');
+        const direct = await createDirect(users.bob, 'ann');
+        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.cid, r: 'ADMIN' }, 'bob'), 'FORBIDDEN');
+        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.bob, r: 'MEMBER' }, 'cid'), 'FORBIDDEN');
+        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.cid, r: 'ADMIN' }, 'eve'), 'FORBIDDEN');
+        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.bob, r: 'OWNER' }, 'ann'), 'BAD_USER_INPUT');
+        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.ann, r: 'MEMBER' }, 'ann'), 'BAD_USER_INPUT');
+        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.bob, r: 'MEMBER' }, 'bob'), 'BAD_USER_INPUT');
+        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.dan, r: 'ADMIN' }, 'ann'), 'NOT_FOUND');
+        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: 'x', r: 'ADMIN' }, 'ann'), 'BAD_USER_INPUT');
+        await refused(chatId, () => run(SET_ROLE, { c: '424242', u: users.bob, r: 'ADMIN' }, 'ann'), 'NOT_FOUND');
+        await refused(direct.id, () => run(SET_ROLE, { c: direct.id, u: users.bob, r: 'ADMIN' }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');
+        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.cid, r: 'ADMIN' }), 'UNAUTHENTICATED');
+      });
+    });
+
+    describe('renameChat', () => {
+      it('lets the OWNER and ADMINs rename, with the title rule of createGroupChat', async () => {
+        const chatId = await newGroup('ann', [users.bob, users.cid], 'Old');
+        await setRole(chatId, users.bob, 'ADMIN', 'ann');
+        const renamed = ok<{ renameChat: GroupData }>(await run(RENAME, { c: chatId, t: '  Trip  ' }, 'ann')).renameChat;
+        assert.equal(renamed.title, 'Trip');
+        assert.deepEqual(await lastSystemRow(chatId), {
+          text: 'ANN renamed the group to "Trip"',
+          system: { action: 'CHAT_RENAMED', actorId: users.ann, userIds: [], title: 'Trip' },
+        });
+        const rows = (await systemRows(chatId)).length;
+        ok(await run(RENAME, { c: chatId, t: 'Trip' }, 'bob'));
+        assert.equal((await systemRows(chatId)).length, rows, 'the current title changes nothing');
+        const long = 'é'.repeat(100);
+        assert.equal(ok<{ renameChat: GroupData }>(await run(RENAME, { c: chatId, t: ` ${long} ` }, 'bob')).renameChat.title, long);
+        assert.equal((await lastSystemRow(chatId))?.text, `BOB renamed the group to "${long}"`);
+        const read = ok<{ chat: { title: string } }>(await run('query ($id: ID!) { chat(id: $id) { title } }', { id: chatId }, 'cid'));
+        assert.equal(read.chat.title, long);
+      });
+
+      it('refuses a MEMBER, a non-member, a direct chat and invalid titles, changing nothing', async () => {
+        const chatId = await newGroup('ann', [users.bob], 'Kept');
+        const direct = await createDirect(users.bob, 'ann');
+        await refused(chatId, () => run(RENAME, { c: chatId, t: 'Mine' }, 'bob'), 'FORBIDDEN');
+        await refused(chatId, () => run(RENAME, { c: chatId, t: 'Mine' }, 'eve'), 'FORBIDDEN');
+        for (const title of ['', '   ', 'x'.repeat(101), 'bell\u0007', 'two\nlines']) {
+          await refused(chatId, () => run(RENAME, { c: chatId, t: title }, 'ann'), 'BAD_USER_INPUT');
+        }
+        await refused(chatId, () => run(RENAME, { c: '424242', t: 'Mine' }, 'ann'), 'NOT_FOUND');
+        await refused(chatId, () => run(RENAME, { c: 'x', t: 'Mine' }, 'ann'), 'BAD_USER_INPUT');
+        await refused(direct.id, () => run(RENAME, { c: direct.id, t: 'Mine' }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');
+        await refused(chatId, () => run(RENAME, { c: chatId, t: 'Mine' }), 'UNAUTHENTICATED');
+      });
+
+      it('refuses control characters in a new group’s title too', async () => {
+        assert.equal(codeOf(await createGroup('bell\u0007', [users.bob], 'ann')), 'BAD_USER_INPUT');
+      });
+    });
+
+    describe('leaveChat', () => {
+      it('removes the viewer and returns the chat ID', async () => {
+        const chatId = await newGroup('ann', [users.bob, users.cid]);
+        assert.deepEqual(ok(await run(LEAVE, { c: chatId }, 'bob')), { leaveChat: chatId });
+        assert.deepEqual(await lastSystemRow(chatId), {
+          text: 'BOB left',
+          system: { action: 'MEMBER_LEFT', actorId: users.bob, userIds: [users.bob] },
+        });
+        const chat = ok<{ chat: GroupData }>(await run(`query ($id: ID!) { chat(id: $id) { ${GROUP} } }`, { id: chatId }, 'ann')).chat;
+        assert.equal(chat.memberCount, 2);
+        assert.equal(rolesOf(chat)[users.bob], undefined);
+      });
+
+      it('hands ownership to the longest-standing ADMIN (by joining time, then user ID), else MEMBER', async () => {
+        const joined = (chatId: string, userId: string, ms: number) =>
+          runtime.db.prisma.chatMember.update({
+            where: { chatId_userId: { chatId: BigInt(chatId), userId: BigInt(userId) } },
+            data: { joinedAt: new Date(Date.UTC(2030, 0, 1, 0, 0, 0, ms)) },
+          });
+        const roleIn = async (chatId: string) =>
+          Object.fromEntries(
+            (await runtime.db.prisma.chatMember.findMany({ where: { chatId: BigInt(chatId) } })).map((m) => [m.userId.toString(), m.role]),
+          );
+
+        // Two admins who joined together: the lower user ID.
+        const tie = await newGroup('ann', [users.bob, users.cid, users.dan]);
+        await setRole(tie, users.dan, 'ADMIN', 'ann');
+        await setRole(tie, users.cid, 'ADMIN', 'ann');
+        ok(await run(LEAVE, { c: tie }, 'ann'));
+        assert.deepEqual(await roleIn(tie), { [users.bob]: 'MEMBER', [users.cid]: 'OWNER', [users.dan]: 'ADMIN' });
+        assert.deepEqual((await systemRows(tie)).slice(-2), [
+          { text: 'ANN left', system: { action: 'MEMBER_LEFT', actorId: users.ann, userIds: [users.ann] } },
+          { text: 'CID is now the owner', system: { action: 'ROLE_CHANGED', actorId: users.ann, userIds: [users.cid], role: 'OWNER' } },
+        ]);
+
+        // Joining time first: the admin who joined earlier, though their ID is higher; an earlier MEMBER does not count.
+        const early = await newGroup('ann', [users.bob, users.dan, users.eve]);
+        await setRole(early, users.bob, 'ADMIN', 'ann');
+        await setRole(early, users.eve, 'ADMIN', 'ann');
+        await joined(early, users.dan, 1);
+        await joined(early, users.eve, 2);
+        await joined(early, users.bob, 3);
+        ok(await run(LEAVE, { c: early }, 'ann'));
+        assert.deepEqual(await roleIn(early), { [users.bob]: 'ADMIN', [users.dan]: 'MEMBER', [users.eve]: 'OWNER' });
+
+        // No admin: the longest-standing member.
+        const members = await newGroup('ann', [users.bob, users.eve]);
+        await joined(members, users.eve, 1);
+        await joined(members, users.bob, 2);
+        ok(await run(LEAVE, { c: members }, 'ann'));
+        assert.deepEqual(await roleIn(members), { [users.bob]: 'MEMBER', [users.eve]: 'OWNER' });
+
+        // The last member leaves an empty chat.
+        const alone = await newGroup('ann', []);
+        assert.deepEqual(ok(await run(LEAVE, { c: alone }, 'ann')), { leaveChat: alone });
+        assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(alone) } }), 0);
+        assert.equal(await runtime.db.prisma.chat.count({ where: { id: BigInt(alone) } }), 1);
+        assert.equal((await lastSystemRow(alone))?.text, 'ANN left');
+      });
+
+      it('refuses a non-member, an unknown chat, a direct chat and a bad ID, changing nothing', async () => {
+        const chatId = await newGroup('ann', [users.bob]);
+        const direct = await createDirect(users.bob, 'ann');
+        await refused(chatId, () => run(LEAVE, { c: chatId }, 'eve'), 'FORBIDDEN');
+        await refused(chatId, () => run(LEAVE, { c: '424242' }, 'ann'), 'NOT_FOUND');
+        await refused(chatId, () => run(LEAVE, { c: 'x' }, 'ann'), 'BAD_USER_INPUT');
+        await refused(direct.id, () => run(LEAVE, { c: direct.id }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');
+        await refused(chatId, () => run(LEAVE, { c: chatId }), 'UNAUTHENTICATED');
+      });
+    });
+
+    describe('Chat.memberCount and Chat.viewerRole', () => {
+      it('reads them for a page of chats in one query each', async (t) => {
+        const gus = '107';
+        await runtime.db.prisma.user.create({ data: { id: BigInt(gus), username: 'gus', displayName: 'GUS', passwordHash: 'x' } });
+        auth.gus = `Bearer ${await runtime.tokens.issueAccessToken({ id: gus, username: 'gus' })}`;
+        const owned = await newGroup('gus', [users.bob, users.cid]);
+        const admin = await newGroup('ann', [gus, users.bob, users.cid, users.dan]);
+        await setRole(admin, gus, 'ADMIN', 'ann');
+        const member = await newGroup('bob', [gus]);
+        const direct = await createDirect(users.eve, 'gus');
+
+        /** Counts calls of a Prisma delegate's method (its methods come from a proxy, which node:test's mock cannot wrap). */
+        const calls = (name: 'groupBy' | 'findMany') => {
+          const delegate = runtime.db.prisma.chatMember as unknown as Record<string, (...args: unknown[]) => unknown>;
+          const original = delegate[name];
+          const counter = { count: 0 };
+          delegate[name] = (...args: unknown[]) => {
+            counter.count += 1;
+            return original?.apply(delegate, args);
+          };
+          t.after(() => {
+            if (original) delegate[name] = original;
+          });
+          return counter;
+        };
+        const counts = calls('groupBy');
+        const memberships = calls('findMany');
+        const page = ok<{ chats: { edges: { node: { id: string; memberCount: number; viewerRole: string } }[] } }>(
+          await run('query { chats(first: 10) { edges { node { id memberCount viewerRole } } } }', {}, 'gus'),
+        );
+        assert.deepEqual(
+          page.chats.edges.map(({ node }) => node),
+          [
+            { id: direct.id, memberCount: 2, viewerRole: 'MEMBER' },
+            { id: member, memberCount: 2, viewerRole: 'MEMBER' },
+            { id: admin, memberCount: 5, viewerRole: 'ADMIN' },
+            { id: owned, memberCount: 3, viewerRole: 'OWNER' },
+          ],
+        );
+        assert.equal(counts.count, 1, 'member counts in one batch');
+        assert.equal(memberships.count, 0, 'the viewer’s roles come with the page');
+      });
+    });
+
+    describe('events', () => {
+      /** Collects what is published on `topic` (the in-process bus delivers synchronously). */
+      const listen = async (topic: string) => {
+        const received: unknown[] = [];
+        const id = await runtime.pubsub.subscribe(topic, (payload: unknown) => received.push(payload), {});
+        return { received, stop: () => runtime.pubsub.unsubscribe(id) };
+      };
+
+      it('tells every member before and after a change, wakes the relay and drops member caches', async () => {
+        const chatId = await newGroup('ann', [users.bob, users.cid]);
+        const inbox = Object.fromEntries(
+          await Promise.all(([users.ann, users.bob, users.cid, users.dan] as const).map(async (id) => [id, await listen(Topics.userEvents(id))] as const)),
+        );
+        const outbox = await listen(Topics.outbox);
+        const membersChanged = await listen(Topics.membersChanged);
+        const eventsOf = (id: string) => plain(inbox[id]?.received);
+        try {
+          await add(chatId, [users.dan], 'ann');
+          const added = { type: 'MembershipChanged', chatId, action: 'MEMBERS_ADDED', actorId: users.ann, userIds: [users.dan], role: null };
+          for (const id of [users.ann, users.bob, users.cid, users.dan]) assert.deepEqual(eventsOf(id), [added], id);
+          assert.deepEqual(plain(outbox.received), [{}]);
+          assert.deepEqual(plain(membersChanged.received), [{ chatId }]);
+
+          ok(await run(REMOVE, { c: chatId, u: users.cid }, 'ann'));
+          const removed = { type: 'MembershipChanged', chatId, action: 'MEMBER_REMOVED', actorId: users.ann, userIds: [users.cid], role: null };
+          assert.deepEqual(eventsOf(users.cid), [added, removed], 'the removed member is told too');
+
+          ok(await run(RENAME, { c: chatId, t: 'New name' }, 'ann'));
+          const renamed = { type: 'ChatRenamed', chatId, actorId: users.ann, title: 'New name' };
+          assert.deepEqual(eventsOf(users.bob), [added, removed, renamed]);
+          assert.deepEqual(eventsOf(users.cid), [added, removed], 'a former member is not');
+          assert.equal(membersChanged.received.length, 2, 'a rename changes no membership');
+
+          await setRole(chatId, users.dan, 'ADMIN', 'ann');
+          ok(await run(LEAVE, { c: chatId }, 'ann'));
+          const left = { type: 'MembershipChanged', chatId, action: 'MEMBER_LEFT', actorId: users.ann, userIds: [users.ann], role: null };
+          const handedOver = { type: 'MembershipChanged', chatId, action: 'ROLE_CHANGED', actorId: users.ann, userIds: [users.dan], role: 'OWNER' };
+          assert.deepEqual((eventsOf(users.ann) as unknown[]).slice(-2), [left, handedOver], 'the leaver is told too');
+          assert.deepEqual((eventsOf(users.bob) as unknown[]).slice(-2), [left, handedOver]);
+          assert.equal(outbox.received.length, 5);
+
+          // Refusals and changes of nothing announce nothing.
+          const before = (eventsOf(users.bob) as unknown[]).length;
+          assert.equal(codeOf(await run(ADD, { c: chatId, u: [users.eve] }, 'bob')), 'FORBIDDEN');
+          await add(chatId, [users.bob], 'dan');
+          assert.equal((eventsOf(users.bob) as unknown[]).length, before);
+          assert.equal(outbox.received.length, 5);
+        } finally {
+          for (const listener of [...Object.values(inbox), outbox, membersChanged]) listener.stop();
+        }
+      });
+
+      it('wakes the relay when a group is created', async () => {
+        const outbox = await listen(Topics.outbox);
+        try {
+          await newGroup('ann', [users.bob]);
+          assert.deepEqual(plain(outbox.received), [{}]);
+        } finally {
+          outbox.stop();
+        }
+      });
     });
   });
 });

@@ -4,6 +4,8 @@ import { resolvers } from './resolvers/index.ts';
 import { ChatService } from './services/chat-service.ts';
 import { ChatStore } from './store/chat-store.ts';
 
+export { MAX_GROUP_MEMBERS, MAX_TITLE_LENGTH } from './services/chat-input.ts';
+
 export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
 export function createChatsSubgraph(runtime: Runtime): Subgraph<Context> {
@@ -13,7 +15,7 @@ export function createChatsSubgraph(runtime: Runtime): Subgraph<Context> {
     schema: buildFederatedSchema(typeDefs, resolvers),
     async createContext(headers) {
       const viewer = await runtime.tokens.viewerFromAuthorization(headers.authorization);
-      return { viewer, chats: new ChatService(viewer, store, runtime.ids) };
+      return { viewer, chats: new ChatService(viewer, store, runtime.ids, runtime.pubsub) };
     },
   };
 }

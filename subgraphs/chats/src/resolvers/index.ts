@@ -10,10 +10,17 @@ export const resolvers: Resolvers = {
   Mutation: {
     createDirectChat: (_parent, { userId }, { chats }) => chats.createDirectChat(userId),
     createGroupChat: (_parent, { input }, { chats }) => chats.createGroupChat(input),
+    addChatMembers: (_parent, { chatId, userIds }, { chats }) => chats.addMembers(chatId, userIds),
+    removeChatMember: (_parent, { chatId, userId }, { chats }) => chats.removeMember(chatId, userId),
+    leaveChat: (_parent, { chatId }, { chats }) => chats.leave(chatId),
+    setChatMemberRole: (_parent, { chatId, userId, role }, { chats }) => chats.setMemberRole(chatId, userId, role),
+    renameChat: (_parent, { chatId, title }, { chats }) => chats.rename(chatId, title),
   },
   Chat: {
     __resolveReference: (reference, { chats }) => chats.chatReference(reference.id),
     members: (chat, _args, { chats }) => chats.members(chat),
+    memberCount: (chat, _args, { chats }) => chats.memberCount(chat),
+    viewerRole: (chat, _args, { chats }) => chats.viewerRole(chat),
     lastMessage: (chat) => (chat.lastMessageId ? { id: chat.lastMessageId } : null),
     unreadCount: (chat, _args, { chats }) => chats.unreadCount(chat),
   },

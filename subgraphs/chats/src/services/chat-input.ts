@@ -3,8 +3,10 @@ import { parseId } from '@chat/common';
 import { z } from 'zod';
 
 export const MAX_TITLE_LENGTH = 100;
-/** Members of a group besides its owner. */
-export const MAX_OTHER_MEMBERS = 255;
+/** Members of a group, its owner included: createGroupChat and addChatMembers both stop here. */
+export const MAX_GROUP_MEMBERS = 256;
+/** Members of a group besides its owner; also the most users one addChatMembers call may name. */
+export const MAX_OTHER_MEMBERS = MAX_GROUP_MEMBERS - 1;
 
 /** An ID argument, parsed to its numeric value. */
 const ZId = z.string().transform((value, ctx) => {
@@ -16,6 +18,17 @@ const ZId = z.string().transform((value, ctx) => {
   return id;
 });
 
+/** A group's title, for createGroupChat and renameChat alike: trimmed, 1 to 100 characters, no control characters. */
+export const ZTitleSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(MAX_TITLE_LENGTH, `must be at most ${MAX_TITLE_LENGTH} characters`)
+  .regex(/^\P{Cc}*$/u, 'must not contain control characters');
+
+/** Distinct IDs, in the order first given. */
+const ZIdList = z.array(ZId).transform((ids) => [...new Set(ids)]);
+
 /**
  * `createGroupChat(input)` together with the viewer who creates the group:
  * the title is trimmed; member IDs are deduplicated and the viewer (who joins
@@ -24,15 +37,11 @@ const ZId = z.string().transform((value, ctx) => {
 export const ZCreateGroupChatInputSchema = z
   .object({
     viewerId: ZId,
-    title: z
-      .string()
-      .trim()
-      .min(1, 'must not be empty')
-      .max(MAX_TITLE_LENGTH, `must be at most ${MAX_TITLE_LENGTH} characters`),
-    memberIds: z.array(ZId),
+    title: ZTitleSchema,
+    memberIds: ZIdList,
   })
   .transform(({ viewerId, title, memberIds }, ctx) => {
-    const others = [...new Set(memberIds)].filter((id) => id !== viewerId);
+    const others = memberIds.filter((id) => id !== viewerId);
     if (others.length > MAX_OTHER_MEMBERS) {
       ctx.addIssue({
         code: 'custom',
@@ -46,3 +55,29 @@ export const ZCreateGroupChatInputSchema = z
   });
 
 export type CreateGroupChatInput = z.infer<typeof ZCreateGroupChatInputSchema>;
+
+/** `addChatMembers`: duplicates are dropped before the per-call limit is applied. */
+export const ZAddChatMembersInputSchema = z.object({
+  chatId: ZId,
+  userIds: ZIdList.refine((ids) => ids.length <= MAX_OTHER_MEMBERS, `must name at most ${MAX_OTHER_MEMBERS} users`),
+});
+
+/** `removeChatMember`. */
+export const ZRemoveChatMemberInputSchema = z.object({ chatId: ZId, userId: ZId });
+
+/**
+ * `setChatMemberRole` together with the viewer: OWNER cannot be given (the
+ * owner hands it over only by leaving), and nobody changes their own role.
+ */
+export const ZSetChatMemberRoleInputSchema = z
+  .object({
+    viewerId: ZId,
+    chatId: ZId,
+    userId: ZId,
+    role: z.enum(['ADMIN', 'MEMBER'], { error: 'must be ADMIN or MEMBER: ownership passes only when the owner leaves' }),
+  })
+  .refine(({ viewerId, userId }) => viewerId !== userId, { path: ['userId'], message: 'you cannot change your own role' })
+  .transform(({ chatId, userId, role }) => ({ chatId, userId, role }));
+
+/** `renameChat`: the title follows the rule of createGroupChat. */
+export const ZRenameChatInputSchema = z.object({ chatId: ZId, title: ZTitleSchema });

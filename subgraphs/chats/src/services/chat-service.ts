@@ -1,4 +1,16 @@
-/** Who may create and see chats, and the rules for creating them. */
+/**
+ * Who may create, see and change chats, and the rules for doing so.
+ *
+ * Groups: the OWNER may add members, remove anyone but themselves, make
+ * others ADMIN or MEMBER, and rename; an ADMIN may add members, remove
+ * MEMBERs and rename; a MEMBER may only leave. An OWNER who leaves hands
+ * ownership to the longest-standing ADMIN, or else MEMBER. A group has at
+ * most MAX_GROUP_MEMBERS members, its owner included.
+ *
+ * Every change runs in one transaction that locks the chat's row (so the
+ * limit holds under concurrency), writes a SYSTEM message to the outbox in
+ * that same transaction, and once committed is announced on pub/sub.
+ */
 import {
   apiError,
   badInput,
@@ -6,21 +18,94 @@ import {
   encodeCursor,
   forbidden,
   fromZodError,
+  log,
   notFound,
   pageSize,
   parseId,
   requireId,
   toConnection,
+  Topics,
   unauthenticated,
+  type ChatEventRecord,
   type Connection,
+  type PubSubEngine,
   type Snowflake,
+  type SystemEventRecord,
   type Viewer,
 } from '@chat/common';
 import type DataLoader from 'dataloader';
-import { directKey, type ChatMemberRecord, type ChatPosition, type ChatRecord, type ChatStore } from '../store/chat-store.ts';
-import { ZCreateGroupChatInputSchema } from './chat-input.ts';
+import type { output, ZodType } from 'zod';
+import {
+  directKey,
+  type ChatMemberRecord,
+  type ChatPosition,
+  type ChatRecord,
+  type ChatRole,
+  type ChatStore,
+  type LockedChat,
+} from '../store/chat-store.ts';
+import {
+  MAX_GROUP_MEMBERS,
+  ZAddChatMembersInputSchema,
+  ZCreateGroupChatInputSchema,
+  ZRemoveChatMemberInputSchema,
+  ZRenameChatInputSchema,
+  ZSetChatMemberRoleInputSchema,
+} from './chat-input.ts';
+import { renderSystemText } from './system-text.ts';
 
 export const NOT_A_MEMBER = 'You are not a member of this chat.';
+
+/** A group operation on a direct chat: BAD_USER_INPUT, reason NOT_A_GROUP. */
+export const notAGroup = () => badInput('This is a direct chat, not a group.', { reason: 'NOT_A_GROUP' });
+
+/** Past the member limit: BAD_USER_INPUT, reason GROUP_FULL. */
+export const groupFull = (members: number, joining: number) =>
+  badInput(`A group has at most ${MAX_GROUP_MEMBERS} members; this one has ${members}, and ${joining} more would join.`, {
+    reason: 'GROUP_FULL',
+    limit: MAX_GROUP_MEMBERS,
+  });
+
+/** NOT_FOUND naming the users that do not exist, in `extensions.userIds`. */
+function usersNotFound(userIds: readonly string[]): Error {
+  return apiError('NOT_FOUND', `${userIds.length === 1 ? 'User' : 'Users'} ${userIds.join(', ')} not found.`, { userIds: [...userIds] });
+}
+
+/** NOT_FOUND for a user who is not a member of the chat. */
+function memberNotFound(userId: bigint): Error {
+  return apiError('NOT_FOUND', `User ${userId} is not a member of this chat.`, { userIds: [userId.toString()] });
+}
+
+/** What a committed change announces: its SYSTEM events, to the members before and after it. */
+interface Change<T> {
+  result: T;
+  /** Empty when the request changed nothing (adding members already in, say). */
+  events: SystemEventRecord[];
+  recipients: readonly string[];
+}
+
+const MEMBERSHIP_ACTIONS = new Set<SystemEventRecord['action']>(['MEMBERS_ADDED', 'MEMBER_REMOVED', 'MEMBER_LEFT', 'ROLE_CHANGED']);
+
+/** The chat event subscribers receive for a SYSTEM event (none for CHAT_CREATED). */
+function chatEventOf(chatId: string, event: SystemEventRecord): ChatEventRecord | null {
+  switch (event.action) {
+    case 'MEMBERS_ADDED':
+    case 'MEMBER_REMOVED':
+    case 'MEMBER_LEFT':
+    case 'ROLE_CHANGED':
+      return { type: 'MembershipChanged', chatId, action: event.action, actorId: event.actorId, userIds: event.userIds, role: event.role ?? null };
+    case 'CHAT_RENAMED':
+      return { type: 'ChatRenamed', chatId, actorId: event.actorId, title: event.title ?? '' };
+    case 'CHAT_CREATED':
+      return null;
+  }
+}
+
+/** The member who becomes OWNER when the owner leaves: the longest-standing ADMIN, else MEMBER (members come in joining order). */
+function heirOf(members: readonly ChatMemberRecord[], owner: string): ChatMemberRecord | undefined {
+  const others = members.filter((member) => member.userId !== owner);
+  return others.find((member) => member.role === 'ADMIN') ?? others.find((member) => member.role === 'MEMBER');
+}
 
 function cursorOf(chat: ChatRecord): string {
   return encodeCursor([chat.lastActivityAt.toISOString(), chat.id]);
@@ -38,6 +123,7 @@ function positionOf(cursor: string): ChatPosition {
 export class ChatService {
   readonly #chats: DataLoader<string, ChatRecord | null>;
   readonly #members: DataLoader<string, ChatMemberRecord[]>;
+  readonly #memberCounts: DataLoader<string, number>;
   /** The viewer's membership by chat ID; null without a viewer. */
   readonly #membership: DataLoader<string, ChatMemberRecord | null> | null;
 
@@ -45,9 +131,11 @@ export class ChatService {
     private readonly viewer: Viewer | null,
     private readonly store: ChatStore,
     private readonly ids: Snowflake,
+    private readonly pubsub: PubSubEngine,
   ) {
     this.#chats = store.chatLoader();
     this.#members = store.membersLoader();
+    this.#memberCounts = store.memberCountLoader();
     this.#membership = viewer ? store.membershipLoader(viewer.id) : null;
   }
 
@@ -111,6 +199,17 @@ export class ChatService {
     return this.#members.load(chat.id);
   }
 
+  memberCount(chat: ChatRecord): Promise<number> {
+    return this.#memberCounts.load(chat.id);
+  }
+
+  /** @throws FORBIDDEN when the viewer is not a member (any more). */
+  async viewerRole(chat: ChatRecord): Promise<ChatRole> {
+    const membership = await this.#membershipOf(chat.id);
+    if (!membership) throw forbidden(NOT_A_MEMBER);
+    return membership.role;
+  }
+
   /** Messages from others the viewer has not read; 0 when not a member. */
   async unreadCount(chat: ChatRecord): Promise<number> {
     return (await this.#membershipOf(chat.id))?.unreadCount ?? 0;
@@ -150,25 +249,206 @@ export class ChatService {
   /** A group of the viewer (OWNER) and the named users (MEMBER); all of them must exist. */
   async createGroupChat(input: { title: string; memberIds: readonly string[] }): Promise<ChatRecord> {
     const viewer = this.#requireViewer();
-    const parsed = ZCreateGroupChatInputSchema.safeParse({ viewerId: viewer.id, title: input.title, memberIds: input.memberIds });
-    if (!parsed.success) throw fromZodError(parsed.error);
-    const { title, memberIds } = parsed.data;
+    const { title, memberIds } = this.#parse(ZCreateGroupChatInputSchema, { viewerId: viewer.id, title: input.title, memberIds: input.memberIds });
     const existing = await this.store.existingUserIds(memberIds);
     const unknown = memberIds.filter((id) => !existing.has(id.toString())).map(String);
-    if (unknown.length > 0) {
-      throw apiError('NOT_FOUND', `${unknown.length === 1 ? 'User' : 'Users'} ${unknown.join(', ')} not found.`, { userIds: unknown });
-    }
+    if (unknown.length > 0) throw usersNotFound(unknown);
     const me = requireId(viewer.id, 'viewer');
+    const id = this.ids.next();
+    const at = new Date();
+    const event: SystemEventRecord = { action: 'CHAT_CREATED', actorId: viewer.id, userIds: [], title };
     const chat = await this.store.insert({
-      id: this.ids.next(),
+      id,
       kind: 'GROUP',
       title,
       directKey: null,
       createdById: me,
-      at: new Date(),
+      at,
       members: [{ userId: me, role: 'OWNER' }, ...memberIds.map((userId) => ({ userId, role: 'MEMBER' as const }))],
+      systemMessage: {
+        id: this.ids.next(),
+        chatId: id,
+        actorId: me,
+        text: renderSystemText(event, await this.store.displayNames([me])),
+        system: JSON.stringify(event),
+        at,
+      },
     });
     if (!chat) throw new Error('a group chat cannot conflict on a direct key');
+    await this.#announce(chat.id, { result: chat, events: [event], recipients: [] });
     return chat;
+  }
+
+  /**
+   * Adds users to a group as MEMBER (OWNER or ADMIN only); users already in
+   * it are skipped, and a call that adds nobody changes nothing.
+   * @throws NOT_FOUND naming unknown users; BAD_USER_INPUT with reason
+   * GROUP_FULL when the group would pass MAX_GROUP_MEMBERS.
+   */
+  async addMembers(chatId: string, userIds: readonly string[]): Promise<ChatRecord> {
+    this.#requireViewer();
+    const input = this.#parse(ZAddChatMembersInputSchema, { chatId, userIds });
+    return this.#changeGroup(input.chatId, async (group, me) => {
+      if (me.role === 'MEMBER') throw forbidden('Only the owner and admins may add members.');
+      const existing = await group.existingUserIds(input.userIds);
+      const unknown = input.userIds.filter((id) => !existing.has(id.toString())).map(String);
+      if (unknown.length > 0) throw usersNotFound(unknown);
+      const current = new Set(group.members.map((member) => member.userId));
+      const joining = input.userIds.filter((id) => !current.has(id.toString()));
+      if (joining.length === 0) return { result: group.chat, events: [], recipients: [] };
+      if (group.members.length + joining.length > MAX_GROUP_MEMBERS) throw groupFull(group.members.length, joining.length);
+      const at = new Date();
+      await group.addMembers(joining, at);
+      const event: SystemEventRecord = { action: 'MEMBERS_ADDED', actorId: me.userId, userIds: joining.map(String) };
+      await this.#record(group, [event], at);
+      return { result: group.chat, events: [event], recipients: [...current, ...event.userIds] };
+    });
+  }
+
+  /**
+   * Removes a member: the OWNER anyone but themselves, an ADMIN only MEMBERs.
+   * @throws FORBIDDEN for removing yourself (leaveChat is for that).
+   */
+  async removeMember(chatId: string, userId: string): Promise<ChatRecord> {
+    const viewer = this.#requireViewer();
+    const input = this.#parse(ZRemoveChatMemberInputSchema, { chatId, userId });
+    return this.#changeGroup(input.chatId, async (group, me) => {
+      if (input.userId.toString() === viewer.id) throw forbidden('You cannot remove yourself; leave the chat instead.');
+      if (me.role === 'MEMBER') throw forbidden('Only the owner and admins may remove members.');
+      const target = group.members.find((member) => member.userId === input.userId.toString());
+      if (!target) throw memberNotFound(input.userId);
+      if (me.role === 'ADMIN' && target.role !== 'MEMBER') throw forbidden('Admins may remove only members.');
+      const at = new Date();
+      await group.removeMember(input.userId);
+      const event: SystemEventRecord = { action: 'MEMBER_REMOVED', actorId: me.userId, userIds: [target.userId] };
+      await this.#record(group, [event], at);
+      return { result: group.chat, events: [event], recipients: group.members.map((member) => member.userId) };
+    });
+  }
+
+  /**
+   * The viewer leaves a group. An OWNER hands ownership to the
+   * longest-standing ADMIN, else MEMBER; the last member leaves an empty chat.
+   * @returns the chat's ID.
+   */
+  async leave(chatId: string): Promise<string> {
+    this.#requireViewer();
+    const id = requireId(chatId, 'chatId');
+    return this.#changeGroup(id, async (group, me) => {
+      const at = new Date();
+      await group.removeMember(BigInt(me.userId));
+      const events: SystemEventRecord[] = [{ action: 'MEMBER_LEFT', actorId: me.userId, userIds: [me.userId] }];
+      const heir = me.role === 'OWNER' ? heirOf(group.members, me.userId) : undefined;
+      if (heir) {
+        await group.setRole(BigInt(heir.userId), 'OWNER');
+        events.push({ action: 'ROLE_CHANGED', actorId: me.userId, userIds: [heir.userId], role: 'OWNER' });
+      }
+      await this.#record(group, events, at);
+      return { result: group.chat.id, events, recipients: group.members.map((member) => member.userId) };
+    });
+  }
+
+  /** Makes another member ADMIN or MEMBER (OWNER only); their current role changes nothing. */
+  async setMemberRole(chatId: string, userId: string, role: ChatRole): Promise<ChatRecord> {
+    const viewer = this.#requireViewer();
+    const input = this.#parse(ZSetChatMemberRoleInputSchema, { viewerId: viewer.id, chatId, userId, role });
+    return this.#changeGroup(input.chatId, async (group, me) => {
+      if (me.role !== 'OWNER') throw forbidden('Only the owner may change roles.');
+      const target = group.members.find((member) => member.userId === input.userId.toString());
+      if (!target) throw memberNotFound(input.userId);
+      if (target.role === input.role) return { result: group.chat, events: [], recipients: [] };
+      const at = new Date();
+      await group.setRole(input.userId, input.role);
+      const event: SystemEventRecord = { action: 'ROLE_CHANGED', actorId: me.userId, userIds: [target.userId], role: input.role };
+      await this.#record(group, [event], at);
+      return { result: group.chat, events: [event], recipients: group.members.map((member) => member.userId) };
+    });
+  }
+
+  /** Renames a group (OWNER or ADMIN); the current title changes nothing. */
+  async rename(chatId: string, title: string): Promise<ChatRecord> {
+    this.#requireViewer();
+    const input = this.#parse(ZRenameChatInputSchema, { chatId, title });
+    return this.#changeGroup(input.chatId, async (group, me) => {
+      if (me.role === 'MEMBER') throw forbidden('Only the owner and admins may rename the group.');
+      if (group.chat.title === input.title) return { result: group.chat, events: [], recipients: [] };
+      const at = new Date();
+      const renamed = await group.rename(input.title);
+      const event: SystemEventRecord = { action: 'CHAT_RENAMED', actorId: me.userId, userIds: [], title: input.title };
+      await this.#record(group, [event], at);
+      return { result: renamed, events: [event], recipients: group.members.map((member) => member.userId) };
+    });
+  }
+
+  /** @throws BAD_USER_INPUT listing every problem of `input`. */
+  #parse<S extends ZodType>(schema: S, input: unknown): output<S> {
+    const parsed = schema.safeParse(input);
+    if (!parsed.success) throw fromZodError(parsed.error);
+    return parsed.data;
+  }
+
+  /**
+   * Runs `work` on a group under its row lock, once the viewer is known to
+   * be a member of a group: NOT_FOUND for no such chat, FORBIDDEN for a
+   * non-member, BAD_USER_INPUT (NOT_A_GROUP) for a direct chat. Whatever
+   * `work` throws changes nothing; what it changed is announced once committed.
+   */
+  async #changeGroup<T>(chatId: bigint, work: (group: LockedChat, me: ChatMemberRecord) => Promise<Change<T>>): Promise<T> {
+    const viewer = this.#requireViewer();
+    const change = await this.store.change(chatId, async (group) => {
+      if (!group) throw notFound('Chat');
+      const me = group.members.find((member) => member.userId === viewer.id);
+      if (!me) throw forbidden(NOT_A_MEMBER);
+      if (group.chat.kind !== 'GROUP') throw notAGroup();
+      return work(group, me);
+    });
+    // Later fields of this operation read the chat as it is now.
+    const key = chatId.toString();
+    this.#chats.clear(key);
+    this.#members.clear(key);
+    this.#memberCounts.clear(key);
+    this.#membership?.clear(key);
+    await this.#announce(key, change);
+    return change.result;
+  }
+
+  /** Writes one SYSTEM message per event to the outbox, in the change's transaction. */
+  async #record(group: LockedChat, events: readonly SystemEventRecord[], at: Date): Promise<void> {
+    const people = new Set(events.flatMap((event) => [event.actorId, ...event.userIds]));
+    const names = await group.displayNames([...people].map(BigInt));
+    await group.writeSystemMessages(
+      events.map((event) => ({
+        id: this.ids.next(),
+        chatId: BigInt(group.chat.id),
+        actorId: BigInt(event.actorId),
+        text: renderSystemText(event, names),
+        system: JSON.stringify(event),
+        at,
+      })),
+    );
+  }
+
+  /**
+   * After the commit: wakes the outbox relay, tells member caches, and sends
+   * each event to every recipient's devices. The change is committed by now,
+   * so a failure here is logged rather than reported as a failed change: the
+   * relay also polls the outbox, and clients reload on reconnecting.
+   */
+  async #announce(chatId: string, change: Change<unknown>): Promise<void> {
+    if (change.events.length === 0) return;
+    const chatEvents = change.events.flatMap((event) => chatEventOf(chatId, event) ?? []);
+    try {
+      await this.pubsub.publish(Topics.outbox, {});
+      if (change.events.some((event) => MEMBERSHIP_ACTIONS.has(event.action))) {
+        await this.pubsub.publish(Topics.membersChanged, { chatId });
+      }
+      await Promise.all(
+        [...new Set(change.recipients)].map(async (userId) => {
+          for (const event of chatEvents) await this.pubsub.publish(Topics.userEvents(userId), event);
+        }),
+      );
+    } catch (error) {
+      log.warn('could not announce a committed chat change', { chatId, error });
+    }
   }
 }

@@ -1,5 +1,5 @@
 /** The only code of this subgraph that touches storage. */
-import { isUniqueViolation, type Chat as ChatRow, type ChatMember as ChatMemberRow, type PrismaClient } from '@chat/prisma';
+import { isUniqueViolation, type Chat as ChatRow, type ChatMember as ChatMemberRow, type Prisma, type PrismaClient } from '@chat/prisma';
 import DataLoader from 'dataloader';
 
 export type ChatKind = 'DIRECT' | 'GROUP';
@@ -53,6 +53,25 @@ export interface NewChat {
   at: Date;
   /** Every member, the creator included. */
   members: readonly { userId: bigint; role: ChatRole }[];
+  /** Written to the outbox in the same transaction as the chat (CHAT_CREATED). */
+  systemMessage?: NewSystemMessage;
+}
+
+/**
+ * A SYSTEM message for the outbox (`message_keys`, produced_at null): the
+ * messages subgraph's relay appends it to the message log, and the pipeline
+ * places it in the chat's history.
+ */
+export interface NewSystemMessage {
+  id: bigint;
+  chatId: bigint;
+  /** Who made the change. */
+  actorId: bigint;
+  /** An English rendering, e.g. `Ann added Bob`. */
+  text: string;
+  /** What happened: a `SystemEventRecord` as JSON. */
+  system: string;
+  at: Date;
 }
 
 function toChat(row: ChatRow): ChatRecord {
@@ -66,6 +85,20 @@ function toChat(row: ChatRow): ChatRecord {
   };
 }
 
+function systemMessageRow(message: NewSystemMessage): Prisma.MessageKeyCreateManyInput {
+  return {
+    messageId: message.id,
+    chatId: message.chatId,
+    senderId: message.actorId,
+    clientMessageId: `system:${message.id}`,
+    kind: 'SYSTEM',
+    system: message.system,
+    text: message.text,
+    createdAt: message.at,
+    producedAt: null,
+  };
+}
+
 function toMember(row: ChatMemberRow): ChatMemberRecord {
   return {
     chatId: row.chatId.toString(),
@@ -74,6 +107,82 @@ function toMember(row: ChatMemberRow): ChatMemberRecord {
     joinedAt: row.joinedAt,
     unreadCount: row.unreadCount,
   };
+}
+
+/** How long a change may wait for a connection, and run (waiting for the chat's row lock included). */
+const CHANGE_TRANSACTION = { maxWait: 10_000, timeout: 20_000 };
+
+/**
+ * One chat locked for one change (see `ChatStore.change`): its row and its
+ * members as they are under the lock, and the writes of the change, all in
+ * the transaction that holds the lock. Every read and write of the change
+ * must go through here (on the embedded database, a query outside the
+ * transaction would wait for it to end).
+ */
+export class LockedChat {
+  constructor(
+    private readonly tx: Prisma.TransactionClient,
+    readonly chat: ChatRecord,
+    /** `chats.last_seq` under the lock: the last message sequence number handed out. */
+    readonly lastSeq: bigint,
+    /** In joining order (ties: lower user ID first). */
+    readonly members: readonly ChatMemberRecord[],
+  ) {}
+
+  /** The IDs, among `userIds`, of users that exist. */
+  existingUserIds(userIds: readonly bigint[]): Promise<Set<string>> {
+    return existingUserIdsOf(this.tx, userIds);
+  }
+
+  /** Display names by user ID. */
+  displayNames(userIds: readonly bigint[]): Promise<Map<string, string>> {
+    return displayNamesOf(this.tx, userIds);
+  }
+
+  /**
+   * Adds members (none of them a member yet) as MEMBER. Their receipts start
+   * at the chat's last sequence number: what came before they joined is not
+   * theirs to receive.
+   */
+  async addMembers(userIds: readonly bigint[], at: Date): Promise<void> {
+    const seq = this.lastSeq;
+    await this.tx.chatMember.createMany({
+      data: userIds.map((userId) => ({ chatId: BigInt(this.chat.id), userId, role: 'MEMBER' as const, joinedAt: at, deliveredSeq: seq, seenSeq: seq })),
+    });
+  }
+
+  async removeMember(userId: bigint): Promise<void> {
+    await this.tx.chatMember.delete({ where: { chatId_userId: { chatId: BigInt(this.chat.id), userId } } });
+  }
+
+  async setRole(userId: bigint, role: ChatRole): Promise<void> {
+    await this.tx.chatMember.update({ where: { chatId_userId: { chatId: BigInt(this.chat.id), userId } }, data: { role } });
+  }
+
+  /** @returns the chat with its new title. */
+  async rename(title: string): Promise<ChatRecord> {
+    return toChat(await this.tx.chat.update({ where: { id: BigInt(this.chat.id) }, data: { title } }));
+  }
+
+  /** Writes SYSTEM messages to the outbox, in the order given. */
+  async writeSystemMessages(messages: readonly NewSystemMessage[]): Promise<void> {
+    await this.tx.messageKey.createMany({ data: messages.map(systemMessageRow) });
+  }
+}
+
+/** The client of the store, or of a transaction. */
+type Client = Prisma.TransactionClient | PrismaClient;
+
+async function existingUserIdsOf(client: Client, userIds: readonly bigint[]): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const rows = await client.user.findMany({ where: { id: { in: [...userIds] } }, select: { id: true } });
+  return new Set(rows.map((row) => row.id.toString()));
+}
+
+async function displayNamesOf(client: Client, userIds: readonly bigint[]): Promise<Map<string, string>> {
+  if (userIds.length === 0) return new Map();
+  const rows = await client.user.findMany({ where: { id: { in: [...userIds] } }, select: { id: true, displayName: true } });
+  return new Map(rows.map((row) => [row.id.toString(), row.displayName]));
 }
 
 /** The unique key of the direct chat between two users, whatever the order they are given in. */
@@ -111,6 +220,19 @@ export class ChatStore {
     });
   }
 
+  /** Batches member counts of many chats into one query; 0 for an unknown chat. */
+  memberCountLoader(): DataLoader<string, number> {
+    return new DataLoader(async (chatIds) => {
+      const rows = await this.prisma.chatMember.groupBy({
+        by: ['chatId'],
+        where: { chatId: { in: chatIds.map(BigInt) } },
+        _count: { _all: true },
+      });
+      const byChat = new Map(rows.map((row) => [row.chatId.toString(), row._count._all]));
+      return chatIds.map((id) => byChat.get(id) ?? 0);
+    });
+  }
+
   /** Batches look-ups of `userId`'s membership of many chats into one query; null where not a member. */
   membershipLoader(userId: string): DataLoader<string, ChatMemberRecord | null> {
     return new DataLoader(async (chatIds) => {
@@ -123,10 +245,32 @@ export class ChatStore {
   }
 
   /** The IDs, among `userIds`, of users that exist. */
-  async existingUserIds(userIds: readonly bigint[]): Promise<Set<string>> {
-    if (userIds.length === 0) return new Set();
-    const rows = await this.prisma.user.findMany({ where: { id: { in: [...userIds] } }, select: { id: true } });
-    return new Set(rows.map((row) => row.id.toString()));
+  existingUserIds(userIds: readonly bigint[]): Promise<Set<string>> {
+    return existingUserIdsOf(this.prisma, userIds);
+  }
+
+  /** Display names by user ID. */
+  displayNames(userIds: readonly bigint[]): Promise<Map<string, string>> {
+    return displayNamesOf(this.prisma, userIds);
+  }
+
+  /**
+   * Runs one change of a chat in one transaction that first locks the chat's
+   * row, so that changes of one chat (and the message pipeline, which
+   * advances `last_seq` under the same lock) take turns: `work` sees the
+   * chat and its members as they are, and nobody else changes them until
+   * the transaction ends. Whatever `work` throws rolls every write back.
+   * `work` gets null when there is no such chat.
+   */
+  async change<T>(chatId: bigint, work: (locked: LockedChat | null) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<{ id: bigint }[]>`SELECT id FROM chats WHERE id = ${chatId} FOR UPDATE`;
+      if (rows.length === 0) return work(null);
+      // After the lock: `last_seq` and the members are now those the change builds on.
+      const chat = await tx.chat.findUniqueOrThrow({ where: { id: chatId } });
+      const members = await tx.chatMember.findMany({ where: { chatId }, orderBy: [{ joinedAt: 'asc' }, { userId: 'asc' }] });
+      return work(new LockedChat(tx, toChat(chat), chat.lastSeq, members.map(toMember)));
+    }, CHANGE_TRANSACTION);
   }
 
   async findByDirectKey(key: string): Promise<ChatRecord | null> {
@@ -135,13 +279,13 @@ export class ChatStore {
   }
 
   /**
-   * Creates the chat and its members in one transaction.
+   * Creates the chat, its members and its SYSTEM message in one transaction.
    * @returns null, creating nothing, when `chat.directKey` is already taken
    * (another request created the same direct chat first).
    */
   async insert(chat: NewChat): Promise<ChatRecord | null> {
     try {
-      const row = await this.prisma.chat.create({
+      const create = this.prisma.chat.create({
         data: {
           id: chat.id,
           kind: chat.kind,
@@ -154,6 +298,8 @@ export class ChatStore {
           members: { createMany: { data: chat.members.map(({ userId, role }) => ({ userId, role, joinedAt: chat.at })) } },
         },
       });
+      if (!chat.systemMessage) return toChat(await create);
+      const [row] = await this.prisma.$transaction([create, this.prisma.messageKey.create({ data: systemMessageRow(chat.systemMessage) })]);
       return toChat(row);
     } catch (error) {
       if (chat.directKey !== null && isUniqueViolation(error)) return null;
