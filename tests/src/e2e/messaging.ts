@@ -290,6 +290,40 @@ export function messagingSuite(name: string, start: () => Promise<MessagingTopol
       assert.equal(codeOf(foreign), 'NOT_FOUND', 'a message of another chat');
     });
 
+    it('in a group: an admin deletes anyone\'s message for everyone, a member cannot, and a member who left can do nothing more', async () => {
+      const carl = await registerUser(topology.sendUrl, 'carl');
+      const group = (
+        await gqlOk<any>(
+          topology.sendUrl,
+          'mutation ($input: CreateGroupChatInput!) { createGroupChat(input: $input) { id } }',
+          { input: { title: 'Crew', memberIds: [bob.id, carl.id] } },
+          ann.token,
+        )
+      ).createGroupChat.id as string;
+      const fromCarl = await sendText(topology.sendUrl, carl, group, 'carl was here');
+      const fromBob = await sendText(topology.sendUrl, bob, group, 'bob was here');
+      await eventually(
+        () => gqlOk<any>(topology.sendUrl, 'query ($chatId: ID!) { messages(chatId: $chatId) { edges { node { id } } } }', { chatId: group }, ann.token),
+        (data) => data.messages.edges.some((edge: any) => edge.node.id === fromBob.id),
+      );
+      const deleteFor = (user: TestUser, id: string) =>
+        gql<any>(topology.sendUrl, 'mutation ($id: ID!) { deleteMessage(id: $id, forEveryone: true) { id deletedAt } }', { id }, user.token);
+      assert.equal(codeOf(await deleteFor(bob, fromCarl.id)), 'FORBIDDEN', 'a MEMBER may not delete someone else\'s message');
+      const byOwner = await deleteFor(ann, fromCarl.id);
+      assert.equal(byOwner.errors, undefined, JSON.stringify(byOwner.errors));
+      assert.ok(byOwner.data.deleteMessage.deletedAt);
+
+      await gqlOk(topology.sendUrl, 'mutation ($chatId: ID!) { leaveChat(chatId: $chatId) }', { chatId: group }, carl.token);
+      const react = await gql(topology.sendUrl, 'mutation ($id: ID!) { reactToMessage(messageId: $id, emoji: "👍") { id } }', { id: fromBob.id }, carl.token);
+      assert.equal(codeOf(react), 'FORBIDDEN', 'react in a chat you left');
+      const seen = await gql(topology.sendUrl, 'mutation ($chatId: ID!, $id: ID!) { markSeen(chatId: $chatId, upToMessageId: $id) { seenAt } }', { chatId: group, id: fromBob.id }, carl.token);
+      assert.equal(codeOf(seen), 'FORBIDDEN');
+      const read = await gql(topology.sendUrl, 'query ($chatId: ID!) { messages(chatId: $chatId) { edges { node { id } } } }', { chatId: group }, carl.token);
+      assert.equal(codeOf(read), 'FORBIDDEN');
+      const bobsView = await gqlOk<any>(topology.sendUrl, 'query ($id: ID!) { messages(chatId: $id) { edges { node { id reactions { emoji } } } } }', { id: group }, bob.token);
+      assert.deepEqual(bobsView.messages.edges.find((edge: any) => edge.node.id === fromBob.id).node.reactions, []);
+    });
+
     it('shows typing to the other member and my second device, and ends it by itself', async () => {
       const started = Date.now();
       assert.equal((await gqlOk<any>(topology.sendUrl, 'mutation ($chatId: ID!) { setTyping(chatId: $chatId, typing: true) }', { chatId }, ann.token)).setTyping, true);
