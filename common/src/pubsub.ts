@@ -4,11 +4,12 @@
  * Payloads must be JSON-safe (strings, not BigInt or Date), because the Redis
  * transport serializes them and both transports must behave the same.
  */
-import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
+import { PubSub, withFilter, type PubSubEngine } from 'graphql-subscriptions';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 
 export type { PubSubEngine };
+export { withFilter };
 
 export interface EventBus {
   pubsub: PubSubEngine;

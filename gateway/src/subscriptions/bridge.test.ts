@@ -76,7 +76,11 @@ describe('subscription bridge over in-process subgraphs', () => {
     subgraphs = new Map(all.map((subgraph) => [subgraph.name, subgraph]));
     bridge = new SubscriptionBridge(supergraphSdl, new Map(all.map((subgraph) => [subgraph.name, inProcessHost(subgraph)])));
   });
-  after(() => runtime.close());
+  after(async () => {
+    // Subgraphs first: the messages subgraph's relay and the presence sweeper use the runtime.
+    await Promise.all([...subgraphs.values()].map((subgraph) => subgraph.close?.()));
+    await runtime.close();
+  });
 
   const call = async (subgraph: string, query: string, variables: Record<string, unknown>, authorization?: string) => {
     const result = await executeSubgraph(subgraphs.get(subgraph)!, { query, variables, headers: { authorization } });

@@ -39,6 +39,11 @@ ALTER TABLE "message_seqs" ALTER COLUMN "sender_id" SET NOT NULL;
 -- AlterTable
 ALTER TABLE "presence" ADD COLUMN     "chosen_status" "PresenceStatus" NOT NULL DEFAULT 'ONLINE';
 
+-- Hand-edited: a status set before devices existed becomes the chosen status
+-- (appearing offline stays chosen as ONLINE); with no device connected yet,
+-- everyone is OFFLINE until their first heartbeat.
+UPDATE "presence" SET "chosen_status" = CASE WHEN "status" = 'OFFLINE' THEN 'ONLINE'::"PresenceStatus" ELSE "status" END, "status" = 'OFFLINE';
+
 -- CreateTable
 CREATE TABLE "receipt_marks" (
     "chat_id" BIGINT NOT NULL,
@@ -90,6 +95,9 @@ CREATE INDEX "message_hides_user_id_chat_id_idx" ON "message_hides"("user_id", "
 
 -- CreateIndex
 CREATE INDEX "presence_devices_expires_at_idx" ON "presence_devices"("expires_at");
+
+-- CreateIndex
+CREATE INDEX "presence_devices_last_active_at_idx" ON "presence_devices"("last_active_at");
 
 -- CreateIndex
 CREATE INDEX "message_keys_produced_at_kind_idx" ON "message_keys"("produced_at", "kind");

@@ -2,18 +2,39 @@ import { buildFederatedSchema, loadTypeDefs, type Runtime, type Subgraph } from 
 import type { Context } from './context.ts';
 import { resolvers } from './resolvers/index.ts';
 import { PresenceService } from './services/presence-service.ts';
+import { PresenceSweeper } from './services/presence-sweeper.ts';
+import { presenceTiming, type PresenceTiming } from './services/presence-timing.ts';
+import { PresenceVisibility } from './services/presence-visibility.ts';
 import { PresenceStore } from './store/presence-store.ts';
+
+export type { PresenceTiming } from './services/presence-timing.ts';
 
 export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
-export function createPresenceSubgraph(runtime: Runtime): Subgraph<Context> {
+export interface PresenceSubgraph extends Subgraph<Context> {
+  /** Runs every `sweepMs` from creation until `close`; tests may also call `sweeper.sweep()`. */
+  sweeper: PresenceSweeper;
+  /** Stops the sweeper. */
+  close(): Promise<void>;
+}
+
+/**
+ * @param timing overrides of the timeouts and the clock from `runtime.config.env` (for tests).
+ */
+export function createPresenceSubgraph(runtime: Runtime, timing: Partial<PresenceTiming> = {}): PresenceSubgraph {
   const store = new PresenceStore(runtime.db.prisma);
+  const settings = presenceTiming(runtime.config.env, timing);
+  const visibility = new PresenceVisibility(store);
+  const sweeper = new PresenceSweeper(store, runtime.pubsub, settings);
+  sweeper.start();
   return {
     name: 'presence',
     schema: buildFederatedSchema(typeDefs, resolvers),
     async createContext(headers) {
       const viewer = await runtime.tokens.viewerFromAuthorization(headers.authorization);
-      return { viewer, pubsub: runtime.pubsub, presence: new PresenceService(viewer, store, runtime.pubsub) };
+      return { viewer, pubsub: runtime.pubsub, presence: new PresenceService(viewer, store, runtime.pubsub, visibility, settings) };
     },
+    sweeper,
+    close: () => sweeper.stop(),
   };
 }
