@@ -172,6 +172,7 @@ export function messagingSuite(name: string, start: () => Promise<MessagingTopol
       const both = await react(ann, '👍');
       assert.deepEqual(both.data.reactToMessage.reactions, [{ emoji: '👍', count: 2, reactedByMe: true }]);
       await react(bob, '❤️');
+      await bobEvents.waitForMatch(ofType('ReactionsChanged', (e) => e.emoji === '❤️' && e.user.id === bob.id), 10_000);
       const event = (await annSecondDevice.waitForMatch(ofType('ReactionsChanged', (e) => e.emoji === '❤️'))).data!.chatEvents;
       assert.deepEqual(
         { user: event.user.id, added: event.added, reactions: event.message.reactions },
@@ -322,6 +323,18 @@ export function messagingSuite(name: string, start: () => Promise<MessagingTopol
       assert.equal(codeOf(read), 'FORBIDDEN');
       const bobsView = await gqlOk<any>(topology.sendUrl, 'query ($id: ID!) { messages(chatId: $id) { edges { node { id reactions { emoji } } } } }', { id: group }, bob.token);
       assert.deepEqual(bobsView.messages.edges.find((edge: any) => edge.node.id === fromBob.id).node.reactions, []);
+
+      // The group's history tells its story in SYSTEM messages, through the outbox and the log of this topology.
+      const story = await eventually(
+        () =>
+          gqlOk<any>(topology.sendUrl, 'query ($id: ID!) { messages(chatId: $id) { edges { node { kind text systemEvent { action actor { id } users { id } } } } } }', { id: group }, bob.token),
+        (data) => data.messages.edges.filter((edge: any) => edge.node.kind === 'SYSTEM').length === 2,
+      );
+      const system = story.messages.edges.filter((edge: any) => edge.node.kind === 'SYSTEM').map((edge: any) => edge.node.systemEvent);
+      assert.deepEqual(system, [
+        { action: 'MEMBER_LEFT', actor: { id: carl.id }, users: [{ id: carl.id }] },
+        { action: 'CHAT_CREATED', actor: { id: ann.id }, users: [] },
+      ]);
     });
 
     it('shows typing to the other member and my second device, and ends it by itself', async () => {
