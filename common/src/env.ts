@@ -49,6 +49,13 @@ export const ZRuntimeEnvSchema = z.object({
   MESSAGE_EDIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
   /** How long after sending its sender may delete a message for everyone (admins: always). */
   MESSAGE_DELETE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(48 * 3600),
+  /** Who may start a direct chat with whom: `anyone` (unless blocked), or `connections` only. */
+  DIRECT_CHAT_POLICY: z.enum(['anyone', 'connections']).default('anyone'),
+  /** Mail for confirmation codes goes here (smtp:// or smtps://, credentials in the URL); unset: the development outbox. */
+  SMTP_URL: ZOptionalUrlSchema,
+  MAIL_FROM: z.string().default('Chat <no-reply@chat.invalid>'),
+  /** The development outbox: every email and SMS that is not sent for real is written here as a JSON file. Default `<DATA_DIR>/outbox`. */
+  OUTBOX_DIR: z.string().optional(),
   /** How long a `setTyping(typing: true)` lasts unless repeated. */
   TYPING_TTL_MS: z.coerce.number().int().min(100).max(60_000).default(6_000),
   /** A device with no heartbeat for this long is gone. */

@@ -41,6 +41,8 @@ export const Topics = {
    */
   userEvents: (userId: string) => `chat.user.${userId}.events`,
   presence: (userId: string) => `chat.presence.${userId}`,
+  /** Changes to one user's connections, as that user sees them (a `Contact`-shaped event). */
+  userConnections: (userId: string) => `chat.user.${userId}.connections`,
   /**
    * A chat's membership changed (payload: `{ chatId }`): whoever caches
    * member lists drops that chat's. Published by every membership change.

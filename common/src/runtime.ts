@@ -8,6 +8,7 @@ import { openDatabase, WorkerIdInUseError, type Database } from '@chat/prisma';
 import { log } from './log.ts';
 import { TokenService } from './auth.ts';
 import { ConfigError, parseEnv, ZRuntimeEnvSchema, type RuntimeConfig } from './env.ts';
+import { createEntityCache, MemoryEntityCache, type EntityCache } from './cache.ts';
 import { createEventBus, type PubSubEngine } from './pubsub.ts';
 import { Snowflake } from './snowflake.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
@@ -16,6 +17,8 @@ export interface Runtime {
   config: RuntimeConfig;
   db: Database;
   pubsub: PubSubEngine;
+  /** Entity caches shared by every process (Redis) or kept in this one (embedded). */
+  cache: EntityCache;
   ids: Snowflake;
   tokens: TokenService;
   /** Human-readable description of the storage and transport in use. */
@@ -37,10 +40,12 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
       throw error;
     });
     const bus = createEventBus(env.REDIS_URL);
+    const cache = createEntityCache(env.REDIS_URL);
     return {
       config,
       db,
       pubsub: bus.pubsub,
+      cache,
       ids: ids.generator,
       tokens: new TokenService({ secret: config.jwtSecret, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS }),
       describe: () =>
@@ -50,6 +55,7 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
         ].join(', '),
       close: async () => {
         await ids.stop();
+        await cache.close();
         await bus.close();
         await db.close();
         releaseLock?.();
@@ -116,6 +122,7 @@ export async function createMemoryRuntime(): Promise<Runtime> {
     config: { env: { ...parseEnv(ZRuntimeEnvSchema, {}), NODE_ENV: 'test' }, dataDir: 'memory://', jwtSecret },
     db,
     pubsub: bus.pubsub,
+    cache: new MemoryEntityCache(),
     ids: new Snowflake({ worker: 0 }),
     tokens: new TokenService({ secret: jwtSecret }),
     describe: () => 'in-memory PGlite, in-process pub/sub',

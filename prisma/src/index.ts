@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import pg from 'pg';
@@ -54,7 +55,8 @@ const WORKER_LOCK_SPACE = 727275;
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.kind === 'embedded') {
     if (!config.dataDir.startsWith('memory://')) mkdirSync(config.dataDir, { recursive: true });
-    const lite = await PGlite.create(config.dataDir);
+    // pg_trgm backs user search (the migrations create it, as on a Postgres server).
+    const lite = await PGlite.create(config.dataDir, { extensions: { pg_trgm } });
     // PGlite serves one connection; the process is the only writer, so no lock.
     await applyMigrations({
       query: async (sql, params) => (await lite.query<Record<string, unknown>>(sql, params)).rows,

@@ -123,7 +123,7 @@ describe('users subgraph (in-process)', () => {
     assert.equal(await countUsers('racer'), 1);
 
     // The store reports the unique violation itself, whatever the check before it said.
-    const store = new UserStore(runtime.db.prisma);
+    const store = new UserStore(runtime.db.prisma, runtime.cache);
     const tokensBefore = await runtime.db.prisma.refreshToken.count();
     const created = await store.createWithRefreshToken(
       { id: runtime.ids.next(), username: 'racer', displayName: 'Late', passwordHash: 'scrypt$15$8$1$x$y' },

@@ -1,7 +1,9 @@
 import { DateTimeScalar } from '@chat/common';
 import type { Resolvers } from '../generated/resolvers.ts';
+import { connectionResolvers } from './connections.ts';
+import { contactChangeResolvers } from './contact-changes.ts';
 
-export const resolvers: Resolvers = {
+const profileResolvers: Resolvers = {
   DateTime: DateTimeScalar,
   Query: {
     me: (_parent, _args, { users }) => users.me(),
@@ -11,8 +13,34 @@ export const resolvers: Resolvers = {
   Mutation: {
     register: (_parent, { input }, { auth }) => auth.register(input),
     login: (_parent, { input }, { auth }) => auth.login(input),
+    updateProfile: (_parent, { input }, { users }) => users.updateProfile(input),
   },
   User: {
     __resolveReference: (reference, { users }) => users.byReference(reference.id),
+    email: (user, _args, { users }) => users.ownerOnly(user, user.email),
+    phone: (user, _args, { users }) => users.ownerOnly(user, user.phone),
+    version: (user, _args, { users }) => users.ownerOnly(user, user.version),
   },
 };
+
+/** The resolvers of each area, one map per type. */
+export const resolvers: Resolvers = mergeResolvers([profileResolvers, connectionResolvers, contactChangeResolvers]);
+
+function mergeResolvers(parts: Resolvers[]): Resolvers {
+  const isPlain = (value: unknown): value is Record<string, unknown> =>
+    typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+  const merged: Record<string, unknown> = {};
+  for (const part of parts) {
+    for (const [type, fields] of Object.entries(part)) {
+      const existing = merged[type];
+      if (isPlain(existing) && isPlain(fields)) {
+        const clash = Object.keys(fields).find((field) => field in existing);
+        if (clash) throw new Error(`two resolvers for ${type}.${clash}`);
+        merged[type] = { ...existing, ...fields };
+      } else {
+        merged[type] = fields;
+      }
+    }
+  }
+  return merged as Resolvers;
+}

@@ -1,7 +1,10 @@
 /** Who may look users up, and how. */
 import {
   badInput,
+  conflict,
   decodeCursor,
+  fromZodError,
+  notFound,
   encodeCursor,
   pageSize,
   parseId,
@@ -12,9 +15,27 @@ import {
   type Viewer,
 } from '@chat/common';
 import type DataLoader from 'dataloader';
+import { z } from 'zod';
 import type { UserRecord, UserStore } from '../store/user-store.ts';
+import { ZRegisterInputSchema } from './auth-service.ts';
 
 export const MAX_SEARCH_LENGTH = 64;
+
+/** The same rules as at registration, each field optional; at least one of them. */
+export const ZUpdateProfileInputSchema = z
+  .object({
+    version: z.number().int().min(1, 'must be the version you read'),
+    displayName: ZRegisterInputSchema.shape.displayName.optional(),
+    username: ZRegisterInputSchema.shape.username.optional(),
+  })
+  .refine((input) => input.displayName !== undefined || input.username !== undefined, 'give displayName, username or both');
+
+/** As GraphQL passes it: an absent field may also be null. */
+export interface UpdateProfileInput {
+  version: number;
+  displayName?: string | null;
+  username?: string | null;
+}
 
 export interface UsersArgs {
   search?: string | null | undefined;
@@ -73,5 +94,34 @@ export class UserService {
     const rows = await this.store.search({ search: text || undefined, afterUsername, take: take + 1 });
     for (const row of rows) this.#loader.prime(row.id, row);
     return toConnection(rows, take, (row) => encodeCursor([row.username]), (row) => row);
+  }
+
+  /** `value` for the owner of `user`, null for anyone else: email, phone and version are the owner's. */
+  ownerOnly<T>(user: UserRecord, value: T): T | null {
+    return this.viewer?.id === user.id ? value : null;
+  }
+
+  /**
+   * @throws CONFLICT when the profile changed since `input.version` was read
+   * (nothing is changed), BAD_USER_INPUT for invalid fields or a taken username.
+   */
+  async updateProfile(input: UpdateProfileInput): Promise<UserRecord> {
+    const viewer = this.#requireViewer();
+    const parsed = ZUpdateProfileInputSchema.safeParse({
+      version: input.version,
+      // GraphQL null means "leave as is", like an omitted field.
+      displayName: input.displayName ?? undefined,
+      username: input.username ?? undefined,
+    });
+    if (!parsed.success) throw fromZodError(parsed.error);
+    const { version, ...changes } = parsed.data;
+    const result = await this.store.updateProfile(viewer.id, version, changes);
+    if (result.ok) {
+      this.#loader.clear(viewer.id).prime(viewer.id, result.user);
+      return result.user;
+    }
+    if (result.reason === 'USERNAME_TAKEN') throw badInput('That username is taken.', { argument: 'input.username', reason: 'USERNAME_TAKEN' });
+    if (result.reason === 'NOT_FOUND') throw notFound('User');
+    throw conflict('The profile changed since you read it: read it again (me { version }) and retry.');
   }
 }

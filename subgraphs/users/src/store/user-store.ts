@@ -1,4 +1,5 @@
 /** The only code of this subgraph that touches storage: the users and refresh_tokens tables. */
+import type { EntityCache } from '@chat/common';
 import { isUniqueViolation, Prisma, type PrismaClient } from '@chat/prisma';
 import DataLoader from 'dataloader';
 
@@ -8,6 +9,10 @@ export interface UserRecord {
   username: string;
   displayName: string;
   createdAt: Date;
+  /** The owner's contact details and profile version; resolvers show them to the owner only. */
+  email: string | null;
+  phone: string | null;
+  version: number;
 }
 
 /** What login needs: the user and the stored password hash, which never leaves the services. */
@@ -33,6 +38,8 @@ export interface NewRefreshToken {
 
 export type CreateUserResult = { ok: true; user: UserRecord } | { ok: false; reason: 'USERNAME_TAKEN' };
 
+export type UpdateProfileResult = { ok: true; user: UserRecord } | { ok: false; reason: 'USERNAME_TAKEN' | 'STALE_VERSION' | 'NOT_FOUND' };
+
 export interface UserSearch {
   /** Case-insensitive substring of the username or the display name; undefined for everyone. */
   search: string | undefined;
@@ -41,12 +48,20 @@ export interface UserSearch {
   take: number;
 }
 
-const userColumns = { id: true, username: true, displayName: true, createdAt: true } as const;
+const userColumns = { id: true, username: true, displayName: true, createdAt: true, email: true, phone: true, version: true } as const;
 
 type UserRow = Prisma.UserGetPayload<{ select: typeof userColumns }>;
 
 function toRecord(row: UserRow): UserRecord {
-  return { id: row.id.toString(), username: row.username, displayName: row.displayName, createdAt: row.createdAt };
+  return {
+    id: row.id.toString(),
+    username: row.username,
+    displayName: row.displayName,
+    createdAt: row.createdAt,
+    email: row.email,
+    phone: row.phone,
+    version: row.version,
+  };
 }
 
 /** A unique-constraint violation on users.username rather than on an ID or a token hash. */
@@ -57,21 +72,50 @@ function isUsernameViolation(error: unknown): boolean {
   return JSON.stringify(error.meta ?? {}).includes('username');
 }
 
+/** The shortest search matched anywhere in names; shorter ones match username prefixes. */
+export const MIN_SUBSTRING_SEARCH = 3;
+
 /** Prisma passes `contains` to (I)LIKE as is: escape its wildcards so they match literally. */
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
-export class UserStore {
-  constructor(private readonly prisma: PrismaClient) {}
+/** The cache namespace of user records; every write to a users row must invalidate it. */
+export const USER_CACHE = 'user';
 
-  /** Batches look-ups of users by ID into one query; null for an unknown ID. */
+/** A UserRecord as the cache holds it (JSON). */
+type CachedUser = Omit<UserRecord, 'createdAt'> & { createdAt: string };
+
+export class UserStore {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly cache: EntityCache,
+  ) {}
+
+  /**
+   * Batches look-ups of users by ID; null for an unknown ID. Read through the
+   * entity cache: every user entity of a subscription event or a page of
+   * messages is one of these, and most are hits.
+   */
   loader(): DataLoader<string, UserRecord | null> {
     return new DataLoader(async (ids) => {
-      const rows = await this.prisma.user.findMany({ where: { id: { in: ids.map(BigInt) } }, select: userColumns });
-      const byId = new Map(rows.map((row) => [row.id.toString(), toRecord(row)]));
+      const { hits, generations } = await this.cache.read<CachedUser>(USER_CACHE, ids);
+      const missing = ids.filter((id) => !hits.has(id));
+      const rows = missing.length ? await this.prisma.user.findMany({ where: { id: { in: missing.map(BigInt) } }, select: userColumns }) : [];
+      const read = rows.map(toRecord);
+      await this.cache.fill(
+        USER_CACHE,
+        read.map((user) => ({ id: user.id, value: { ...user, createdAt: user.createdAt.toISOString() }, generation: generations.get(user.id)! })),
+      );
+      const byId = new Map<string, UserRecord>(read.map((user) => [user.id, user]));
+      for (const [id, cached] of hits) byId.set(id, { ...cached, createdAt: new Date(cached.createdAt) });
       return ids.map((id) => byId.get(id) ?? null);
     });
+  }
+
+  /** After a write to users rows commits: drops what the cache holds of them, in every process. */
+  invalidate(ids: readonly string[]): Promise<void> {
+    return this.cache.invalidate(USER_CACHE, ids);
   }
 
   async usernameExists(username: string): Promise<boolean> {
@@ -105,19 +149,50 @@ export class UserStore {
     await this.prisma.refreshToken.create({ data: { ...token, userId: BigInt(userId) } });
   }
 
-  /** Users in username order, at most `take`. */
+  /**
+   * Users in username order, at most `take`. A search of 3 characters or more
+   * matches anywhere in the username or display name, through the trigram
+   * indexes; a shorter one matches the start of the username, through its
+   * prefix index (trigrams cannot narrow one or two characters down).
+   */
   async search({ search, afterUsername, take }: UserSearch): Promise<UserRecord[]> {
     const where: Prisma.UserWhereInput[] = [];
-    if (search !== undefined) {
+    if (search !== undefined && search.length >= MIN_SUBSTRING_SEARCH) {
       where.push({
         OR: [
           { username: { contains: escapeLike(search), mode: 'insensitive' } },
           { displayName: { contains: escapeLike(search), mode: 'insensitive' } },
         ],
       });
+    } else if (search !== undefined) {
+      // Usernames are stored in lower case: a case-sensitive prefix match on the lowered text uses the index.
+      where.push({ username: { startsWith: escapeLike(search.toLowerCase()) } });
     }
     if (afterUsername !== undefined) where.push({ username: { gt: afterUsername } });
     const rows = await this.prisma.user.findMany({ where: { AND: where }, orderBy: { username: 'asc' }, take, select: userColumns });
     return rows.map(toRecord);
+  }
+
+  /**
+   * Changes the profile only if it is still at `version`, bumping it: two
+   * devices editing at once cannot both win, the second learns it is stale.
+   */
+  async updateProfile(id: string, version: number, changes: { displayName?: string; username?: string }): Promise<UpdateProfileResult> {
+    try {
+      const rows = await this.prisma.user.updateManyAndReturn({
+        where: { id: BigInt(id), version },
+        data: { ...changes, version: { increment: 1 } },
+        select: userColumns,
+      });
+      if (rows[0]) {
+        await this.invalidate([id]);
+        return { ok: true, user: toRecord(rows[0]) };
+      }
+      const exists = await this.prisma.user.findUnique({ where: { id: BigInt(id) }, select: { id: true } });
+      return { ok: false, reason: exists ? 'STALE_VERSION' : 'NOT_FOUND' };
+    } catch (error) {
+      if (isUsernameViolation(error)) return { ok: false, reason: 'USERNAME_TAKEN' };
+      throw error;
+    }
   }
 }
