@@ -18,14 +18,23 @@ export interface TokenServiceOptions {
 
 const ISSUER = 'federated-chat';
 
+/** Whether a token of `userId` issued at `issuedAtSeconds` was revoked since (its sessions cut off). */
+export type RevocationCheck = (userId: string, issuedAtSeconds: number) => Promise<boolean>;
+
 export class TokenService {
   readonly #secret: Uint8Array;
   readonly accessTokenTtlSeconds: number;
+  #isRevoked: RevocationCheck = async () => false;
 
   constructor({ secret, accessTokenTtlSeconds = 900 }: TokenServiceOptions) {
     if (secret.byteLength < 32) throw new Error('the JWT secret must be at least 32 bytes');
     this.#secret = secret;
     this.accessTokenTtlSeconds = accessTokenTtlSeconds;
+  }
+
+  /** Consulted for every token verified: the runtime answers from the users' session cut-offs. */
+  useRevocationCheck(check: RevocationCheck): void {
+    this.#isRevoked = check;
   }
 
   issueAccessToken(viewer: Viewer): Promise<string> {
@@ -38,16 +47,23 @@ export class TokenService {
       .sign(this.#secret);
   }
 
-  /** @throws UNAUTHENTICATED for a malformed, forged or expired token. */
+  /** @throws UNAUTHENTICATED for a malformed, forged, expired or revoked token. */
   async verifyAccessToken(token: string): Promise<Viewer> {
+    let viewer: Viewer;
+    let issuedAt: number;
     try {
       const { payload } = await jwtVerify(token, this.#secret, { issuer: ISSUER, algorithms: ['HS256'] });
-      if (typeof payload.sub !== 'string' || typeof payload.username !== 'string') throw unauthenticated('Invalid access token.');
-      return { id: payload.sub, username: payload.username };
+      if (typeof payload.sub !== 'string' || typeof payload.username !== 'string' || typeof payload.iat !== 'number') {
+        throw unauthenticated('Invalid access token.');
+      }
+      viewer = { id: payload.sub, username: payload.username };
+      issuedAt = payload.iat;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired.');
       throw unauthenticated('Invalid access token.');
     }
+    if (await this.#isRevoked(viewer.id, issuedAt)) throw unauthenticated('The session has ended; log in again.');
+    return viewer;
   }
 
   /**

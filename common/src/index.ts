@@ -11,5 +11,6 @@ export * from './runtime.ts';
 export * from './serve.ts';
 export * from './snowflake.ts';
 export * from './subgraph.ts';
+export * from './system-text.ts';
 export * from './scalars.ts';
 export * from './main.ts';

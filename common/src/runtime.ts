@@ -6,7 +6,7 @@
  */
 import { openDatabase, WorkerIdInUseError, type Database } from '@chat/prisma';
 import { log } from './log.ts';
-import { TokenService } from './auth.ts';
+import { TokenService, type RevocationCheck } from './auth.ts';
 import { ConfigError, parseEnv, ZRuntimeEnvSchema, type RuntimeConfig } from './env.ts';
 import { createEntityCache, MemoryEntityCache, type EntityCache } from './cache.ts';
 import { createEventBus, type PubSubEngine } from './pubsub.ts';
@@ -41,13 +41,15 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
     });
     const bus = createEventBus(env.REDIS_URL);
     const cache = createEntityCache(env.REDIS_URL);
+    const tokens = new TokenService({ secret: config.jwtSecret, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS });
+    tokens.useRevocationCheck(sessionCutOffs(db, cache));
     return {
       config,
       db,
       pubsub: bus.pubsub,
       cache,
       ids: ids.generator,
-      tokens: new TokenService({ secret: config.jwtSecret, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS }),
+      tokens,
       describe: () =>
         [
           env.DATABASE_URL ? `postgres ${redact(env.DATABASE_URL)}` : `embedded PGlite in ${config.dataDir}/pglite`,
@@ -66,6 +68,30 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
     if (error instanceof WorkerIdInUseError) throw new ConfigError(`Invalid configuration:\n  WORKER_ID: ${error.message}`);
     throw error;
   }
+}
+
+/** The cache namespace of users' session cut-offs; invalidate it after changing `users.sessions_valid_after`. */
+export const SESSION_CACHE = 'session';
+
+/**
+ * Tokens issued before the user's session cut-off (`users.sessions_valid_after`,
+ * set when the account is deleted) are refused. Read through the entity
+ * cache, so a request costs one cache read, and a cut-off applies in every
+ * process as soon as it is invalidated. A user who does not exist is refused.
+ */
+function sessionCutOffs(db: Database, cache: EntityCache): RevocationCheck {
+  return async (userId, issuedAtSeconds) => {
+    const { hits, generations } = await cache.read<number>(SESSION_CACHE, [userId]);
+    let validAfterMs = hits.get(userId);
+    if (validAfterMs === undefined) {
+      const row = /^\d{1,20}$/.test(userId)
+        ? await db.prisma.user.findUnique({ where: { id: BigInt(userId) }, select: { sessionsValidAfter: true } })
+        : null;
+      validAfterMs = row ? (row.sessionsValidAfter?.getTime() ?? 0) : Number.MAX_SAFE_INTEGER;
+      await cache.fill(SESSION_CACHE, [{ id: userId, value: validAfterMs, generation: generations.get(userId)! }]);
+    }
+    return issuedAtSeconds * 1000 < validAfterMs;
+  };
 }
 
 /** How often the last issued millisecond of this process's worker is recorded. */
@@ -118,13 +144,16 @@ export async function createMemoryRuntime(): Promise<Runtime> {
   const db = await openDatabase({ kind: 'embedded', dataDir: 'memory://' });
   const bus = createEventBus();
   const jwtSecret = new TextEncoder().encode('in-memory-test-secret-0123456789abcdef');
+  const cache = new MemoryEntityCache();
+  const tokens = new TokenService({ secret: jwtSecret });
+  tokens.useRevocationCheck(sessionCutOffs(db, cache));
   return {
     config: { env: { ...parseEnv(ZRuntimeEnvSchema, {}), NODE_ENV: 'test' }, dataDir: 'memory://', jwtSecret },
     db,
     pubsub: bus.pubsub,
-    cache: new MemoryEntityCache(),
+    cache,
     ids: new Snowflake({ worker: 0 }),
-    tokens: new TokenService({ secret: jwtSecret }),
+    tokens,
     describe: () => 'in-memory PGlite, in-process pub/sub',
     close: async () => {
       await bus.close();

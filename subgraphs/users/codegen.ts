@@ -2,4 +2,5 @@ import { subgraphCodegen } from '../../scripts/codegen-config.ts';
 
 export default subgraphCodegen({
   User: '../store/user-store.ts#UserRecord',
+  Contact: '../store/connection-store.ts#ContactRecord',
 });

@@ -15,7 +15,7 @@ export function createChatsSubgraph(runtime: Runtime): Subgraph<Context> {
     schema: buildFederatedSchema(typeDefs, resolvers),
     async createContext(headers) {
       const viewer = await runtime.tokens.viewerFromAuthorization(headers.authorization);
-      return { viewer, chats: new ChatService(viewer, store, runtime.ids, runtime.pubsub) };
+      return { viewer, chats: new ChatService(viewer, store, runtime.ids, runtime.pubsub, runtime.config.env.DIRECT_CHAT_POLICY) };
     },
   };
 }

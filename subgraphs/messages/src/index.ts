@@ -1,6 +1,7 @@
 import { buildFederatedSchema, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
 import type { Context } from './context.ts';
 import { openMessageInfrastructure } from './infrastructure.ts';
+import { AccountErasures } from './pipeline/account-erasures.ts';
 import { OutboxRelay } from './pipeline/outbox-relay.ts';
 import { resolvers } from './resolvers/index.ts';
 import { MessageService, type MessageServiceDeps } from './services/message-service.ts';
@@ -19,12 +20,13 @@ export function createMessagesSubgraph(runtime: Runtime): Subgraph<Context> {
   const { env } = runtime.config;
   const { store, messageLog, close } = openMessageInfrastructure(runtime, { consume: env.MESSAGE_CONSUMER === 'on' });
   const keys = new SendKeyStore(runtime.db.prisma);
-  const relay = new OutboxRelay(keys, messageLog, runtime.pubsub);
+  const state = new MessageStateStore(runtime.db.prisma);
+  const relay = new OutboxRelay(keys, messageLog, runtime.pubsub, new AccountErasures(runtime.db.prisma, store, state));
   const deps: MessageServiceDeps = {
     store,
     membership: new MembershipStore(runtime.db.prisma),
     keys,
-    state: new MessageStateStore(runtime.db.prisma),
+    state,
     messageLog,
     pubsub: runtime.pubsub,
     nextId: () => runtime.ids.next(),

@@ -321,7 +321,7 @@ describe('presence subgraph (in-process)', () => {
   it('checks the visibility of one operation’s users in one query', async () => {
     const calls: string[][] = [];
     const store = {
-      sharingAChatWith: async (_viewerId: string, ids: readonly string[]) => {
+      visibleAmong: async (_viewerId: string, ids: readonly string[]) => {
         calls.push([...ids]);
         return new Set(ids.filter((id) => id !== '3'));
       },

@@ -1,4 +1,5 @@
 import type { BaseContext, PubSubEngine, Runtime } from '@chat/common';
+import type { AccountService } from './services/account-service.ts';
 import type { AuthService } from './services/auth-service.ts';
 import type { ConnectionService } from './services/connection-service.ts';
 import type { ContactChangeService } from './services/contact-change-service.ts';
@@ -8,6 +9,7 @@ export interface Context extends BaseContext {
   /** Per operation: carries the operation's User DataLoader. */
   users: UserService;
   auth: AuthService;
+  account: AccountService;
   connections: ConnectionService;
   contactChanges: ContactChangeService;
   pubsub: PubSubEngine;

@@ -3,10 +3,12 @@ import { buildFederatedSchema, loadTypeDefs, type Runtime, type Subgraph } from 
 import type { Context } from './context.ts';
 import { openMessageSender } from './mail/open-sender.ts';
 import { resolvers } from './resolvers/index.ts';
+import { AccountService } from './services/account-service.ts';
 import { AuthService } from './services/auth-service.ts';
 import { ConnectionService } from './services/connection-service.ts';
 import { ContactChangeService } from './services/contact-change-service.ts';
 import { UserService } from './services/user-service.ts';
+import { AccountStore } from './store/account-store.ts';
 import { ConnectionStore } from './store/connection-store.ts';
 import { ContactChangeStore } from './store/contact-change-store.ts';
 import { UserStore } from './store/user-store.ts';
@@ -25,6 +27,7 @@ export function createUsersSubgraph(runtime: Runtime): Subgraph<Context> {
     production: env.NODE_ENV === 'production',
   });
   const auth = new AuthService(store, runtime.ids, runtime.tokens);
+  const accounts = new AccountStore(runtime.db.prisma);
   return {
     name: 'users',
     schema: buildFederatedSchema(typeDefs, resolvers),
@@ -33,6 +36,7 @@ export function createUsersSubgraph(runtime: Runtime): Subgraph<Context> {
       return {
         viewer,
         auth,
+        account: new AccountService(viewer, accounts, runtime.cache, runtime.pubsub, () => runtime.ids.next()),
         pubsub: runtime.pubsub,
         users: new UserService(viewer, store),
         connections: new ConnectionService(viewer, connectionStore, runtime.pubsub),

@@ -10,6 +10,10 @@
  * Every change runs in one transaction that locks the chat's row (so the
  * limit holds under concurrency), writes a SYSTEM message to the outbox in
  * that same transaction, and once committed is announced on pub/sub.
+ *
+ * Direct chats: `createDirectChat` refuses two users of whom either blocked
+ * the other, and with DIRECT_CHAT_POLICY=connections two users who are not
+ * connected, even when their chat exists already. Groups are unaffected.
  */
 import {
   apiError,
@@ -29,6 +33,7 @@ import {
   type ChatEventRecord,
   type Connection,
   type PubSubEngine,
+  type RuntimeEnv,
   type Snowflake,
   type SystemEventRecord,
   type Viewer,
@@ -55,6 +60,15 @@ import {
 import { renderSystemText } from './system-text.ts';
 
 export const NOT_A_MEMBER = 'You are not a member of this chat.';
+
+/** Who may have a direct chat with whom: `anyone` (unless either blocked the other), or `connections` only. */
+export type DirectChatPolicy = RuntimeEnv['DIRECT_CHAT_POLICY'];
+
+/** A block between the two, in either direction: neutral, it does not say who blocked whom. */
+const cannotChat = () => forbidden('You cannot start a chat with this user.');
+
+/** DIRECT_CHAT_POLICY=connections and the two are not connected: FORBIDDEN, reason NOT_CONNECTED. */
+const notConnected = () => apiError('FORBIDDEN', 'You can start a direct chat only with your connections.', { reason: 'NOT_CONNECTED' });
 
 /** A group operation on a direct chat: BAD_USER_INPUT, reason NOT_A_GROUP. */
 export const notAGroup = () => badInput('This is a direct chat, not a group.', { reason: 'NOT_A_GROUP' });
@@ -132,6 +146,7 @@ export class ChatService {
     private readonly store: ChatStore,
     private readonly ids: Snowflake,
     private readonly pubsub: PubSubEngine,
+    private readonly directChatPolicy: DirectChatPolicy = 'anyone',
   ) {
     this.#chats = store.chatLoader();
     this.#members = store.membersLoader();
@@ -219,6 +234,9 @@ export class ChatService {
    * The one direct chat of the viewer and `userId`, created on first use.
    * Concurrent calls for the same pair (from either side) agree on one chat:
    * the pair's key is unique, and the loser of a race reads the winner's chat.
+   * @throws FORBIDDEN when either blocked the other; with the `connections`
+   * policy, FORBIDDEN (reason NOT_CONNECTED) unless the two are connected;
+   * both also for a chat that exists already.
    */
   async createDirectChat(userId: string): Promise<ChatRecord> {
     const viewer = this.#requireViewer();
@@ -226,6 +244,10 @@ export class ChatService {
     const other = requireId(userId, 'userId');
     if (other === me) throw badInput('You cannot start a direct chat with yourself.', { argument: 'userId' });
     if (!(await this.store.existingUserIds([other])).has(other.toString())) throw notFound(`User ${other}`);
+    const { blocked, connected } = await this.store.relationship(me, other);
+    // A block implies not connected: under the connections policy a blocked user gets a stranger's answer.
+    if (this.directChatPolicy === 'connections' && !connected) throw notConnected();
+    if (blocked) throw cannotChat();
     const key = directKey(me, other);
     const existing = await this.store.findByDirectKey(key);
     if (existing) return existing;

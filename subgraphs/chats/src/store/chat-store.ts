@@ -175,7 +175,8 @@ type Client = Prisma.TransactionClient | PrismaClient;
 
 async function existingUserIdsOf(client: Client, userIds: readonly bigint[]): Promise<Set<string>> {
   if (userIds.length === 0) return new Set();
-  const rows = await client.user.findMany({ where: { id: { in: [...userIds] } }, select: { id: true } });
+  // A deleted account stays as a row ("Deleted user") but is no one to add or to talk to.
+  const rows = await client.user.findMany({ where: { id: { in: [...userIds] }, deletedAt: null }, select: { id: true } });
   return new Set(rows.map((row) => row.id.toString()));
 }
 
@@ -271,6 +272,20 @@ export class ChatStore {
       const members = await tx.chatMember.findMany({ where: { chatId }, orderBy: [{ joinedAt: 'asc' }, { userId: 'asc' }] });
       return work(new LockedChat(tx, toChat(chat), chat.lastSeq, members.map(toMember)));
     }, CHANGE_TRANSACTION);
+  }
+
+  /**
+   * Whether either of two users blocked the other, and whether they are
+   * connected (tables of the users subgraph), in one query.
+   */
+  async relationship(a: bigint, b: bigint): Promise<{ blocked: boolean; connected: boolean }> {
+    const [row] = await this.prisma.$queryRaw<{ blocked: boolean; connected: boolean }[]>`
+      SELECT EXISTS (
+               SELECT 1 FROM blocks
+                WHERE (blocker_id = ${a} AND blocked_id = ${b}) OR (blocker_id = ${b} AND blocked_id = ${a})
+             ) AS blocked,
+             EXISTS (SELECT 1 FROM connections WHERE user_id = ${a} AND other_id = ${b} AND state = 'CONNECTED') AS connected`;
+    return { blocked: row?.blocked ?? false, connected: row?.connected ?? false };
   }
 
   async findByDirectKey(key: string): Promise<ChatRecord | null> {

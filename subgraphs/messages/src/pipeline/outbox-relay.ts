@@ -13,6 +13,7 @@
  */
 import { log, Topics, type PubSubEngine } from '@chat/common';
 import type { SendKeyStore } from '../store/send-key-store.ts';
+import type { AccountErasures } from './account-erasures.ts';
 import type { MessageLog } from './message-log.ts';
 
 const BATCH = 100;
@@ -28,6 +29,8 @@ export class OutboxRelay {
     private readonly keys: SendKeyStore,
     private readonly messageLog: MessageLog,
     private readonly pubsub: PubSubEngine,
+    /** Also rewrites history for deleted accounts, on the same wake-ups. */
+    private readonly erasures?: AccountErasures,
     intervalMs = 2_000,
   ) {
     this.#listening = pubsub.subscribe(Topics.outbox, () => this.kick(), {});
@@ -62,8 +65,9 @@ export class OutboxRelay {
         await this.messageLog.append(message);
         await this.keys.markProduced(message);
       }
-      if (batch.length < BATCH) return;
+      if (batch.length < BATCH) break;
     }
+    if (!this.#closed) await this.erasures?.drain();
   }
 
   async close(): Promise<void> {

@@ -22,7 +22,7 @@ import {
 } from '@chat/common';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
-import { isMember, type ChatAccess, type MembershipStore } from '../store/membership-store.ts';
+import { isMember, type ChatAccess, type ChatStanding, type MembershipStore } from '../store/membership-store.ts';
 import type { MessageLog } from '../pipeline/message-log.ts';
 import type { MessageRecord, MessageStore, PendingMessage } from '../store/message-store.ts';
 import type {
@@ -47,6 +47,9 @@ export const MAX_RAW_TEXT_LENGTH = 2 * MAX_TEXT_LENGTH;
 export const MAX_CLIENT_MESSAGE_ID_LENGTH = 64;
 
 export const NOT_A_MEMBER = 'You are not a member of this chat.';
+
+/** A direct chat in which either member blocked the other: neutral, it does not say who blocked whom. */
+export const CANNOT_SEND = 'You cannot send messages in this chat.';
 
 const ZId = z.string().refine((value) => parseId(value) !== undefined, 'must be a valid ID');
 
@@ -121,7 +124,7 @@ export type MessageLike = PendingMessage | MessageRecord;
  * opened with, and each event must show the state after its change.
  */
 export class MessageService {
-  #access: DataLoader<string, ChatAccess> | undefined;
+  #access: DataLoader<string, ChatStanding> | undefined;
   #reactions: DataLoader<string, ReactionRecord[]> | undefined;
   readonly #messages: DataLoader<string, MessageRecord | null>;
   readonly #placed: DataLoader<string, PlacedMessage | null>;
@@ -145,8 +148,8 @@ export class MessageService {
     return this.viewer;
   }
 
-  /** The viewer's access to a chat, batched per request. */
-  #accessTo(chatId: string): Promise<ChatAccess> {
+  /** The viewer's access to a chat, and its kind, batched per request. */
+  #standingIn(chatId: string): Promise<ChatStanding> {
     const viewer = this.#requireViewer();
     this.#access ??= this.deps.membership.accessLoader(viewer.id);
     return this.#access.load(chatId);
@@ -154,7 +157,7 @@ export class MessageService {
 
   /** @throws NOT_FOUND for an unknown chat, FORBIDDEN when the viewer is not a member. @returns the viewer's role. */
   async #requireMember(chatId: string): Promise<Exclude<ChatAccess, 'MISSING' | 'NOT_MEMBER'>> {
-    const access = await this.#accessTo(chatId);
+    const { access } = await this.#standingIn(chatId);
     if (access === 'MISSING') throw notFound('Chat');
     if (!isMember(access)) throw forbidden(NOT_A_MEMBER);
     return access;
@@ -171,6 +174,8 @@ export class MessageService {
    * message to the log; resolves once the log has it (the acknowledgement).
    * A retry with the same clientMessageId returns the same message, appending
    * it again only if the first attempt never reached the log.
+   * @throws FORBIDDEN in a direct chat where either member blocked the
+   * other; nothing is reserved or appended.
    */
   async sendMessage(input: SendMessageInput): Promise<PendingMessage> {
     const viewer = this.#requireViewer();
@@ -179,6 +184,10 @@ export class MessageService {
     const { chatId, text, clientMessageId } = parsed.data;
     const canonicalChatId = requireId(chatId, 'chatId').toString();
     await this.#requireMember(canonicalChatId);
+    // One more query, for direct chats only: the loader already knows the kind.
+    if ((await this.#standingIn(canonicalChatId)).direct && (await this.deps.membership.blockedWithin(canonicalChatId))) {
+      throw forbidden(CANNOT_SEND);
+    }
 
     const reservation = await this.deps.keys.reserve({
       id: this.deps.nextId().toString(),

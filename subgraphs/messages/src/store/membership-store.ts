@@ -1,7 +1,7 @@
 /**
  * Read access to the chats subgraph's tables (chats, chat_members): whether a
- * chat exists and who its members are. The only membership code that touches
- * Prisma.
+ * chat exists and who its members are; and to the users subgraph's blocks.
+ * The only membership code that touches Prisma.
  */
 import type { ChatRoleName } from '@chat/common';
 import type { PrismaClient } from '@chat/prisma';
@@ -22,19 +22,39 @@ export type ChatAccess = 'MISSING' | 'NOT_MEMBER' | ChatRoleName;
 
 export const isMember = (access: ChatAccess): access is ChatRoleName => access !== 'MISSING' && access !== 'NOT_MEMBER';
 
+/** A user's access to a chat, and whether the chat is a direct one (false for a group or an unknown chat). */
+export interface ChatStanding {
+  access: ChatAccess;
+  direct: boolean;
+}
+
 export class MembershipStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Batches `userId`'s access to many chats (keyed by chat ID) into one query. */
-  accessLoader(userId: string): DataLoader<string, ChatAccess> {
+  /** Batches `userId`'s access to many chats (keyed by chat ID), and their kinds, into one query. */
+  accessLoader(userId: string): DataLoader<string, ChatStanding> {
     return new DataLoader(async (chatIds) => {
       const rows = await this.prisma.chat.findMany({
         where: { id: { in: chatIds.map(BigInt) } },
-        select: { id: true, members: { where: { userId: BigInt(userId) }, select: { role: true } } },
+        select: { id: true, kind: true, members: { where: { userId: BigInt(userId) }, select: { role: true } } },
       });
-      const access = new Map(rows.map((row): [string, ChatAccess] => [row.id.toString(), row.members[0]?.role ?? 'NOT_MEMBER']));
-      return chatIds.map((id) => access.get(id) ?? 'MISSING');
+      const standings = new Map(
+        rows.map((row): [string, ChatStanding] => [row.id.toString(), { access: row.members[0]?.role ?? 'NOT_MEMBER', direct: row.kind === 'DIRECT' }]),
+      );
+      return chatIds.map((id) => standings.get(id) ?? { access: 'MISSING', direct: false });
     });
+  }
+
+  /** Whether a member of the chat blocked another member (asked of direct chats), in one query. */
+  async blockedWithin(chatId: string): Promise<boolean> {
+    const [row] = await this.prisma.$queryRaw<{ blocked: boolean }[]>`
+      SELECT EXISTS (
+        SELECT 1 FROM chat_members blocker
+          JOIN blocks b ON b.blocker_id = blocker.user_id
+          JOIN chat_members blocked ON blocked.chat_id = blocker.chat_id AND blocked.user_id = b.blocked_id
+         WHERE blocker.chat_id = ${BigInt(chatId)}
+      ) AS blocked`;
+    return row?.blocked ?? false;
   }
 
   /** Whether the chat is a group (false for a direct chat or an unknown one). */

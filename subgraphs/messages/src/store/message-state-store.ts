@@ -83,6 +83,18 @@ export class MessageStateStore {
   }
 
   /**
+   * Claims the next version for a rewrite of the text that is not an edit
+   * (a SYSTEM message naming a deleted account). @returns null when deleted.
+   */
+  async claimRewrite(messageId: string): Promise<PlacedMessage | null> {
+    const rows = await this.prisma.messageSeq.updateManyAndReturn({
+      where: { messageId: BigInt(messageId), deletedAt: null },
+      data: { version: { increment: 1 } },
+    });
+    return rows[0] ? toPlaced(rows[0]) : null;
+  }
+
+  /**
    * Claims the next version for a deletion. A message deleted before keeps
    * its deletion (same version and time), so a repeated call writes the same
    * tombstone again: deleting is idempotent, and a retry after a crash

@@ -32,7 +32,7 @@ export async function announce(pubsub: PubSubEngine, userId: string, presence: {
   await pubsub.publish(Topics.presence(userId), event);
 }
 
-const notVisible = () => forbidden('Only the user and those who share a chat with them may see their presence.');
+const notVisible = () => forbidden('Only the user, those who share a chat with them and their connections may see their presence.');
 
 export class PresenceService {
   readonly #presence: DataLoader<string, PresenceRecord>;
@@ -122,7 +122,7 @@ export class PresenceService {
       const visible = await this.visibility.visibleTo(viewer.id, ids);
       if (ids.some((id) => !visible.has(id))) throw notVisible();
     } else {
-      ids = await this.store.chatPartners(viewer.id);
+      ids = await this.visibility.everyoneVisibleTo(viewer.id);
     }
     return ids.map(Topics.presence);
   }

@@ -221,27 +221,52 @@ export class PresenceStore {
       RETURNING target.user_id, target.status::text AS status, target.last_seen_at`;
   }
 
-  /** Which of `userIds` are members of a chat that `viewerId` is a member of, in one query. */
-  async sharingAChatWith(viewerId: string, userIds: readonly string[]): Promise<Set<string>> {
-    const ids = userIds.map(parseId).filter((id) => id !== undefined);
+  /**
+   * Which of `userIds` (the viewer excluded) share a chat with `viewerId` or
+   * are connected with them, unless either blocked the other; one query.
+   */
+  async visibleAmong(viewerId: string, userIds: readonly string[]): Promise<Set<string>> {
+    const viewer = BigInt(viewerId);
+    const ids = userIds.map(parseId).filter((id) => id !== undefined && id !== viewer);
     if (ids.length === 0) return new Set();
-    const rows = await this.prisma.chatMember.findMany({
-      where: { userId: { in: ids }, chat: { members: { some: { userId: BigInt(viewerId) } } } },
-      select: { userId: true },
-      distinct: ['userId'],
-    });
-    return new Set(rows.map((row) => row.userId.toString()));
+    const rows = await this.prisma.$queryRaw<{ id: bigint }[]>`
+      SELECT u.id FROM users u
+       WHERE u.id IN (${Prisma.join(ids)})
+         AND (${partnersOf(viewer, Prisma.sql`u.id`)})`;
+    return new Set(rows.map((row) => row.id.toString()));
   }
 
-  /** Everyone who shares at least one chat with `userId`, the user excluded. */
-  async chatPartners(userId: string): Promise<string[]> {
-    const rows = await this.prisma.chatMember.findMany({
-      where: { chat: { members: { some: { userId: BigInt(userId) } } }, userId: { not: BigInt(userId) } },
-      select: { userId: true },
-      distinct: ['userId'],
-    });
-    return rows.map((row) => row.userId.toString());
+  /** Everyone whose presence `userId` may see, the user excluded: see `visibleAmong`. */
+  async visiblePartners(userId: string): Promise<string[]> {
+    const viewer = BigInt(userId);
+    const rows = await this.prisma.$queryRaw<{ id: bigint }[]>`
+      SELECT candidate.id FROM (
+        SELECT m.user_id AS id FROM chat_members m
+         WHERE m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = ${viewer})
+        UNION
+        SELECT c.other_id FROM connections c WHERE c.user_id = ${viewer} AND c.state = 'CONNECTED'
+      ) AS candidate
+       WHERE candidate.id <> ${viewer} AND (${partnersOf(viewer, Prisma.sql`candidate.id`)})`;
+    return rows.map((row) => row.id.toString());
   }
+}
+
+/**
+ * The condition that `other` (an SQL expression) may see `viewer`'s presence
+ * and the reverse: they share a chat or are connected, and neither blocked
+ * the other. A block hides presence both ways, shared chat or not.
+ */
+function partnersOf(viewer: bigint, other: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`
+    (EXISTS (
+       SELECT 1 FROM chat_members theirs JOIN chat_members mine ON mine.chat_id = theirs.chat_id
+        WHERE theirs.user_id = ${other} AND mine.user_id = ${viewer}
+     )
+     OR EXISTS (SELECT 1 FROM connections c WHERE c.user_id = ${viewer} AND c.other_id = ${other} AND c.state = 'CONNECTED'))
+    AND NOT EXISTS (
+      SELECT 1 FROM blocks b
+       WHERE (b.blocker_id = ${viewer} AND b.blocked_id = ${other}) OR (b.blocker_id = ${other} AND b.blocked_id = ${viewer})
+    )`;
 }
 
 const toChange = (row: PresenceRow): PresenceChange => ({ userId: row.user_id.toString(), status: row.status, lastSeenAt: row.last_seen_at });

@@ -1,5 +1,6 @@
 import { DateTimeScalar } from '@chat/common';
 import type { Resolvers } from '../generated/resolvers.ts';
+import { accountResolvers } from './account.ts';
 import { connectionResolvers } from './connections.ts';
 import { contactChangeResolvers } from './contact-changes.ts';
 
@@ -24,7 +25,7 @@ const profileResolvers: Resolvers = {
 };
 
 /** The resolvers of each area, one map per type. */
-export const resolvers: Resolvers = mergeResolvers([profileResolvers, connectionResolvers, contactChangeResolvers]);
+export const resolvers: Resolvers = mergeResolvers([profileResolvers, connectionResolvers, contactChangeResolvers, accountResolvers]);
 
 function mergeResolvers(parts: Resolvers[]): Resolvers {
   const isPlain = (value: unknown): value is Record<string, unknown> =>

@@ -43,7 +43,7 @@ export interface UsersArgs {
   after?: string | null | undefined;
 }
 
-/** One per operation: its DataLoader batches and caches by-ID look-ups for that operation only. */
+/** One per operation: its DataLoader batches by-ID look-ups (read through the entity cache). */
 export class UserService {
   readonly #loader: DataLoader<string, UserRecord | null>;
 
@@ -92,7 +92,6 @@ export class UserService {
     }
     const [afterUsername] = after === null || after === undefined ? [] : decodeCursor(after, 1);
     const rows = await this.store.search({ search: text || undefined, afterUsername, take: take + 1 });
-    for (const row of rows) this.#loader.prime(row.id, row);
     return toConnection(rows, take, (row) => encodeCursor([row.username]), (row) => row);
   }
 
@@ -116,10 +115,7 @@ export class UserService {
     if (!parsed.success) throw fromZodError(parsed.error);
     const { version, ...changes } = parsed.data;
     const result = await this.store.updateProfile(viewer.id, version, changes);
-    if (result.ok) {
-      this.#loader.clear(viewer.id).prime(viewer.id, result.user);
-      return result.user;
-    }
+    if (result.ok) return result.user;
     if (result.reason === 'USERNAME_TAKEN') throw badInput('That username is taken.', { argument: 'input.username', reason: 'USERNAME_TAKEN' });
     if (result.reason === 'NOT_FOUND') throw notFound('User');
     throw conflict('The profile changed since you read it: read it again (me { version }) and retry.');

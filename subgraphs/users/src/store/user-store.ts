@@ -98,6 +98,8 @@ export class UserStore {
    * messages is one of these, and most are hits.
    */
   loader(): DataLoader<string, UserRecord | null> {
+    // Batches within a tick but keeps nothing: the entity cache is the cache, and a
+    // subscription resolves all its events in one context, each of which must be current.
     return new DataLoader(async (ids) => {
       const { hits, generations } = await this.cache.read<CachedUser>(USER_CACHE, ids);
       const missing = ids.filter((id) => !hits.has(id));
@@ -110,7 +112,7 @@ export class UserStore {
       const byId = new Map<string, UserRecord>(read.map((user) => [user.id, user]));
       for (const [id, cached] of hits) byId.set(id, { ...cached, createdAt: new Date(cached.createdAt) });
       return ids.map((id) => byId.get(id) ?? null);
-    });
+    }, { cache: false });
   }
 
   /** After a write to users rows commits: drops what the cache holds of them, in every process. */
@@ -156,7 +158,7 @@ export class UserStore {
    * prefix index (trigrams cannot narrow one or two characters down).
    */
   async search({ search, afterUsername, take }: UserSearch): Promise<UserRecord[]> {
-    const where: Prisma.UserWhereInput[] = [];
+    const where: Prisma.UserWhereInput[] = [{ deletedAt: null }];
     if (search !== undefined && search.length >= MIN_SUBSTRING_SEARCH) {
       where.push({
         OR: [

@@ -1,0 +1,52 @@
+/** The user's own data: deleting the account. docs/ACCOUNT-DATA.md. */
+import { apiError, log, SESSION_CACHE, Topics, unauthenticated, type ChatEventRecord, type EntityCache, type PubSubEngine, type Viewer } from '@chat/common';
+import type { AccountStore } from '../store/account-store.ts';
+import { USER_CACHE } from '../store/user-store.ts';
+import type { ConnectionEvent } from './connection-service.ts';
+import { verifyPassword } from './password.ts';
+
+export class AccountService {
+  constructor(
+    private readonly viewer: Viewer | null,
+    private readonly store: AccountStore,
+    private readonly cache: EntityCache,
+    private readonly pubsub: PubSubEngine,
+    private readonly nextId: () => bigint,
+  ) {}
+
+  /**
+   * Erases the viewer's account after checking their password, and ends
+   * every session of theirs at once (access tokens included).
+   * @throws FORBIDDEN (reason WRONG_PASSWORD) for a wrong password: nothing changes.
+   */
+  async deleteMyAccount(password: string): Promise<boolean> {
+    if (!this.viewer) throw unauthenticated();
+    const userId = this.viewer.id;
+    const hash = await this.store.passwordHash(userId);
+    if (!hash) throw unauthenticated('The session has ended; log in again.');
+    if (password.length > 1024 || !(await verifyPassword(password, hash))) {
+      throw apiError('FORBIDDEN', 'The password is not right.', { reason: 'WRONG_PASSWORD' });
+    }
+    const erasure = await this.store.erase(userId, new Date(), this.nextId);
+    // Committed: what follows only tells others, and a failure there must not undo or hide the deletion.
+    await this.cache.invalidate(USER_CACHE, [userId]);
+    await this.cache.invalidate(SESSION_CACHE, [userId]);
+    if (!erasure) return true;
+    try {
+      await this.pubsub.publish(Topics.outbox, {});
+      for (const chat of erasure.chats) {
+        await this.pubsub.publish(Topics.membersChanged, { chatId: chat.chatId });
+        const events: ChatEventRecord[] = [{ type: 'MembershipChanged', chatId: chat.chatId, action: 'MEMBER_LEFT', actorId: userId, userIds: [userId], role: null }];
+        if (chat.newOwnerId) {
+          events.push({ type: 'MembershipChanged', chatId: chat.chatId, action: 'ROLE_CHANGED', actorId: userId, userIds: [chat.newOwnerId], role: 'OWNER' });
+        }
+        for (const memberId of chat.remainingIds) for (const event of events) await this.pubsub.publish(Topics.userEvents(memberId), event);
+      }
+      const ended: ConnectionEvent = { userId, status: 'NONE', since: null };
+      for (const otherId of erasure.formerContactIds) await this.pubsub.publish(Topics.userConnections(otherId), ended);
+    } catch (error) {
+      log.warn('an account was deleted but not every member was told', { userId, error: String(error) });
+    }
+    return true;
+  }
+}
