@@ -12,8 +12,15 @@
  * In-process in the embedded mode; Redis in the distributed mode, so that
  * every process sees every invalidation (the generation check and the fill
  * are one Lua script, atomic on the server).
+ *
+ * Redis being away (a restart, a network blip) must not take requests down
+ * with it: reads give up after READ_TIMEOUT_MS and count as misses (the
+ * database answers), fills are skipped. Invalidations are the exception:
+ * they wait for Redis to come back, since serving a stale value would be a
+ * wrong answer, not a slow one.
  */
 import { Redis } from 'ioredis';
+import { log } from './log.ts';
 
 export interface CacheRead<T> {
   /** Current values, by ID. */
@@ -24,13 +31,18 @@ export interface CacheRead<T> {
 
 export interface EntityCache {
   read<T>(namespace: string, ids: readonly string[]): Promise<CacheRead<T>>;
-  /** Stores values read from the database, each only if its generation is unchanged since `read`. */
-  fill<T>(namespace: string, entries: readonly { id: string; value: T; generation: string }[]): Promise<void>;
+  /**
+   * Stores values read from the database, each only if its generation is
+   * unchanged since `read` (undefined: `read` could not tell, store nothing).
+   */
+  fill<T>(namespace: string, entries: readonly { id: string; value: T; generation: string | undefined }[]): Promise<void>;
   /** Makes every cached value of these IDs stale: call after the write commits. */
   invalidate(namespace: string, ids: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
+/** A cache read slower than this is a miss. */
+const READ_TIMEOUT_MS = 250;
 /** How long a value stays cached without being read again. */
 const VALUE_TTL_MS = 10 * 60_000;
 /** Generations outlive every value they may guard. */
@@ -67,7 +79,7 @@ export class MemoryEntityCache implements EntityCache {
     return { hits, generations };
   }
 
-  async fill<T>(namespace: string, entries: readonly { id: string; value: T; generation: string }[]): Promise<void> {
+  async fill<T>(namespace: string, entries: readonly { id: string; value: T; generation: string | undefined }[]): Promise<void> {
     for (const { id, value, generation } of entries) {
       const key = `${namespace}:${id}`;
       if (String(this.#generations.get(key) ?? 0) !== generation) continue;
@@ -105,7 +117,9 @@ export class RedisEntityCache implements EntityCache {
   readonly #redis: Redis;
 
   constructor(url: string) {
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false });
+    // Commands wait for a reconnection (invalidations must land); reads bound the wait themselves.
+    this.#redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.#redis.on('error', () => {}); // reconnects by itself; reads and fills degrade meanwhile
   }
 
   async read<T>(namespace: string, ids: readonly string[]): Promise<CacheRead<T>> {
@@ -113,7 +127,9 @@ export class RedisEntityCache implements EntityCache {
     const generations = new Map<string, string>();
     if (ids.length === 0) return { hits, generations };
     const keys = ids.flatMap((id) => [`cache:${namespace}:gen:${id}`, `cache:${namespace}:val:${id}`]);
-    const values = await this.#redis.mget(keys);
+    const values = await withTimeout(this.#redis.mget(keys), READ_TIMEOUT_MS);
+    // Unavailable: a miss, with no generation, so that nothing read now is filled.
+    if (!values) return { hits, generations };
     ids.forEach((id, index) => {
       const generation = values[2 * index] ?? '0';
       generations.set(id, generation);
@@ -125,11 +141,13 @@ export class RedisEntityCache implements EntityCache {
     return { hits, generations };
   }
 
-  async fill<T>(namespace: string, entries: readonly { id: string; value: T; generation: string }[]): Promise<void> {
-    if (entries.length === 0) return;
-    const keys = entries.flatMap(({ id }) => [`cache:${namespace}:gen:${id}`, `cache:${namespace}:val:${id}`]);
-    const args = entries.map(({ value, generation }) => JSON.stringify({ g: generation, v: value } satisfies Stored));
-    await this.#redis.eval(FILL_SCRIPT, keys.length, ...keys, ...args);
+  async fill<T>(namespace: string, entries: readonly { id: string; value: T; generation: string | undefined }[]): Promise<void> {
+    const known = entries.filter((entry): entry is { id: string; value: T; generation: string } => entry.generation !== undefined);
+    if (known.length === 0) return;
+    const keys = known.flatMap(({ id }) => [`cache:${namespace}:gen:${id}`, `cache:${namespace}:val:${id}`]);
+    const args = known.map(({ value, generation }) => JSON.stringify({ g: generation, v: value } satisfies Stored));
+    // Best effort: a value not cached is read from the database next time.
+    await withTimeout(this.#redis.eval(FILL_SCRIPT, keys.length, ...keys, ...args), READ_TIMEOUT_MS);
   }
 
   async invalidate(namespace: string, ids: readonly string[]): Promise<void> {
@@ -146,5 +164,16 @@ export class RedisEntityCache implements EntityCache {
 
   async close(): Promise<void> {
     this.#redis.disconnect();
+  }
+}
+
+/** The promise's value, or undefined when it takes longer than `ms` or fails (logged). */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise.catch((error: unknown) => void log.warn('cache unavailable', { error: String(error) })), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -88,7 +88,7 @@ function sessionCutOffs(db: Database, cache: EntityCache): RevocationCheck {
         ? await db.prisma.user.findUnique({ where: { id: BigInt(userId) }, select: { sessionsValidAfter: true } })
         : null;
       validAfterMs = row ? (row.sessionsValidAfter?.getTime() ?? 0) : Number.MAX_SAFE_INTEGER;
-      await cache.fill(SESSION_CACHE, [{ id: userId, value: validAfterMs, generation: generations.get(userId)! }]);
+      await cache.fill(SESSION_CACHE, [{ id: userId, value: validAfterMs, generation: generations.get(userId) }]);
     }
     return issuedAtSeconds * 1000 < validAfterMs;
   };

@@ -19,6 +19,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { GatewayEnv } from './env.ts';
+import { handleExportDownload } from './export-download.ts';
 import { inProcessHost, remoteHost, type GatewayContext, type SubgraphHost } from './subgraph-hosts.ts';
 import { SubscriptionBridge } from './subscriptions/bridge.ts';
 
@@ -107,7 +108,17 @@ export async function startGatewayServer({ env, tokens, runtime }: GatewayServer
     logging: false,
   });
 
-  const server = createServer(yoga);
+  const server = createServer((request, response) => {
+    if (request.url === '/export' || request.url?.startsWith('/export?')) {
+      handleExportDownload(yoga, request, response).catch((error: unknown) => {
+        log.error('the export download failed', { error: String(error) });
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: 'The export failed; try again.' }));
+      });
+      return;
+    }
+    void yoga(request, response);
+  });
   const wss = new WebSocketServer({ server, path: '/graphql' });
   const wsServer = useServer(
     {

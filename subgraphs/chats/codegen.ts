@@ -5,4 +5,5 @@ export default subgraphCodegen({
   ChatMember: '../store/chat-store.ts#ChatMemberRecord',
   User: '../store/chat-store.ts#UserRef',
   Message: '../store/chat-store.ts#MessageRef',
+  DataExport: '../services/chat-service.ts#DataExportRef',
 });

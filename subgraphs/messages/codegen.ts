@@ -17,4 +17,5 @@ export default subgraphCodegen({
   TypingChanged: '../services/event-types.ts#TypingChangedEvent',
   MembershipChanged: '../services/event-types.ts#MembershipChangedEvent',
   ChatRenamed: '../services/event-types.ts#ChatRenamedEvent',
+  DataExport: '../services/event-types.ts#DataExportRef',
 });

@@ -36,7 +36,7 @@ export function createUsersSubgraph(runtime: Runtime): Subgraph<Context> {
       return {
         viewer,
         auth,
-        account: new AccountService(viewer, accounts, runtime.cache, runtime.pubsub, () => runtime.ids.next()),
+        account: new AccountService(viewer, accounts, connectionStore, runtime.cache, runtime.pubsub, () => runtime.ids.next()),
         pubsub: runtime.pubsub,
         users: new UserService(viewer, store),
         connections: new ConnectionService(viewer, connectionStore, runtime.pubsub),

@@ -282,4 +282,21 @@ describe('users subgraph (in-process)', () => {
     const anonymous = await run(query, { r: representations.slice(0, 1) });
     assert.equal(anonymous.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
   });
+
+  it('answers the data export entity for the viewer only, even asked directly', async () => {
+    const owner = await register('export_owner');
+    const other = await register('export_other');
+    const ask = (userId: string) =>
+      run(
+        'query ($r: [_Any!]!) { _entities(representations: $r) { ... on DataExport { userId profile { username email } contacts { status } } } }',
+        { r: [{ __typename: 'DataExport', userId }] },
+        `Bearer ${owner.accessToken}`,
+      );
+    const own = await ask(owner.user.id);
+    assert.equal(own.errors, undefined, JSON.stringify(own.errors));
+    assert.deepEqual(plain(own.data), { _entities: [{ userId: owner.user.id, profile: { username: 'export_owner', email: null }, contacts: [] }] });
+    const foreign = await ask(other.user.id);
+    assert.equal(foreign.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+    assert.doesNotMatch(JSON.stringify(foreign.data), /export_other/);
+  });
 });

@@ -27,4 +27,8 @@ export const resolvers: Resolvers = {
   ChatMember: {
     user: (member) => ({ id: member.userId }),
   },
+  DataExport: {
+    __resolveReference: (reference, { chats }) => chats.exportReference(reference.userId),
+    chats: (data, _args, { chats }) => chats.allOfViewer(data.userId),
+  },
 };

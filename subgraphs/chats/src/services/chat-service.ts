@@ -134,6 +134,11 @@ function positionOf(cursor: string): ChatPosition {
   return { lastActivityAt, id: chatId };
 }
 
+/** The viewer's data export, as this subgraph knows it: its key. */
+export interface DataExportRef {
+  userId: string;
+}
+
 export class ChatService {
   readonly #chats: DataLoader<string, ChatRecord | null>;
   readonly #members: DataLoader<string, ChatMemberRecord[]>;
@@ -471,6 +476,30 @@ export class ChatService {
       );
     } catch (error) {
       log.warn('could not announce a committed chat change', { chatId, error });
+    }
+  }
+
+  /** The export entity, for the viewer's own export only. */
+  exportReference(userId: string): DataExportRef {
+    if (this.#requireViewer().id !== userId) throw forbidden('Only your own data can be exported.');
+    return { userId };
+  }
+
+  /** Every chat of the viewer, most recently active first (for their data export). */
+  async allOfViewer(userId: string): Promise<ChatRecord[]> {
+    const viewer = this.#requireViewer();
+    if (viewer.id !== userId) throw forbidden('Only your own data can be exported.');
+    const all: ChatRecord[] = [];
+    let position: ChatPosition | null = null;
+    for (;;) {
+      const rows = await this.store.pageOfMember(viewer.id, 500, position);
+      for (const { chat, membership } of rows) {
+        this.#membership?.prime(chat.id, membership);
+        all.push(chat);
+      }
+      const last = rows.at(-1);
+      if (!last || rows.length < 500) return all;
+      position = { lastActivityAt: last.chat.lastActivityAt, id: BigInt(last.chat.id) };
     }
   }
 }

@@ -68,6 +68,10 @@ export const resolvers: Resolvers = {
     title: (system) => system.title ?? null,
   },
   MessageReceipt: { user: (receipt) => userOf(receipt.userId) },
+  DataExport: {
+    __resolveReference: (reference, { messages }) => messages.exportReference(reference.userId),
+    messages: (data, _args, { messages }) => messages.sentByViewer(data.userId),
+  },
   Message: {
     __resolveReference: (reference, { messages }) => messages.messageById(reference.id),
     chat: (message) => ({ id: message.chatId }),

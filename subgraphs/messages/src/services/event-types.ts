@@ -16,3 +16,8 @@ export type ChatRenamedEvent = Event<'ChatRenamed'>;
 export interface MessageReceiptRecord extends ReceiptTimes {
   userId: string;
 }
+
+/** The viewer's data export, as this subgraph knows it: its key. */
+export interface DataExportRef {
+  userId: string;
+}

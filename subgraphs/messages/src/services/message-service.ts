@@ -482,6 +482,28 @@ export class MessageService {
     return id === null ? null : this.messageById(id);
   }
 
+  /** The export entity, for the viewer's own export only. */
+  exportReference(userId: string): { userId: string } {
+    if (this.#requireViewer().id !== userId) throw forbidden('Only your own data can be exported.');
+    return { userId };
+  }
+
+  /**
+   * Every message the viewer sent, oldest first, in their current state, for
+   * their data export: found by sender in the relational index, read from
+   * history in batches (one single-partition read each in Cassandra).
+   */
+  async sentByViewer(userId: string): Promise<MessageRecord[]> {
+    this.exportReference(userId);
+    const ids = await this.#state.sentBy(userId);
+    const out: MessageRecord[] = [];
+    for (let start = 0; start < ids.length; start += 200) {
+      const batch = await this.#store.byIds(ids.slice(start, start + 200));
+      out.push(...batch.filter((message): message is MessageRecord => message !== null));
+    }
+    return out;
+  }
+
   /** Announces the viewer's typing to the chat's members; nothing is stored. */
   async setTyping(chatId: string, typing: boolean): Promise<boolean> {
     const viewer = this.#requireViewer();

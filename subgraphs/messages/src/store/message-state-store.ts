@@ -114,6 +114,16 @@ export class MessageStateStore {
     await this.prisma.messageReaction.deleteMany({ where: { messageId: BigInt(messageId) } });
   }
 
+  /** The IDs of every USER message `userId` sent, oldest first (their data export). */
+  async sentBy(userId: string): Promise<string[]> {
+    const rows = await this.prisma.messageSeq.findMany({
+      where: { senderId: BigInt(userId), kind: 'USER' },
+      orderBy: [{ createdAt: 'asc' }, { messageId: 'asc' }],
+      select: { messageId: true },
+    });
+    return rows.map((row) => row.messageId.toString());
+  }
+
   /** @returns true when the message was not hidden for the user before. */
   async hide(userId: string, message: { messageId: string; chatId: string }): Promise<boolean> {
     const result = await this.prisma.messageHide.createMany({

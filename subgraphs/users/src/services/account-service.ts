@@ -1,18 +1,45 @@
-/** The user's own data: deleting the account. docs/ACCOUNT-DATA.md. */
-import { apiError, log, SESSION_CACHE, Topics, unauthenticated, type ChatEventRecord, type EntityCache, type PubSubEngine, type Viewer } from '@chat/common';
+/** The user's own data: exporting it, deleting the account. docs/ACCOUNT-DATA.md. */
+import { apiError, forbidden, log, SESSION_CACHE, Topics, unauthenticated, type ChatEventRecord, type EntityCache, type PubSubEngine, type Viewer } from '@chat/common';
 import type { AccountStore } from '../store/account-store.ts';
+import type { ConnectionStore, ContactRecord } from '../store/connection-store.ts';
 import { USER_CACHE } from '../store/user-store.ts';
 import type { ConnectionEvent } from './connection-service.ts';
 import { verifyPassword } from './password.ts';
+
+/** The root of a data export; the subgraphs add their parts to it (the DataExport entity). */
+export interface DataExportRecord {
+  userId: string;
+  exportedAt?: Date;
+}
 
 export class AccountService {
   constructor(
     private readonly viewer: Viewer | null,
     private readonly store: AccountStore,
+    private readonly connections: ConnectionStore,
     private readonly cache: EntityCache,
     private readonly pubsub: PubSubEngine,
     private readonly nextId: () => bigint,
   ) {}
+
+  #requireViewer(): Viewer {
+    if (!this.viewer) throw unauthenticated();
+    return this.viewer;
+  }
+
+  exportMyData(): DataExportRecord {
+    return { userId: this.#requireViewer().id, exportedAt: new Date() };
+  }
+
+  /** The export entity, for the viewer's own export only. */
+  exportReference(userId: string): DataExportRecord {
+    if (this.#requireViewer().id !== userId) throw forbidden('Only your own data can be exported.');
+    return { userId };
+  }
+
+  contacts(data: DataExportRecord): Promise<ContactRecord[]> {
+    return this.connections.all(this.exportReference(data.userId).userId);
+  }
 
   /**
    * Erases the viewer's account after checking their password, and ends

@@ -224,4 +224,17 @@ export class ConnectionStore {
     });
     return rows.map((row) => ({ userId: row.otherId.toString(), status, since: row.updatedAt }));
   }
+
+  /** Every contact of `userId`: connections and invitations in either direction, and the users they blocked. */
+  async all(userId: string): Promise<ContactRecord[]> {
+    const viewer = BigInt(userId);
+    const [rows, blocks] = await Promise.all([
+      this.prisma.connection.findMany({ where: { userId: viewer }, orderBy: [{ updatedAt: 'desc' }, { otherId: 'asc' }] }),
+      this.prisma.block.findMany({ where: { blockerId: viewer }, orderBy: [{ createdAt: 'desc' }, { blockedId: 'asc' }] }),
+    ]);
+    return [
+      ...rows.map((row): ContactRecord => ({ userId: row.otherId.toString(), status: row.state, since: row.updatedAt })),
+      ...blocks.map((row): ContactRecord => ({ userId: row.blockedId.toString(), status: 'BLOCKED', since: row.createdAt })),
+    ];
+  }
 }

@@ -107,7 +107,7 @@ export class UserStore {
       const read = rows.map(toRecord);
       await this.cache.fill(
         USER_CACHE,
-        read.map((user) => ({ id: user.id, value: { ...user, createdAt: user.createdAt.toISOString() }, generation: generations.get(user.id)! })),
+        read.map((user) => ({ id: user.id, value: { ...user, createdAt: user.createdAt.toISOString() }, generation: generations.get(user.id) })),
       );
       const byId = new Map<string, UserRecord>(read.map((user) => [user.id, user]));
       for (const [id, cached] of hits) byId.set(id, { ...cached, createdAt: new Date(cached.createdAt) });
