@@ -49,6 +49,10 @@ export const ZRuntimeEnvSchema = z.object({
   MESSAGE_EDIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
   /** How long after sending its sender may delete a message for everyone (admins: always). */
   MESSAGE_DELETE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(48 * 3600),
+  /** How long an email or phone confirmation code lasts. */
+  CONTACT_CODE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15 * 60),
+  /** User searches allowed per user in each 10-second window. */
+  SEARCH_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(30),
   /** Who may start a direct chat with whom: `anyone` (unless blocked), or `connections` only. */
   DIRECT_CHAT_POLICY: z.enum(['anyone', 'connections']).default('anyone'),
   /** Mail for confirmation codes goes here (smtp:// or smtps://, credentials in the URL); unset: the development outbox. */

@@ -7,6 +7,7 @@ export * from './events.ts';
 export * from './ids.ts';
 export * from './log.ts';
 export * from './pubsub.ts';
+export * from './rate-limit.ts';
 export * from './runtime.ts';
 export * from './serve.ts';
 export * from './snowflake.ts';

@@ -10,6 +10,7 @@ import { TokenService, type RevocationCheck } from './auth.ts';
 import { ConfigError, parseEnv, ZRuntimeEnvSchema, type RuntimeConfig } from './env.ts';
 import { createEntityCache, MemoryEntityCache, type EntityCache } from './cache.ts';
 import { createEventBus, type PubSubEngine } from './pubsub.ts';
+import { createRateLimiter, MemoryRateLimiter, type RateLimiter } from './rate-limit.ts';
 import { Snowflake } from './snowflake.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
 
@@ -19,6 +20,8 @@ export interface Runtime {
   pubsub: PubSubEngine;
   /** Entity caches shared by every process (Redis) or kept in this one (embedded). */
   cache: EntityCache;
+  /** Rate limits shared by every process (Redis) or kept in this one (embedded). */
+  limits: RateLimiter;
   ids: Snowflake;
   tokens: TokenService;
   /** Human-readable description of the storage and transport in use. */
@@ -41,6 +44,7 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
     });
     const bus = createEventBus(env.REDIS_URL);
     const cache = createEntityCache(env.REDIS_URL);
+    const limits = createRateLimiter(env.REDIS_URL);
     const tokens = new TokenService({ secret: config.jwtSecret, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS });
     tokens.useRevocationCheck(sessionCutOffs(db, cache));
     return {
@@ -48,6 +52,7 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
       db,
       pubsub: bus.pubsub,
       cache,
+      limits,
       ids: ids.generator,
       tokens,
       describe: () =>
@@ -58,6 +63,7 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
       close: async () => {
         await ids.stop();
         await cache.close();
+        await limits.close();
         await bus.close();
         await db.close();
         releaseLock?.();
@@ -152,6 +158,7 @@ export async function createMemoryRuntime(): Promise<Runtime> {
     db,
     pubsub: bus.pubsub,
     cache,
+    limits: new MemoryRateLimiter(),
     ids: new Snowflake({ worker: 0 }),
     tokens,
     describe: () => 'in-memory PGlite, in-process pub/sub',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, subscribeSubgraph, Topics, type Runtime } from '@chat/common';
+import { createMemoryRuntime, executeSubgraph, MemoryEntityCache, subscribeSubgraph, Topics, type Runtime } from '@chat/common';
 import type { PrismaClient } from '@chat/prisma';
 import type { ExecutionResult } from 'graphql';
 import { createUsersSubgraph } from './index.ts';
@@ -393,22 +393,41 @@ describe('connections and blocks (in-process)', () => {
     const me = await run('{ me { connectionStatus } }', {}, ann.auth);
     assert.deepEqual(plain(me.data), { me: { connectionStatus: 'NONE' } });
 
-    // The store's loader: one query for the whole batch.
+    // The store's loader: the viewer's whole contact list in one read of each table, then the entity cache.
     let queries = 0;
+    const counted = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(object, property) {
+          const value = Reflect.get(object, property, object);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            queries += 1;
+            return (value as (...a: unknown[]) => unknown).apply(object, args);
+          };
+        },
+      });
     const counting = new Proxy(prisma, {
       get(target, property) {
         const value = Reflect.get(target, property, target);
+        if (property === 'connection' || property === 'block') return counted(value as object);
         if (property !== '$queryRaw') return value;
-        return (...args: unknown[]) => {
-          queries += 1;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
+        return counted({ run: value as (...a: unknown[]) => unknown }).run;
       },
     });
-    const loader = new ConnectionStore(counting).statusLoader(ann.id);
-    const statuses = await Promise.all([bob, cat, dan, eve, { id: '42' }].map((who) => loader.load(who.id)));
+    const cache = new MemoryEntityCache();
+    const store = new ConnectionStore(counting, cache);
+    const everyone = [bob, cat, dan, eve, { id: '42' }];
+    const first = store.statusLoader(ann.id);
+    const statuses = await Promise.all(everyone.map((who) => first.load(who.id)));
     assert.deepEqual(statuses, ['INVITE_SENT', 'INVITE_RECEIVED', 'CONNECTED', 'BLOCKED', 'NONE']);
-    assert.equal(queries, 1);
+    assert.equal(queries, 2, 'one read of connections, one of blocks, for the whole batch');
+    const loader = store.statusLoader(ann.id);
+    assert.deepEqual(await Promise.all(everyone.map((who) => loader.load(who.id))), statuses);
+    assert.equal(queries, 2, 'the next request is answered from the cache');
+    await store.invalidate([ann.id]);
+    const afterChange = store.statusLoader(ann.id);
+    await Promise.all(everyone.map((who) => afterChange.load(who.id)));
+    assert.equal(queries, 4, 'an invalidated list is read again');
   });
 
   it('delivers connectionChanged to every subscription of the viewer, as the viewer sees it', async () => {

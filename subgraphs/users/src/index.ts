@@ -18,7 +18,7 @@ export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url
 export function createUsersSubgraph(runtime: Runtime): Subgraph<Context> {
   const { env } = runtime.config;
   const store = new UserStore(runtime.db.prisma, runtime.cache);
-  const connectionStore = new ConnectionStore(runtime.db.prisma);
+  const connectionStore = new ConnectionStore(runtime.db.prisma, runtime.cache);
   const contactChangeStore = new ContactChangeStore(runtime.db.prisma, runtime.cache);
   const sender = openMessageSender({
     smtpUrl: env.SMTP_URL,
@@ -28,6 +28,7 @@ export function createUsersSubgraph(runtime: Runtime): Subgraph<Context> {
   });
   const auth = new AuthService(store, runtime.ids, runtime.tokens);
   const accounts = new AccountStore(runtime.db.prisma);
+  const search = { limits: runtime.limits, perWindow: env.SEARCH_RATE_LIMIT };
   return {
     name: 'users',
     schema: buildFederatedSchema(typeDefs, resolvers),
@@ -38,9 +39,9 @@ export function createUsersSubgraph(runtime: Runtime): Subgraph<Context> {
         auth,
         account: new AccountService(viewer, accounts, connectionStore, runtime.cache, runtime.pubsub, () => runtime.ids.next()),
         pubsub: runtime.pubsub,
-        users: new UserService(viewer, store),
+        users: new UserService(viewer, store, search),
         connections: new ConnectionService(viewer, connectionStore, runtime.pubsub),
-        contactChanges: new ContactChangeService(viewer, contactChangeStore, sender, runtime.config.jwtSecret),
+        contactChanges: new ContactChangeService(viewer, contactChangeStore, sender, runtime.config.jwtSecret, () => new Date(), env.CONTACT_CODE_TTL_SECONDS * 1000),
       };
     },
     close: () => sender.close(),

@@ -284,3 +284,27 @@ describe('contact changes: gateway with SMTP_URL, emails through a real SMTP ser
   );
   phoneFlow(() => gateway.url, () => outbox);
 });
+
+describe('contact changes: a gateway whose codes last one second', () => {
+  const data = tempDataDir();
+  const outbox = new Outbox(join(data.path, 'outbox'));
+  let gateway: Process;
+
+  before(async () => {
+    gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, CONTACT_CODE_TTL_SECONDS: '1' }, await freePort());
+  });
+  after(async () => {
+    await gateway?.stop();
+    data.remove();
+  });
+
+  it('refuses an expired code, and changes nothing', async () => {
+    const user = await registerUser(gateway.url, 'late');
+    const address = `late.${Date.now().toString(36)}@example.com`;
+    await gqlOk(gateway.url, REQUEST_EMAIL, { value: address }, user.token);
+    const code = codeIn(outbox.take(address));
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    assertInvalidCode(await refused(gateway.url, CONFIRM_EMAIL, { code }, user.token), 0);
+    assert.equal((await me(gateway.url, user)).email, null);
+  });
+});

@@ -19,6 +19,9 @@ interface Gateways {
 }
 
 const PROFILE = 'id username displayName createdAt email phone version';
+/** Searches per user per 10 s in these topologies (SEARCH_RATE_LIMIT). */
+const TEST_SEARCH_LIMIT = 8;
+const env = { SEARCH_RATE_LIMIT: String(TEST_SEARCH_LIMIT) };
 const codeOf = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => response.errors?.[0]?.extensions?.code;
 
 function profileSuite(name: string, start: () => Promise<Gateways>): void {
@@ -121,12 +124,26 @@ function profileSuite(name: string, start: () => Promise<Gateways>): void {
       assert.equal(codeOf(await gql(gateways.a, 'query { users(search: "ann") { edges { cursor } } }')), 'UNAUTHENTICATED');
       assert.equal(codeOf(await gql(gateways.a, 'query ($s: String) { users(search: $s) { edges { cursor } } }', { s: 'x'.repeat(65) }, bob.token)), 'BAD_USER_INPUT');
     });
+
+    it('limits searches per user, across gateways, with a retry hint', async () => {
+      const [searcher, other] = await Promise.all([registerUser(gateways.a, 'sam'), registerUser(gateways.a, 'otto')]);
+      const search = (user: TestUser, url: string) => gql<any>(url, '{ users(search: "abc", first: 1) { edges { cursor } } }', {}, user.token);
+      for (let n = 0; n < TEST_SEARCH_LIMIT; n++) {
+        const answer = await search(searcher, n % 2 ? gateways.a : gateways.b);
+        assert.equal(answer.errors, undefined, `search ${n + 1}: ${JSON.stringify(answer.errors)}`);
+      }
+      const limited = await search(searcher, gateways.a);
+      assert.equal(codeOf(limited), 'RATE_LIMITED');
+      const retry = limited.errors?.[0]?.extensions?.retryAfterSeconds as number;
+      assert.ok(retry >= 1 && retry <= 10, `retryAfterSeconds ${retry}`);
+      assert.equal((await search(other, gateways.b)).errors, undefined, 'the limit is per user');
+    });
   });
 }
 
 profileSuite('profiles on the embedded gateway', async () => {
   const data = tempDataDir();
-  const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path }, await freePort());
+  const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, ...env }, await freePort());
   return {
     a: gateway.url,
     b: gateway.url,
@@ -138,6 +155,6 @@ profileSuite('profiles on the embedded gateway', async () => {
 });
 
 profileSuite('profiles on Postgres + Redis: gateway A (in-process subgraphs) and gateway B (subgraph processes)', async () => {
-  const topology = await startDistributed();
+  const topology = await startDistributed({ env });
   return { a: topology.gatewayA.url, b: topology.gatewayB.url, stop: topology.stop };
 });

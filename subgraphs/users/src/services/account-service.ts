@@ -59,6 +59,7 @@ export class AccountService {
     await this.cache.invalidate(USER_CACHE, [userId]);
     await this.cache.invalidate(SESSION_CACHE, [userId]);
     if (!erasure) return true;
+    await this.connections.invalidate([userId, ...erasure.formerContactIds]);
     try {
       await this.pubsub.publish(Topics.outbox, {});
       for (const chat of erasure.chats) {

@@ -89,6 +89,8 @@ export class ContactChangeService {
     private readonly secret: string | Uint8Array,
     /** @default the system clock */
     private readonly now: () => Date = () => new Date(),
+    /** How long a code lasts (CONTACT_CODE_TTL_SECONDS). */
+    private readonly codeTtlMs: number = CODE_TTL_MS,
   ) {}
 
   /**
@@ -141,7 +143,7 @@ export class ContactChangeService {
 
     const code = randomInt(0, 10 ** CODE_DIGITS).toString().padStart(CODE_DIGITS, '0');
     const now = this.now();
-    const expiresAt = new Date(now.getTime() + CODE_TTL_MS);
+    const expiresAt = new Date(now.getTime() + this.codeTtlMs);
     const saved = await this.store.saveRequest(
       { userId: viewer.id, kind, newValue, codeHash: this.#hash(viewer.id, kind, newValue, code), expiresAt },
       { now, windowStartsAfter: new Date(now.getTime() - SEND_WINDOW_MS), maxSends: MAX_SENDS },
@@ -158,7 +160,7 @@ export class ContactChangeService {
         channel: rules.channel,
         to: newValue,
         subject: CODE_SUBJECT,
-        text: `Your confirmation code is ${code}. It expires in ${CODE_TTL_MS / 60_000} minutes.\n\nIf you did not ask to change the ${rules.noun} of your account to this one, ignore this message.`,
+        text: `Your confirmation code is ${code}. It expires in ${describeDuration(this.codeTtlMs)}.\n\nIf you did not ask to change the ${rules.noun} of your account to this one, ignore this message.`,
       });
     } catch (error) {
       log.error('could not send a confirmation code', { channel: rules.channel, error });
@@ -194,4 +196,12 @@ export class ContactChangeService {
     const computed = Buffer.from(computedHex, 'hex');
     return stored.length === computed.length && timingSafeEqual(stored, computed);
   }
+}
+
+/** `15 minutes`, `1 minute`, `30 seconds`. */
+function describeDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  const seconds = Math.max(1, Math.round(ms / 1000));
+  return `${seconds} second${seconds === 1 ? '' : 's'}`;
 }

@@ -11,7 +11,9 @@ import {
   requireId,
   toConnection,
   unauthenticated,
+  apiError,
   type Connection,
+  type RateLimiter,
   type Viewer,
 } from '@chat/common';
 import type DataLoader from 'dataloader';
@@ -20,6 +22,8 @@ import type { UserRecord, UserStore } from '../store/user-store.ts';
 import { ZRegisterInputSchema } from './auth-service.ts';
 
 export const MAX_SEARCH_LENGTH = 64;
+/** The window of the per-user search limit (SEARCH_RATE_LIMIT searches in it). */
+export const SEARCH_WINDOW_MS = 10_000;
 
 /** The same rules as at registration, each field optional; at least one of them. */
 export const ZUpdateProfileInputSchema = z
@@ -50,6 +54,7 @@ export class UserService {
   constructor(
     private readonly viewer: Viewer | null,
     private readonly store: UserStore,
+    private readonly search: { limits: RateLimiter; perWindow: number },
   ) {
     this.#loader = store.loader();
   }
@@ -84,13 +89,19 @@ export class UserService {
 
   /** @throws UNAUTHENTICATED without a viewer; BAD_USER_INPUT for a bad `search`, `first` or `after`. */
   async users({ search, first, after }: UsersArgs): Promise<Connection<UserRecord>> {
-    this.#requireViewer();
+    const viewer = this.#requireViewer();
     const take = pageSize(first);
     const text = search?.trim() ?? '';
     if (text.length > MAX_SEARCH_LENGTH) {
       throw badInput(`search must be at most ${MAX_SEARCH_LENGTH} characters.`, { argument: 'search' });
     }
     const [afterUsername] = after === null || after === undefined ? [] : decodeCursor(after, 1);
+    // Searching walks indexes of every user: limited per user, in every process alike.
+    const decision = await this.search.limits.hit(`user-search:${viewer.id}`, this.search.perWindow, SEARCH_WINDOW_MS);
+    if (!decision.allowed) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+      throw apiError('RATE_LIMITED', `Too many searches; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+    }
     const rows = await this.store.search({ search: text || undefined, afterUsername, take: take + 1 });
     return toConnection(rows, take, (row) => encodeCursor([row.username]), (row) => row);
   }

@@ -10,6 +10,7 @@
  * either side and any process, take turns.
  */
 import { createHash } from 'node:crypto';
+import type { EntityCache } from '@chat/common';
 import { Prisma, type PrismaClient } from '@chat/prisma';
 import DataLoader from 'dataloader';
 
@@ -149,8 +150,52 @@ async function readPair(tx: Prisma.TransactionClient, userId: bigint, otherId: b
   };
 }
 
+/** The cache namespace of users' contact lists; every pair change invalidates both users' entries. */
+export const CONTACT_CACHE = 'contacts';
+/** Lists longer than this are not cached (the indexed queries answer them). */
+const MAX_CACHED_CONTACTS = 5_000;
+
+/** One entry of a cached contact list (JSON). */
+interface CachedContact {
+  userId: string;
+  status: Exclude<ConnectionStatus, 'NONE'>;
+  since: string;
+}
+
 export class ConnectionStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly cache: EntityCache,
+  ) {}
+
+  /**
+   * Every contact of `userId` (connections and invitations both ways, the
+   * users they blocked), most recently changed first, ties by other ID: read
+   * through the entity cache, so a user's contact statuses and lists cost
+   * one cache read. null for a list too long to cache.
+   */
+  async #contactsOf(userId: string): Promise<CachedContact[] | null> {
+    const { hits, generations } = await this.cache.read<CachedContact[]>(CONTACT_CACHE, [userId]);
+    const hit = hits.get(userId);
+    if (hit) return hit;
+    const viewer = BigInt(userId);
+    const [rows, blocks] = await Promise.all([
+      this.prisma.connection.findMany({ where: { userId: viewer }, take: MAX_CACHED_CONTACTS + 1, select: { otherId: true, state: true, updatedAt: true } }),
+      this.prisma.block.findMany({ where: { blockerId: viewer }, take: MAX_CACHED_CONTACTS + 1, select: { blockedId: true, createdAt: true } }),
+    ]);
+    if (rows.length + blocks.length > MAX_CACHED_CONTACTS) return null;
+    const contacts: CachedContact[] = [
+      ...rows.map((row): CachedContact => ({ userId: row.otherId.toString(), status: row.state, since: row.updatedAt.toISOString() })),
+      ...blocks.map((row): CachedContact => ({ userId: row.blockedId.toString(), status: 'BLOCKED', since: row.createdAt.toISOString() })),
+    ].sort((a, b) => (a.since === b.since ? compareIds(a.userId, b.userId) : a.since < b.since ? 1 : -1));
+    await this.cache.fill(CONTACT_CACHE, [{ id: userId, value: contacts, generation: generations.get(userId) }]);
+    return contacts;
+  }
+
+  /** After a pair change or an account deletion commits: these users' cached contact lists are stale. */
+  invalidate(userIds: readonly string[]): Promise<void> {
+    return this.cache.invalidate(CONTACT_CACHE, userIds);
+  }
 
   /**
    * Runs one change of the pair (`userId`, `otherId`) in one transaction
@@ -158,11 +203,13 @@ export class ConnectionStore {
    * sees both rows and both blocks as they are and nobody changes them until
    * the transaction ends. Whatever `work` throws rolls every write back.
    */
-  changePair<T>(userId: bigint, otherId: bigint, work: (pair: LockedPair) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(async (tx) => {
+  async changePair<T>(userId: bigint, otherId: bigint, work: (pair: LockedPair) => Promise<T>): Promise<T> {
+    const result = await this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${pairLockKey(userId, otherId)})`;
       return work(new LockedPair(tx, userId, otherId, await readPair(tx, userId, otherId)));
     }, CHANGE_TRANSACTION);
+    await this.invalidate([userId.toString(), otherId.toString()]);
+    return result;
   }
 
   /**
@@ -173,6 +220,11 @@ export class ConnectionStore {
   statusLoader(userId: string): DataLoader<string, ConnectionStatus> {
     const viewer = BigInt(userId);
     return new DataLoader(async (otherIds) => {
+      const cached = await this.#contactsOf(userId);
+      if (cached) {
+        const byId = new Map(cached.map((contact) => [contact.userId, contact.status]));
+        return otherIds.map((id) => byId.get(id) ?? 'NONE');
+      }
       const others = otherIds.map(BigInt);
       const rows = await this.prisma.$queryRaw<{ other_id: bigint; status: ConnectionStatus }[]>`
         SELECT b.blocked_id AS other_id, 'BLOCKED' AS status FROM blocks b
@@ -195,6 +247,18 @@ export class ConnectionStore {
    * starting after `after`; at most `take`.
    */
   async page(userId: string, status: Exclude<ConnectionStatus, 'NONE'>, take: number, after: ContactPosition | null): Promise<ContactRecord[]> {
+    const cached = await this.#contactsOf(userId);
+    if (cached) {
+      const afterSince = after?.since.toISOString();
+      return cached
+        .filter((contact) => contact.status === status)
+        .filter(
+          (contact) =>
+            !after || contact.since < afterSince! || (contact.since === afterSince && compareIds(contact.userId, after.otherId.toString()) > 0),
+        )
+        .slice(0, take)
+        .map((contact) => ({ userId: contact.userId, status, since: new Date(contact.since) }));
+    }
     const viewer = BigInt(userId);
     if (status === 'BLOCKED') {
       const rows = await this.prisma.block.findMany({
@@ -227,6 +291,8 @@ export class ConnectionStore {
 
   /** Every contact of `userId`: connections and invitations in either direction, and the users they blocked. */
   async all(userId: string): Promise<ContactRecord[]> {
+    const cached = await this.#contactsOf(userId);
+    if (cached) return cached.map((contact) => ({ userId: contact.userId, status: contact.status, since: new Date(contact.since) }));
     const viewer = BigInt(userId);
     const [rows, blocks] = await Promise.all([
       this.prisma.connection.findMany({ where: { userId: viewer }, orderBy: [{ updatedAt: 'desc' }, { otherId: 'asc' }] }),
@@ -237,4 +303,10 @@ export class ConnectionStore {
       ...blocks.map((row): ContactRecord => ({ userId: row.blockedId.toString(), status: 'BLOCKED', since: row.createdAt })),
     ];
   }
+}
+
+/** Orders decimal ID strings numerically. */
+function compareIds(a: string, b: string): number {
+  const [x, y] = [BigInt(a), BigInt(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
 }
