@@ -14,7 +14,7 @@ import type { Client } from 'graphql-ws';
 import { gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
 import { freePort, launch, tempDataDir } from '../kit/launcher.ts';
 import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
-import { startDistributed } from '../kit/topology.ts';
+import { startDistributed, startEmbedded } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
 
 interface Topology {
@@ -296,15 +296,11 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
 
 describe('connections end to end', { concurrency: true }, () => {
   connectionsSuite('connections on the embedded gateway', async () => {
-    const data = tempDataDir();
-    const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path }, await freePort());
+    const gateway = await startEmbedded();
     return {
       url: gateway.url,
       watchUrl: gateway.url,
-      stop: async () => {
-        await gateway.stop();
-        data.remove();
-      },
+      stop: gateway.stop,
     };
   });
 

@@ -9,9 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gql, gqlOk } from '../kit/client.ts';
-import { freePort, launch, tempDataDir } from '../kit/launcher.ts';
 import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
-import { startDistributed } from '../kit/topology.ts';
+import { startDistributed, startEmbedded } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
 
 interface Deployment {
@@ -112,15 +111,11 @@ function exportSuite(name: string, start: () => Promise<Deployment>): void {
 }
 
 exportSuite('data export on the embedded default', async () => {
-  const data = tempDataDir();
-  const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path }, await freePort());
+  const gateway = await startEmbedded();
   return {
     url: gateway.url,
-    dataDir: data.path,
-    stop: async () => {
-      await gateway.stop();
-      data.remove();
-    },
+    dataDir: gateway.dataDir,
+    stop: gateway.stop,
   };
 });
 

@@ -4,18 +4,15 @@ import { after, describe, it } from 'node:test';
 import { gqlOk, Subscription, wsClient } from '../kit/client.ts';
 import { freePort, launch, tempDataDir } from '../kit/launcher.ts';
 import { registerUser, directChat, sendText } from '../kit/seed.ts';
+import { startEmbedded } from '../kit/topology.ts';
 import { chatFlowSuite } from './chat-flow.ts';
 
 chatFlowSuite('embedded default: one gateway process with every subgraph in-process', async () => {
-  const data = tempDataDir();
-  const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path }, await freePort());
+  const gateway = await startEmbedded();
   return {
     sendUrl: gateway.url,
     subscribeUrl: gateway.url,
-    stop: async () => {
-      await gateway.stop();
-      data.remove();
-    },
+    stop: gateway.stop,
   };
 });
 

@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
-import { freePort, launch, tempDataDir } from '../kit/launcher.ts';
 import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
-import { startDistributed } from '../kit/topology.ts';
+import { startDistributed, startEmbedded } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
 
 /** The member limit of a group, its owner included (MAX_GROUP_MEMBERS of the chats subgraph). */
@@ -330,15 +329,11 @@ function groupsSuite(name: string, start: () => Promise<Topology>): void {
 }
 
 groupsSuite('groups on the embedded default: one gateway process', async () => {
-  const data = tempDataDir();
-  const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path }, await freePort());
+  const gateway = await startEmbedded();
   return {
     url: gateway.url,
     otherUrl: gateway.url,
-    stop: async () => {
-      await gateway.stop();
-      data.remove();
-    },
+    stop: gateway.stop,
   };
 });
 

@@ -10,21 +10,17 @@ import pg from 'pg';
 import { gql } from '../kit/client.ts';
 import { freePort, launch, tempDataDir } from '../kit/launcher.ts';
 import { directChat, registerUser, sendText } from '../kit/seed.ts';
-import { cassandraContactPoints, startDistributed } from '../kit/topology.ts';
+import { cassandraContactPoints, startDistributed, startEmbedded } from '../kit/topology.ts';
 import { messagingSuite, TEST_TYPING_TTL_MS } from './messaging.ts';
 
 const env = { TYPING_TTL_MS: String(TEST_TYPING_TTL_MS) };
 
 messagingSuite('messaging on the embedded default', async () => {
-  const data = tempDataDir();
-  const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, ...env }, await freePort());
+  const gateway = await startEmbedded({ ...env });
   return {
     sendUrl: gateway.url,
     subscribeUrl: gateway.url,
-    stop: async () => {
-      await gateway.stop();
-      data.remove();
-    },
+    stop: gateway.stop,
   };
 });
 

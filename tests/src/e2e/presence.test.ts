@@ -11,9 +11,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'graphql-ws';
 import { gql, gqlOk, Subscription, wsClient } from '../kit/client.ts';
-import { freePort, launch, tempDataDir } from '../kit/launcher.ts';
 import { directChat, registerUser, type TestUser } from '../kit/seed.ts';
-import { startDistributed } from '../kit/topology.ts';
+import { startDistributed, startEmbedded } from '../kit/topology.ts';
 
 const TIMING = { PRESENCE_DEVICE_TIMEOUT_SECONDS: '1', PRESENCE_IDLE_SECONDS: '2', PRESENCE_SWEEP_MS: '200' };
 const DEVICE_TIMEOUT_MS = 1_000;
@@ -349,15 +348,11 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
 // The two topologies start (the slow part) and run side by side; each runs its tests in order.
 describe('presence end to end', { concurrency: true }, () => {
   presenceSuite('presence on the embedded gateway', async () => {
-    const data = tempDataDir();
-    const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, ...TIMING }, await freePort());
+    const gateway = await startEmbedded({ ...TIMING });
     return {
       actUrl: gateway.url,
       watchUrl: gateway.url,
-      stop: async () => {
-        await gateway.stop();
-        data.remove();
-      },
+      stop: gateway.stop,
     };
   });
 

@@ -7,9 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gql, gqlOk } from '../kit/client.ts';
-import { freePort, launch, tempDataDir } from '../kit/launcher.ts';
 import { registerUser, type TestUser } from '../kit/seed.ts';
-import { startDistributed } from '../kit/topology.ts';
+import { startDistributed, startEmbedded } from '../kit/topology.ts';
 
 interface Gateways {
   /** Two gateways: the same one in the embedded mode. */
@@ -142,15 +141,11 @@ function profileSuite(name: string, start: () => Promise<Gateways>): void {
 }
 
 profileSuite('profiles on the embedded gateway', async () => {
-  const data = tempDataDir();
-  const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, ...env }, await freePort());
+  const gateway = await startEmbedded({ ...env });
   return {
     a: gateway.url,
     b: gateway.url,
-    stop: async () => {
-      await gateway.stop();
-      data.remove();
-    },
+    stop: gateway.stop,
   };
 });
 

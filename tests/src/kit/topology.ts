@@ -115,3 +115,27 @@ async function dropBackplane(prefix: string, brokers: string): Promise<void> {
     await client.shutdown();
   }
 }
+
+export interface Embedded {
+  url: string;
+  /** The gateway's DATA_DIR (its database, signing key and development outbox). */
+  dataDir: string;
+  gateway: Process;
+  /** Stops the gateway and removes its data. */
+  stop(): Promise<void>;
+}
+
+/** The embedded default: one gateway process with every subgraph in-process and its data in a directory of its own. */
+export async function startEmbedded(env: Record<string, string> = {}): Promise<Embedded> {
+  const data = tempDataDir();
+  const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, ...env }, await freePort());
+  return {
+    url: gateway.url,
+    dataDir: data.path,
+    gateway,
+    stop: async () => {
+      await gateway.stop();
+      data.remove();
+    },
+  };
+}

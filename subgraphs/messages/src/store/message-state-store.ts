@@ -4,6 +4,7 @@
  * reactions, the per-viewer hides, and the members' receipts. History itself
  * (the text) stays behind MessageStore.
  */
+import type { ChatEventRecord } from '@chat/common';
 import { isUniqueViolation, type PrismaClient } from '@chat/prisma';
 import DataLoader from 'dataloader';
 
@@ -26,15 +27,8 @@ export interface ReactionRecord {
   reactedByMe: boolean;
 }
 
-/** One member's receipts in one chat. */
-export interface ReceiptPositionRecord {
-  chatId: string;
-  userId: string;
-  deliveredUpToMessageId: string | null;
-  deliveredAt: string | null;
-  seenUpToMessageId: string | null;
-  seenAt: string | null;
-}
+/** One member's receipts in one chat: what a ReceiptsUpdated event carries. */
+export type ReceiptPositionRecord = Omit<Extract<ChatEventRecord, { type: 'ReceiptsUpdated' }>, 'type'>;
 
 export interface MemberPosition {
   userId: string;

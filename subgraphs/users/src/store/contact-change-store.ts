@@ -1,7 +1,7 @@
 /** Pending email and phone changes (table contact_changes), and applying a confirmed one to users. */
 import type { EntityCache } from '@chat/common';
 import { isUniqueViolation, Prisma, type PrismaClient } from '@chat/prisma';
-import { USER_CACHE, type UserRecord } from './user-store.ts';
+import { toUserRecord, USER_CACHE, userColumns, type UserRecord } from './user-store.ts';
 
 export type ContactKind = 'EMAIL' | 'PHONE';
 
@@ -39,22 +39,6 @@ export interface PendingChange {
  */
 export type ApplyChangeResult = { ok: true; user: UserRecord } | { ok: false; reason: 'TAKEN' | 'GONE' };
 
-const userColumns = { id: true, username: true, displayName: true, createdAt: true, email: true, phone: true, version: true } as const;
-
-type UserRow = Prisma.UserGetPayload<{ select: typeof userColumns }>;
-
-/** The same mapping as UserStore's: what the User type's resolvers expect. */
-function toUserRecord(row: UserRow): UserRecord {
-  return {
-    id: row.id.toString(),
-    username: row.username,
-    displayName: row.displayName,
-    createdAt: row.createdAt,
-    email: row.email,
-    phone: row.phone,
-    version: row.version,
-  };
-}
 
 const userField = (kind: ContactKind) => (kind === 'EMAIL' ? 'email' : 'phone');
 

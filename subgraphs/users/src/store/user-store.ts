@@ -48,11 +48,12 @@ export interface UserSearch {
   take: number;
 }
 
-const userColumns = { id: true, username: true, displayName: true, createdAt: true, email: true, phone: true, version: true } as const;
+/** The columns of a UserRecord, and its mapping: shared with the stores that read or write users rows. */
+export const userColumns = { id: true, username: true, displayName: true, createdAt: true, email: true, phone: true, version: true } as const;
 
 type UserRow = Prisma.UserGetPayload<{ select: typeof userColumns }>;
 
-function toRecord(row: UserRow): UserRecord {
+export function toUserRecord(row: UserRow): UserRecord {
   return {
     id: row.id.toString(),
     username: row.username,
@@ -104,7 +105,7 @@ export class UserStore {
       const { hits, generations } = await this.cache.read<CachedUser>(USER_CACHE, ids);
       const missing = ids.filter((id) => !hits.has(id));
       const rows = missing.length ? await this.prisma.user.findMany({ where: { id: { in: missing.map(BigInt) } }, select: userColumns }) : [];
-      const read = rows.map(toRecord);
+      const read = rows.map(toUserRecord);
       await this.cache.fill(
         USER_CACHE,
         read.map((user) => ({ id: user.id, value: { ...user, createdAt: user.createdAt.toISOString() }, generation: generations.get(user.id) })),
@@ -127,7 +128,7 @@ export class UserStore {
 
   async findCredentials(username: string): Promise<UserCredentials | null> {
     const row = await this.prisma.user.findUnique({ where: { username }, select: { ...userColumns, passwordHash: true } });
-    return row ? { user: toRecord(row), passwordHash: row.passwordHash } : null;
+    return row ? { user: toUserRecord(row), passwordHash: row.passwordHash } : null;
   }
 
   /**
@@ -140,7 +141,7 @@ export class UserStore {
         data: { ...user, refreshTokens: { create: token } },
         select: userColumns,
       });
-      return { ok: true, user: toRecord(row) };
+      return { ok: true, user: toUserRecord(row) };
     } catch (error) {
       if (isUsernameViolation(error)) return { ok: false, reason: 'USERNAME_TAKEN' };
       throw error;
@@ -172,7 +173,7 @@ export class UserStore {
     }
     if (afterUsername !== undefined) where.push({ username: { gt: afterUsername } });
     const rows = await this.prisma.user.findMany({ where: { AND: where }, orderBy: { username: 'asc' }, take, select: userColumns });
-    return rows.map(toRecord);
+    return rows.map(toUserRecord);
   }
 
   /**
@@ -188,7 +189,7 @@ export class UserStore {
       });
       if (rows[0]) {
         await this.invalidate([id]);
-        return { ok: true, user: toRecord(rows[0]) };
+        return { ok: true, user: toUserRecord(rows[0]) };
       }
       const exists = await this.prisma.user.findUnique({ where: { id: BigInt(id) }, select: { id: true } });
       return { ok: false, reason: exists ? 'STALE_VERSION' : 'NOT_FOUND' };
