@@ -51,4 +51,4 @@ export function createMessagesSubgraph(runtime: Runtime): Subgraph<Context> {
 }
 export { CassandraMessageStore } from './store/cassandra-message-store.ts';
 export type { MessageRecord, PendingMessage } from './store/message-store.ts';
-export { deleteEmptyGroups } from './pipeline/kafka-log.ts';
+export { deleteEmptyGroups, KafkaMessageLog, startMessageConsumer } from './pipeline/kafka-log.ts';

@@ -1,8 +1,8 @@
-/** The consumer-group janitor against a real Kafka broker. */
+/** The message consumer's supervision and the consumer-group janitor, against a real Kafka broker. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deleteEmptyGroups } from '@chat/subgraph-messages';
-import { Kafka, logLevel } from 'kafkajs';
+import { deleteEmptyGroups, KafkaMessageLog, startMessageConsumer, type PendingMessage } from '@chat/subgraph-messages';
+import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { kafkaBrokers } from '../kit/topology.ts';
 
 describe('deleteEmptyGroups', () => {
@@ -40,6 +40,46 @@ describe('deleteEmptyGroups', () => {
       await Promise.all([active.disconnect(), stillRunning.disconnect()]);
       await admin.deleteGroups([`${prefix}.message-pipeline`, `${prefix}.busy`, `${other}.abandoned`]).catch(() => undefined);
       await admin.deleteTopics({ topics: [topic] });
+      await admin.disconnect();
+    }
+  });
+});
+
+describe('startMessageConsumer', () => {
+  it('rebuilds a consumer that crashed with an error kafkajs will not restart from, and the message is processed', async () => {
+    const prefix = `sup${Date.now().toString(36)}`;
+    const settings = { brokers: kafkaBrokers().split(','), topicPrefix: prefix, partitions: 1, replicationFactor: 1, clientId: 'supervision-test' };
+    const processed: string[] = [];
+    let failures = 0;
+    let delivered!: () => void;
+    const done = new Promise<void>((resolve) => (delivered = resolve));
+    const consumer = await startMessageConsumer(settings, {
+      process: async (message: PendingMessage) => {
+        if (failures === 0) {
+          failures += 1;
+          // What kafkajs does not restart from (an UNKNOWN_MEMBER_ID after a broker restart is one).
+          throw new kafkajs.KafkaJSNonRetriableError('simulated non-retriable failure');
+        }
+        processed.push(message.id);
+        delivered();
+        return null;
+      },
+    });
+    const log = new KafkaMessageLog(settings);
+    try {
+      const message = { id: '42', chatId: '7', senderId: '1', text: 'hi', clientMessageId: 'k', createdAt: new Date().toISOString() };
+      await log.append(message);
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the message was never processed: the consumer stayed down')), 45_000));
+      await Promise.race([done, timeout]);
+      assert.equal(failures, 1);
+      assert.deepEqual(processed, ['42']);
+    } finally {
+      await log.close();
+      await consumer.stop();
+      const admin = new Kafka({ brokers: settings.brokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.deleteGroups([`${prefix}.message-pipeline`]).catch(() => undefined);
+      await admin.deleteTopics({ topics: [`${prefix}.messages`] }).catch(() => undefined);
       await admin.disconnect();
     }
   });

@@ -5,7 +5,7 @@
  * port; output is kept and shown when a test fails to start one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,8 +84,17 @@ export async function launch(name: string, entry: string, env: Record<string, st
         await exited;
         clearTimeout(timer);
       }
+      keepOutput(name, output);
     },
   };
+}
+
+/** With TEST_PROCESS_LOGS set to a directory, each stopped process leaves its output there (for a failure's post-mortem). */
+function keepOutput(name: string, output: string): void {
+  const dir = process.env.TEST_PROCESS_LOGS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${Date.now()}-${process.pid}-${name}.log`), output);
 }
 
 export function tempDataDir(): { path: string; remove(): void } {

@@ -140,36 +140,75 @@ export async function deleteEmptyGroups(settings: KafkaSettings, keep: readonly 
 
 const JANITOR_INTERVAL_MS = 5 * 60_000;
 
-/** Runs the pipeline as a member of the consumer group until `stop()`. */
-export async function startMessageConsumer(settings: KafkaSettings, pipeline: MessagePipeline): Promise<{ stop(): Promise<void> }> {
+/** How long after a crash kafkajs would not restart from the consumer is rebuilt. */
+const RELAUNCH_DELAY_MS = 1_000;
+
+/**
+ * Runs the pipeline as a member of the consumer group until `stop()`.
+ *
+ * kafkajs restarts its consumer after retriable errors only; some errors a
+ * broker restart can produce are not retriable, and the consumer would then
+ * stay down for good, leaving acknowledged messages unplaced. So a crash
+ * kafkajs does not restart from rebuilds the consumer here, after a pause.
+ */
+export async function startMessageConsumer(settings: KafkaSettings, pipeline: Pick<MessagePipeline, 'process'>): Promise<{ stop(): Promise<void> }> {
   const kafka = kafkaClient(settings);
   await ensureTopic(kafka, settings);
-  const consumer: Consumer = kafka.consumer({
-    groupId: pipelineGroup(settings.topicPrefix),
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1_000,
-    rebalanceTimeout: 10_000,
-    // Bounds how long disconnect() waits for an idle fetch; data is returned as soon as it arrives.
-    maxWaitTimeInMs: 1_000,
-    allowAutoTopicCreation: false,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic: messagesTopic(settings.topicPrefix), fromBeginning: true });
-  await consumer.run({
-    autoCommit: true,
-    partitionsConsumedConcurrently: Math.min(settings.partitions, 4),
-    eachMessage: async ({ message, partition }) => {
-      if (!message.value) return;
-      const pending = JSON.parse(message.value.toString('utf8')) as PendingMessage;
-      try {
-        await pipeline.process(pending);
-      } catch (error) {
-        log.error('message pipeline failed; the message will be processed again', { partition, offset: message.offset, error });
-        throw error;
-      }
-    },
-  });
-  log.info('message consumer running', { group: pipelineGroup(settings.topicPrefix) });
+  let stopped = false;
+  let current: Consumer | undefined;
+  let relaunch: NodeJS.Timeout | undefined;
+
+  const launch = async (): Promise<void> => {
+    const consumer: Consumer = kafka.consumer({
+      groupId: pipelineGroup(settings.topicPrefix),
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      rebalanceTimeout: 10_000,
+      // Bounds how long disconnect() waits for an idle fetch; data is returned as soon as it arrives.
+      maxWaitTimeInMs: 1_000,
+      allowAutoTopicCreation: false,
+    });
+    current = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || stopped) return;
+      log.error('message consumer crashed and kafkajs will not restart it; rebuilding it', { error: String(payload.error) });
+      relaunch = setTimeout(() => {
+        consumer
+          .disconnect()
+          .catch(() => undefined)
+          .then(() => (stopped ? undefined : launch()))
+          .catch((error: unknown) => log.error('could not rebuild the message consumer; retrying', { error: String(error) }));
+      }, RELAUNCH_DELAY_MS);
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: messagesTopic(settings.topicPrefix), fromBeginning: true });
+      await consumer.run({
+        autoCommit: true,
+        partitionsConsumedConcurrently: Math.min(settings.partitions, 4),
+        eachMessage: async ({ message, partition }) => {
+          if (!message.value) return;
+          const pending = JSON.parse(message.value.toString('utf8')) as PendingMessage;
+          try {
+            await pipeline.process(pending);
+          } catch (error) {
+            log.error('message pipeline failed; the message will be processed again', { partition, offset: message.offset, error });
+            throw error;
+          }
+        },
+      });
+    } catch (error) {
+      if (stopped || current !== consumer) return;
+      // Rebuilding (Kafka still away): try again shortly, as a crash would.
+      log.warn('message consumer could not start; retrying', { error: String(error) });
+      await consumer.disconnect().catch(() => undefined);
+      relaunch = setTimeout(() => void launch().catch(() => undefined), RELAUNCH_DELAY_MS);
+      return;
+    }
+    log.info('message consumer running', { group: pipelineGroup(settings.topicPrefix) });
+  };
+
+  await launch();
   const janitor = setInterval(() => {
     deleteEmptyGroups(settings, [pipelineGroup(settings.topicPrefix)]).then(
       (deleted) => deleted.length > 0 && log.info('deleted empty consumer groups', { deleted }),
@@ -179,8 +218,10 @@ export async function startMessageConsumer(settings: KafkaSettings, pipeline: Me
   janitor.unref();
   return {
     stop: async () => {
+      stopped = true;
       clearInterval(janitor);
-      await consumer.disconnect();
+      clearTimeout(relaunch);
+      await current?.disconnect();
     },
   };
 }
