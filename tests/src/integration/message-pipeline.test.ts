@@ -128,4 +128,17 @@ describe('message placement on Postgres', () => {
     assert.equal(stored?.version, Math.max(...versions));
     assert.equal(await state.claimEdit(pending.id, new Date()), null, 'no edit after the deletion');
   });
+
+  it('holds the per-user reaction limit when many reactions arrive at once', async () => {
+    const chatId = ids.next();
+    await db.prisma.chat.create({ data: { id: chatId, kind: 'DIRECT', createdById: 1n, members: { create: [{ userId: 1n }, { userId: 2n }] } } });
+    const state = new MessageStateStore(db.prisma);
+    const target = { messageId: ids.nextId(), chatId: chatId.toString() };
+    const emojis = Array.from({ length: 30 }, (_, n) => String.fromCodePoint(0x1f600 + n));
+    const outcomes = await Promise.all([...emojis, emojis[0]!].map((emoji) => state.react('2', target, emoji, 20)));
+    const mine = await db.prisma.messageReaction.count({ where: { messageId: BigInt(target.messageId), userId: 2n } });
+    assert.equal(mine, 20, 'exactly the limit, however the 31 requests interleaved');
+    assert.equal(outcomes.filter((outcome) => outcome === 'ADDED').length, 20);
+    assert.equal(outcomes.filter((outcome) => outcome === 'LIMIT').length + outcomes.filter((outcome) => outcome === 'EXISTS').length, 11);
+  });
 });

@@ -415,10 +415,11 @@ export class MessageService {
     const target = { messageId: message.id, chatId: message.chatId };
     let changed: boolean;
     if (add) {
-      if ((await this.#state.reactionCount(viewer.id, message.id)) >= MAX_REACTIONS_PER_USER) {
+      const outcome = await this.#state.react(viewer.id, target, parsedEmoji.data, MAX_REACTIONS_PER_USER);
+      if (outcome === 'LIMIT') {
         throw badInput(`At most ${MAX_REACTIONS_PER_USER} different reactions per message.`, { argument: 'emoji', reason: 'TOO_MANY_REACTIONS' });
       }
-      changed = await this.#state.react(viewer.id, target, parsedEmoji.data);
+      changed = outcome === 'ADDED';
     } else {
       changed = await this.#state.unreact(viewer.id, message.id, parsedEmoji.data);
     }

@@ -5,7 +5,7 @@
  * (the text) stays behind MessageStore.
  */
 import type { ChatEventRecord } from '@chat/common';
-import { isUniqueViolation, type PrismaClient } from '@chat/prisma';
+import type { PrismaClient } from '@chat/prisma';
 import DataLoader from 'dataloader';
 
 /** A placed message as the relational index knows it. */
@@ -137,23 +137,22 @@ export class MessageStateStore {
     return new Set(rows.map((row) => row.messageId.toString()));
   }
 
-  /** @returns true when the reaction is new. */
-  async react(userId: string, message: { messageId: string; chatId: string }, emoji: string): Promise<boolean> {
-    try {
-      const result = await this.prisma.messageReaction.createMany({
-        data: [{ messageId: BigInt(message.messageId), userId: BigInt(userId), emoji, chatId: BigInt(message.chatId) }],
-        skipDuplicates: true,
-      });
-      return result.count === 1;
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
-    }
-  }
-
-  /** How many different emoji the user has on the message. */
-  async reactionCount(userId: string, messageId: string): Promise<number> {
-    return this.prisma.messageReaction.count({ where: { messageId: BigInt(messageId), userId: BigInt(userId) } });
+  /**
+   * Adds the user's reaction, unless they already have `limit` different ones
+   * on the message. The count and the insert run under a lock on (message,
+   * user), so concurrent reactions cannot together pass the limit.
+   */
+  async react(userId: string, message: { messageId: string; chatId: string }, emoji: string, limit: number): Promise<'ADDED' | 'EXISTS' | 'LIMIT'> {
+    const messageId = BigInt(message.messageId);
+    const user = BigInt(userId);
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`reaction:${messageId}:${user}`}, 0))`;
+      const mine = await tx.messageReaction.findMany({ where: { messageId, userId: user }, select: { emoji: true } });
+      if (mine.some((reaction) => reaction.emoji === emoji)) return 'EXISTS';
+      if (mine.length >= limit) return 'LIMIT';
+      await tx.messageReaction.create({ data: { messageId, userId: user, emoji, chatId: BigInt(message.chatId) } });
+      return 'ADDED';
+    });
   }
 
   /** @returns true when there was such a reaction. */
