@@ -12,18 +12,9 @@ import type { PrismaClient } from '@chat/prisma';
  * its chat. JSON-safe (IDs as decimal strings, the time as ISO-8601), since
  * it travels through the log and pub/sub.
  */
-export interface PendingMessage {
-  id: string;
-  chatId: string;
-  senderId: string;
-  text: string;
-  clientMessageId: string;
-  /** ISO-8601, UTC. */
-  createdAt: string;
-  /** USER when absent (messages logged before SYSTEM messages existed). */
-  kind?: 'USER' | 'SYSTEM';
-  system?: SystemEventRecord | null;
-}
+export type PendingMessage = Pick<MessageEventRecord, 'id' | 'chatId' | 'senderId' | 'text' | 'clientMessageId' | 'createdAt'> &
+  /** `kind` is USER when absent (messages logged before SYSTEM messages existed). */
+  Partial<Pick<MessageEventRecord, 'kind' | 'system'>>;
 
 /**
  * A message placed in its chat, in its current state: `seq` is its position
