@@ -19,8 +19,9 @@
  * they wait for Redis to come back, since serving a stale value would be a
  * wrong answer, not a slow one.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { log } from './log.ts';
+import { createRedisClient } from './redis.ts';
 
 export interface CacheRead<T> {
   /** Current values, by ID. */
@@ -118,7 +119,7 @@ export class RedisEntityCache implements EntityCache {
 
   constructor(url: string) {
     // Commands wait for a reconnection (invalidations must land); reads bound the wait themselves.
-    this.#redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.#redis = createRedisClient(url, { purpose: 'cache', maxRetriesPerRequest: null, lazyConnect: false });
     this.#redis.on('error', () => {}); // reconnects by itself; reads and fills degrade meanwhile
   }
 

@@ -21,7 +21,7 @@ export async function runSubgraphMain(
       // An embedded database belongs to one process: separate subgraph processes must share a server.
       throw new ConfigError('Invalid configuration:\n  DATABASE_URL: required when a subgraph runs as its own process (npm start runs them all in one)');
     }
-    runtime = await createRuntime(resolveRuntimeConfig(env));
+    runtime = await createRuntime(resolveRuntimeConfig(env, { issuesTokens: name === 'users' }));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${name}: ${error.message}\n`);
@@ -29,7 +29,7 @@ export async function runSubgraphMain(
     }
     throw error;
   }
-  const served = await serveSubgraph(create(runtime), { host: env.HOST, port: env.PORT });
+  const served = await serveSubgraph(create(runtime), { host: env.HOST, port: env.PORT, identity: runtime.identity });
   log.info('subgraph ready', { subgraph: name, url: served.url, storage: runtime.describe() });
   onShutdown(async () => {
     await served.close();

@@ -6,7 +6,8 @@
  */
 import { PubSub, withFilter, type PubSubEngine } from 'graphql-subscriptions';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
-import { Redis } from 'ioredis';
+import { log } from './log.ts';
+import { createRedisClient } from './redis.ts';
 
 export type { PubSubEngine };
 export { withFilter };
@@ -21,9 +22,11 @@ export function createEventBus(redisUrl?: string): EventBus {
     const pubsub = new PubSub();
     return { pubsub, close: async () => {} };
   }
-  const options = { maxRetriesPerRequest: null, lazyConnect: false };
-  const publisher = new Redis(redisUrl, options);
-  const subscriber = new Redis(redisUrl, options);
+  const options = { purpose: 'pub/sub', maxRetriesPerRequest: null, lazyConnect: false };
+  const publisher = createRedisClient(redisUrl, options);
+  const subscriber = createRedisClient(redisUrl, options);
+  // Reconnects by itself; events published meanwhile wait for it.
+  for (const client of [publisher, subscriber]) client.on('error', (error: Error) => log.warn('redis pub/sub unavailable', { error: error.message }));
   const pubsub = new RedisPubSub({ publisher, subscriber });
   return {
     pubsub,

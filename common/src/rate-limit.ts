@@ -5,8 +5,9 @@
  * requests through rather than failing them: a limit protects the service,
  * and is not worth an outage of its own.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { log } from './log.ts';
+import { createRedisClient } from './redis.ts';
 
 export interface RateDecision {
   allowed: boolean;
@@ -51,7 +52,7 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #redis: Redis;
 
   constructor(url: string) {
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
+    this.#redis = createRedisClient(url, { purpose: 'rate limits', maxRetriesPerRequest: 1, lazyConnect: false });
     this.#redis.on('error', () => {});
   }
 

@@ -4,10 +4,11 @@
  * generator and the token service. In the embedded mode the gateway opens one
  * runtime and mounts every subgraph on it.
  */
-import { openDatabase, WorkerIdInUseError, type Database } from '@chat/prisma';
+import { DatabaseConnectionError, openDatabase, WorkerIdInUseError, type Database } from '@chat/prisma';
 import { log } from './log.ts';
-import { TokenService, type RevocationCheck } from './auth.ts';
-import { ConfigError, parseEnv, ZRuntimeEnvSchema, type RuntimeConfig } from './env.ts';
+import { tokenRefused, TokenService, type Viewer } from './auth.ts';
+import { InternalIdentity } from './identity.ts';
+import { ConfigError, generateSecrets, parseEnv, ZRuntimeEnvSchema, type RuntimeConfig } from './env.ts';
 import { createEntityCache, MemoryEntityCache, type EntityCache } from './cache.ts';
 import { createEventBus, type PubSubEngine } from './pubsub.ts';
 import { createRateLimiter, MemoryRateLimiter, type RateLimiter } from './rate-limit.ts';
@@ -23,7 +24,18 @@ export interface Runtime {
   /** Rate limits shared by every process (Redis) or kept in this one (embedded). */
   limits: RateLimiter;
   ids: Snowflake;
-  tokens: TokenService;
+  /**
+   * Access tokens: issued where the signing keys are (the users subgraph),
+   * otherwise null; verifying them is the gateway's job.
+   */
+  tokens: TokenService | null;
+  /** Verifies the identity the gateway forwards to a subgraph served on its own port. */
+  identity: InternalIdentity;
+  /**
+   * The viewer the gateway vouches for, if their session is still going.
+   * @throws UNAUTHENTICATED (reason SESSION_ENDED) once it was ended (logout, password change, reuse of a refresh token, account deletion).
+   */
+  checkSession(viewer: Viewer | null): Promise<Viewer | null>;
   /** Human-readable description of the storage and transport in use. */
   describe(): string;
   close(): Promise<void>;
@@ -45,8 +57,10 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
     const bus = createEventBus(env.REDIS_URL);
     const cache = createEntityCache(env.REDIS_URL);
     const limits = createRateLimiter(env.REDIS_URL);
-    const tokens = new TokenService({ secret: config.jwtSecret, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS });
-    tokens.useRevocationCheck(sessionCutOffs(db, cache));
+    const { secrets } = config;
+    const tokens = secrets.jwtPrivateKeys
+      ? await TokenService.create({ signingKeys: secrets.jwtPrivateKeys, signingKeyId: secrets.jwtSigningKeyId, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS })
+      : null;
     return {
       config,
       db,
@@ -55,6 +69,8 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
       limits,
       ids: ids.generator,
       tokens,
+      identity: new InternalIdentity(secrets.internalTokenSecret),
+      checkSession: sessionGuard(db, cache),
       describe: () =>
         [
           env.DATABASE_URL ? `postgres ${redact(env.DATABASE_URL)}` : `embedded PGlite in ${config.dataDir}/pglite`,
@@ -72,31 +88,36 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
   } catch (error) {
     releaseLock?.();
     if (error instanceof WorkerIdInUseError) throw new ConfigError(`Invalid configuration:\n  WORKER_ID: ${error.message}`);
+    if (error instanceof DatabaseConnectionError && error.rejectedCredentials) throw new ConfigError(`Invalid configuration:\n  DATABASE_URL: ${error.message}`);
     throw error;
   }
 }
 
-/** The cache namespace of users' session cut-offs; invalidate it after changing `users.sessions_valid_after`. */
+/** The cache namespace of sessions: invalidate a session's ID after ending it. */
 export const SESSION_CACHE = 'session';
 
 /**
- * Tokens issued before the user's session cut-off (`users.sessions_valid_after`,
- * set when the account is deleted) are refused. Read through the entity
- * cache, so a request costs one cache read, and a cut-off applies in every
- * process as soon as it is invalidated. A user who does not exist is refused.
+ * Refuses viewers whose session has ended. Read through the entity cache, so
+ * an operation costs one cache read, and an ended session is refused in
+ * every process as soon as it is invalidated. The cached value is the user
+ * the session belongs to while it goes on, '' once it ended or for an
+ * unknown session (a session never restarts, so '' is final).
  */
-function sessionCutOffs(db: Database, cache: EntityCache): RevocationCheck {
-  return async (userId, issuedAtSeconds) => {
-    const { hits, generations } = await cache.read<number>(SESSION_CACHE, [userId]);
-    let validAfterMs = hits.get(userId);
-    if (validAfterMs === undefined) {
-      const row = /^\d{1,20}$/.test(userId)
-        ? await db.prisma.user.findUnique({ where: { id: BigInt(userId) }, select: { sessionsValidAfter: true } })
+function sessionGuard(db: Database, cache: EntityCache): Runtime['checkSession'] {
+  return async (viewer) => {
+    if (!viewer) return null;
+    const sessionId = viewer.sessionId;
+    const { hits, generations } = await cache.read<string>(SESSION_CACHE, [sessionId]);
+    let owner = hits.get(sessionId);
+    if (owner === undefined) {
+      const row = /^\d{1,20}$/.test(sessionId)
+        ? await db.prisma.authSession.findUnique({ where: { id: BigInt(sessionId) }, select: { userId: true, endedAt: true, expiresAt: true } })
         : null;
-      validAfterMs = row ? (row.sessionsValidAfter?.getTime() ?? 0) : Number.MAX_SAFE_INTEGER;
-      await cache.fill(SESSION_CACHE, [{ id: userId, value: validAfterMs, generation: generations.get(userId) }]);
+      owner = row && !row.endedAt && row.expiresAt.getTime() > Date.now() ? row.userId.toString() : '';
+      await cache.fill(SESSION_CACHE, [{ id: sessionId, value: owner, generation: generations.get(sessionId) }]);
     }
-    return issuedAtSeconds * 1000 < validAfterMs;
+    if (owner !== viewer.id) throw tokenRefused('The session has ended; log in again.', 'SESSION_ENDED');
+    return viewer;
   };
 }
 
@@ -149,18 +170,24 @@ function redact(url: string): string {
 export async function createMemoryRuntime(): Promise<Runtime> {
   const db = await openDatabase({ kind: 'embedded', dataDir: 'memory://' });
   const bus = createEventBus();
-  const jwtSecret = new TextEncoder().encode('in-memory-test-secret-0123456789abcdef');
+  const generated = generateSecrets();
+  const secrets = {
+    jwtPrivateKeys: JSON.parse(generated.JWT_PRIVATE_KEYS),
+    internalTokenSecret: new TextEncoder().encode(generated.INTERNAL_TOKEN_SECRET),
+    passwordPepper: new TextEncoder().encode(generated.PASSWORD_PEPPER),
+  };
   const cache = new MemoryEntityCache();
-  const tokens = new TokenService({ secret: jwtSecret });
-  tokens.useRevocationCheck(sessionCutOffs(db, cache));
+  const tokens = await TokenService.create({ signingKeys: secrets.jwtPrivateKeys });
   return {
-    config: { env: { ...parseEnv(ZRuntimeEnvSchema, {}), NODE_ENV: 'test' }, dataDir: 'memory://', jwtSecret },
+    config: { env: { ...parseEnv(ZRuntimeEnvSchema, {}), NODE_ENV: 'test' }, dataDir: 'memory://', secrets },
     db,
     pubsub: bus.pubsub,
     cache,
     limits: new MemoryRateLimiter(),
     ids: new Snowflake({ worker: 0 }),
     tokens,
+    identity: new InternalIdentity(secrets.internalTokenSecret),
+    checkSession: sessionGuard(db, cache),
     describe: () => 'in-memory PGlite, in-process pub/sub',
     close: async () => {
       await bus.close();

@@ -8,7 +8,11 @@ import { createYoga } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { log } from './log.ts';
-import { executePrepared, maskError, prepareOperation, subscribePrepared, type ForwardedHeaders, type Subgraph } from './subgraph.ts';
+import { IDENTITY_HEADER, type InternalIdentity } from './identity.ts';
+import { executePrepared, maskError, prepareOperation, subscribePrepared, type Subgraph } from './subgraph.ts';
+
+/** Where the token issuer publishes its public keys. */
+export const JWKS_PATH = '/.well-known/jwks.json';
 
 export interface ServedSubgraph {
   server: Server;
@@ -16,34 +20,55 @@ export interface ServedSubgraph {
   close(): Promise<void>;
 }
 
-/** The gateway forwards the caller's token per operation in `extensions.authorization`. */
-function headersFromWs(connectionParams: unknown, extensions: unknown): ForwardedHeaders {
-  const fromOperation = (extensions as { authorization?: unknown } | undefined)?.authorization;
-  const fromConnection = (connectionParams as { authorization?: unknown } | undefined)?.authorization;
-  const authorization = typeof fromOperation === 'string' ? fromOperation : typeof fromConnection === 'string' ? fromConnection : null;
-  return { authorization };
+/** Over graphql-ws the gateway sends the identity per operation, in `extensions["x-chat-identity"]`. */
+function identityFromWs(extensions: unknown): string | null {
+  const value = (extensions as Record<string, unknown> | undefined)?.[IDENTITY_HEADER];
+  return typeof value === 'string' ? value : null;
 }
 
-export async function serveSubgraph(subgraph: Subgraph, { host, port }: { host: string; port: number }): Promise<ServedSubgraph> {
+export interface ServeOptions {
+  host: string;
+  port: number;
+  /** Verifies the identity the gateway signs; anything else is refused. */
+  identity: InternalIdentity;
+}
+
+/**
+ * Every operation must carry an identity signed by the gateway for this
+ * subgraph (header `x-chat-identity`, or the operation extension of the same
+ * name over graphql-ws); without one it is refused with UNAUTHENTICATED
+ * before any resolver runs.
+ */
+export async function serveSubgraph(subgraph: Subgraph, { host, port, identity }: ServeOptions): Promise<ServedSubgraph> {
+  const viewerFrom = async (token: string | null) => subgraph.createContext(await identity.verify(token, subgraph.name));
   const yoga = createYoga({
     schema: subgraph.schema,
     graphqlEndpoint: '/graphql',
     graphiql: false,
     maskedErrors: { maskError: (error) => maskError(error) },
-    context: ({ request }) => subgraph.createContext({ authorization: request.headers.get('authorization') }),
+    context: ({ request }) => viewerFrom(request.headers.get(IDENTITY_HEADER)),
     logging: false,
   });
-  const server = createServer(yoga);
+  const jwks = subgraph.jwks;
+  const server = createServer((request, response) => {
+    if (jwks && request.url === JWKS_PATH) {
+      response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(JSON.stringify(jwks()));
+      return;
+    }
+    void yoga(request, response);
+  });
   const wss = new WebSocketServer({ server, path: '/graphql' });
   const wsServer = useServer(
     {
-      onSubscribe: (ctx, _id, payload) =>
-        prepareOperation(subgraph, {
-          query: payload.query,
-          variables: payload.variables,
-          operationName: payload.operationName,
-          headers: headersFromWs(ctx.connectionParams, payload.extensions),
-        }),
+      onSubscribe: async (_ctx, _id, payload) => {
+        let viewer;
+        try {
+          viewer = await identity.verify(identityFromWs(payload.extensions), subgraph.name);
+        } catch (error) {
+          return [maskError(error)];
+        }
+        return prepareOperation(subgraph, { query: payload.query, variables: payload.variables, operationName: payload.operationName, viewer });
+      },
       execute: (args) => executePrepared(args),
       subscribe: (args) => subscribePrepared(args),
     },

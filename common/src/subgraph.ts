@@ -16,15 +16,11 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { JSONWebKeySet } from 'jose';
 import type { Viewer } from './auth.ts';
 import { log } from './log.ts';
 
 export type SubgraphName = 'users' | 'chats' | 'messages' | 'presence';
-
-/** What the host forwards from the client's request to the subgraph. */
-export interface ForwardedHeaders {
-  authorization?: string | null | undefined;
-}
 
 export interface BaseContext {
   viewer: Viewer | null;
@@ -34,10 +30,13 @@ export interface Subgraph<TContext extends BaseContext = BaseContext> {
   name: SubgraphName;
   schema: GraphQLSchema;
   /**
-   * Builds the per-operation context: authenticates the forwarded token and
-   * creates fresh DataLoaders. @throws UNAUTHENTICATED for an invalid token.
+   * Builds the per-operation context for the viewer the gateway
+   * authenticated (null: anonymous): checks that their session still goes
+   * on and creates fresh DataLoaders. @throws UNAUTHENTICATED for an ended session.
    */
-  createContext(headers: ForwardedHeaders): Promise<TContext>;
+  createContext(viewer: Viewer | null): Promise<TContext>;
+  /** The public access-token keys, served at `/.well-known/jwks.json` (the users subgraph, which issues tokens). */
+  jwks?(): JSONWebKeySet;
   /** Releases what the subgraph opened beyond the runtime (connections, consumers). */
   close?(): Promise<void>;
 }
@@ -46,7 +45,8 @@ export interface SubgraphRequest {
   query: string;
   variables?: Record<string, unknown> | null | undefined;
   operationName?: string | null | undefined;
-  headers: ForwardedHeaders;
+  /** Who the gateway authenticated; null for an anonymous caller. */
+  viewer: Viewer | null;
 }
 
 /**
@@ -101,7 +101,7 @@ export async function prepareOperation(
   if (!('kind' in document)) return document;
   let contextValue: BaseContext;
   try {
-    contextValue = await subgraph.createContext(request.headers);
+    contextValue = await subgraph.createContext(request.viewer);
   } catch (error) {
     return [maskError(error instanceof GraphQLError ? error : new GraphQLError('Context failed', { originalError: error as Error }))];
   }

@@ -26,7 +26,8 @@ export const EXPORT_DOCUMENT = `mutation ExportMyData {
 
 /** Something that answers GraphQL over the Fetch API: the gateway's Yoga. */
 export interface FetchHandler {
-  fetch(input: string, init: RequestInit): Promise<Response> | Response;
+  /** `context` is the server context: the original request, so limits see the caller's address. */
+  fetch(input: string, init: RequestInit, context: { req: IncomingMessage }): Promise<Response> | Response;
 }
 
 export async function handleExportDownload(yoga: FetchHandler, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -43,7 +44,7 @@ export async function handleExportDownload(yoga: FetchHandler, request: Incoming
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', authorization },
     body: JSON.stringify({ query: EXPORT_DOCUMENT, operationName: 'ExportMyData' }),
-  });
+  }, { req: request });
   const result = (await answer.json()) as { data?: { exportMyData?: { userId: string } | null }; errors?: { extensions?: { code?: string } }[] };
   const archive = result.data?.exportMyData;
   if (!archive || result.errors?.length) {

@@ -3,18 +3,22 @@
  * mounted in this process. With no configuration at all that is the whole
  * graph on embedded storage: one process, one port.
  */
-import { ConfigError, createRuntime, log, onShutdown, resolveRuntimeConfig, TokenService } from '@chat/common';
+import { ConfigError, createRuntime, InternalIdentity, JWKS_PATH, log, onShutdown, resolveRuntimeConfig, TokenService } from '@chat/common';
 import { loadGatewayEnv } from './env.ts';
 import { inProcessSubgraphs, startGatewayServer } from './server.ts';
 
 try {
   const env = loadGatewayEnv();
-  const config = resolveRuntimeConfig(env);
-  const runtime = inProcessSubgraphs(env).length > 0 ? await createRuntime(config) : undefined;
+  const mounted = inProcessSubgraphs(env);
+  const config = resolveRuntimeConfig(env, { issuesTokens: mounted.includes('users') });
+  const runtime = mounted.length > 0 ? await createRuntime(config) : undefined;
+  // Without the users subgraph in this process, public keys come from its JWKS.
+  const jwksUrl = env.JWKS_URL ?? (env.SUBGRAPH_USERS_URL ? new URL(JWKS_PATH, env.SUBGRAPH_USERS_URL).toString() : undefined);
   const gateway = await startGatewayServer({
     env,
     runtime,
-    tokens: runtime?.tokens ?? new TokenService({ secret: config.jwtSecret, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS }),
+    tokens: runtime?.tokens ?? (await TokenService.create({ jwksUrl, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS })),
+    identity: runtime?.identity ?? new InternalIdentity(config.secrets.internalTokenSecret),
   });
   log.info('gateway ready', {
     url: gateway.url,

@@ -5,22 +5,25 @@
  * the subscription bridge.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { log, maskError, TokenService, type Runtime, type SubgraphName } from '@chat/common';
+import { JWKS_PATH, log, maskError, type InternalIdentity, type Runtime, type SubgraphName, type TokenService } from '@chat/common';
 import { createUsersSubgraph } from '@chat/subgraph-users';
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
 import { createPresenceSubgraph } from '@chat/subgraph-presence';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { WebSocketServer } from 'ws';
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { GatewayEnv } from './env.ts';
 import { handleExportDownload } from './export-download.ts';
+import { maskGatewayError, useRequestParseErrors } from './request-errors.ts';
+import { createGatewaySecurity } from './security/index.ts';
 import { inProcessHost, remoteHost, type GatewayContext, type SubgraphHost } from './subgraph-hosts.ts';
+import { SocketSessions } from './socket-sessions.ts';
 import { SubscriptionBridge } from './subscriptions/bridge.ts';
 
 export const SUPERGRAPH_PATH = new URL('../../schema/supergraph.graphql', import.meta.url);
@@ -41,7 +44,10 @@ const URL_SETTINGS: Record<SubgraphName, keyof GatewayEnv> = {
 
 export interface GatewayServerOptions {
   env: GatewayEnv;
+  /** Verifies access tokens: with the keys of an in-process users subgraph, or through its JWKS URL. */
   tokens: TokenService;
+  /** Signs the identity forwarded to subgraphs reached over the network. */
+  identity: InternalIdentity;
   /** Needed when at least one subgraph is mounted in-process. */
   runtime?: Runtime;
 }
@@ -65,10 +71,10 @@ const useSubscriptionBridge = (bridge: SubscriptionBridge): Plugin => ({
   },
 });
 
-export async function startGatewayServer({ env, tokens, runtime }: GatewayServerOptions): Promise<GatewayServer> {
+export async function startGatewayServer({ env, tokens, identity, runtime }: GatewayServerOptions): Promise<GatewayServer> {
   const hosts = (Object.keys(URL_SETTINGS) as SubgraphName[]).map((name): SubgraphHost => {
     const url = env[URL_SETTINGS[name]] as string | undefined;
-    if (url) return remoteHost(name, url);
+    if (url) return remoteHost(name, url, identity);
     if (!runtime) throw new Error(`subgraph ${name} is mounted in-process but no runtime was given`);
     return inProcessHost(FACTORIES[name](runtime));
   });
@@ -87,28 +93,44 @@ export async function startGatewayServer({ env, tokens, runtime }: GatewayServer
   await gateway.load();
   const bridge = new SubscriptionBridge(supergraphSdl, byName);
 
-  const authenticate = async (authorization: string | null | undefined): Promise<GatewayContext> => {
-    // Refuse a bad token here, before any planning; subgraphs verify it again.
-    await tokens.viewerFromAuthorization(authorization);
-    return { authorization: authorization ?? null };
+  /** A bad token is refused here, before any planning; subgraphs then check that the session still goes on. */
+  const authenticate = async (authorization: string | null | undefined): Promise<Omit<GatewayContext, 'clientIp'>> => {
+    const viewer = await tokens.viewerFromAuthorization(authorization);
+    return { authorization: authorization ?? null, viewer };
   };
 
+  // Document, introspection and rate limits (HTTP and graphql-ws), connection limits: docs/SECURITY.md#rate-limits.
+  const security = createGatewaySecurity(env);
   const production = env.NODE_ENV === 'production';
-  const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, GatewayContext>({
+  const yoga = createYoga<{ connectionParams?: Record<string, unknown>; req?: IncomingMessage }, GatewayContext>({
     graphqlEndpoint: '/graphql',
-    plugins: [useApolloFederation({ gateway, logger: { warn: log.warn, error: log.error, info: () => {}, debug: () => {} } as never }), useSubscriptionBridge(bridge)],
-    context: ({ request, connectionParams }) => {
+    plugins: [useApolloFederation({ gateway, logger: { warn: log.warn, error: log.error, info: () => {}, debug: () => {} } as never }), useSubscriptionBridge(bridge), useRequestParseErrors(), ...security.plugins],
+    context: async ({ request, req, connectionParams }) => {
       const fromSocket = connectionParams?.authorization;
-      return authenticate(typeof fromSocket === 'string' ? fromSocket : request?.headers.get('authorization'));
+      const caller = await authenticate(typeof fromSocket === 'string' ? fromSocket : request?.headers.get('authorization'));
+      return { ...caller, clientIp: security.clientAddress(req) };
     },
-    maskedErrors: { maskError: (error) => maskError(error) },
+    maskedErrors: { maskError: (error) => maskGatewayError(maskError(error)) },
     graphiql: production ? false : { title: 'Federated chat', subscriptionsProtocol: 'WS' },
     renderGraphiQL,
     landingPage: false,
     logging: false,
   });
 
+  const jwks = tokens.publicJwks();
   const server = createServer((request, response) => {
+    if (Number(request.headers['content-length'] ?? 0) > env.MAX_REQUEST_BYTES) {
+      discardBody(request, 16 * env.MAX_REQUEST_BYTES, () =>
+        response
+          .writeHead(413, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ errors: [{ message: `The request body exceeds ${env.MAX_REQUEST_BYTES} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] })),
+      );
+      return;
+    }
+    if (request.url === JWKS_PATH && jwks.keys.length > 0) {
+      response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(JSON.stringify(jwks));
+      return;
+    }
     if (request.url === '/export' || request.url?.startsWith('/export?')) {
       handleExportDownload(yoga, request, response).catch((error: unknown) => {
         log.error('the export download failed', { error: String(error) });
@@ -119,20 +141,35 @@ export async function startGatewayServer({ env, tokens, runtime }: GatewayServer
     }
     void yoga(request, response);
   });
-  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const sockets = new SocketSessions(tokens);
+  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: security.limits.ws.maxMessageBytes });
+  wss.on('connection', refuseServerMessages);
   const wsServer = useServer(
     {
+      connectionInitWaitTimeout: security.limits.ws.initTimeoutMs,
       // A connection may be anonymous; a token that is present must be valid.
       onConnect: async (ctx) => {
+        let token;
         try {
           const authorization = ctx.connectionParams?.authorization;
-          await authenticate(typeof authorization === 'string' ? authorization : null);
-          return true;
+          token = await tokens.authenticate(typeof authorization === 'string' ? authorization : null);
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
+        // Over the user's or the address's connection limit, the socket is closed with 4029 (graphql-ws's 4403 then does nothing).
+        const admitted = await security.ws.admit(ctx, { userId: token?.viewer.id, clientIp: security.clientAddress(ctx.extra.request) });
+        // Closed with 4001 when the token expires, unless renewed by a ping (docs/SUBSCRIPTIONS.md).
+        if (admitted) sockets.start(ctx.extra.socket, token);
+        return admitted;
+      },
+      onPing: (ctx, payload) => sockets.onPing(ctx.extra.socket, ctx.connectionParams, payload),
+      onClose: (ctx) => {
+        sockets.end(ctx.extra.socket);
+        return security.ws.release(ctx);
       },
       onSubscribe: async (ctx, _id, payload) => {
+        const refused = security.ws.checkSubscribe(ctx);
+        if (refused) return refused;
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -140,22 +177,33 @@ export async function startGatewayServer({ env, tokens, runtime }: GatewayServer
           params: payload,
           connectionParams: ctx.connectionParams,
         });
+        // Every refusal is an error message with a code; none may close the socket (graphql-ws would, with 4500, for a throw).
         let document;
         try {
           document = parse(payload.query);
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError('Syntax error.', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+          const message = error instanceof GraphQLError ? error.message : 'Syntax error.';
+          return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
         }
-        const args = {
-          schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-        const errors = validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
+        let errors: readonly GraphQLError[];
+        try {
+          errors = validate(schema, document);
+        } catch (error) {
+          // graphql-js 16 can throw from validation (a bad @skip argument on a subscription's root field).
+          errors = [new GraphQLError(error instanceof Error ? error.message : 'Invalid document.', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })];
+        }
+        if (errors.length > 0) return errors.map(maskGatewayError);
+        if (!getOperationAST(document, payload.operationName)) {
+          const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
+          return [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+        }
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (error) {
+          return [maskGatewayError(maskError(error))];
+        }
+        return { schema, operationName: payload.operationName, document, variableValues: payload.variables, contextValue, rootValue: { execute, subscribe } };
       },
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
@@ -174,10 +222,48 @@ export async function startGatewayServer({ env, tokens, runtime }: GatewayServer
     hosts,
     close: async () => {
       await wsServer.dispose();
+      await security.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.stop();
       await Promise.all(hosts.map((host) => host.close()));
     },
   };
+}
+
+/**
+ * Reads and drops the body of a refused request, then answers: a client
+ * still sending would otherwise fail on a reset connection instead of
+ * reading the answer. A body beyond `cap` bytes is not worth reading: the
+ * connection is dropped then.
+ */
+function discardBody(request: IncomingMessage, cap: number, answer: () => void): void {
+  let read = 0;
+  request.on('data', (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > cap) request.destroy();
+  });
+  request.once('end', answer);
+  request.resume();
+}
+
+/** Message types only a server sends; graphql-ws would close with 4500 (internal error) on receiving one. */
+const SERVER_MESSAGE_TYPES = new Set(['connection_ack', 'next', 'error']);
+
+/**
+ * Closes with 4400 (graphql-ws's "bad request") a socket whose client sends
+ * a message only a server may send. Registered before graphql-ws's own
+ * listener, so the client gets this close code rather than graphql-ws's 4500.
+ */
+function refuseServerMessages(socket: WebSocket): void {
+  socket.prependListener('message', (data: RawData, isBinary: boolean) => {
+    if (isBinary) return;
+    let type: unknown;
+    try {
+      type = (JSON.parse(String(data)) as { type?: unknown } | null)?.type;
+    } catch {
+      return; // graphql-ws answers malformed messages itself (4400)
+    }
+    if (typeof type === 'string' && SERVER_MESSAGE_TYPES.has(type)) socket.close(4400, `A client may not send ${type} messages`);
+  });
 }

@@ -2,17 +2,21 @@
  * How the gateway reaches each subgraph: mounted in this process (the
  * embedded default, no port of its own) or over the network (HTTP for
  * queries and mutations, one multiplexed graphql-ws connection for
- * subscriptions). Either way the caller's token is forwarded and the subgraph
- * authenticates it itself.
+ * subscriptions). The gateway authenticates the caller; a subgraph in this
+ * process receives the viewer as is, a remote one an identity the gateway
+ * signs for it (`common/src/identity.ts`), which it verifies before anything
+ * else. Users' access tokens never travel past the gateway.
  */
 import { RemoteGraphQLDataSource, type GraphQLDataSource } from '@apollo/gateway';
 import {
   executeSubgraph,
+  IDENTITY_HEADER,
   subscribeSubgraph,
-  type ForwardedHeaders,
+  type InternalIdentity,
   type Subgraph,
   type SubgraphName,
   type SubgraphRequest,
+  type Viewer,
 } from '@chat/common';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
@@ -20,7 +24,12 @@ import WebSocket from 'ws';
 
 /** The per-request context the gateway hands to data sources. */
 export interface GatewayContext {
+  /** The caller's `Authorization` value, as sent. */
   authorization: string | null;
+  /** Who the access token names; null for an anonymous caller. */
+  viewer: Viewer | null;
+  /** The client's address (the socket peer, or from X-Forwarded-For behind TRUST_PROXY hops): what per-address limits count. */
+  clientIp: string;
 }
 
 export interface SubgraphHost {
@@ -33,10 +42,6 @@ export interface SubgraphHost {
   close(): Promise<void>;
 }
 
-const forwarded = (context: Partial<GatewayContext> | undefined): ForwardedHeaders => ({
-  authorization: context?.authorization ?? null,
-});
-
 export function inProcessHost(subgraph: Subgraph): SubgraphHost {
   return {
     name: subgraph.name,
@@ -47,7 +52,7 @@ export function inProcessHost(subgraph: Subgraph): SubgraphHost {
           query: request.query ?? '',
           variables: request.variables,
           operationName: request.operationName,
-          headers: forwarded(context),
+          viewer: context?.viewer ?? null,
         });
         return result as Awaited<ReturnType<GraphQLDataSource['process']>>;
       },
@@ -60,13 +65,20 @@ export function inProcessHost(subgraph: Subgraph): SubgraphHost {
 }
 
 class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  override willSendRequest({ request, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
-    const { authorization } = forwarded(context);
-    if (authorization) request.http?.headers.set('authorization', authorization);
+  constructor(
+    private readonly subgraph: SubgraphName,
+    url: string,
+    private readonly identity: InternalIdentity,
+  ) {
+    super({ url });
+  }
+
+  override async willSendRequest({ request, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
+    request.http?.headers.set(IDENTITY_HEADER, await this.identity.sign(context?.viewer ?? null, this.subgraph));
   }
 }
 
-export function remoteHost(name: SubgraphName, url: string): SubgraphHost {
+export function remoteHost(name: SubgraphName, url: string, identity: InternalIdentity): SubgraphHost {
   let client: Client | undefined;
   const wsClient = () =>
     (client ??= createClient({
@@ -78,13 +90,13 @@ export function remoteHost(name: SubgraphName, url: string): SubgraphHost {
   return {
     name,
     location: url,
-    dataSource: new ForwardingDataSource({ url }),
+    dataSource: new ForwardingDataSource(name, url, identity),
     subscribe: async (request) => {
       const iterator = wsClient().iterate({
         query: request.query,
         variables: request.variables ?? undefined,
         operationName: request.operationName ?? undefined,
-        extensions: { authorization: request.headers.authorization ?? undefined },
+        extensions: { [IDENTITY_HEADER]: await identity.sign(request.viewer, name) },
       });
       // graphql-ws reports a refusal by throwing from next(): turn it into a result.
       return endOnError(iterator as AsyncIterableIterator<ExecutionResult>);

@@ -28,10 +28,41 @@ export function isUniqueViolation(error: unknown): error is Prisma.PrismaClientK
   return error.code === 'P2002' || (error.code === 'P2010' && /\b23505\b|UniqueConstraintViolation/.test(error.message));
 }
 
+/**
+ * The first connection to the Postgres server failed: it refused the
+ * credentials, or could not be reached. The message names the store and shows
+ * DATABASE_URL with its password masked; `cause` is the driver's error.
+ */
+export class DatabaseConnectionError extends Error {
+  override name = 'DatabaseConnectionError';
+  /**
+   * The server refused the login (SQLSTATE class 28: a wrong password, an
+   * unknown role, a pg_hba.conf rule): a configuration error, not an outage.
+   */
+  readonly rejectedCredentials: boolean;
+
+  constructor(url: string, cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    const rejected = typeof code === 'string' && code.startsWith('28');
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      rejected
+        ? `Postgres at ${redactUrl(url)} refused the credentials in DATABASE_URL: ${reason}`
+        : `cannot connect to Postgres at ${redactUrl(url)} (DATABASE_URL): ${reason}`,
+      { cause },
+    );
+    this.rejectedCredentials = rejected;
+  }
+}
+
 export type DatabaseConfig =
   /**
-   * A Postgres server, e.g. `postgresql://user:pass@host:5432/db`. `workerId`
-   * asks for that Snowflake worker number instead of any free one.
+   * A Postgres server, e.g. `postgresql://user:pass@host:5432/db`, with TLS
+   * `?sslmode=verify-full&sslrootcert=/path/ca.pem` (node-postgres verifies
+   * the certificate for `require` too; `no-verify` does not). Everything
+   * node-postgres reads in a connection string applies (`sslcert`, `sslkey`,
+   * `application_name`, `options`, ...). `workerId` asks for that Snowflake
+   * worker number instead of any free one.
    */
   | { kind: 'postgres'; url: string; poolSize?: number; workerId?: number }
   /** Embedded Postgres (PGlite) kept in `dataDir`; `memory://` keeps nothing. */
@@ -73,8 +104,14 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     };
   }
 
-  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10 });
-  const client = await pool.connect();
+  const pool = openPool(config.url, config.poolSize ?? 10);
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new DatabaseConnectionError(config.url, error);
+  }
   try {
     const session: SqlSession = {
       query: async (sql, params) => (await client.query(sql, params)).rows,
@@ -108,6 +145,29 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
       await release();
     },
   };
+}
+
+/**
+ * A pool on `url`, parsed by node-postgres itself for every connection it
+ * opens, so whatever it understands in the URL (credentials, TLS settings and
+ * files) applies. node-postgres hides a `password` option from logs and
+ * stack traces, not a connection string: hide that the same way.
+ */
+function openPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  Object.defineProperty(pool.options, 'connectionString', { enumerable: false });
+  return pool;
+}
+
+/** `url` with its password replaced by `***`. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an invalid URL)';
+  }
 }
 
 async function claimWorkerId(url: string, wanted?: number): Promise<{ workerId: number; release: () => Promise<void> }> {

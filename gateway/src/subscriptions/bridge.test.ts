@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { executeQueryPlan, buildOperationContext } from '@apollo/gateway';
 import { Supergraph, operationFromDocument } from '@apollo/federation-internals';
 import { QueryPlanner, type PlanNode } from '@apollo/query-planner';
-import { createMemoryRuntime, executeSubgraph, Topics, type Runtime, type Subgraph } from '@chat/common';
+import { createMemoryRuntime, executeSubgraph, Topics, type Runtime, type Subgraph, viewerOf } from '@chat/common';
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
 import { createPresenceSubgraph } from '@chat/subgraph-presence';
@@ -83,7 +83,7 @@ describe('subscription bridge over in-process subgraphs', () => {
   });
 
   const call = async (subgraph: string, query: string, variables: Record<string, unknown>, authorization?: string) => {
-    const result = await executeSubgraph(subgraphs.get(subgraph)!, { query, variables, headers: { authorization } });
+    const result = await executeSubgraph(subgraphs.get(subgraph)!, { query, variables, viewer: await viewerOf(runtime, authorization) });
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     return result.data as Record<string, any>;
   };
@@ -104,7 +104,7 @@ describe('subscription bridge over in-process subgraphs', () => {
       schema: undefined as never,
       document: FEDERATED,
       variableValues: { chatId },
-      contextValue: { authorization: bobAuth },
+      contextValue: { authorization: bobAuth, viewer: await viewerOf(runtime, bobAuth) },
     });
     assert.ok(Symbol.asyncIterator in stream, JSON.stringify(stream));
     const next = stream.next();
@@ -126,7 +126,7 @@ describe('subscription bridge over in-process subgraphs', () => {
   });
 
   it('passes a refusal of the owning subgraph through as a result', async () => {
-    const result = await bridge.subscribe({ schema: undefined as never, document: FEDERATED, variableValues: {}, contextValue: { authorization: null } });
+    const result = await bridge.subscribe({ schema: undefined as never, document: FEDERATED, variableValues: {}, contextValue: { authorization: null, viewer: null } });
     assert.ok(!(Symbol.asyncIterator in result));
     assert.equal(result.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
   });

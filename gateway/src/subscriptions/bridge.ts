@@ -80,7 +80,7 @@ export class SubscriptionBridge {
       query: plan.primary.operation,
       operationName: plan.primary.operationName,
       variables: pick(variables, plan.primary.variableUsages ?? []),
-      headers: { authorization: context.authorization },
+      viewer: context.viewer,
     });
     if (!(Symbol.asyncIterator in upstream)) return upstream;
 

@@ -19,6 +19,10 @@
 #   KAFKA_CDS              1 (default): keep a class-data-sharing archive of the broker's classes
 #                          (lib/kafka.jsa, written when the first broker stops cleanly) and start
 #                          from it, which roughly halves the startup time; 0 to not use one
+#   KAFKA_SASL_USERS       user:password[,user:password...] (letters, digits, . _ ~ -): the client
+#                          listener becomes SASL_PLAINTEXT with the PLAIN mechanism and admits only
+#                          these users (plus the broker's own, generated into the state directory),
+#                          so tests can run the SASL path; unset (default): PLAINTEXT, no authentication
 #
 # Needs Java 17+, Maven and Node. State lives in .services/kafka/ (git-ignored): lib/ (class path,
 # from pom.xml next to this script through `mvn dependency:copy-dependencies`; the first run downloads
@@ -47,13 +51,22 @@ ready_timeout="${KAFKA_READY_TIMEOUT:-90}"
 stop_timeout="${KAFKA_STOP_TIMEOUT:-30}"
 jvm_opts="${KAFKA_JVM_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:TieredStopAtLevel=1}"
 use_cds="${KAFKA_CDS:-1}"
+sasl_users="${KAFKA_SASL_USERS:-}"
 jsa="$lib/kafka.jsa"
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
 say() { echo "kafka: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-answers() { node "$probe" "$host" "$port" 2>/dev/null; }
+# With SASL, the probe authenticates as the broker's own user (its password is in the state directory).
+answers() {
+  if [ -n "$sasl_users" ]; then
+    [ -f "$state/broker.password" ] || return 1
+    KAFKA_PROBE_SASL_PLAIN="broker:$(cat "$state/broker.password")" node "$probe" "$host" "$port" 2>/dev/null
+  else
+    node "$probe" "$host" "$port" 2>/dev/null
+  fi
+}
 
 # The pid of the broker this checkout started, if it still runs (checked against its command line,
 # so a recycled pid is never taken for it).
@@ -98,17 +111,40 @@ fetch_classpath() {
   rm -rf "$lib" && mv "$lib.tmp" "$lib"
 }
 
+# The client listener's protocol, and with SASL its settings: PLAIN, with the broker's own user
+# (for inter-broker traffic and the probe) and KAFKA_SASL_USERS as the only accounts.
+listener_settings() {
+  if [ -z "$sasl_users" ]; then
+    protocol=PLAINTEXT sasl_settings=""
+    return 0
+  fi
+  [ -f "$state/broker.password" ] || (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '+/=\n' >"$state/broker.password")
+  local broker users="" pair
+  broker="$(cat "$state/broker.password")"
+  for pair in ${sasl_users//,/ }; do
+    [[ "$pair" =~ ^[A-Za-z0-9._~-]+:[A-Za-z0-9._~-]+$ ]] || die "KAFKA_SASL_USERS: expected user:password pairs of letters, digits, . _ ~ -"
+    users="$users user_${pair%%:*}=\"${pair#*:}\""
+  done
+  protocol=SASL_PLAINTEXT
+  sasl_settings="sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.inter.broker.protocol=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"broker\" password=\"$broker\" user_broker=\"$broker\"$users;"
+}
+
 write_config() {
+  listener_settings
+  (umask 077 && : >"$conf") # with SASL it holds passwords
   cat >"$conf" <<EOF
 # Written by scripts/services/kafka/kafka.sh on every start; edit the script, not this file.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$host:$cport
-listeners=PLAINTEXT://$host:$port,CONTROLLER://$host:$cport
-advertised.listeners=PLAINTEXT://$host:$port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listeners=$protocol://$host:$port,CONTROLLER://$host:$cport
+advertised.listeners=$protocol://$host:$port
+listener.security.protocol.map=$protocol:$protocol,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=$protocol
 controller.listener.names=CONTROLLER
+$sasl_settings
 log.dirs=$data
 num.partitions=8
 default.replication.factor=1
@@ -218,7 +254,7 @@ up() {
   if pid="$(our_pid)"; then
     # Running but not answering yet: still starting (or configured for another port).
     local running_port
-    running_port="$(sed -n 's|^listeners=PLAINTEXT://[^:]*:\([0-9]*\),.*|\1|p' "$conf" 2>/dev/null || true)"
+    running_port="$(sed -n 's|^listeners=[A-Z_]*://[^:]*:\([0-9]*\),.*|\1|p' "$conf" 2>/dev/null || true)"
     [ -n "$running_port" ] && [ "$running_port" != "$port" ] \
       && die "a broker (pid $pid) runs on port $running_port; run 'kafka.sh down' before changing KAFKA_PORT"
     say "broker (pid $pid) is running but not answering yet; waiting"

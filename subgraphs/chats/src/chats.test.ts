@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, Topics, type Runtime } from '@chat/common';
+import { createMemoryRuntime, executeSubgraph, Topics, type Runtime, openTestSession, viewerOf } from '@chat/common';
 import { createChatsSubgraph } from './index.ts';
 import { ChatStore, directKey } from './store/chat-store.ts';
 
@@ -26,8 +26,8 @@ describe('chats subgraph (in-process)', () => {
   const auth: Record<string, string> = {};
 
   /** Runs an operation as `user` (a username from `before`), or anonymously. */
-  const run = (query: string, variables: Record<string, unknown> = {}, user?: string) =>
-    executeSubgraph(subgraph, { query, variables, headers: user ? { authorization: auth[user] } : {} });
+  const run = async (query: string, variables: Record<string, unknown> = {}, user?: string) =>
+    executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, user ? auth[user] : null) });
 
   const codeOf = (result: Awaited<ReturnType<typeof run>>): unknown => result.errors?.[0]?.extensions.code;
 
@@ -47,7 +47,7 @@ describe('chats subgraph (in-process)', () => {
     subgraph = createChatsSubgraph(runtime);
     for (const [username, id] of Object.entries(users)) {
       await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username.toUpperCase(), passwordHash: 'x' } });
-      auth[username] = `Bearer ${await runtime.tokens.issueAccessToken({ id, username })}`;
+      auth[username] = await openTestSession(runtime, { id, username });
     }
   });
   after(() => runtime.close());
@@ -210,7 +210,7 @@ describe('chats subgraph (in-process)', () => {
       const username = 'fay';
       const fay = '106';
       await runtime.db.prisma.user.create({ data: { id: BigInt(fay), username, displayName: 'FAY', passwordHash: 'x' } });
-      auth[username] = `Bearer ${await runtime.tokens.issueAccessToken({ id: fay, username })}`;
+      auth[username] = await openTestSession(runtime, { id: fay, username });
 
       const created: string[] = [];
       for (const other of [users.ann, users.bob, users.cid, users.dan, users.eve]) created.push((await createDirect(other, 'fay')).id);
@@ -662,7 +662,7 @@ describe('chats subgraph (in-process)', () => {
       it('reads them for a page of chats in one query each', async (t) => {
         const gus = '107';
         await runtime.db.prisma.user.create({ data: { id: BigInt(gus), username: 'gus', displayName: 'GUS', passwordHash: 'x' } });
-        auth.gus = `Bearer ${await runtime.tokens.issueAccessToken({ id: gus, username: 'gus' })}`;
+        auth.gus = await openTestSession(runtime, { id: gus, username: 'gus' });
         const owned = await newGroup('gus', [users.bob, users.cid]);
         const admin = await newGroup('ann', [gus, users.bob, users.cid, users.dan]);
         await setRole(admin, gus, 'ADMIN', 'ann');

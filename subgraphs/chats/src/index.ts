@@ -1,5 +1,6 @@
 import { buildFederatedSchema, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
 import type { Context } from './context.ts';
+import { withPermissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
 import { ChatService } from './services/chat-service.ts';
 import { ChatStore } from './store/chat-store.ts';
@@ -12,9 +13,9 @@ export function createChatsSubgraph(runtime: Runtime): Subgraph<Context> {
   const store = new ChatStore(runtime.db.prisma);
   return {
     name: 'chats',
-    schema: buildFederatedSchema(typeDefs, resolvers),
-    async createContext(headers) {
-      const viewer = await runtime.tokens.viewerFromAuthorization(headers.authorization);
+    schema: withPermissions(buildFederatedSchema(typeDefs, resolvers)),
+    async createContext(forwarded) {
+      const viewer = await runtime.checkSession(forwarded);
       return { viewer, chats: new ChatService(viewer, store, runtime.ids, runtime.pubsub, runtime.config.env.DIRECT_CHAT_POLICY) };
     },
   };

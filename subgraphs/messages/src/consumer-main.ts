@@ -10,7 +10,7 @@ import { startMessageConsumer } from './pipeline/kafka-log.ts';
 try {
   const env = parseEnv(ZRuntimeEnvSchema);
   if (!env.DATABASE_URL) throw new ConfigError('Invalid configuration:\n  DATABASE_URL: required by the message consumer (shared with the subgraphs)');
-  const runtime = await createRuntime(resolveRuntimeConfig(env));
+  const runtime = await createRuntime(resolveRuntimeConfig(env, { issuesTokens: false }));
   const kafka = kafkaSettings(runtime);
   if (!kafka) throw new ConfigError('Invalid configuration:\n  KAFKA_BROKERS: required by the message consumer');
   const store = openMessageStore(runtime);

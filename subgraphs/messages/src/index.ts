@@ -1,5 +1,6 @@
 import { buildFederatedSchema, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
 import type { Context } from './context.ts';
+import { withPermissions } from './permissions.ts';
 import { openMessageInfrastructure } from './infrastructure.ts';
 import { AccountErasures } from './pipeline/account-erasures.ts';
 import { OutboxRelay } from './pipeline/outbox-relay.ts';
@@ -38,9 +39,9 @@ export function createMessagesSubgraph(runtime: Runtime): Subgraph<Context> {
   };
   return {
     name: 'messages',
-    schema: buildFederatedSchema(typeDefs, resolvers),
-    async createContext(headers) {
-      const viewer = await runtime.tokens.viewerFromAuthorization(headers.authorization);
+    schema: withPermissions(buildFederatedSchema(typeDefs, resolvers), deps.membership),
+    async createContext(forwarded) {
+      const viewer = await runtime.checkSession(forwarded);
       return { viewer, pubsub: runtime.pubsub, messages: new MessageService(viewer, deps) };
     },
     close: async () => {

@@ -4,8 +4,9 @@
  * log (distributed mode, `CASSANDRA_CONTACT_POINTS` and `KAFKA_BROKERS`).
  * Everything above these interfaces is the same in both modes.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Topics, type Runtime } from '@chat/common';
+import { ConfigError, Topics, type Runtime, type RuntimeEnv } from '@chat/common';
 import { MemberCache } from './pipeline/member-cache.ts';
 import { InProcessMessageLog, type MessageLog } from './pipeline/message-log.ts';
 import { MessagePipeline } from './pipeline/message-pipeline.ts';
@@ -26,6 +27,14 @@ export function kafkaSettings(runtime: Runtime): KafkaSettings | undefined {
     partitions: env.KAFKA_PARTITIONS,
     replicationFactor: env.KAFKA_REPLICATION_FACTOR,
     clientId: `chat-${hostname()}-${process.pid}`,
+    sasl: env.KAFKA_SASL_MECHANISM
+      ? {
+          mechanism: env.KAFKA_SASL_MECHANISM,
+          username: required(env, 'KAFKA_USERNAME', 'KAFKA_SASL_MECHANISM'),
+          password: required(env, 'KAFKA_PASSWORD', 'KAFKA_SASL_MECHANISM'),
+        }
+      : undefined,
+    tls: env.KAFKA_TLS === 'on' ? { ca: readCaFile('KAFKA_CA_FILE', env.KAFKA_CA_FILE) } : undefined,
   };
 }
 
@@ -37,7 +46,32 @@ export function openMessageStore(runtime: Runtime): MessageStore {
     localDataCenter: env.CASSANDRA_LOCAL_DC,
     keyspace: env.CASSANDRA_KEYSPACE,
     replicationFactor: env.CASSANDRA_REPLICATION_FACTOR,
+    credentials:
+      env.CASSANDRA_USERNAME || env.CASSANDRA_PASSWORD
+        ? {
+            username: required(env, 'CASSANDRA_USERNAME', 'CASSANDRA_PASSWORD'),
+            password: required(env, 'CASSANDRA_PASSWORD', 'CASSANDRA_USERNAME'),
+          }
+        : undefined,
+    tls: env.CASSANDRA_TLS === 'on' ? { ca: readCaFile('CASSANDRA_CA_FILE', env.CASSANDRA_CA_FILE) } : undefined,
   });
+}
+
+/** A credential the store's other settings ask for (storeCredentialProblems reports its absence at boot). */
+function required(env: RuntimeEnv, name: 'KAFKA_USERNAME' | 'KAFKA_PASSWORD' | 'CASSANDRA_USERNAME' | 'CASSANDRA_PASSWORD', askedBy: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(`Invalid configuration:\n  ${name}: required with ${askedBy}`);
+  return value;
+}
+
+/** The CA certificates (PEM) to trust, read once at start; unset: the system's. */
+function readCaFile(name: 'KAFKA_CA_FILE' | 'CASSANDRA_CA_FILE', file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, subscribeSubgraph, type Runtime } from '@chat/common';
+import { createMemoryRuntime, executeSubgraph, subscribeSubgraph, type Runtime, openTestSession, viewerOf } from '@chat/common';
 import type { ExecutionResult } from 'graphql';
 import { createMessagePipeline, createMessagesSubgraph } from './index.ts';
 import { PrismaMessageStore, type PendingMessage } from './store/message-store.ts';
@@ -42,8 +42,8 @@ describe('messages subgraph (in-process)', () => {
 
   const key = () => `key-${++keySequence}`;
 
-  const run = (who: keyof typeof auth | null, query: string, variables?: Record<string, unknown>) =>
-    executeSubgraph(subgraph, { query, variables, headers: who ? { authorization: auth[who] } : {} });
+  const run = async (who: keyof typeof auth | null, query: string, variables?: Record<string, unknown>) =>
+    executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, who ? auth[who] : null) });
 
   async function send(who: keyof typeof auth, chatId: string, text: string, clientMessageId = key()): Promise<SentMessage> {
     const result = await run(who, SEND, { input: { chatId, text, clientMessageId } });
@@ -52,7 +52,7 @@ describe('messages subgraph (in-process)', () => {
   }
 
   async function subscribe(who: keyof typeof auth, chatId?: string): Promise<Stream> {
-    const stream = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId }, headers: { authorization: auth[who] } });
+    const stream = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId }, viewer: await viewerOf(runtime, auth[who]) });
     assert.ok(Symbol.asyncIterator in stream, JSON.stringify(stream));
     return stream;
   }
@@ -117,7 +117,7 @@ describe('messages subgraph (in-process)', () => {
       await runtime.db.prisma.user.create({
         data: { id: BigInt(id), username, displayName: username, passwordHash: 'scrypt$test' },
       });
-      auth[username] = `Bearer ${await runtime.tokens.issueAccessToken({ id, username })}`;
+      auth[username] = await openTestSession(runtime, { id, username });
     }
   });
   after(() => runtime.close());
@@ -127,7 +127,7 @@ describe('messages subgraph (in-process)', () => {
     assert.equal(codeOf(await run(null, SEND, { input: { chatId, text: 'hi', clientMessageId: key() } })), 'UNAUTHENTICATED');
     assert.equal(codeOf(await run(null, HISTORY, { chatId })), 'UNAUTHENTICATED');
     assert.equal(codeOf(await run(null, ENTITIES, { r: [{ __typename: 'Message', id: '1' }] })), 'UNAUTHENTICATED');
-    const stream = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId }, headers: {} });
+    const stream = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId }, viewer: null });
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.equal(codeOf(stream), 'UNAUTHENTICATED');
     assert.equal(await storedCount(chatId), 0);
@@ -305,15 +305,15 @@ describe('messages subgraph (in-process)', () => {
 
     assert.equal(codeOf(await run('ann', HISTORY, { chatId })), 'FORBIDDEN');
 
-    const stream = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId }, headers: { authorization: auth.ann } });
+    const stream = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId }, viewer: await viewerOf(runtime, auth.ann) });
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.equal(codeOf(stream), 'FORBIDDEN');
 
-    const unknown = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId: '999999999' }, headers: { authorization: auth.ann } });
+    const unknown = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId: '999999999' }, viewer: await viewerOf(runtime, auth.ann) });
     assert.ok(!(Symbol.asyncIterator in unknown));
     assert.equal(codeOf(unknown), 'NOT_FOUND');
 
-    const malformed = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId: 'x' }, headers: { authorization: auth.ann } });
+    const malformed = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId: 'x' }, viewer: await viewerOf(runtime, auth.ann) });
     assert.ok(!(Symbol.asyncIterator in malformed));
     assert.equal(codeOf(malformed), 'BAD_USER_INPUT');
   });

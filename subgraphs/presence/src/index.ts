@@ -1,5 +1,6 @@
 import { buildFederatedSchema, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
 import type { Context } from './context.ts';
+import { withPermissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
 import { PresenceService } from './services/presence-service.ts';
 import { PresenceSweeper } from './services/presence-sweeper.ts';
@@ -29,9 +30,9 @@ export function createPresenceSubgraph(runtime: Runtime, timing: Partial<Presenc
   sweeper.start();
   return {
     name: 'presence',
-    schema: buildFederatedSchema(typeDefs, resolvers),
-    async createContext(headers) {
-      const viewer = await runtime.tokens.viewerFromAuthorization(headers.authorization);
+    schema: withPermissions(buildFederatedSchema(typeDefs, resolvers)),
+    async createContext(forwarded) {
+      const viewer = await runtime.checkSession(forwarded);
       return { viewer, pubsub: runtime.pubsub, presence: new PresenceService(viewer, store, runtime.pubsub, visibility, settings) };
     },
     sweeper,

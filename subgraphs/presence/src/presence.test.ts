@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, subscribeSubgraph, type Runtime } from '@chat/common';
+import { createMemoryRuntime, executeSubgraph, subscribeSubgraph, type Runtime, viewerOf, openTestSession } from '@chat/common';
 import { createPresenceSubgraph, type PresenceSubgraph } from './index.ts';
 import { PresenceVisibility } from './services/presence-visibility.ts';
 import type { PresenceStore } from './store/presence-store.ts';
@@ -44,15 +44,15 @@ describe('presence subgraph (in-process)', () => {
     await runtime.close();
   });
 
-  const run = (query: string, variables: Record<string, unknown> = {}, auth?: string, target: PresenceSubgraph = subgraph) =>
-    executeSubgraph(target, { query, variables, headers: auth ? { authorization: auth } : {} });
+  const run = async (query: string, variables: Record<string, unknown> = {}, auth?: string, target: PresenceSubgraph = subgraph) =>
+    executeSubgraph(target, { query, variables, viewer: await viewerOf(runtime, auth ? auth : null) });
   const codeOf = (result: { errors?: readonly { extensions: Record<string, unknown> }[] }): unknown => result.errors?.[0]?.extensions.code;
 
   /** A user of their own, with a token. */
   const user = async (name: string) => {
     const id = String(++nextUserId);
     await runtime.db.prisma.user.create({ data: { id: BigInt(id), username: `${name}${id}`, displayName: name, passwordHash: 'x' } });
-    return { id, auth: `Bearer ${await runtime.tokens.issueAccessToken({ id, username: `${name}${id}` })}` };
+    return { id, auth: await openTestSession(runtime, { id, username: `${name}${id}` }) };
   };
   type User = Awaited<ReturnType<typeof user>>;
 
@@ -93,7 +93,7 @@ describe('presence subgraph (in-process)', () => {
     const stream = await subscribeSubgraph(target, {
       query: 'subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { id presence { status lastSeenAt } } }',
       variables: { ids: userIds },
-      headers: { authorization: viewer.auth },
+      viewer: await viewerOf(runtime, viewer.auth),
     });
     assert.ok(Symbol.asyncIterator in stream, JSON.stringify(stream));
     const events: Change[] = [];
@@ -120,7 +120,7 @@ describe('presence subgraph (in-process)', () => {
     ]) {
       assert.equal(codeOf(await run(query)), 'UNAUTHENTICATED', query);
     }
-    const stream = await subscribeSubgraph(subgraph, { query: 'subscription { presenceChanged { id } }', headers: {} });
+    const stream = await subscribeSubgraph(subgraph, { query: 'subscription { presenceChanged { id } }', viewer: null });
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.equal(codeOf(stream), 'UNAUTHENTICATED');
   });
@@ -296,7 +296,7 @@ describe('presence subgraph (in-process)', () => {
       const stream = await subscribeSubgraph(subgraph, {
         query: 'subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { id } }',
         variables: { ids },
-        headers: { authorization: eve.auth },
+        viewer: await viewerOf(runtime, eve.auth),
       });
       assert.ok(!(Symbol.asyncIterator in stream), `eve may not watch ${ids}`);
       assert.equal(codeOf(stream), 'FORBIDDEN');
@@ -357,7 +357,7 @@ describe('presence subgraph (in-process)', () => {
     const { ann } = await people();
     const stream = await subscribeSubgraph(subgraph, {
       query: 'subscription { presenceChanged(userIds: ["abc"]) { id } }',
-      headers: { authorization: ann.auth },
+      viewer: await viewerOf(runtime, ann.auth),
     });
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.equal(codeOf(stream), 'BAD_USER_INPUT');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, MemoryEntityCache, subscribeSubgraph, Topics, type Runtime } from '@chat/common';
+import { createMemoryRuntime, executeSubgraph, MemoryEntityCache, subscribeSubgraph, Topics, type Runtime, openTestSession, viewerOf } from '@chat/common';
 import type { PrismaClient } from '@chat/prisma';
 import type { ExecutionResult } from 'graphql';
 import { createUsersSubgraph } from './index.ts';
@@ -50,15 +50,15 @@ describe('connections and blocks (in-process)', () => {
   let prisma: PrismaClient;
   let counter = 0;
 
-  const run = (query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<ExecutionResult> =>
-    executeSubgraph(subgraph, { query, variables, headers: { authorization } });
+  const run = async (query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<ExecutionResult> =>
+    executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, authorization) });
 
   /** A user of the test's own, with a token (no password hashing: fast). */
   const person = async (name: string) => {
     const id = runtime.ids.next().toString();
     const username = `${name}_${++counter}`;
     await prisma.user.create({ data: { id: BigInt(id), username, displayName: name, passwordHash: 'x' } });
-    return { id, username, auth: `Bearer ${await runtime.tokens.issueAccessToken({ id, username })}` };
+    return { id, username, auth: await openTestSession(runtime, { id, username }) };
   };
   type Person = Awaited<ReturnType<typeof person>>;
 
@@ -435,7 +435,7 @@ describe('connections and blocks (in-process)', () => {
     const subscribe = async (who: Person) => {
       const stream = await subscribeSubgraph(subgraph, {
         query: 'subscription { connectionChanged { user { id username } status since } }',
-        headers: { authorization: who.auth },
+        viewer: await viewerOf(runtime, who.auth),
       });
       assert.ok(Symbol.asyncIterator in stream, JSON.stringify(stream));
       const received: Contact[] = [];
@@ -456,7 +456,7 @@ describe('connections and blocks (in-process)', () => {
     } finally {
       await Promise.all([phone.stop(), laptop.stop(), other.stop()]);
     }
-    const anonymous = await subscribeSubgraph(subgraph, { query: 'subscription { connectionChanged { status } }', headers: {} });
+    const anonymous = await subscribeSubgraph(subgraph, { query: 'subscription { connectionChanged { status } }', viewer: null });
     assert.ok(!(Symbol.asyncIterator in anonymous));
     assert.equal(anonymous.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
   });

@@ -4,9 +4,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, type Runtime } from '@chat/common';
+import { createMemoryRuntime, executeSubgraph, type Runtime, viewerOf } from '@chat/common';
 import type { ExecutionResult } from 'graphql';
-import { createUsersSubgraph } from './index.ts';
+import { contactCodeKey, createUsersSubgraph } from './index.ts';
 import { openMessageSender } from './mail/open-sender.ts';
 import { DevOutboxSender, SmtpSender, type MessageSender, type OutboxEntry, type OutgoingMessage } from './mail/sender.ts';
 import { CODE_SUBJECT, ContactChangeService, maskEmail, maskPhone } from './services/contact-change-service.ts';
@@ -41,8 +41,8 @@ describe('contact changes (in-process)', () => {
   const seen = new Set<string>();
   let counter = 0;
 
-  const run = (query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<ExecutionResult> =>
-    executeSubgraph(subgraph, { query, variables, headers: { authorization } });
+  const run = async (query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<ExecutionResult> =>
+    executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, authorization) });
 
   const ok = async <T>(query: string, variables: Record<string, unknown>, authorization?: string): Promise<T> => {
     const result = await run(query, variables, authorization);
@@ -148,7 +148,7 @@ describe('contact changes (in-process)', () => {
     assert.ok(row);
     const text = JSON.stringify(row, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
     assert.ok(!text.includes(code), `the row holds the code: ${text}`);
-    const expected = createHmac('sha256', runtime.config.jwtSecret).update(`${ben.id}:EMAIL:ben@example.com:${code}`).digest('hex');
+    const expected = createHmac('sha256', contactCodeKey(runtime.config.secrets.passwordPepper!)).update(`${ben.id}:EMAIL:ben@example.com:${code}`).digest('hex');
     assert.equal(row.codeHash, expected);
     assert.equal(row.newValue, 'ben@example.com');
     assert.equal(row.attempts, 0);
@@ -344,12 +344,12 @@ describe('contact changes (in-process)', () => {
 
   it('expires codes after 15 minutes by the service clock, and answers UNAVAILABLE when a code cannot be sent', async () => {
     const pat = await account();
-    const viewer = { id: pat.id, username: 'pat' };
+    const viewer = { id: pat.id, username: 'pat', sessionId: '1' };
     const store = new ContactChangeStore(runtime.db.prisma, runtime.cache);
     const sent: OutgoingMessage[] = [];
     const recorder: MessageSender = { send: async (message) => void sent.push(message), close: async () => {} };
     let now = new Date();
-    const service = new ContactChangeService(viewer, store, recorder, runtime.config.jwtSecret, () => now);
+    const service = new ContactChangeService(viewer, store, recorder, contactCodeKey(runtime.config.secrets.passwordPepper!), () => now);
 
     const request = await service.requestEmailChange('pat@example.com');
     assert.equal(request.expiresAt.getTime(), now.getTime() + 15 * 60_000);
@@ -368,7 +368,7 @@ describe('contact changes (in-process)', () => {
       },
       close: async () => {},
     };
-    const failing = new ContactChangeService(viewer, store, broken, runtime.config.jwtSecret);
+    const failing = new ContactChangeService(viewer, store, broken, contactCodeKey(runtime.config.secrets.passwordPepper!));
     const level = process.env.LOG_LEVEL;
     process.env.LOG_LEVEL = 'silent';
     try {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, type Runtime } from '@chat/common';
+import { createMemoryRuntime, executeSubgraph, type Runtime, viewerOf } from '@chat/common';
 import type { PrismaClient } from '@chat/prisma';
 import type { ExecutionResult } from 'graphql';
 import { createUsersSubgraph } from './index.ts';
@@ -42,8 +42,8 @@ describe('users subgraph (in-process)', () => {
   /** A logged-in viewer for the queries that need one. */
   let auth: string;
 
-  const run = (query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<ExecutionResult> =>
-    executeSubgraph(subgraph, { query, variables, headers: { authorization } });
+  const run = async (query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<ExecutionResult> =>
+    executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, authorization) });
 
   const register = async (username: string, displayName = username, password = PASSWORD): Promise<AuthPayload> => {
     const result = await run(REGISTER, { input: { username, password, displayName } });
@@ -74,7 +74,8 @@ describe('users subgraph (in-process)', () => {
     assert.match(registered.user.id, /^[0-9]+$/);
     assert.ok(!Number.isNaN(Date.parse(registered.user.createdAt)));
     assert.match(registered.refreshToken, /^[A-Za-z0-9_-]{43}$/);
-    assert.deepEqual(await runtime.tokens.verifyAccessToken(registered.accessToken), { id: registered.user.id, username: 'alice_1' });
+    const verified = await runtime.tokens!.verifyAccessToken(registered.accessToken);
+    assert.deepEqual({ id: verified.viewer.id, username: verified.viewer.username }, { id: registered.user.id, username: 'alice_1' });
 
     const login = await run(LOGIN, { input: { username: 'ALICE_1', password: PASSWORD } });
     assert.equal(login.errors, undefined);
@@ -84,9 +85,10 @@ describe('users subgraph (in-process)', () => {
 
     const me = await run('{ me { id username displayName createdAt } }', {}, `Bearer ${loggedIn.accessToken}`);
     assert.deepEqual(plain(me.data), { me: registered.user });
-    assert.deepEqual(plain((await run('{ me { id } }')).data), { me: null });
+    const anonymous = await run('{ me { id } }');
+    assert.deepEqual([plain(anonymous.data), anonymous.errors?.[0]?.extensions.code], [{ me: null }, 'UNAUTHENTICATED']);
 
-    const stored = await runtime.db.prisma.refreshToken.findMany({ where: { userId: BigInt(registered.user.id) }, orderBy: { id: 'asc' } });
+    const stored = await runtime.db.prisma.refreshToken.findMany({ where: { session: { userId: BigInt(registered.user.id) } }, orderBy: { id: 'asc' } });
     const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
     assert.deepEqual(
       stored.map((row) => row.tokenHash),
@@ -95,10 +97,12 @@ describe('users subgraph (in-process)', () => {
     for (const row of stored) {
       const days = (row.expiresAt.getTime() - row.createdAt.getTime()) / 86_400_000;
       assert.ok(Math.abs(days - 30) < 0.01, `expires in ${days} days`);
-      assert.equal(row.revokedAt, null);
+      assert.equal(row.usedAt, null);
     }
+    // One session per login, each with its own refresh token.
+    assert.equal(new Set(stored.map((row) => row.sessionId)).size, 2);
     const user = await runtime.db.prisma.user.findUniqueOrThrow({ where: { username: 'alice_1' } });
-    assert.match(user.passwordHash, /^scrypt\$15\$8\$1\$/);
+    assert.match(user.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   });
 
   it('refuses a taken username in any case, storing nothing twice', async () => {
@@ -125,8 +129,9 @@ describe('users subgraph (in-process)', () => {
     // The store reports the unique violation itself, whatever the check before it said.
     const store = new UserStore(runtime.db.prisma, runtime.cache);
     const tokensBefore = await runtime.db.prisma.refreshToken.count();
-    const created = await store.createWithRefreshToken(
+    const created = await store.createWithSession(
       { id: runtime.ids.next(), username: 'racer', displayName: 'Late', passwordHash: 'scrypt$15$8$1$x$y' },
+      { id: runtime.ids.next(), deviceName: null, userAgent: null, expiresAt: new Date() },
       { id: runtime.ids.next(), tokenHash: 'f'.repeat(64), expiresAt: new Date() },
     );
     assert.deepEqual(created, { ok: false, reason: 'USERNAME_TAKEN' });
@@ -199,8 +204,10 @@ describe('users subgraph (in-process)', () => {
     assert.equal(malformed.errors?.[0]?.extensions.code, 'BAD_USER_INPUT');
     const anonymous = await run(query, { id: dave.user.id });
     assert.equal(anonymous.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
-    const forged = await run(query, { id: dave.user.id }, 'Bearer not-a-token');
-    assert.equal(forged.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
+    // A viewer whose session does not exist (the gateway checks signatures; the subgraph, sessions).
+    const unknownSession = await executeSubgraph(subgraph, { query, variables: { id: dave.user.id }, viewer: { id: dave.user.id, username: 'dave', sessionId: '42' } });
+    assert.equal(unknownSession.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
+    assert.equal(unknownSession.errors?.[0]?.extensions.reason, 'SESSION_ENDED');
   });
 
   it('searches users by username or display name, page by page', async () => {
@@ -274,7 +281,7 @@ describe('users subgraph (in-process)', () => {
       },
     }) as unknown as PrismaClient;
     const counted = createUsersSubgraph({ ...runtime, db: { ...runtime.db, prisma: counting } });
-    const result = await executeSubgraph(counted, { query, variables: { r: representations }, headers: { authorization: auth } });
+    const result = await executeSubgraph(counted, { query, variables: { r: representations }, viewer: await viewerOf(runtime, auth) });
     assert.deepEqual(queries, ['findMany']);
     assert.equal(result.errors, undefined);
     assert.deepEqual(plain(result.data), { _entities: [frank.user, null, erin.user, null] });

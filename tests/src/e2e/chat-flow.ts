@@ -250,11 +250,14 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
 
       const send = (text: string, key: string) =>
         gql(topology.sendUrl, 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }', { input: { chatId, text, clientMessageId: key } }, ann.token);
-      for (const [text, key] of [['', 'empty-1'], ['   ', 'blank-1'], ['x'.repeat(10 * 1024 * 1024), 'huge-1']] as const) {
+      for (const [text, key] of [['', 'empty-1'], ['   ', 'blank-1'], ['x'.repeat(4_001), 'long-1']] as const) {
         const result = await send(text, key);
         assert.equal(result.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `text of ${text.length} characters`);
         hasNoStack(result.errors);
       }
+      // A body beyond the gateway's limit is refused before it is read.
+      const huge = await send('x'.repeat(10 * 1024 * 1024), 'huge-1');
+      assert.equal(huge.errors?.[0]?.extensions?.code, 'PAYLOAD_TOO_LARGE');
 
       const malformed = await gql(topology.sendUrl, 'query { chat(id: "not-an-id") { id } }', {}, ann.token);
       assert.equal(malformed.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
@@ -267,7 +270,7 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
 
       const history = await gqlOk<any>(topology.sendUrl, 'query ($chatId: ID!) { messages(chatId: $chatId, first: 100) { edges { node { clientMessageId } } } }', { chatId }, ann.token);
       const keys = new Set(history.messages.edges.map((edge: any) => edge.node.clientMessageId));
-      for (const key of ['empty-1', 'blank-1', 'huge-1']) assert.equal(keys.has(key), false);
+      for (const key of ['empty-1', 'blank-1', 'long-1', 'huge-1']) assert.equal(keys.has(key), false);
     });
 
     it('lists the viewer’s chats with the last message and unread count', async () => {

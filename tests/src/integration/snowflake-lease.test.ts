@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, createRuntime, parseEnv, resolveRuntimeConfig, snowflakeTime, ZRuntimeEnvSchema, type Runtime } from '@chat/common';
-import { createTestDatabase, TEST_JWT_SECRET } from '../kit/launcher.ts';
+import { createTestDatabase, TEST_SECRETS } from '../kit/launcher.ts';
 
 describe('Snowflake leases on Postgres', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   const open = (extra: Record<string, string> = {}) =>
-    createRuntime(resolveRuntimeConfig(parseEnv(ZRuntimeEnvSchema, { DATABASE_URL: database.url, JWT_SECRET: TEST_JWT_SECRET, ...extra })));
+    createRuntime(resolveRuntimeConfig(parseEnv(ZRuntimeEnvSchema, { DATABASE_URL: database.url, ...TEST_SECRETS, ...extra }), { issuesTokens: false }));
 
   before(async () => {
     database = await createTestDatabase();

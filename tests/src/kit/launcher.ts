@@ -5,7 +5,8 @@
  * port; output is kept and shown when a test fails to start one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,20 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const TEST_JWT_SECRET = 'e2e-test-secret-that-is-long-enough-0123456789';
+
+/**
+ * The secrets every process of a test deployment shares, made fresh for each
+ * test run (the repository holds no usable secret): the access-token signing
+ * key, the gateway's internal-identity key and the password pepper.
+ */
+export const TEST_SECRETS: Readonly<Record<string, string>> = (() => {
+  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+  return {
+    JWT_PRIVATE_KEYS: JSON.stringify({ keys: [{ ...jwk, kid: `test-${randomBytes(4).toString('hex')}`, alg: 'EdDSA' }] }),
+    INTERNAL_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    PASSWORD_PEPPER: randomBytes(32).toString('base64url'),
+  };
+})();
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,7 +53,8 @@ export interface Process {
  * GraphQL endpoint answers on `port`, or, with port 0 (a worker without a
  * server), it logged a line containing "ready".
  */
-export async function launch(name: string, entry: string, env: Record<string, string>, port: number): Promise<Process> {
+/** Starts one of the product's entry points as a child process on loopback, collecting its output. */
+function spawnEntry(entry: string, env: Record<string, string>, port: number): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), ...env },
@@ -48,11 +63,16 @@ export async function launch(name: string, entry: string, env: Record<string, st
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
+export async function launch(name: string, entry: string, env: Record<string, string>, port: number): Promise<Process> {
+  const { child, output: outputOf } = spawnEntry(entry, env, port);
   const url = `http://127.0.0.1:${port}/graphql`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const started = Date.now();
   const isReady = async (): Promise<boolean> => {
-    if (port === 0) return /"msg":"[^"]*ready"/.test(output);
+    if (port === 0) return /"msg":"[^"]*ready"/.test(outputOf());
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -65,10 +85,10 @@ export async function launch(name: string, entry: string, env: Record<string, st
     }
   };
   while (!(await isReady())) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${outputOf()}`);
     if (Date.now() - started > 60_000) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not answer within 60 s:\n${output}`);
+      throw new Error(`${name} did not answer within 60 s:\n${outputOf()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
@@ -76,7 +96,7 @@ export async function launch(name: string, entry: string, env: Record<string, st
     name,
     url,
     child,
-    output: () => output,
+    output: outputOf,
     stop: async () => {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -84,7 +104,7 @@ export async function launch(name: string, entry: string, env: Record<string, st
         await exited;
         clearTimeout(timer);
       }
-      keepOutput(name, output);
+      keepOutput(name, outputOf());
     },
   };
 }
@@ -129,11 +149,30 @@ export const testRedisUrl = (): string => process.env.TEST_REDIS_URL ?? 'redis:/
  * A Redis server of the test's own on a free port (to restart it mid-test
  * without disturbing others). `restart` keeps the port.
  */
-export async function startRedis(): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void> }> {
+export async function startRedis({ password, tls = false }: {
+  /** Clients must authenticate with this (`requirepass`); the URL carries it. @default none */
+  password?: string;
+  /**
+   * Only TLS (the URL is `rediss://`), with a certificate from a CA of the
+   * test's own (`caFile`: give it to clients, e.g. as NODE_EXTRA_CA_CERTS).
+   */
+  tls?: boolean;
+} = {}): Promise<{ url: string; caFile?: string; stop(): Promise<void>; start(): Promise<void> }> {
   const port = await freePort();
+  let certificates: TestCertificates | undefined;
+  if (tls) {
+    const dir = mkdtempSync(join(tmpdir(), 'chat-redis-tls-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    certificates = await makeTestCertificates(dir);
+  }
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const auth = password ? ['--requirepass', password] : [];
+    const listen = certificates
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certificates.certFile, '--tls-key-file', certificates.keyFile]
+      : ['--port', String(port)];
+    const tlsClients = certificates ? ['--tls-ca-cert-file', certificates.caFile, '--tls-auth-clients', 'no'] : [];
+    child = spawn('redis-server', [...listen, ...tlsClients, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       const up = await new Promise<boolean>((resolve) => {
         const socket = createConnection(port, '127.0.0.1', () => {
@@ -154,21 +193,33 @@ export async function startRedis(): Promise<{ url: string; stop(): Promise<void>
     await exited;
   };
   await start();
-  return { url: `redis://127.0.0.1:${port}`, start, stop };
+  const scheme = certificates ? 'rediss' : 'redis';
+  return { url: `${scheme}://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`, caFile: certificates?.caFile, start, stop };
 }
 
 /**
  * A Kafka broker of the test's own (scripts/services/kafka/kafka.sh on free
- * ports with its own state directory), to stop and start mid-test.
+ * ports with its own state directory), to stop and start mid-test. With
+ * `sasl`, its listener is SASL_PLAINTEXT and admits only that user (PLAIN).
  */
-export async function startKafka(): Promise<{ brokers: string; up(): Promise<void>; down(): Promise<void>; remove(): Promise<void> }> {
+export async function startKafka({ sasl }: {
+  /** The only account clients may authenticate as (letters, digits, . _ ~ -). @default no authentication */
+  sasl?: { username: string; password: string };
+} = {}): Promise<{ brokers: string; up(): Promise<void>; down(): Promise<void>; remove(): Promise<void> }> {
   const [port, controllerPort] = [await freePort(), await freePort()];
   const state = mkdtempSync(join(tmpdir(), 'chat-kafka-'));
   const run = (command: 'up' | 'down') =>
     new Promise<void>((resolve, reject) => {
       let output = '';
       const child = spawn('bash', [join(ROOT, 'scripts/services/kafka/kafka.sh'), command], {
-        env: { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_STATE_DIR: state, KAFKA_CDS: '0' },
+        env: {
+          ...process.env,
+          KAFKA_PORT: String(port),
+          KAFKA_CONTROLLER_PORT: String(controllerPort),
+          KAFKA_STATE_DIR: state,
+          KAFKA_CDS: '0',
+          ...(sasl ? { KAFKA_SASL_USERS: `${sasl.username}:${sasl.password}` } : {}),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -185,4 +236,162 @@ export async function startKafka(): Promise<{ brokers: string; up(): Promise<voi
       rmSync(state, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs `entry` (a path from the repo root) as `launch` would, for a process
+ * expected not to start: waits until it exits, at most `timeoutMs`.
+ * @throws when it is still running then (it is killed first).
+ */
+export async function runToExit(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  { timeoutMs = 60_000 }: { timeoutMs?: number } = {},
+): Promise<{ code: number | null; output: string }> {
+  const { child, output: outputOf } = spawnEntry(entry, env, await freePort());
+  const code = await new Promise<number | null | 'timeout'>((resolve) => {
+    const timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    child.once('exit', (exitCode) => {
+      clearTimeout(timer);
+      resolve(exitCode);
+    });
+  });
+  if (code === 'timeout') {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    keepOutput(name, outputOf());
+    throw new Error(`${name} was still running after ${timeoutMs} ms:\n${outputOf()}`);
+  }
+  keepOutput(name, outputOf());
+  return { code, output: outputOf() };
+}
+
+/** Runs a command to completion. @throws with its output when it fails. */
+function run(command: string, args: string[], options: { cwd?: string } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output}`))));
+  });
+}
+
+export interface TestCertificates {
+  /** The CA's certificate (PEM): what clients trust. */
+  caFile: string;
+  /** The server's certificate, signed by the CA, for 127.0.0.1 and localhost. */
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * A throw-away CA and a server certificate it signed for 127.0.0.1 and
+ * localhost, written into `dir` (openssl; Debian's postgresql package pulls
+ * it in).
+ */
+export async function makeTestCertificates(dir: string): Promise<TestCertificates> {
+  const file = (name: string) => join(dir, name);
+  const [caKey, caFile, keyFile, csr, certFile, ext] = [file('ca.key'), file('ca.crt'), file('server.key'), file('server.csr'), file('server.crt'), file('server.ext')];
+  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const ca = ['-subj', '/CN=chat test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
+  await run('openssl', ['req', '-x509', ...ecKey, ...ca, '-days', '2', '-keyout', caKey, '-out', caFile]);
+  await run('openssl', ['req', ...ecKey, '-subj', '/CN=127.0.0.1', '-keyout', keyFile, '-out', csr]);
+  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  await run('openssl', ['x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-days', '2', '-out', certFile, '-extfile', ext]);
+  chmodSync(keyFile, 0o600); // servers refuse a key others may read
+  return { caFile, certFile, keyFile };
+}
+
+/** The directory of the newest installed Postgres server binaries (TEST_PG_BIN overrides). */
+function postgresBin(): string {
+  if (process.env.TEST_PG_BIN) return process.env.TEST_PG_BIN;
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)) : [];
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  if (!newest) throw new Error('no Postgres server binaries in /usr/lib/postgresql/<version>/bin (Debian: apt-get install postgresql; or set TEST_PG_BIN)');
+  return `/usr/lib/postgresql/${newest}/bin`;
+}
+
+export interface SecurePostgres {
+  /** The application's URL: a password-protected login role (not a superuser) that owns its database. */
+  url: string;
+  /** The superuser's URL (also password-protected). */
+  adminUrl: string;
+  /** With `tls`: the CA the server's certificate chains to (the URLs name it as sslrootcert). */
+  caFile?: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Postgres server of the test's own that checks passwords (scram-sha-256
+ * for every connection, local ones included): initdb into a temporary
+ * directory, the superuser's password from a file, listening on 127.0.0.1 at
+ * a free port, its unix sockets in that directory. It holds one database,
+ * owned by a login role that is not a superuser. With `tls`, connections
+ * over TCP must use TLS (hostssl only), and the URLs verify the server's
+ * certificate (`sslmode=verify-full&sslrootcert=`).
+ *
+ * initdb refuses to run as root: as root, the server runs as the `postgres`
+ * user (which Debian's package creates).
+ */
+export async function startSecurePostgres({ tls = false }: { tls?: boolean } = {}): Promise<SecurePostgres> {
+  const bin = postgresBin();
+  const dir = mkdtempSync(join(tmpdir(), 'chat-pg-'));
+  const data = join(dir, 'data');
+  const asRoot = process.getuid?.() === 0;
+  const asServer = (command: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, command), ...args]) : run(join(bin, command), args));
+  const secret = () => randomBytes(18).toString('base64url');
+  const superuserPassword = secret();
+  const password = secret();
+  const port = await freePort();
+  let started = false;
+  const stop = async () => {
+    if (started) await asServer('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w']).catch(() => undefined);
+    started = false;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const pwfile = join(dir, 'superuser-password');
+    writeFileSync(pwfile, `${superuserPassword}\n`, { mode: 0o600 });
+    const certificates = tls ? await makeTestCertificates(dir) : undefined;
+    if (asRoot) {
+      const uid = Number((await run('id', ['-u', 'postgres'])).trim());
+      const gid = Number((await run('id', ['-g', 'postgres'])).trim());
+      for (const file of [dir, ...readdirSync(dir).map((name) => join(dir, name))]) chownSync(file, uid, gid);
+    }
+    await asServer('initdb', ['-D', data, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync']);
+    if (certificates) {
+      // TCP only with TLS: no `host` rule is left for a plaintext connection to match.
+      const hba = join(data, 'pg_hba.conf');
+      writeFileSync(hba, readFileSync(hba, 'utf8').replace(/^host(\s)/gm, 'hostssl$1'));
+    }
+    const settings = [
+      `-p ${port}`,
+      `-k ${dir}`,
+      '-c listen_addresses=127.0.0.1',
+      // Throw-away data: no durability, little memory.
+      '-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=100',
+      ...(certificates ? [`-c ssl=on -c ssl_cert_file=${certificates.certFile} -c ssl_key_file=${certificates.keyFile}`] : []),
+    ].join(' ');
+    started = true; // from here on `stop` stops it, even after a start that timed out
+    await asServer('pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'postgres.log'), '-o', settings]);
+    const tlsQuery = certificates ? `?sslmode=verify-full&sslrootcert=${encodeURIComponent(certificates.caFile)}` : '';
+    const adminUrl = `postgresql://postgres:${superuserPassword}@127.0.0.1:${port}/postgres${tlsQuery}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE chat LOGIN PASSWORD '${password}' NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION`);
+      await admin.query('CREATE DATABASE chat OWNER chat');
+    } finally {
+      await admin.end();
+    }
+    return { url: `postgresql://chat:${password}@127.0.0.1:${port}/chat${tlsQuery}`, adminUrl, caFile: certificates?.caFile, stop };
+  } catch (error) {
+    const log = existsSync(join(dir, 'postgres.log')) ? readFileSync(join(dir, 'postgres.log'), 'utf8') : '';
+    await stop();
+    throw new Error(`could not start a secure Postgres: ${String(error)}${log ? `\n---- postgres.log\n${log}` : ''}`);
+  }
 }

@@ -8,13 +8,18 @@
  */
 import cassandra from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTestDatabase, freePort, launch, tempDataDir, testRedisUrl, TEST_JWT_SECRET, type Process } from './launcher.ts';
+import { createTestDatabase, freePort, launch, tempDataDir, testRedisUrl, TEST_SECRETS, type Process } from './launcher.ts';
 
 export interface DistributedOptions {
   /** Kafka log, Cassandra history and this many dedicated consumer processes. */
   backplane?: { consumers: number };
   /** A Redis of the test's own (to restart it, say). @default the shared test Redis */
   redisUrl?: string;
+  /**
+   * A database of the test's own (on a password-protected server, say), left
+   * in place by `stop`. @default a fresh database on the shared test Postgres, dropped by `stop`
+   */
+  databaseUrl?: string;
   /** A Kafka of the test's own. @default the shared test broker */
   brokers?: string;
   /** More environment for every process (shorter timeouts, say). */
@@ -25,6 +30,8 @@ export interface Distributed {
   gatewayA: Process;
   gatewayB: Process;
   consumers: Process[];
+  /** Where each subgraph process serves, by name (users, chats, messages, presence). */
+  subgraphUrls: Record<string, string>;
   env: Record<string, string>;
   /** Starts one more consumer process (after one was killed, say). */
   addConsumer(): Promise<Process>;
@@ -37,16 +44,17 @@ export const cassandraContactPoints = () => process.env.TEST_CASSANDRA_CONTACT_P
 export async function startDistributed({
   backplane,
   redisUrl = testRedisUrl(),
+  databaseUrl,
   brokers = kafkaBrokers(),
   env: extraEnv = {},
 }: DistributedOptions = {}): Promise<Distributed> {
-  const database = await createTestDatabase();
+  const database = databaseUrl ? { url: databaseUrl, drop: async () => {} } : await createTestDatabase();
   const data = tempDataDir();
   const unique = `t${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const env: Record<string, string> = {
     DATABASE_URL: database.url,
     REDIS_URL: redisUrl,
-    JWT_SECRET: TEST_JWT_SECRET,
+    ...TEST_SECRETS,
     DATA_DIR: data.path,
     ...(backplane
       ? {
@@ -78,12 +86,14 @@ export async function startDistributed({
   };
   try {
     const subgraphUrls: Record<string, string> = {};
+    const byName: Record<string, string> = {};
     const subgraphs = await Promise.all(
       (['users', 'chats', 'messages', 'presence'] as const).map(async (name) => launch(name, `subgraphs/${name}/src/main.ts`, env, await freePort())),
     );
     for (const subgraph of subgraphs) {
       processes.push(subgraph);
       subgraphUrls[`SUBGRAPH_${subgraph.name.toUpperCase()}_URL`] = subgraph.url;
+      byName[subgraph.name] = subgraph.url;
     }
     const [gatewayA, gatewayB] = await Promise.all([
       launch('gateway-a', 'gateway/src/main.ts', env, await freePort()),
@@ -91,7 +101,7 @@ export async function startDistributed({
     ]);
     processes.push(gatewayA, gatewayB);
     for (let i = 0; i < (backplane?.consumers ?? 0); i++) await addConsumer();
-    return { gatewayA, gatewayB, consumers, env, addConsumer, stop };
+    return { gatewayA, gatewayB, consumers, subgraphUrls: byName, env, addConsumer, stop };
   } catch (error) {
     await stop();
     throw error;

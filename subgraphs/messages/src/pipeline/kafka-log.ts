@@ -11,7 +11,7 @@
  * its last commit, and the pipeline's idempotence absorbs the repeats.
  */
 import { apiError, log } from '@chat/common';
-import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type Producer, type SASLOptions } from 'kafkajs';
 import type { PendingMessage } from '../store/message-store.ts';
 import type { MessageLog } from './message-log.ts';
 import type { MessagePipeline } from './message-pipeline.ts';
@@ -23,6 +23,13 @@ export interface KafkaSettings {
   replicationFactor: number;
   /** Identifies this process to the brokers. */
   clientId: string;
+  /** SASL authentication (KAFKA_SASL_MECHANISM, KAFKA_USERNAME, KAFKA_PASSWORD). @default none */
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /**
+   * TLS to the brokers (KAFKA_TLS), verifying their certificates against `ca`
+   * (PEM, from KAFKA_CA_FILE) or, without it, the system's CAs. @default plaintext
+   */
+  tls?: { ca?: string };
 }
 
 export const messagesTopic = (prefix: string) => `${prefix}.messages`;
@@ -32,6 +39,9 @@ function kafkaClient(settings: KafkaSettings): Kafka {
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
+    // Sound: kafkajs types the same three mechanisms as one object type each.
+    sasl: settings.sasl as SASLOptions | undefined,
+    ssl: settings.tls ? { rejectUnauthorized: true, ...(settings.tls.ca ? { ca: [settings.tls.ca] } : {}) } : undefined,
     logLevel: logLevel.ERROR,
     // kafkajs logs retried, transient conditions ("the coordinator is loading") as errors: warnings here.
     logCreator: () => ({ level, log: entry }) => {

@@ -44,6 +44,14 @@ export interface CassandraOptions {
   localDataCenter: string;
   keyspace: string;
   replicationFactor: number;
+  /** PasswordAuthenticator credentials (CASSANDRA_USERNAME, CASSANDRA_PASSWORD). @default none */
+  credentials?: { username: string; password: string };
+  /**
+   * TLS (CASSANDRA_TLS), verifying the nodes' certificates (chain and the
+   * address connected to) against `ca` (PEM, from CASSANDRA_CA_FILE) or,
+   * without it, the system's CAs. @default plaintext
+   */
+  tls?: { ca?: string };
 }
 
 /** The keyspace and tables, created at start when missing. */
@@ -102,6 +110,9 @@ export class CassandraMessageStore implements MessageStore {
     this.#client = new cassandra.Client({
       contactPoints: options.contactPoints,
       localDataCenter: options.localDataCenter,
+      credentials: options.credentials,
+      // The driver does not verify certificates unless told to.
+      sslOptions: options.tls ? { rejectUnauthorized: true, ...(options.tls.ca ? { ca: [options.tls.ca] } : {}) } : undefined,
       queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum },
     });
     this.#ready = this.#init(options);

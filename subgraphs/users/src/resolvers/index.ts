@@ -3,6 +3,7 @@ import type { Resolvers } from '../generated/resolvers.ts';
 import { accountResolvers } from './account.ts';
 import { connectionResolvers } from './connections.ts';
 import { contactChangeResolvers } from './contact-changes.ts';
+import { sessionResolvers } from './sessions.ts';
 
 const profileResolvers: Resolvers = {
   DateTime: DateTimeScalar,
@@ -12,8 +13,6 @@ const profileResolvers: Resolvers = {
     users: (_parent, args, { users }) => users.users(args),
   },
   Mutation: {
-    register: (_parent, { input }, { auth }) => auth.register(input),
-    login: (_parent, { input }, { auth }) => auth.login(input),
     updateProfile: (_parent, { input }, { users }) => users.updateProfile(input),
   },
   User: {
@@ -25,7 +24,7 @@ const profileResolvers: Resolvers = {
 };
 
 /** The resolvers of each area, one map per type. */
-export const resolvers: Resolvers = mergeResolvers([profileResolvers, connectionResolvers, contactChangeResolvers, accountResolvers]);
+export const resolvers: Resolvers = mergeResolvers([profileResolvers, sessionResolvers, connectionResolvers, contactChangeResolvers, accountResolvers]);
 
 function mergeResolvers(parts: Resolvers[]): Resolvers {
   const isPlain = (value: unknown): value is Record<string, unknown> =>

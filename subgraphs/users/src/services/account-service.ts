@@ -4,7 +4,7 @@ import type { AccountStore } from '../store/account-store.ts';
 import type { ConnectionStore, ContactRecord } from '../store/connection-store.ts';
 import { USER_CACHE } from '../store/user-store.ts';
 import type { ConnectionEvent } from './connection-service.ts';
-import { verifyPassword } from './password.ts';
+import type { AuthService } from './auth-service.ts';
 
 /** The root of a data export; the subgraphs add their parts to it (the DataExport entity). */
 export interface DataExportRecord {
@@ -16,6 +16,7 @@ export class AccountService {
   constructor(
     private readonly viewer: Viewer | null,
     private readonly store: AccountStore,
+    private readonly auth: AuthService,
     private readonly connections: ConnectionStore,
     private readonly cache: EntityCache,
     private readonly pubsub: PubSubEngine,
@@ -49,16 +50,14 @@ export class AccountService {
   async deleteMyAccount(password: string): Promise<boolean> {
     if (!this.viewer) throw unauthenticated();
     const userId = this.viewer.id;
-    const hash = await this.store.passwordHash(userId);
-    if (!hash) throw unauthenticated('The session has ended; log in again.');
-    if (password.length > 1024 || !(await verifyPassword(password, hash))) {
+    if (!(await this.auth.checkPassword(this.viewer, password))) {
       throw apiError('FORBIDDEN', 'The password is not right.', { reason: 'WRONG_PASSWORD' });
     }
     const erasure = await this.store.erase(userId, new Date(), this.nextId);
     // Committed: what follows only tells others, and a failure there must not undo or hide the deletion.
     await this.cache.invalidate(USER_CACHE, [userId]);
-    await this.cache.invalidate(SESSION_CACHE, [userId]);
     if (!erasure) return true;
+    await this.cache.invalidate(SESSION_CACHE, erasure.sessionIds);
     await this.connections.invalidate([userId, ...erasure.formerContactIds]);
     try {
       await this.pubsub.publish(Topics.outbox, {});

@@ -16,18 +16,14 @@ export interface Erasure {
   chats: { chatId: string; remainingIds: string[]; newOwnerId: string | null }[];
   /** Users who had a connection, an invitation or a block with the user. */
   formerContactIds: string[];
+  /** The sessions that ended with the account. */
+  sessionIds: string[];
 }
 
 type Tx = Prisma.TransactionClient;
 
 export class AccountStore {
   constructor(private readonly prisma: PrismaClient) {}
-
-  /** The stored password hash of a live account; null for none or a deleted one. */
-  async passwordHash(userId: string): Promise<string | null> {
-    const row = await this.prisma.user.findUnique({ where: { id: BigInt(userId) }, select: { passwordHash: true, deletedAt: true } });
-    return row && !row.deletedAt ? row.passwordHash : null;
-  }
 
   /**
    * @param newId hands out the IDs of the SYSTEM messages written to the outbox.
@@ -41,6 +37,9 @@ export class AccountStore {
         if (!row || row.deleted_at) return null;
         const chats = await this.#leaveChats(tx, user, at, newId);
         const formerContactIds = await this.#dropRelations(tx, user);
+        // Every session ends with the account (their refresh tokens go with them).
+        const sessions = await tx.authSession.findMany({ where: { userId: user }, select: { id: true } });
+        await tx.authSession.deleteMany({ where: { userId: user } });
         await tx.user.update({
           where: { id: user },
           data: {
@@ -51,12 +50,11 @@ export class AccountStore {
             email: null,
             phone: null,
             version: { increment: 1 },
-            sessionsValidAfter: at,
             deletedAt: at,
           },
         });
         await tx.accountErasure.create({ data: { userId: user, requestedAt: at } });
-        return { chats, formerContactIds };
+        return { chats, formerContactIds, sessionIds: sessions.map((session) => session.id.toString()) };
       },
       { maxWait: 10_000, timeout: 60_000 },
     );
@@ -125,7 +123,6 @@ export class AccountStore {
     ]);
     await tx.connection.deleteMany({ where: { OR: [{ userId: user }, { otherId: user }] } });
     await tx.block.deleteMany({ where: { OR: [{ blockerId: user }, { blockedId: user }] } });
-    await tx.refreshToken.deleteMany({ where: { userId: user } });
     await tx.contactChange.deleteMany({ where: { userId: user } });
     await tx.presence.deleteMany({ where: { userId: user } });
     await tx.presenceDevice.deleteMany({ where: { userId: user } });

@@ -1,7 +1,8 @@
-/** The only code of this subgraph that touches storage: the users and refresh_tokens tables. */
+/** The users table: profiles, credentials and search. */
 import type { EntityCache } from '@chat/common';
 import { isUniqueViolation, Prisma, type PrismaClient } from '@chat/prisma';
 import DataLoader from 'dataloader';
+import type { NewRefreshToken, NewSession } from './session-store.ts';
 
 /** A user as the API shows it; IDs are decimal strings above the store. */
 export interface UserRecord {
@@ -27,13 +28,6 @@ export interface NewUser {
   username: string;
   displayName: string;
   passwordHash: string;
-}
-
-export interface NewRefreshToken {
-  id: bigint;
-  /** SHA-256 of the token, hex; the token itself is never stored. */
-  tokenHash: string;
-  expiresAt: Date;
 }
 
 export type CreateUserResult = { ok: true; user: UserRecord } | { ok: false; reason: 'USERNAME_TAKEN' };
@@ -132,13 +126,14 @@ export class UserStore {
   }
 
   /**
-   * Inserts a user together with their first refresh token, atomically.
-   * A username taken meanwhile (the unique index decides) is reported, not thrown.
+   * Inserts a user together with their first session and its refresh token,
+   * atomically. A username taken meanwhile (the unique index decides) is
+   * reported, not thrown.
    */
-  async createWithRefreshToken(user: NewUser, token: NewRefreshToken): Promise<CreateUserResult> {
+  async createWithSession(user: NewUser, session: NewSession, token: NewRefreshToken): Promise<CreateUserResult> {
     try {
       const row = await this.prisma.user.create({
-        data: { ...user, refreshTokens: { create: token } },
+        data: { ...user, sessions: { create: { ...session, refreshTokens: { create: token } } } },
         select: userColumns,
       });
       return { ok: true, user: toUserRecord(row) };
@@ -148,8 +143,20 @@ export class UserStore {
     }
   }
 
-  async addRefreshToken(userId: string, token: NewRefreshToken): Promise<void> {
-    await this.prisma.refreshToken.create({ data: { ...token, userId: BigInt(userId) } });
+  /** The stored password hash of a user who was not deleted; null otherwise. */
+  async passwordHash(userId: string): Promise<string | null> {
+    const row = await this.prisma.user.findFirst({ where: { id: BigInt(userId), deletedAt: null }, select: { passwordHash: true } });
+    return row?.passwordHash ?? null;
+  }
+
+  /**
+   * Replaces the password hash, only if it is still `expected`: a re-hash at
+   * login must not undo a password change that happened meanwhile.
+   * @returns whether it was replaced.
+   */
+  async replacePasswordHash(userId: string, expected: string, passwordHash: string): Promise<boolean> {
+    const updated = await this.prisma.user.updateMany({ where: { id: BigInt(userId), passwordHash: expected, deletedAt: null }, data: { passwordHash } });
+    return updated.count > 0;
   }
 
   /**

@@ -1,0 +1,90 @@
+/**
+ * Limits on the operation document itself, checked before anything is
+ * planned or counted: lexical tokens (while parsing), then depth, estimated
+ * cost and aliases (graphql-armor validation rules), and, in production,
+ * introspection. They run in Yoga's enveloped parse and validate, which the
+ * graphql-ws path in server.ts calls too, so subscriptions are held to them.
+ *
+ * Every refusal is one GraphQL error with `extensions.code`
+ * GRAPHQL_VALIDATION_FAILED (Yoga's code for every other invalid document),
+ * a message that states the limit and nothing else, and nothing executed.
+ */
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { getNamedType, GraphQLError, isIntrospectionType, type ASTVisitor, type ValidationContext } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { SecurityLimits } from './config.ts';
+
+export const DOCUMENT_REFUSED = 'GRAPHQL_VALIDATION_FAILED';
+
+/** armor prefixes every message with "Syntax Error: ", which none of these is. */
+const refusal = (error: GraphQLError) =>
+  new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: DOCUMENT_REFUSED } });
+
+/**
+ * armor's rules throw out of `validate` by default; over graphql-ws a throw
+ * there would close the socket. Reported instead, they are validation errors
+ * like any other.
+ */
+const reported = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(refusal(error))],
+};
+
+export function documentLimitPlugins(limits: SecurityLimits['document'], { introspection }: { introspection: boolean }): Plugin[] {
+  return [
+    maxTokensPlugin({
+      n: limits.maxTokens,
+      // Parsing has no error list to report to: the refusal replaces armor's error.
+      onReject: [
+        (_context: unknown, error: GraphQLError) => {
+          throw refusal(error);
+        },
+      ],
+    }) as Plugin,
+    maxDepthPlugin({ n: limits.maxDepth, ...reported }) as Plugin,
+    costLimitPlugin({ maxCost: limits.maxCost, ...reported }) as Plugin,
+    maxAliasesPlugin({ n: limits.maxAliases, ...reported }) as Plugin,
+    ...(introspection ? [] : [useNoIntrospection()]),
+  ];
+}
+
+/**
+ * Production: refuses fields of introspection types (`__schema`, `__type`;
+ * `__typename` stays), and drops graphql-js's "Did you mean …?" hints from
+ * validation messages, which would otherwise spell the schema out one typo
+ * at a time. Not @graphql-yoga/plugin-disable-introspection: it marks
+ * requests in Yoga's HTTP-only `onRequestParse` hook and checks the mark in
+ * `onValidate`, so operations over graphql-ws were not covered.
+ */
+function useNoIntrospection(): Plugin {
+  const rule = (context: ValidationContext): ASTVisitor => ({
+    Field(node) {
+      const type = context.getType();
+      const parent = context.getParentType();
+      // Once per introspection selection, at its outermost field.
+      if (type && isIntrospectionType(getNamedType(type)) && !(parent && isIntrospectionType(parent))) {
+        context.reportError(new GraphQLError('Introspection is disabled.', { nodes: node, extensions: { code: DOCUMENT_REFUSED } }));
+      }
+    },
+  });
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(rule);
+      return ({ valid, result, setResult }) => {
+        if (valid || !result.some((error) => SUGGESTION.test(error.message))) return;
+        setResult(
+          result.map((error) =>
+            SUGGESTION.test(error.message)
+              ? new GraphQLError(error.message.replace(SUGGESTION, ''), { nodes: error.nodes, source: error.source, positions: error.positions, extensions: error.extensions })
+              : error,
+          ),
+        );
+      };
+    },
+  };
+}
+
+const SUGGESTION = / Did you mean [^?]*\?$/;

@@ -1,0 +1,59 @@
+/**
+ * The gateway's abuse limits, assembled from its environment: Yoga plugins
+ * (document limits, introspection, rate limits) for HTTP and graphql-ws
+ * alike, the graphql-ws connection limits, and the client address every
+ * per-address limit counts. docs/SECURITY.md#rate-limits has the decisions.
+ */
+import type { IncomingMessage } from 'node:http';
+import { createRateLimiter, type RateLimiter } from '@chat/common';
+import type { Plugin } from 'graphql-yoga';
+import type { GatewayEnv } from '../env.ts';
+import type { GatewayContext } from '../subgraph-hosts.ts';
+import { clientAddress } from './client-address.ts';
+import { securityLimits, type SecurityLimits } from './config.ts';
+import { createConnectionCounter, MemoryConnectionCounter } from './connection-counter.ts';
+import { documentLimitPlugins } from './document-limits.ts';
+import { useEventStreamLimits } from './event-stream-limits.ts';
+import { rateLimitPlugins } from './rate-limits.ts';
+import { WebSocketLimits } from './ws-limits.ts';
+
+export { CLOSE_TOO_MANY_CONNECTIONS, WebSocketLimits } from './ws-limits.ts';
+export type { SecurityLimits } from './config.ts';
+
+export interface GatewaySecurity {
+  limits: SecurityLimits;
+  /** For createYoga's `plugins`, after the federation plugin. */
+  plugins: Plugin<GatewayContext>[];
+  /** For graphql-ws's `useServer` hooks. */
+  ws: WebSocketLimits;
+  /** The client address of an HTTP request or WebSocket upgrade, as the limits count it. */
+  clientAddress(request: Pick<IncomingMessage, 'headers' | 'socket'> | undefined): string;
+  close(): Promise<void>;
+}
+
+export function createGatewaySecurity(env: GatewayEnv): GatewaySecurity {
+  const limits = securityLimits(env);
+  const { rates, ws } = limits;
+  // Only what is used opens a Redis connection.
+  const limiter: RateLimiter | undefined = Object.values(rates).some(Boolean) || ws.subscribeRate ? createRateLimiter(env.REDIS_URL) : undefined;
+  // Subscriptions over server-sent events count against the subscribe rate per caller, in the shared limiter.
+  const subscribeLimiter = ws.subscribeRate ? limiter : undefined;
+  const counter =
+    ws.maxConnectionsPerUser || ws.maxConnectionsPerIp
+      ? createConnectionCounter(env.REDIS_URL, { keyPrefix: limits.keyPrefix, leaseMs: ws.leaseMs })
+      : new MemoryConnectionCounter();
+  const webSocketLimits = new WebSocketLimits(ws, counter);
+  return {
+    limits,
+    plugins: [
+      ...(documentLimitPlugins(limits.document, { introspection: !limits.production }) as Plugin<GatewayContext>[]),
+      ...(limiter ? (rateLimitPlugins(rates, limiter, limits.keyPrefix) as Plugin<GatewayContext>[]) : []),
+      useEventStreamLimits(ws, { counter, limiter: subscribeLimiter, keyPrefix: limits.keyPrefix }) as Plugin<GatewayContext>,
+    ],
+    ws: webSocketLimits,
+    clientAddress: (request) => clientAddress(request, limits.trustProxy),
+    close: async () => {
+      await Promise.all([webSocketLimits.close(), limiter?.close()]);
+    },
+  };
+}

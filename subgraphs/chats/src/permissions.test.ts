@@ -1,0 +1,131 @@
+/**
+ * Permissions of the chats subgraph: a rule for every field, a logged-in
+ * viewer for every root field, and a member of the chat for every root field
+ * naming one, refused as ChatService refuses (FORBIDDEN, NOT_FOUND), while
+ * resolvers' own errors pass through unchanged.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { allow, applyPermissions, buildFederatedSchema, createMemoryRuntime, executeSubgraph, openTestSession, permissionGaps, viewerOf, type Runtime, type Viewer } from '@chat/common';
+import type { ExecutionResult } from 'graphql';
+import { createChatsSubgraph, typeDefs } from './index.ts';
+import { permissions } from './permissions.ts';
+import { resolvers } from './resolvers/index.ts';
+
+/** graphql-js builds results with null prototypes; compare plain JSON. */
+const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+const codeOf = (result: ExecutionResult) => result.errors?.[0]?.extensions.code;
+const errorOf = (result: ExecutionResult) => {
+  const { message, extensions } = result.errors?.[0] ?? {};
+  return plain({ message, extensions });
+};
+
+describe('chats permissions', () => {
+  let runtime: Runtime;
+  let subgraph: ReturnType<typeof createChatsSubgraph>;
+  const viewers: Record<'ann' | 'bob' | 'eve', Viewer | null> = { ann: null, bob: null, eve: null };
+  const ids = { ann: '201', bob: '202', eve: '203' } as const;
+  let chatId: string;
+
+  const run = (query: string, variables: Record<string, unknown> = {}, as: keyof typeof viewers | null = null) =>
+    executeSubgraph(subgraph, { query, variables, viewer: as ? viewers[as] : null });
+
+  before(async () => {
+    runtime = await createMemoryRuntime();
+    subgraph = createChatsSubgraph(runtime);
+    for (const [username, id] of Object.entries(ids) as [keyof typeof ids, string][]) {
+      await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username.toUpperCase(), passwordHash: 'x' } });
+      viewers[username] = await viewerOf(runtime, await openTestSession(runtime, { id, username }));
+    }
+    const created = await run('mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i) { id } }', { i: { title: 'Trip', memberIds: [ids.bob] } }, 'ann');
+    assert.equal(created.errors, undefined, JSON.stringify(created.errors));
+    chatId = (plain(created.data) as { createGroupChat: { id: string } }).createGroupChat.id;
+  });
+  after(() => runtime.close());
+
+  it('names a rule for every field of every object type, and none for a field that does not exist', () => {
+    assert.deepEqual(permissionGaps(buildFederatedSchema(typeDefs, resolvers), permissions), { withoutRule: [], withoutField: [] });
+  });
+
+  it('allows no root field to anonymous callers but the SDL, and checks membership wherever a root field names a chat', () => {
+    const schema = buildFederatedSchema(typeDefs, resolvers);
+    const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) => (type ? [type] : []));
+    const allowed: string[] = [];
+    const unchecked: string[] = [];
+    for (const root of roots) {
+      for (const field of Object.values(root.getFields())) {
+        const rule = permissions[root.name]?.[field.name];
+        if (rule === allow) allowed.push(`${root.name}.${field.name}`);
+        const namesChat = field.args.some((arg) => arg.name === 'chatId') || (root.name === 'Query' && field.name === 'chat');
+        if (namesChat && !rule?.name.startsWith('chats.isChatMember')) unchecked.push(`${root.name}.${field.name}`);
+      }
+    }
+    assert.deepEqual(allowed, ['Query._service']);
+    assert.deepEqual(unchecked, []);
+  });
+
+  it('refuses an anonymous caller with UNAUTHENTICATED', async () => {
+    for (const query of [
+      `{ chat(id: "${chatId}") { id } }`,
+      '{ chats { edges { cursor } } }',
+      'mutation { createGroupChat(input: { title: "t", memberIds: [] }) { id } }',
+      `mutation { renameChat(chatId: "${chatId}", title: "Mine") { id } }`,
+    ]) {
+      assert.equal(codeOf(await run(query)), 'UNAUTHENTICATED', query);
+    }
+    const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on Chat { id } } }', { r: [{ __typename: 'Chat', id: chatId }] });
+    assert.deepEqual([codeOf(entities), entities.data], ['UNAUTHENTICATED', null]);
+  });
+
+  it('refuses a non-member with FORBIDDEN and an unknown chat with NOT_FOUND, as ChatService does, changing nothing', async () => {
+    const notAMember = { message: 'You are not a member of this chat.', extensions: { code: 'FORBIDDEN' } };
+    assert.deepEqual(errorOf(await run('query ($id: ID!) { chat(id: $id) { id title } }', { id: chatId }, 'eve')), notAMember);
+    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { renameChat(chatId: $c, title: "Hijacked") { id } }', { c: chatId }, 'eve')), notAMember);
+    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { addChatMembers(chatId: $c, userIds: ["203"]) { id } }', { c: chatId }, 'eve')), notAMember);
+    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { leaveChat(chatId: $c) }', { c: chatId }, 'eve')), notAMember);
+
+    const notFound = { message: 'Chat was not found.', extensions: { code: 'NOT_FOUND' } };
+    assert.deepEqual(errorOf(await run('{ chat(id: "123456789") { id } }', {}, 'eve')), notFound);
+    assert.deepEqual(errorOf(await run('mutation { renameChat(chatId: "123456789", title: "t") { id } }', {}, 'eve')), notFound);
+
+    const chat = await run('query ($id: ID!) { chat(id: $id) { title memberCount viewerRole } }', { id: chatId }, 'ann');
+    assert.deepEqual(plain(chat), { data: { chat: { title: 'Trip', memberCount: 2, viewerRole: 'OWNER' } } }, 'unchanged, and open to members');
+  });
+
+  it('refuses a non-member before the resolver runs', async () => {
+    const called: string[] = [];
+    const spy = (name: string) => () => {
+      called.push(name);
+      throw new Error(`${name} ran`);
+    };
+    const spied = buildFederatedSchema(typeDefs, {
+      ...resolvers,
+      Query: { ...resolvers.Query, chat: spy('chat') },
+      Mutation: { ...resolvers.Mutation, renameChat: spy('renameChat') },
+    });
+    const guarded = { ...subgraph, schema: applyPermissions(spied, permissions) };
+    const as = async (query: string, viewer: Viewer | null) => codeOf(await executeSubgraph(guarded, { query, variables: { c: chatId }, viewer }));
+    assert.equal(await as('query ($c: ID!) { chat(id: $c) { id } }', viewers.eve), 'FORBIDDEN');
+    assert.equal(await as('mutation ($c: ID!) { renameChat(chatId: $c, title: "x") { id } }', viewers.eve), 'FORBIDDEN');
+    assert.equal(await as('mutation ($c: ID!) { renameChat(chatId: $c, title: "x") { id } }', null), 'UNAUTHENTICATED');
+    assert.deepEqual(called, []);
+    assert.equal(await as('query ($c: ID!) { chat(id: $c) { id } }', viewers.ann), 'INTERNAL_SERVER_ERROR', 'a member reaches the resolver');
+    assert.deepEqual(called, ['chat']);
+  });
+
+  it("passes a resolver's own errors through unchanged: a malformed ID, a member's bad input, a member's lack of role", async () => {
+    assert.deepEqual(errorOf(await run('{ chat(id: "not-an-id") { id } }', {}, 'eve')), {
+      message: 'id is not a valid ID.',
+      extensions: { argument: 'id', code: 'BAD_USER_INPUT' },
+    });
+    assert.deepEqual(errorOf(await run('mutation { leaveChat(chatId: "not-an-id") }', {}, 'eve')), {
+      message: 'chatId is not a valid ID.',
+      extensions: { argument: 'chatId', code: 'BAD_USER_INPUT' },
+    });
+    assert.equal(codeOf(await run('mutation ($c: ID!) { renameChat(chatId: $c, title: "") { id } }', { c: chatId }, 'ann')), 'BAD_USER_INPUT');
+    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { renameChat(chatId: $c, title: "Bob\'s") { id } }', { c: chatId }, 'bob')), {
+      message: 'Only the owner and admins may rename the group.',
+      extensions: { code: 'FORBIDDEN' },
+    });
+  });
+});

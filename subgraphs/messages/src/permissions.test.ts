@@ -1,0 +1,178 @@
+/**
+ * Permissions of the messages subgraph: a rule for every field, a logged-in
+ * viewer for every root field, and a member of the chat for every root field
+ * naming one (`chatId`, `input.chatId`), refused before the resolver runs and
+ * as MessageService refuses (FORBIDDEN, NOT_FOUND); subscriptions refused
+ * when they open; resolvers' own errors passed through unchanged.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  allow,
+  applyPermissions,
+  buildFederatedSchema,
+  createMemoryRuntime,
+  executeSubgraph,
+  openTestSession,
+  permissionGaps,
+  subscribeSubgraph,
+  viewerOf,
+  type Runtime,
+  type Viewer,
+} from '@chat/common';
+import { getNamedType, isInputObjectType, type ExecutionResult } from 'graphql';
+import { createMessagesSubgraph, typeDefs } from './index.ts';
+import { permissions } from './permissions.ts';
+import { resolvers } from './resolvers/index.ts';
+import { MembershipStore } from './store/membership-store.ts';
+
+/** graphql-js builds results with null prototypes; compare plain JSON. */
+const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+const codeOf = (result: ExecutionResult) => result.errors?.[0]?.extensions.code;
+const errorOf = (result: ExecutionResult) => {
+  const { message, extensions } = result.errors?.[0] ?? {};
+  return plain({ message, extensions });
+};
+
+const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
+const HISTORY = 'query ($chatId: ID!) { messages(chatId: $chatId) { edges { node { id } } } }';
+const EVENTS = 'subscription ($chatId: ID, $after: String) { chatEvents(chatId: $chatId, after: $after) { __typename } }';
+const NOT_A_MEMBER = { message: 'You are not a member of this chat.', extensions: { code: 'FORBIDDEN' } };
+
+describe('messages permissions', () => {
+  let runtime: Runtime;
+  let subgraph: ReturnType<typeof createMessagesSubgraph>;
+  const viewers: Record<'ann' | 'bob' | 'eve', Viewer | null> = { ann: null, bob: null, eve: null };
+  const ids = { ann: '301', bob: '302', eve: '303' } as const;
+  let chatId: string;
+  let keys = 0;
+
+  const run = (query: string, variables: Record<string, unknown> = {}, as: keyof typeof viewers | null = null) =>
+    executeSubgraph(subgraph, { query, variables, viewer: as ? viewers[as] : null });
+  const send = (as: keyof typeof viewers | null, text: string, chat = chatId) =>
+    run(SEND, { input: { chatId: chat, text, clientMessageId: `perm-${++keys}` } }, as);
+  const subscribe = (query: string, variables: Record<string, unknown>, as: keyof typeof viewers | null) =>
+    subscribeSubgraph(subgraph, { query, variables, viewer: as ? viewers[as] : null });
+  const storedCount = () => runtime.db.prisma.message.count({ where: { chatId: BigInt(chatId) } });
+
+  before(async () => {
+    runtime = await createMemoryRuntime();
+    subgraph = createMessagesSubgraph(runtime);
+    for (const [username, id] of Object.entries(ids) as [keyof typeof ids, string][]) {
+      await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username, passwordHash: 'x' } });
+      viewers[username] = await viewerOf(runtime, await openTestSession(runtime, { id, username }));
+    }
+    const id = runtime.ids.next();
+    await runtime.db.prisma.chat.create({
+      data: { id, kind: 'GROUP', title: 'Trip', createdById: BigInt(ids.ann), members: { create: [{ userId: BigInt(ids.ann) }, { userId: BigInt(ids.bob) }] } },
+    });
+    chatId = id.toString();
+  });
+  after(async () => {
+    await subgraph.close?.();
+    await runtime.close();
+  });
+
+  it('names a rule for every field of every object type, and none for a field that does not exist', () => {
+    const rules = permissions(new MembershipStore(runtime.db.prisma));
+    assert.deepEqual(permissionGaps(buildFederatedSchema(typeDefs, resolvers), rules), { withoutRule: [], withoutField: [] });
+  });
+
+  it('allows no root field to anonymous callers but the SDL, and checks membership wherever a root field names a chat', () => {
+    const rules = permissions(new MembershipStore(runtime.db.prisma));
+    const schema = buildFederatedSchema(typeDefs, resolvers);
+    const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) => (type ? [type] : []));
+    const allowed: string[] = [];
+    const unchecked: string[] = [];
+    for (const root of roots) {
+      for (const field of Object.values(root.getFields())) {
+        const rule = rules[root.name]?.[field.name];
+        if (rule === allow) allowed.push(`${root.name}.${field.name}`);
+        const namesChat = field.args.some((arg) => {
+          const type = getNamedType(arg.type);
+          return arg.name === 'chatId' || (isInputObjectType(type) && 'chatId' in type.getFields());
+        });
+        if (namesChat && !rule?.name.startsWith('messages.isChatMember')) unchecked.push(`${root.name}.${field.name}`);
+      }
+    }
+    assert.deepEqual(allowed, ['Query._service']);
+    assert.deepEqual(unchecked, []);
+  });
+
+  it('refuses an anonymous caller with UNAUTHENTICATED, subscriptions when they open', async () => {
+    assert.equal(codeOf(await send(null, 'hi')), 'UNAUTHENTICATED');
+    assert.equal(codeOf(await run(HISTORY, { chatId })), 'UNAUTHENTICATED');
+    assert.equal(codeOf(await run('mutation { editMessage(id: "1", text: "x") { id } }')), 'UNAUTHENTICATED');
+    assert.equal(codeOf(await run(`mutation { setTyping(chatId: "${chatId}", typing: true) }`)), 'UNAUTHENTICATED');
+    const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on Message { id } } }', { r: [{ __typename: 'Message', id: '1' }] });
+    assert.deepEqual([codeOf(entities), entities.data], ['UNAUTHENTICATED', null]);
+    for (const variables of [{}, { chatId }]) {
+      const stream = await subscribe(EVENTS, variables, null);
+      assert.ok(!(Symbol.asyncIterator in stream), JSON.stringify(variables));
+      assert.equal(codeOf(stream), 'UNAUTHENTICATED');
+    }
+    assert.equal(await storedCount(), 0);
+  });
+
+  it('refuses a non-member with FORBIDDEN and an unknown chat with NOT_FOUND, as MessageService does, storing nothing', async () => {
+    assert.deepEqual(errorOf(await send('eve', 'let me in')), NOT_A_MEMBER);
+    assert.deepEqual(errorOf(await run(HISTORY, { chatId }, 'eve')), NOT_A_MEMBER);
+    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { setTyping(chatId: $c, typing: true) }', { c: chatId }, 'eve')), NOT_A_MEMBER);
+    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { markSeen(chatId: $c, upToMessageId: "1") { seenAt } }', { c: chatId }, 'eve')), NOT_A_MEMBER);
+    const stream = await subscribe(EVENTS, { chatId }, 'eve');
+    assert.ok(!(Symbol.asyncIterator in stream));
+    assert.deepEqual(errorOf(stream), NOT_A_MEMBER);
+    assert.equal(await storedCount(), 0);
+
+    const notFound = { message: 'Chat was not found.', extensions: { code: 'NOT_FOUND' } };
+    assert.deepEqual(errorOf(await run(HISTORY, { chatId: '123456789' }, 'eve')), notFound);
+    assert.deepEqual(errorOf(await send('eve', 'hello?', '123456789')), notFound);
+
+    assert.equal((await send('ann', 'Hi Bob')).errors, undefined, 'open to members');
+    const history = await run(HISTORY, { chatId }, 'bob');
+    assert.equal((plain(history.data) as { messages: { edges: unknown[] } }).messages.edges.length, 1);
+  });
+
+  it('refuses a non-member before the resolver runs, and before a subscription opens', async () => {
+    const called: string[] = [];
+    const spy = (name: string) => () => {
+      called.push(name);
+      throw new Error(`${name} ran`);
+    };
+    const spied = buildFederatedSchema(typeDefs, {
+      ...resolvers,
+      Query: { ...resolvers.Query, messages: spy('messages') },
+      Mutation: { ...resolvers.Mutation, sendMessage: spy('sendMessage'), setTyping: spy('setTyping') },
+      Subscription: { ...resolvers.Subscription, chatEvents: { subscribe: spy('chatEvents'), resolve: (event: unknown) => event } },
+    });
+    const guarded = { ...subgraph, schema: applyPermissions(spied, permissions(new MembershipStore(runtime.db.prisma))) };
+    const eve = viewers.eve;
+    const codes = [
+      codeOf(await executeSubgraph(guarded, { query: HISTORY, variables: { chatId }, viewer: eve })),
+      codeOf(await executeSubgraph(guarded, { query: SEND, variables: { input: { chatId, text: 'x', clientMessageId: 'spy-1' } }, viewer: eve })),
+      codeOf(await executeSubgraph(guarded, { query: `mutation { setTyping(chatId: "${chatId}", typing: true) }`, viewer: eve })),
+      codeOf((await subscribeSubgraph(guarded, { query: EVENTS, variables: { chatId }, viewer: eve })) as ExecutionResult),
+    ];
+    assert.deepEqual(codes, ['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN']);
+    assert.deepEqual(called, []);
+    const member = await executeSubgraph(guarded, { query: HISTORY, variables: { chatId }, viewer: viewers.bob });
+    assert.deepEqual([codeOf(member), called], ['INTERNAL_SERVER_ERROR', ['messages']], 'a member reaches the resolver');
+  });
+
+  it("passes a resolver's own errors through unchanged", async () => {
+    assert.deepEqual(errorOf(await run(HISTORY, { chatId: 'not-an-id' }, 'eve')), {
+      message: 'chatId is not a valid ID.',
+      extensions: { argument: 'chatId', code: 'BAD_USER_INPUT' },
+    });
+    assert.equal(codeOf(await send('ann', '   ')), 'BAD_USER_INPUT');
+    const sent = await send('ann', 'Mine');
+    const messageId = (plain(sent.data) as { sendMessage: { id: string } }).sendMessage.id;
+    assert.deepEqual(errorOf(await run('mutation ($id: ID!) { editMessage(id: $id, text: "Bob was here") { id } }', { id: messageId }, 'bob')), {
+      message: 'Only the sender may edit a message.',
+      extensions: { code: 'FORBIDDEN' },
+    });
+    const stream = await subscribe(EVENTS, { after: 'x' }, 'ann');
+    assert.ok(!(Symbol.asyncIterator in stream));
+    assert.deepEqual(errorOf(stream), { message: 'after needs chatId: a cursor is a position in one chat.', extensions: { argument: 'after', code: 'BAD_USER_INPUT' } });
+  });
+});
