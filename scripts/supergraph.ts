@@ -8,6 +8,7 @@ export const SUBGRAPHS = [
   { name: 'chats', url: 'http://127.0.0.1:4002/graphql' },
   { name: 'messages', url: 'http://127.0.0.1:4003/graphql' },
   { name: 'presence', url: 'http://127.0.0.1:4004/graphql' },
+  { name: 'media', url: 'http://127.0.0.1:4005/graphql' },
 ] as const;
 
 export function composeSupergraph(): { supergraphSdl: string } | { errors: readonly Error[] } {

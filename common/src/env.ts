@@ -97,6 +97,28 @@ export const ZRuntimeEnvSchema = z.object({
   MAIL_FROM: z.string().default('Chat <no-reply@chat.invalid>'),
   /** The development outbox: every email and SMS that is not sent for real is written here as a JSON file. Default `<DATA_DIR>/outbox`. */
   OUTBOX_DIR: z.string().optional(),
+  /**
+   * Media storage. Unset: local disk under MEDIA_DIR (default
+   * `<DATA_DIR>/media`), served with signed URLs by the process hosting the
+   * media subgraph (the embedded default). Set: any S3-compatible store.
+   */
+  S3_ENDPOINT: ZOptionalUrlSchema,
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Path-style bucket addressing (S3Proxy, MinIO); AWS uses virtual-hosted style. */
+  S3_FORCE_PATH_STYLE: z.enum(['on', 'off']).default('off'),
+  /** Uploads land here, unchecked, never served. */
+  MEDIA_BUCKET_QUARANTINE: z.string().default('chat-quarantine'),
+  /** What processing accepted; downloads come from here. */
+  MEDIA_BUCKET_CLEAN: z.string().default('chat-media'),
+  MEDIA_DIR: z.string().optional(),
+  /** The public origin clients reach this deployment at (signed local media URLs point there). @default http://localhost:<PORT> */
+  PUBLIC_URL: ZOptionalUrlSchema,
+  /** How long a signed media download URL works; clients ask for a fresh one (the field) after. */
+  MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(300),
+  /** ClamAV's clamd (`host:port`): uploads are virus-scanned before they become READY. Unset: signature checks only. */
+  CLAMD_ADDRESS: z.preprocess((value) => (value === '' ? undefined : value), z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port').optional()),
   /** How long a `setTyping(typing: true)` lasts unless repeated. */
   TYPING_TTL_MS: z.coerce.number().int().min(100).max(60_000).default(6_000),
   /** A device with no heartbeat for this long is gone. */

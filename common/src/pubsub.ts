@@ -46,6 +46,8 @@ export const Topics = {
   presence: (userId: string) => `chat.presence.${userId}`,
   /** Changes to one user's connections, as that user sees them (a `Contact`-shaped event). */
   userConnections: (userId: string) => `chat.user.${userId}.connections`,
+  /** Status changes of one user's uploads (payload: `{ mediaId }`). */
+  userMedia: (userId: string) => `chat.user.${userId}.media`,
   /**
    * A chat's membership changed (payload: `{ chatId }`): whoever caches
    * member lists drops that chat's. Published by every membership change.

@@ -55,7 +55,14 @@ export async function serveSubgraph(subgraph: Subgraph, { host, port, identity }
       response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(JSON.stringify(jwks()));
       return;
     }
-    void yoga(request, response);
+    void (async () => {
+      if (subgraph.handleHttp && (await subgraph.handleHttp(request, response))) return;
+      await yoga(request, response);
+    })().catch((error: unknown) => {
+      log.error('request failed', { error: String(error) });
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: 'The request failed.' }));
+    });
   });
   const wss = new WebSocketServer({ server, path: '/graphql' });
   const wsServer = useServer(

@@ -16,11 +16,12 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONWebKeySet } from 'jose';
 import type { Viewer } from './auth.ts';
 import { log } from './log.ts';
 
-export type SubgraphName = 'users' | 'chats' | 'messages' | 'presence';
+export type SubgraphName = 'users' | 'chats' | 'messages' | 'presence' | 'media';
 
 export interface BaseContext {
   viewer: Viewer | null;
@@ -35,6 +36,12 @@ export interface Subgraph<TContext extends BaseContext = BaseContext> {
    * on and creates fresh DataLoaders. @throws UNAUTHENTICATED for an ended session.
    */
   createContext(viewer: Viewer | null): Promise<TContext>;
+  /**
+   * Plain HTTP requests the subgraph answers itself, outside GraphQL (the
+   * media subgraph's signed upload and download URLs in the embedded mode),
+   * served by whichever process hosts it. @returns whether it answered.
+   */
+  handleHttp?(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
   /** The public access-token keys, served at `/.well-known/jwks.json` (the users subgraph, which issues tokens). */
   jwks?(): JSONWebKeySet;
   /** Releases what the subgraph opened beyond the runtime (connections, consumers). */

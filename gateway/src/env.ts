@@ -46,6 +46,7 @@ export const ZGatewayEnvSchema = ZRuntimeEnvSchema.extend({
   SUBGRAPH_CHATS_URL: ZOptionalUrlSchema,
   SUBGRAPH_MESSAGES_URL: ZOptionalUrlSchema,
   SUBGRAPH_PRESENCE_URL: ZOptionalUrlSchema,
+  SUBGRAPH_MEDIA_URL: ZOptionalUrlSchema,
 
   // Abuse limits (docs/SECURITY.md#rate-limits). Unset limits take the defaults in security/config.ts.
   /**

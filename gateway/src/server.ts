@@ -5,7 +5,7 @@
  * the subscription bridge.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -14,6 +14,7 @@ import { createUsersSubgraph } from '@chat/subgraph-users';
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
 import { createPresenceSubgraph } from '@chat/subgraph-presence';
+import { createMediaSubgraph } from '@chat/subgraph-media';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
@@ -33,6 +34,7 @@ const FACTORIES = {
   chats: createChatsSubgraph,
   messages: createMessagesSubgraph,
   presence: createPresenceSubgraph,
+  media: createMediaSubgraph,
 } as const;
 
 const URL_SETTINGS: Record<SubgraphName, keyof GatewayEnv> = {
@@ -40,6 +42,7 @@ const URL_SETTINGS: Record<SubgraphName, keyof GatewayEnv> = {
   chats: 'SUBGRAPH_CHATS_URL',
   messages: 'SUBGRAPH_MESSAGES_URL',
   presence: 'SUBGRAPH_PRESENCE_URL',
+  media: 'SUBGRAPH_MEDIA_URL',
 };
 
 export interface GatewayServerOptions {
@@ -79,6 +82,8 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
     return inProcessHost(FACTORIES[name](runtime));
   });
   const byName = new Map(hosts.map((host) => [host.name as string, host]));
+  // Subgraphs in this process that answer plain HTTP themselves (the media subgraph's signed URLs).
+  const httpHandlers = hosts.flatMap((host) => (host.handleHttp ? [host.handleHttp] : []));
 
   const supergraphSdl = readFileSync(SUPERGRAPH_PATH, 'utf8');
   const gateway = new ApolloGateway({
@@ -119,6 +124,11 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
 
   const jwks = tokens.publicJwks();
   const server = createServer((request, response) => {
+    // Media uploads have limits of their own (per kind, signed into each upload URL).
+    if (request.url?.startsWith('/media/') && httpHandlers.length > 0) {
+      void answerFirst(httpHandlers, request, response);
+      return;
+    }
     if (Number(request.headers['content-length'] ?? 0) > env.MAX_REQUEST_BYTES) {
       discardBody(request, 16 * env.MAX_REQUEST_BYTES, () =>
         response
@@ -266,4 +276,20 @@ function refuseServerMessages(socket: WebSocket): void {
     }
     if (typeof type === 'string' && SERVER_MESSAGE_TYPES.has(type)) socket.close(4400, `A client may not send ${type} messages`);
   });
+}
+
+/** Offers a request to each handler in turn; 404 when none takes it. A handler's failure is a 500 without detail. */
+async function answerFirst(
+  handlers: readonly ((request: IncomingMessage, response: ServerResponse) => Promise<boolean>)[],
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  try {
+    for (const handle of handlers) if (await handle(request, response)) return;
+    response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'Not found.', code: 'NOT_FOUND' }));
+  } catch (error) {
+    log.error('a media request failed', { error: String(error) });
+    if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ error: 'The request failed; try again.', code: 'INTERNAL_SERVER_ERROR' }));
+  }
 }

@@ -37,6 +37,8 @@ export interface SubgraphHost {
   /** Where it runs, for logs: "in-process" or its URL. */
   location: string;
   dataSource: GraphQLDataSource<GatewayContext>;
+  /** Plain HTTP the subgraph answers itself, when it is in this process (`Subgraph.handleHttp`). */
+  handleHttp?: Subgraph['handleHttp'];
   /** Opens a subscription; a refusal comes back as a single result with errors. */
   subscribe(request: SubgraphRequest): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
   close(): Promise<void>;
@@ -46,6 +48,7 @@ export function inProcessHost(subgraph: Subgraph): SubgraphHost {
   return {
     name: subgraph.name,
     location: 'in-process',
+    handleHttp: subgraph.handleHttp?.bind(subgraph),
     dataSource: {
       process: async ({ request, context }) => {
         const result = await executeSubgraph(subgraph, {

@@ -2,6 +2,7 @@ import { buildFederatedSchema, loadTypeDefs, type Runtime, type Subgraph } from 
 import type { Context } from './context.ts';
 import { withPermissions } from './permissions.ts';
 import { openMessageInfrastructure } from './infrastructure.ts';
+import { AttachmentStore } from './store/attachment-store.ts';
 import { AccountErasures } from './pipeline/account-erasures.ts';
 import { OutboxRelay } from './pipeline/outbox-relay.ts';
 import { resolvers } from './resolvers/index.ts';
@@ -27,6 +28,7 @@ export function createMessagesSubgraph(runtime: Runtime): Subgraph<Context> {
     store,
     membership: new MembershipStore(runtime.db.prisma),
     keys,
+    attachments: new AttachmentStore(runtime.db.prisma),
     state,
     messageLog,
     pubsub: runtime.pubsub,

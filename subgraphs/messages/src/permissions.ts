@@ -66,6 +66,8 @@ export function permissions(membership: MembershipStore): PermissionRules {
     Subscription: sameRule(byChatId, 'messageAdded', 'chatEvents'),
     Message: {
       ...sameRule(allow, 'id', 'chat', 'sender', 'text', 'clientMessageId', 'createdAt', 'cursor', 'kind', 'systemEvent', 'editedAt', 'deletedAt'),
+      // References only: the media subgraph decides who may see each media.
+      media: allow,
       // reactedByMe is the viewer's own.
       reactions: allow,
       // Sender only: MessageService answers null to everyone else.
@@ -89,6 +91,7 @@ export function permissions(membership: MembershipStore): PermissionRules {
     PageInfo: sameRule(allow, 'hasNextPage', 'endCursor', 'hasPreviousPage', 'startCursor'),
     Chat: { id: allow },
     User: { id: allow },
+    Media: { id: allow },
     // The viewer's own export only: MessageService.exportReference and sentByViewer refuse anyone else's (FORBIDDEN).
     DataExport: sameRule(allow, 'userId', 'messages'),
     _Service: { sdl: allow },

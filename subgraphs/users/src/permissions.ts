@@ -26,6 +26,7 @@ export const permissions: PermissionRules = {
       'endSession',
       'changePassword',
       'updateProfile',
+      'setAvatar',
       'inviteConnection',
       'acceptConnection',
       'cancelConnection',
@@ -54,7 +55,10 @@ export const permissions: PermissionRules = {
     ...sameRule(allow, 'email', 'phone', 'version'),
     // The viewer's own relationship with the user.
     connectionStatus: allow,
+    // A reference: the media subgraph serves READY avatars to anyone logged in.
+    avatar: allow,
   },
+  Media: { id: allow },
   // The viewer's own contacts: `connections`, their export and their own connectionChanged topic.
   Contact: sameRule(allow, 'user', 'status', 'since'),
   ContactConnection: sameRule(allow, 'edges', 'pageInfo'),

@@ -64,8 +64,8 @@ describe('embedded default: data on disk', () => {
       assert.match(await page.text(), /graphiql/i);
       const schema = await gqlOk<any>(gateway.url, '{ __schema { subscriptionType { fields { name } } mutationType { fields { name } } } }');
       const names = (type: any) => type.fields.map((field: any) => field.name);
-      assert.deepEqual(names(schema.__schema.subscriptionType).sort(), ['chatEvents', 'connectionChanged', 'messageAdded', 'presenceChanged']);
-      for (const mutation of ['register', 'login', 'createDirectChat', 'createGroupChat', 'sendMessage', 'editMessage', 'deleteMessage', 'reactToMessage', 'unreactToMessage', 'markDelivered', 'markSeen', 'setTyping', 'setPresence', 'inviteConnection', 'blockUser']) {
+      assert.deepEqual(names(schema.__schema.subscriptionType).sort(), ['chatEvents', 'connectionChanged', 'mediaStatusChanged', 'messageAdded', 'presenceChanged']);
+      for (const mutation of ['register', 'login', 'createDirectChat', 'createGroupChat', 'sendMessage', 'editMessage', 'deleteMessage', 'reactToMessage', 'unreactToMessage', 'markDelivered', 'markSeen', 'setTyping', 'setPresence', 'inviteConnection', 'blockUser', 'refreshToken', 'logout', 'changePassword', 'createUpload', 'completeUpload', 'setAvatar']) {
         assert.ok(names(schema.__schema.mutationType).includes(mutation), mutation);
       }
     } finally {

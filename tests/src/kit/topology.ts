@@ -88,7 +88,7 @@ export async function startDistributed({
     const subgraphUrls: Record<string, string> = {};
     const byName: Record<string, string> = {};
     const subgraphs = await Promise.all(
-      (['users', 'chats', 'messages', 'presence'] as const).map(async (name) => launch(name, `subgraphs/${name}/src/main.ts`, env, await freePort())),
+      (['users', 'chats', 'messages', 'presence', 'media'] as const).map(async (name) => launch(name, `subgraphs/${name}/src/main.ts`, env, await freePort())),
     );
     for (const subgraph of subgraphs) {
       processes.push(subgraph);

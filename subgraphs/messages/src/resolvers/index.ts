@@ -76,6 +76,7 @@ export const resolvers: Resolvers = {
     __resolveReference: (reference, { messages }) => messages.messageById(reference.id),
     chat: (message) => ({ id: message.chatId }),
     sender: (message) => ({ id: message.senderId }),
+    media: (message, _args, { messages }) => messages.mediaOf(message),
     createdAt: (message) => message.createdAt,
     cursor: (message) => ('seq' in message ? messageCursor(message.seq) : null),
     kind: (message) => message.kind ?? 'USER',

@@ -34,6 +34,7 @@ import type {
   ReceiptPositionRecord,
   ReceiptTimes,
 } from '../store/message-state-store.ts';
+import type { AttachmentStore } from '../store/attachment-store.ts';
 import type { SendKeyStore } from '../store/send-key-store.ts';
 import { OrderedEventStream } from './ordered-stream.ts';
 import { TypingExpiry } from './typing-expiry.ts';
@@ -66,15 +67,38 @@ const ZTextSchema = z
         .refine((text) => !text.includes('\u0000'), 'must not contain NUL characters'),
     );
 
-export const ZSendMessageInputSchema = z.object({
+/** How many media one message may carry. */
+export const MAX_MEDIA_PER_MESSAGE = 10;
+
+/** A message's text; empty is allowed only with media (checked on the whole input). */
+const ZCaptionSchema = z
+  .string()
+  .max(MAX_RAW_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
+  .transform((text) => text.trim())
+  .pipe(
+    z
+      .string()
+      .max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
+      .refine((text) => !text.includes('\u0000'), 'must not contain NUL characters'),
+  );
+
+export const ZSendMessageInputSchema = z
+  .object({
   chatId: ZId,
-  text: ZTextSchema,
+  text: ZCaptionSchema,
+  mediaIds: z
+    .array(z.string().regex(/^\d{1,20}$/, 'must be media IDs'))
+    .max(MAX_MEDIA_PER_MESSAGE, `at most ${MAX_MEDIA_PER_MESSAGE} media per message`)
+    .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a media')
+    .nullish()
+    .transform((ids) => ids ?? []),
   clientMessageId: z
     .string()
     .min(1, 'must not be empty')
     .max(MAX_CLIENT_MESSAGE_ID_LENGTH, `must be at most ${MAX_CLIENT_MESSAGE_ID_LENGTH} characters`)
     .regex(/^[A-Za-z0-9._:-]*$/, 'may contain only letters, digits and . _ : -'),
-});
+})
+  .refine((input) => input.text.length > 0 || input.mediaIds.length > 0, { path: ['text'], message: 'must not be empty' });
 
 export type SendMessageInput = z.input<typeof ZSendMessageInputSchema>;
 
@@ -105,6 +129,7 @@ export interface MessageServiceDeps {
   store: MessageStore;
   membership: MembershipStore;
   keys: SendKeyStore;
+  attachments: AttachmentStore;
   state: MessageStateStore;
   messageLog: MessageLog;
   pubsub: PubSubEngine;
@@ -126,6 +151,7 @@ export type MessageLike = PendingMessage | MessageRecord;
 export class MessageService {
   #access: DataLoader<string, ChatStanding> | undefined;
   #reactions: DataLoader<string, ReactionRecord[]> | undefined;
+  #media: DataLoader<string, string[]> | undefined;
   readonly #messages: DataLoader<string, MessageRecord | null>;
   readonly #placed: DataLoader<string, PlacedMessage | null>;
   readonly #positions: DataLoader<string, MemberPosition[]>;
@@ -181,9 +207,16 @@ export class MessageService {
     const viewer = this.#requireViewer();
     const parsed = ZSendMessageInputSchema.safeParse(input);
     if (!parsed.success) throw fromZodError(parsed.error);
-    const { chatId, text, clientMessageId } = parsed.data;
+    const { chatId, text, clientMessageId, mediaIds } = parsed.data;
     const canonicalChatId = requireId(chatId, 'chatId').toString();
     await this.#requireMember(canonicalChatId);
+    if (mediaIds.length > 0) {
+      const ready = await this.deps.attachments.readyAttachments(mediaIds, viewer.id);
+      const notReady = mediaIds.filter((id) => !ready.has(id));
+      if (notReady.length > 0) {
+        throw badInput('Attach only your own uploads once they are READY.', { argument: 'input.mediaIds', reason: 'MEDIA_NOT_READY', mediaIds: notReady });
+      }
+    }
     // One more query, for direct chats only: the loader already knows the kind.
     if ((await this.#standingIn(canonicalChatId)).direct && (await this.deps.membership.blockedWithin(canonicalChatId))) {
       throw forbidden(CANNOT_SEND);
@@ -196,7 +229,7 @@ export class MessageService {
       text,
       clientMessageId,
       createdAt: new Date().toISOString(),
-    });
+    }, mediaIds, this.deps.attachments);
     const { message } = reservation;
     if (message.chatId !== canonicalChatId) {
       throw badInput('clientMessageId was already used for a message in another chat.', {
@@ -317,6 +350,13 @@ export class MessageService {
    * A Message entity by ID, for the gateway: null when unknown.
    * @throws FORBIDDEN when the viewer is not a member of the message's chat.
    */
+  /** The media a message carries, as entity references (none once deleted for everyone). */
+  async mediaOf(message: MessageLike): Promise<{ id: string }[]> {
+    if ('deletedAt' in message && message.deletedAt) return [];
+    this.#media ??= this.deps.attachments.loader();
+    return (await this.#media.load(message.id)).map((id) => ({ id }));
+  }
+
   async messageById(id: string): Promise<MessageRecord | null> {
     this.#requireViewer();
     const parsed = parseId(id);
@@ -402,6 +442,7 @@ export class MessageService {
     await this.#store.update(tombstone);
     await this.deps.keys.eraseText(message.id);
     await this.#state.clearReactions(message.id);
+    await this.deps.attachments.detach(message.id);
     if (!message.deletedAt) await this.#announce({ type: 'MessageDeleted', chatId: message.chatId, message: tombstone, forEveryone: true });
     return tombstone;
   }

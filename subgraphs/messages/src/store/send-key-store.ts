@@ -4,6 +4,7 @@
  * every retry, on any process, gets that same message back.
  */
 import type { MessageKey, PrismaClient } from '@chat/prisma';
+import type { AttachmentStore } from './attachment-store.ts';
 import { parseSystem, type PendingMessage } from './message-store.ts';
 
 export interface Reservation {
@@ -18,8 +19,24 @@ export interface Reservation {
 export class SendKeyStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async reserve(message: PendingMessage): Promise<Reservation> {
-    const inserted = await this.prisma.messageKey.createMany({
+  /**
+   * Reserves the key with the message and, in the same transaction, its
+   * attachments: an acknowledged message always has its media.
+   */
+  async reserve(message: PendingMessage, mediaIds: readonly string[] = [], attachments?: AttachmentStore): Promise<Reservation> {
+    if (mediaIds.length > 0 && attachments) {
+      const created = await this.prisma.$transaction(async (tx) => {
+        const inserted = await this.#insert(tx, message);
+        if (inserted) await attachments.attach(tx, message, mediaIds);
+        return inserted;
+      });
+      return created ? { message, created: true, produced: false } : this.#existing(message);
+    }
+    return (await this.#insert(this.prisma, message)) ? { message, created: true, produced: false } : this.#existing(message);
+  }
+
+  async #insert(client: Pick<PrismaClient, 'messageKey'>, message: PendingMessage): Promise<boolean> {
+    const inserted = await client.messageKey.createMany({
       data: [
         {
           senderId: BigInt(message.senderId),
@@ -32,7 +49,10 @@ export class SendKeyStore {
       ],
       skipDuplicates: true,
     });
-    if (inserted.count === 1) return { message, created: true, produced: false };
+    return inserted.count === 1;
+  }
+
+  async #existing(message: PendingMessage): Promise<Reservation> {
     const row = await this.prisma.messageKey.findUniqueOrThrow({
       where: { senderId_clientMessageId: { senderId: BigInt(message.senderId), clientMessageId: message.clientMessageId } },
     });

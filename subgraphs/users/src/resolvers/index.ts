@@ -14,12 +14,14 @@ const profileResolvers: Resolvers = {
   },
   Mutation: {
     updateProfile: (_parent, { input }, { users }) => users.updateProfile(input),
+    setAvatar: (_parent, { mediaId }, { users }) => users.setAvatar(mediaId),
   },
   User: {
     __resolveReference: (reference, { users }) => users.byReference(reference.id),
     email: (user, _args, { users }) => users.ownerOnly(user, user.email),
     phone: (user, _args, { users }) => users.ownerOnly(user, user.phone),
     version: (user, _args, { users }) => users.ownerOnly(user, user.version),
+    avatar: (user) => (user.avatarMediaId ? { id: user.avatarMediaId } : null),
   },
 };
 

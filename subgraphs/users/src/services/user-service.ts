@@ -115,6 +115,18 @@ export class UserService {
    * @throws CONFLICT when the profile changed since `input.version` was read
    * (nothing is changed), BAD_USER_INPUT for invalid fields or a taken username.
    */
+  /**
+   * Sets (or, with null, removes) the viewer's avatar.
+   * @throws BAD_USER_INPUT (reason MEDIA_NOT_READY) unless `mediaId` is the viewer's READY upload of purpose AVATAR.
+   */
+  async setAvatar(mediaId: string | null | undefined): Promise<UserRecord> {
+    const viewer = this.#requireViewer();
+    if (mediaId != null && !/^\d{1,20}$/.test(mediaId)) throw badInput('mediaId is not a media ID.', { argument: 'mediaId' });
+    const user = await this.store.setAvatar(viewer.id, mediaId ?? null);
+    if (!user) throw badInput('Use one of your own avatar uploads once it is READY.', { argument: 'mediaId', reason: 'MEDIA_NOT_READY' });
+    return user;
+  }
+
   async updateProfile(input: UpdateProfileInput): Promise<UserRecord> {
     const viewer = this.#requireViewer();
     const parsed = ZUpdateProfileInputSchema.safeParse({

@@ -45,6 +45,7 @@ export class AccountStore {
           data: {
             username: `deleted_${userId}`,
             displayName: DELETED_USER_NAME,
+            avatarMediaId: null,
             // Not a hash any password can match: the account cannot log in again.
             passwordHash: '!',
             email: null,

@@ -14,6 +14,8 @@ export interface UserRecord {
   email: string | null;
   phone: string | null;
   version: number;
+  /** The avatar's media ID; null when none. */
+  avatarMediaId: string | null;
 }
 
 /** What login needs: the user and the stored password hash, which never leaves the services. */
@@ -43,7 +45,7 @@ export interface UserSearch {
 }
 
 /** The columns of a UserRecord, and its mapping: shared with the stores that read or write users rows. */
-export const userColumns = { id: true, username: true, displayName: true, createdAt: true, email: true, phone: true, version: true } as const;
+export const userColumns = { id: true, username: true, displayName: true, createdAt: true, email: true, phone: true, version: true, avatarMediaId: true } as const;
 
 type UserRow = Prisma.UserGetPayload<{ select: typeof userColumns }>;
 
@@ -56,6 +58,7 @@ export function toUserRecord(row: UserRow): UserRecord {
     email: row.email,
     phone: row.phone,
     version: row.version,
+    avatarMediaId: row.avatarMediaId?.toString() ?? null,
   };
 }
 
@@ -181,6 +184,28 @@ export class UserStore {
     if (afterUsername !== undefined) where.push({ username: { gt: afterUsername } });
     const rows = await this.prisma.user.findMany({ where: { AND: where }, orderBy: { username: 'asc' }, take, select: userColumns });
     return rows.map(toUserRecord);
+  }
+
+  /**
+   * Sets or removes the user's avatar. A media is accepted only if it is the
+   * user's READY upload of purpose AVATAR (the media subgraph's row, read
+   * here in the same statement), so the check and the change cannot drift apart.
+   * @returns the user after the change; null when the media does not qualify.
+   */
+  async setAvatar(id: string, mediaId: string | null): Promise<UserRecord | null> {
+    const user = BigInt(id);
+    const rows =
+      mediaId === null
+        ? await this.prisma.$queryRaw<{ id: bigint }[]>`UPDATE users SET avatar_media_id = NULL, version = version + 1 WHERE id = ${user} RETURNING id`
+        : await this.prisma.$queryRaw<{ id: bigint }[]>`
+            UPDATE users SET avatar_media_id = ${BigInt(mediaId)}, version = version + 1
+            WHERE id = ${user} AND EXISTS (
+              SELECT 1 FROM media WHERE id = ${BigInt(mediaId)} AND uploader_id = ${user} AND purpose = 'AVATAR' AND status = 'READY'
+            ) RETURNING id`;
+    if (rows.length === 0) return null;
+    await this.invalidate([id]);
+    const row = await this.prisma.user.findUniqueOrThrow({ where: { id: user }, select: userColumns });
+    return toUserRecord(row);
   }
 
   /**
