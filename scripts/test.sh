@@ -13,5 +13,5 @@ npm run build --silent
 echo "== typecheck"
 npm run typecheck --silent
 echo "== tests"
-mapfile -t files < <(find common gateway subgraphs tests -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
+mapfile -t files < <(find common gateway subgraphs tests bench -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
 LOG_LEVEL="${LOG_LEVEL:-silent}" node --import tsx --test "${files[@]}"
