@@ -11,7 +11,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const runsIndex = args.indexOf('--runs');
 const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : quick ? 2 : 5;
-const names = args.filter((arg, index) => !arg.startsWith('--') && index !== runsIndex + 1);
+const names = args.filter((arg, index) => !arg.startsWith('--') && (runsIndex < 0 || index !== runsIndex + 1));
 const byName = new Map(scenarios.map((scenario) => [scenario.name, scenario]));
 const unknown = names.filter((name) => !byName.has(name));
 if (unknown.length > 0 || !Number.isInteger(runs) || runs < 1) {
