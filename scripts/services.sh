@@ -10,7 +10,7 @@
 # packages, installed first when missing and when we may (root with apt-get).
 # Kafka (127.0.0.1:9092), Cassandra (127.0.0.1:9042) and S3Proxy, an
 # S3-compatible object store (http://127.0.0.1:9300, credentials generated into
-# .services/s3proxy/credentials.json), run from their Java artifacts on Maven
+# ~/.local/state/federated-chat/s3proxy/credentials.json), run from their Java artifacts on Maven
 # Central (scripts/services/*/), downloaded into ~/.m2 once; they need Java 17
 # and Maven.
 # ClamAV's clamd and ffmpeg/ffprobe are installed from Debian packages when

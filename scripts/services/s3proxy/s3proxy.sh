@@ -20,13 +20,15 @@
 #   S3PROXY_READY_TIMEOUT  seconds `up` waits for the server to answer                       (default 60)
 #   S3PROXY_STOP_TIMEOUT   seconds `down` waits after SIGTERM before SIGKILL                 (default 20)
 #   S3PROXY_LOG_LEVEL      logback level of s3proxy.log: error, warn, info, debug      (default info)
-#   S3PROXY_STATE_DIR      data, config, credentials, pid and log (default .services/s3proxy), so a
-#                          test can run a server of its own beside the shared one; the jars stay shared
+#   S3PROXY_STATE_DIR      data, config, credentials, pid and log (default
+#                          ${XDG_STATE_HOME:-~/.local/state}/federated-chat/s3proxy: one per user, shared by
+#                          every checkout, so a server another checkout started is reused, not fought over),
+#                          so a test can run a server of its own beside the shared one; the jars stay shared
 #
 # Needs Java 17+, Maven and curl (the readiness probe signs a ListBuckets request with --aws-sigv4).
-# State lives in .services/s3proxy/ (git-ignored): lib/ (class path, from pom.xml next to this script
+# The class path lives in .services/s3proxy/lib (git-ignored; from pom.xml next to this script
 # through `mvn dependency:copy-dependencies`; the first run downloads ~60 MB into ~/.m2, later runs
-# are offline), data/ (one directory per bucket, one file per object; kept across restarts),
+# are offline); the state directory holds data/ (one directory per bucket, one file per object; kept across restarts),
 # credentials.json ({ endpoint, accessKeyId, secretAccessKey, region }: what tests read),
 # s3proxy.properties (written on every start), s3proxy.pid, s3proxy.log.
 set -euo pipefail
@@ -34,7 +36,7 @@ set -euo pipefail
 cmd="${1:-}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
-state="${S3PROXY_STATE_DIR:-$root/.services/s3proxy}"
+state="${S3PROXY_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/federated-chat/s3proxy}"
 lib="$root/.services/s3proxy/lib"
 data="$state/data"
 conf="$state/s3proxy.properties"

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -410,9 +410,14 @@ export interface TestS3 {
  * The S3-compatible store the tests use: `TEST_S3_ENDPOINT`, `TEST_S3_ACCESS_KEY`,
  * `TEST_S3_SECRET_KEY` (and `TEST_S3_REGION`) when set, otherwise the S3Proxy that
  * `scripts/services.sh up` runs, whose endpoint and generated credentials
- * `scripts/services/s3proxy/s3proxy.sh` writes to `.services/s3proxy/credentials.json`.
+ * `scripts/services/s3proxy/s3proxy.sh` writes to `credentials.json` in its state directory.
  * @throws when neither is there, saying how to get one
  */
+/** Where `scripts/services/s3proxy/s3proxy.sh` keeps its state: one directory per user, shared by every checkout. */
+function s3proxyStateDir(): string {
+  return process.env.S3PROXY_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'federated-chat', 's3proxy');
+}
+
 export function testS3(): TestS3 {
   const { TEST_S3_ENDPOINT: endpoint, TEST_S3_ACCESS_KEY: accessKeyId, TEST_S3_SECRET_KEY: secretAccessKey } = process.env;
   const region = process.env.TEST_S3_REGION ?? 'us-east-1';
@@ -420,7 +425,7 @@ export function testS3(): TestS3 {
     if (!accessKeyId || !secretAccessKey) throw new Error('TEST_S3_ENDPOINT is set: set TEST_S3_ACCESS_KEY and TEST_S3_SECRET_KEY too');
     return { endpoint, accessKeyId, secretAccessKey, region };
   }
-  const file = join(ROOT, '.services/s3proxy/credentials.json');
+  const file = join(s3proxyStateDir(), 'credentials.json');
   if (!existsSync(file)) {
     throw new Error(`no S3 store for the tests: ${file} is missing (run \`npm run services:up\`, or set TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY, TEST_S3_SECRET_KEY)`);
   }

@@ -1,7 +1,7 @@
 /**
  * The S3 storage against a real S3-compatible server: the S3Proxy that
  * `npm run services:up` runs on loopback (endpoint and generated credentials
- * in `.services/s3proxy/credentials.json`, written by
+ * in `credentials.json` of its state directory (`~/.local/state/federated-chat/s3proxy`), written by
  * `scripts/services/s3proxy/s3proxy.sh`), or the store named by
  * `TEST_S3_ENDPOINT`, `TEST_S3_ACCESS_KEY`, `TEST_S3_SECRET_KEY` (and
  * `TEST_S3_REGION`). The same contract as the test kit's `testS3()`, read
@@ -12,8 +12,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { DeleteBucketCommand, DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ObjectNotFoundError } from './object-storage.ts';
 import { S3ObjectStorage } from './s3-storage.ts';
@@ -32,7 +33,8 @@ function testS3(): TestS3 {
     if (!accessKeyId || !secretAccessKey) throw new Error('TEST_S3_ENDPOINT is set: set TEST_S3_ACCESS_KEY and TEST_S3_SECRET_KEY too');
     return { endpoint, accessKeyId, secretAccessKey, region };
   }
-  const file = fileURLToPath(new URL('../../../../.services/s3proxy/credentials.json', import.meta.url));
+  const state = process.env.S3PROXY_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'federated-chat', 's3proxy');
+  const file = join(state, 'credentials.json');
   if (!existsSync(file)) throw new Error(`no S3 store for the tests: ${file} is missing (run \`npm run services:up\`, or set TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY, TEST_S3_SECRET_KEY)`);
   const written = JSON.parse(readFileSync(file, 'utf8')) as Partial<TestS3>;
   if (!written.endpoint || !written.accessKeyId || !written.secretAccessKey) throw new Error(`${file} lacks endpoint, accessKeyId or secretAccessKey`);
