@@ -431,9 +431,11 @@ export function badAuthorization(rng: Rng, validToken: string, validUserId: stri
   const [header = '', payload = '', signature = ''] = validToken.split('.');
   const now = Math.floor(Date.now() / 1000);
   const claims = (extra: Record<string, unknown>) => base64url(JSON.stringify({ sub: validUserId, iat: now - 3600, exp: now - 1800, ...extra }));
+  // Never the last character: its low bits are base64 padding, so changing
+  // only them (A↔B) decodes to the same bytes and leaves a valid token.
   const flip = (text: string) => {
-    if (!text) return 'A';
-    const index = rng.int(text.length);
+    if (text.length < 2) return 'A';
+    const index = rng.int(text.length - 1);
     const replaced = text[index] === 'A' ? 'B' : 'A';
     return `${text.slice(0, index)}${replaced}${text.slice(index + 1)}`;
   };
