@@ -9,7 +9,7 @@
  * it; the message sent `seq` was sent at `firstAt + (seq - 1) × interval`
  * (about one message every 31.5 s: a year for a million), its ID the
  * Snowflake of that millisecond (worker 1022, sequence 0), the sender
- * alternating between the two members. Texts are 34 to 193 ASCII
+ * alternating between the two members. Texts are 33 to 195 ASCII
  * characters (about 115 on average), all different.
  */
 import { EPOCH_MS } from '@chat/common';

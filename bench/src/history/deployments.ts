@@ -45,6 +45,14 @@ export interface Deployments {
   dispose(): Promise<void>;
 }
 
+/** The statement `PrismaMessageStore.page` makes, as Postgres logged it from the gateway (Prisma 7.10). */
+const PRISMA_PAGE_SQL =
+  'SELECT "public"."messages"."id", "public"."messages"."chat_id", "public"."messages"."seq", "public"."messages"."sender_id", ' +
+  '"public"."messages"."client_message_id", "public"."messages"."text", "public"."messages"."created_at", "public"."messages"."kind"::text, ' +
+  '"public"."messages"."system", "public"."messages"."edited_at", "public"."messages"."deleted_at", "public"."messages"."version" ' +
+  'FROM "public"."messages" WHERE ("public"."messages"."chat_id" = $1 AND "public"."messages"."seq" < $2) ' +
+  'ORDER BY "public"."messages"."seq" DESC LIMIT $3 OFFSET $4';
+
 interface Manifest {
   messages: number;
   dataset: Record<keyof HistoryDataset, string | number>;
@@ -85,7 +93,20 @@ export async function startDeployments(settings: HistorySettings, secrets: Retur
     await dropKeyspace(client, keyspace);
     rmSync(root, { recursive: true, force: true });
   };
-  const dispose = async () => {
+  // Interrupted (Ctrl-C, a CI timeout): stop and drop what was made, then end as the signal would have.
+  const onSignal = (signal: NodeJS.Signals) => {
+    progress(`${signal}: stopping the gateways and dropping the seeded data`);
+    void dispose()
+      .catch((error: unknown) => progress(`cleaning up failed: ${String(error)}`))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let disposed: Promise<void> | undefined;
+  const dispose = () => (disposed ??= disposeOnce());
+  const disposeOnce = async () => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     await Promise.all(gateways.map((gateway) => gateway.stop()));
     try {
       if (!keep) await dropAll();
@@ -179,11 +200,7 @@ export async function startDeployments(settings: HistorySettings, secrets: Retur
       byMode: Object.fromEntries(STORAGE_MODES.map((mode) => [mode, { mode, gateway: gatewayOf[mode], seedSeconds: seedSeconds[mode] }])) as Record<StorageMode, Deployment>,
       describe: async () => `postgres: ${await postgres.sizes()}; cassandra: ${await tableSizes(client, keyspace)}`,
       explain: async (beforeSeq) => {
-        // The statement PrismaMessageStore.page makes (findMany: chat, seq < cursor, newest first, limit + 1).
-        const plan = await postgres.explain(
-          'SELECT id, chat_id, seq, sender_id, client_message_id, text, created_at, kind, system, edited_at, deleted_at, version FROM messages WHERE chat_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3 OFFSET $4',
-          [data.chatId, beforeSeq, PAGE_SIZE + 1, 0],
-        );
+        const plan = await postgres.explain(PRISMA_PAGE_SQL, [data.chatId, beforeSeq, PAGE_SIZE + 1, 0]);
         const trace = await tracePage(client, keyspace, data.chatId, beforeSeq, PAGE_SIZE + 1);
         return `Postgres, a page before seq ${beforeSeq}:\n${plan}\n\nCassandra, the same page (traced):\n${trace}`;
       },
