@@ -10,7 +10,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { JWKS_PATH, log, maskError, type InternalIdentity, type Runtime, type SubgraphName, type TokenService } from '@chat/common';
-import { createUsersSubgraph } from '@chat/subgraph-users';
+import { createUsersSubgraph, SHARED_FIELDS as USERS_SHARED_FIELDS } from '@chat/subgraph-users';
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
 import { createPresenceSubgraph } from '@chat/subgraph-presence';
@@ -96,7 +96,8 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
     logger: { debug: () => {}, info: () => {}, warn: (message) => log.warn(String(message)), error: (message) => log.error(String(message)) },
   });
   await gateway.load();
-  const bridge = new SubscriptionBridge(supergraphSdl, byName);
+  // Fields the same for every signed-in viewer: fetched once per event for all its subscribers.
+  const bridge = new SubscriptionBridge(supergraphSdl, byName, { sharedFields: new Map([['users', new Set(USERS_SHARED_FIELDS)]]) });
 
   /** A bad token is refused here, before any planning; subgraphs then check that the session still goes on. */
   const authenticate = async (authorization: string | null | undefined): Promise<Omit<GatewayContext, 'clientIp'>> => {

@@ -8,7 +8,7 @@ import { createMemoryRuntime, executeSubgraph, Topics, type Runtime, type Subgra
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
 import { createPresenceSubgraph } from '@chat/subgraph-presence';
-import { createUsersSubgraph } from '@chat/subgraph-users';
+import { createUsersSubgraph, SHARED_FIELDS } from '@chat/subgraph-users';
 import { parse, type ExecutionResult } from 'graphql';
 import { inProcessHost } from '../subgraph-hosts.ts';
 import { SubscriptionBridge } from './bridge.ts';
@@ -53,6 +53,17 @@ describe('subscription planning', () => {
     assert.equal(plan.perEvent.node?.kind, 'Fetch');
   });
 
+  it('marks a plan shareable only when every field its rest fetches is declared the same for every viewer', () => {
+    const bridge = new SubscriptionBridge(supergraphSdl, new Map(), { sharedFields: new Map([['users', new Set(SHARED_FIELDS)]]) });
+    const shareable = (query: string) => bridge.plan(parse(query)).shareable;
+    assert.equal(shareable('subscription { messageAdded { text sender { id displayName username } } }'), true);
+    assert.equal(shareable('subscription { messageAdded { text sender { displayName connectionStatus } } }'), false, 'the viewer’s own relationship');
+    assert.equal(shareable('subscription { messageAdded { text sender { displayName email } } }'), false, 'owner-only');
+    assert.equal(shareable('subscription { messageAdded { text sender { displayName presence { status } } } }'), false, 'presence declares nothing shared');
+    assert.equal(shareable('subscription { messageAdded { id text } }'), false, 'no rest: nothing to share');
+    assert.equal(new SubscriptionBridge(supergraphSdl, new Map()).plan(parse('subscription { messageAdded { sender { displayName } } }')).shareable, false);
+  });
+
   it('pins the gap the bridge fills: stock @apollo/gateway execution refuses subscriptions', async () => {
     const supergraph = Supergraph.build(supergraphSdl);
     const apiSchema = supergraph.apiSchema();
@@ -74,7 +85,9 @@ describe('subscription bridge over in-process subgraphs', () => {
     runtime = await createMemoryRuntime();
     const all: Subgraph[] = [createUsersSubgraph(runtime), createChatsSubgraph(runtime), createMessagesSubgraph(runtime), createPresenceSubgraph(runtime)];
     subgraphs = new Map(all.map((subgraph) => [subgraph.name, subgraph]));
-    bridge = new SubscriptionBridge(supergraphSdl, new Map(all.map((subgraph) => [subgraph.name, inProcessHost(subgraph)])));
+    bridge = new SubscriptionBridge(supergraphSdl, new Map(all.map((subgraph) => [subgraph.name, inProcessHost(subgraph)])), {
+      sharedFields: new Map([['users', new Set(SHARED_FIELDS)]]),
+    });
   });
   after(async () => {
     // Subgraphs first: the messages subgraph's relay and the presence sweeper use the runtime.
@@ -129,5 +142,57 @@ describe('subscription bridge over in-process subgraphs', () => {
     const result = await bridge.subscribe({ schema: undefined as never, document: FEDERATED, variableValues: {}, contextValue: { authorization: null, viewer: null } });
     assert.ok(!(Symbol.asyncIterator in result));
     assert.equal(result.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
+  });
+
+  it('fetches shared fields once for all the subscribers of an event, and viewer-dependent ones once each', async () => {
+    const register = async (username: string) =>
+      (
+        await call('users', 'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }', {
+          input: { username, password: 'password-123', displayName: username.toUpperCase() },
+        })
+      ).register as { accessToken: string; user: { id: string } };
+    const [ann, bob, cat] = await Promise.all(['share_ann', 'share_bob', 'share_cat'].map(register));
+    const auth = (user: { accessToken: string }) => `Bearer ${user.accessToken}`;
+    const chat = await call('chats', 'mutation ($input: CreateGroupChatInput!) { createGroupChat(input: $input) { id } }', { input: { title: 'shared', memberIds: [bob!.user.id, cat!.user.id] } }, auth(ann!));
+    const chatId = chat.createGroupChat.id as string;
+    // Bob's relationship with Ann differs from Cat's: what a viewer-dependent field must show each.
+    await call('users', 'mutation ($userId: ID!) { inviteConnection(userId: $userId) { status } }', { userId: ann!.user.id }, auth(bob!));
+
+    const subscribeAll = async (query: string) =>
+      Promise.all(
+        [ann!, bob!, cat!].map(async (user) => {
+          const stream = await bridge.subscribe({
+            schema: undefined as never,
+            document: parse(query),
+            variableValues: { chatId },
+            contextValue: { authorization: auth(user), viewer: await viewerOf(runtime, auth(user)) },
+          });
+          assert.ok(Symbol.asyncIterator in stream, JSON.stringify(stream));
+          return stream;
+        }),
+      );
+    let sent = 0;
+    const deliver = async (streams: AsyncIterableIterator<ExecutionResult>[]) => {
+      const next = streams.map((stream) => stream.next());
+      const before = { ...bridge.counts };
+      await call('messages', 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }', { input: { chatId, text: `shared ${++sent}`, clientMessageId: `share-${sent}` } }, auth(ann!));
+      const events = (await Promise.all(next)).map((step) => JSON.parse(JSON.stringify(step.value)) as ExecutionResult);
+      await Promise.all(streams.map((stream) => stream.return?.()));
+      return { events, executed: bridge.counts.executed - before.executed, shared: bridge.counts.shared - before.shared };
+    };
+
+    const publicOnly = await deliver(await subscribeAll('subscription ($chatId: ID) { messageAdded(chatId: $chatId) { text sender { id displayName } } }'));
+    for (const event of publicOnly.events) {
+      assert.deepEqual(event, { data: { messageAdded: { text: 'shared 1', sender: { id: ann!.user.id, displayName: 'SHARE_ANN' } } } });
+    }
+    assert.deepEqual([publicOnly.executed, publicOnly.shared], [1, 2], 'one execution for three subscribers');
+
+    const perViewer = await deliver(await subscribeAll('subscription ($chatId: ID) { messageAdded(chatId: $chatId) { text sender { displayName connectionStatus } } }'));
+    assert.deepEqual(
+      perViewer.events.map((event) => (event.data as any).messageAdded.sender.connectionStatus),
+      ['NONE', 'INVITE_SENT', 'NONE'],
+      'each viewer sees their own relationship with the sender',
+    );
+    assert.deepEqual([perViewer.executed, perViewer.shared], [3, 0]);
   });
 });

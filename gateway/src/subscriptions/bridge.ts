@@ -12,6 +12,15 @@
  *
  * Ending the client's subscription ends the subgraph's. See
  * docs/SUBSCRIPTIONS.md for the protocol as clients see it.
+ *
+ * One event reaches every subscriber of a chat at once, and step 3 would
+ * fetch the same entities once per subscriber. When every field the rest of
+ * a plan fetches is one its subgraph declares the same for every signed-in
+ * viewer (`sharedFields`, e.g. a sender's public profile), subscribers whose
+ * operation, variables and event are identical share one execution while it
+ * is in flight: one entity fetch per event instead of one per subscriber.
+ * A shared result that carries errors is not reused (they may be the first
+ * subscriber's own, such as an ended session); each then executes its own.
  */
 import {
   buildOperationContext,
@@ -20,9 +29,22 @@ import {
   type ServiceMap,
 } from '@apollo/gateway';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
-import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
+import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
 import { mapAsyncIterator } from '@chat/common';
-import { GraphQLError, print, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  getNamedType,
+  GraphQLError,
+  isObjectType,
+  Kind,
+  parse,
+  print,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
 import type { GatewayContext, SubgraphHost } from '../subgraph-hosts.ts';
 
 type RequestContext = Parameters<typeof executeQueryPlan>[2];
@@ -32,6 +54,19 @@ export interface SubscriptionPlan {
   primary: FetchNode;
   /** The plan run for each event: the primary fetch, then the rest. */
   perEvent: QueryPlan;
+  /** Whether the rest fetches only fields that are the same for every signed-in viewer (so subscribers may share it). */
+  shareable: boolean;
+}
+
+export interface SubscriptionBridgeOptions {
+  /** Per subgraph, the fields (`Type.field`) whose value is the same for every signed-in viewer. */
+  sharedFields?: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/** How often subscribers shared an execution, for tests and benchmarks. */
+export interface SharingCounts {
+  executed: number;
+  shared: number;
 }
 
 export class SubscriptionBridge {
@@ -42,8 +77,12 @@ export class SubscriptionBridge {
   readonly #hosts: ReadonlyMap<string, SubgraphHost>;
   readonly #serviceMap: ServiceMap;
   readonly #plans = new Map<string, SubscriptionPlan>();
+  readonly #sharedFields: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Executions in flight that subscribers of the same event may share, by plan, variables and event. */
+  readonly #inFlight = new Map<string, Promise<ExecutionResult>>();
+  readonly counts: SharingCounts = { executed: 0, shared: 0 };
 
-  constructor(supergraphSdl: string, hosts: ReadonlyMap<string, SubgraphHost>) {
+  constructor(supergraphSdl: string, hosts: ReadonlyMap<string, SubgraphHost>, options: SubscriptionBridgeOptions = {}) {
     const supergraph = Supergraph.build(supergraphSdl);
     this.#planner = new QueryPlanner(supergraph);
     this.#apiSchema = supergraph.apiSchema();
@@ -51,6 +90,7 @@ export class SubscriptionBridge {
     this.#supergraphSchema = supergraph.schema.toGraphQLJSSchema();
     this.#hosts = hosts;
     this.#serviceMap = Object.fromEntries([...hosts].map(([name, host]) => [name, host.dataSource]));
+    this.#sharedFields = options.sharedFields ?? new Map();
   }
 
   /** Plans a subscription operation (cached per document and operation name). */
@@ -61,7 +101,7 @@ export class SubscriptionBridge {
       const operation = operationFromDocument(this.#apiSchema, document, { operationName: operationName ?? undefined });
       const node = this.#planner.buildQueryPlan(operation).node;
       if (node?.kind !== 'Subscription') throw new Error(`expected a subscription plan, got ${node?.kind ?? 'nothing'}`);
-      plan = toSubscriptionPlan(node);
+      plan = { ...toSubscriptionPlan(node), shareable: !!node.rest && this.#onlySharedFields(node.rest) };
       if (this.#plans.size > 1000) this.#plans.clear();
       this.#plans.set(key, plan);
     }
@@ -90,6 +130,7 @@ export class SubscriptionBridge {
       operationName: operationName ?? undefined,
     });
     const source = print(args.document);
+    const shareKey = plan.shareable && context.viewer ? `${operationName ?? ''}\u0000${source}\u0000${JSON.stringify(variables)}\u0000` : undefined;
     const requestContext = {
       request: { query: source, variables, operationName: operationName ?? undefined },
       context,
@@ -97,8 +138,8 @@ export class SubscriptionBridge {
       metrics: {},
     } as unknown as RequestContext;
 
-    return mapAsyncIterator(upstream, async (event) => {
-      if (!event.data) return event;
+    const execute = async (event: ExecutionResult): Promise<ExecutionResult> => {
+      this.counts.executed++;
       // The owning subgraph "answers" the primary fetch with the event; the others are fetched for real.
       const serviceMap: ServiceMap = {
         ...this.#serviceMap,
@@ -113,11 +154,85 @@ export class SubscriptionBridge {
         this.#apiSchema,
       );
       return { data: result.data ?? null, ...(result.errors?.length ? { errors: result.errors.map(toGraphQLError) } : {}) };
+    };
+
+    return mapAsyncIterator(upstream, async (event) => {
+      if (!event.data) return event;
+      if (shareKey === undefined || event.errors) return execute(event);
+      const key = shareKey + JSON.stringify(event.data);
+      const pending = this.#inFlight.get(key);
+      if (pending) {
+        const shared = await pending;
+        if (!shared.errors) {
+          this.counts.shared++;
+          return { ...shared };
+        }
+        return execute(event);
+      }
+      const started = execute(event);
+      this.#inFlight.set(key, started);
+      // Kept until the subscribers woken by the same publish have had their turn, then forgotten: never a cache.
+      const forget = () => setImmediate(() => this.#inFlight.delete(key));
+      started.then(forget, forget);
+      return started;
+    });
+  }
+
+  /** Whether every field `node` fetches is declared the same for every signed-in viewer by its subgraph. */
+  #onlySharedFields(node: PlanNode): boolean {
+    switch (node.kind) {
+      case 'Sequence':
+      case 'Parallel':
+        return node.nodes.every((child) => this.#onlySharedFields(child));
+      case 'Flatten':
+        return this.#onlySharedFields(node.node);
+      case 'Fetch': {
+        const shared = this.#sharedFields.get(node.serviceName);
+        if (!shared) return false;
+        const document = parse(node.operation);
+        const fragments = new Map(
+          document.definitions.filter((definition): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION).map((fragment) => [fragment.name.value, fragment]),
+        );
+        const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+        if (operation?.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'query') return false;
+        // An entity fetch: `_entities(representations: …) { … on Type { fields } }`.
+        return operation.selectionSet.selections.every(
+          (selection) =>
+            selection.kind === Kind.FIELD &&
+            selection.name.value === '_entities' &&
+            !!selection.selectionSet &&
+            this.#selectsOnly(shared, undefined, selection.selectionSet, fragments),
+        );
+      }
+      default:
+        return false; // conditions, deferred parts: not worth reasoning about
+    }
+  }
+
+  #selectsOnly(shared: ReadonlySet<string>, typeName: string | undefined, selectionSet: SelectionSetNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>): boolean {
+    return selectionSet.selections.every((selection) => {
+      switch (selection.kind) {
+        case Kind.INLINE_FRAGMENT:
+          return this.#selectsOnly(shared, selection.typeCondition?.name.value ?? typeName, selection.selectionSet, fragments);
+        case Kind.FRAGMENT_SPREAD: {
+          const fragment = fragments.get(selection.name.value);
+          return !!fragment && this.#selectsOnly(shared, fragment.typeCondition.name.value, fragment.selectionSet, fragments);
+        }
+        case Kind.FIELD: {
+          const field = selection.name.value;
+          if (field === '__typename') return true;
+          if (!typeName || !shared.has(`${typeName}.${field}`)) return false;
+          if (!selection.selectionSet) return true;
+          const type = this.#supergraphSchema.getType(typeName);
+          const fieldType = isObjectType(type) ? type.getFields()[field]?.type : undefined;
+          return !!fieldType && this.#selectsOnly(shared, getNamedType(fieldType).name, selection.selectionSet, fragments);
+        }
+      }
     });
   }
 }
 
-function toSubscriptionPlan(node: SubscriptionNode): SubscriptionPlan {
+function toSubscriptionPlan(node: SubscriptionNode): Omit<SubscriptionPlan, 'shareable'> {
   const { primary, rest } = node;
   return {
     primary,
