@@ -69,7 +69,7 @@ describe('startMessageConsumer', () => {
     try {
       const message = { id: '42', chatId: '7', senderId: '1', text: 'hi', clientMessageId: 'k', createdAt: new Date().toISOString() };
       await log.append(message);
-      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the message was never processed: the consumer stayed down')), 45_000));
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the message was never processed: the consumer stayed down')), 45_000).unref());
       await Promise.race([done, timeout]);
       assert.equal(failures, 1);
       assert.deepEqual(processed, ['42']);

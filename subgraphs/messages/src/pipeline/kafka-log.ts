@@ -33,6 +33,16 @@ export interface KafkaSettings {
 }
 
 export const messagesTopic = (prefix: string) => `${prefix}.messages`;
+
+/** At most this many messages, and about this many bytes, per produce request (brokers refuse batches over 1 MiB by default). */
+const MAX_BATCH_MESSAGES = 500;
+const MAX_BATCH_BYTES = 512 * 1024;
+
+interface QueuedAppend {
+  key: string;
+  value: string;
+  settle: (error?: unknown) => void;
+}
 export const pipelineGroup = (prefix: string) => `${prefix}.message-pipeline`;
 
 function kafkaClient(settings: KafkaSettings): Kafka {
@@ -75,6 +85,11 @@ export class KafkaMessageLog implements MessageLog {
   readonly #producer: Producer;
   readonly #topic: string;
   readonly #ready: Promise<void>;
+  readonly #queue: QueuedAppend[] = [];
+  /** The loop sending the queue, while it runs. */
+  #sending: Promise<void> | undefined;
+  /** Produce requests made, for tests and benchmarks. */
+  requests = 0;
 
   constructor(settings: KafkaSettings) {
     this.#kafka = kafkaClient(settings);
@@ -107,10 +122,9 @@ export class KafkaMessageLog implements MessageLog {
   async append(message: PendingMessage): Promise<void> {
     try {
       await this.#ready;
-      await this.#producer.send({
-        topic: this.#topic,
-        acks: -1,
-        messages: [{ key: message.chatId, value: JSON.stringify(message) }],
+      await new Promise<void>((resolve, reject) => {
+        this.#queue.push({ key: message.chatId, value: JSON.stringify(message), settle: (error) => (error ? reject(error) : resolve()) });
+        this.#sending ??= this.#sendQueued();
       });
     } catch (error) {
       log.warn('the message log did not acknowledge', { messageId: message.id, error });
@@ -118,8 +132,37 @@ export class KafkaMessageLog implements MessageLog {
     }
   }
 
+  /**
+   * Sends the queue, one request at a time, each holding what queued up
+   * meanwhile; never throws. Clears `#sending` in the same step that finds
+   * the queue empty, so an append never waits on a loop that has ended.
+   */
+  async #sendQueued(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        let count = 0;
+        let bytes = 0;
+        while (count < this.#queue.length && count < MAX_BATCH_MESSAGES && (count === 0 || bytes + this.#queue[count]!.value.length <= MAX_BATCH_BYTES)) {
+          bytes += this.#queue[count]!.value.length;
+          count++;
+        }
+        const batch = this.#queue.splice(0, count);
+        try {
+          this.requests++;
+          await this.#producer.send({ topic: this.#topic, acks: -1, messages: batch.map(({ key, value }) => ({ key, value })) });
+          for (const append of batch) append.settle();
+        } catch (error) {
+          for (const append of batch) append.settle(error ?? new Error('the produce request failed'));
+        }
+      }
+    } finally {
+      this.#sending = undefined;
+    }
+  }
+
   async close(): Promise<void> {
     await this.#ready.catch(() => {});
+    await this.#sending; // appends already queued are sent (or refused) first
     await this.#producer.disconnect();
   }
 }

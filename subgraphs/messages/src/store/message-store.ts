@@ -119,25 +119,14 @@ export class PrismaMessageStore implements MessageStore {
   constructor(private readonly prisma: PrismaClient) {}
 
   async write(message: MessageRecord): Promise<void> {
-    await this.prisma.message.createMany({
-      data: [
-        {
-          id: BigInt(message.id),
-          chatId: BigInt(message.chatId),
-          seq: BigInt(message.seq),
-          senderId: BigInt(message.senderId),
-          text: message.text,
-          clientMessageId: message.clientMessageId,
-          createdAt: new Date(message.createdAt),
-          kind: message.kind,
-          system: message.system ? JSON.stringify(message.system) : null,
-          editedAt: message.editedAt ? new Date(message.editedAt) : null,
-          deletedAt: message.deletedAt ? new Date(message.deletedAt) : null,
-          version: message.version,
-        },
-      ],
-      skipDuplicates: true,
-    });
+    // One raw statement: on the send path, Prisma's createMany costs twice the CPU for the same INSERT.
+    await this.prisma.$executeRaw`
+      INSERT INTO messages (id, chat_id, seq, sender_id, text, client_message_id, created_at, kind, system, edited_at, deleted_at, version)
+      VALUES (${BigInt(message.id)}, ${BigInt(message.chatId)}, ${BigInt(message.seq)}, ${BigInt(message.senderId)}, ${message.text},
+              ${message.clientMessageId}, ${new Date(message.createdAt)}, ${message.kind}::"MessageKind",
+              ${message.system ? JSON.stringify(message.system) : null}, ${message.editedAt ? new Date(message.editedAt) : null},
+              ${message.deletedAt ? new Date(message.deletedAt) : null}, ${message.version})
+      ON CONFLICT DO NOTHING`;
   }
 
   async update(message: MessageRecord): Promise<void> {
