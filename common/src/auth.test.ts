@@ -99,6 +99,15 @@ describe('access tokens: EdDSA with kid, JWKS, rotation', () => {
     await assert.rejects(expired.verifyAccessToken(old.token), (error) => code(error)?.reason === 'TOKEN_EXPIRED');
   });
 
+  it('remembers a verified token no longer than it is valid', async () => {
+    const issuer = await TokenService.create({ signingKeys: { keys: [key('m')] }, accessTokenTtlSeconds: 1 });
+    const { token, expiresAt } = await issuer.issueAccessToken(viewer);
+    assert.deepEqual((await issuer.verifyAccessToken(token)).viewer, viewer);
+    assert.deepEqual((await issuer.verifyAccessToken(token)).viewer, viewer, 'the second time, as remembered');
+    await new Promise((resolve) => setTimeout(resolve, expiresAt.getTime() - Date.now() + 1_100));
+    await assert.rejects(issuer.verifyAccessToken(token), (error) => code(error)?.reason === 'TOKEN_EXPIRED');
+  });
+
   it('signs internal identities per audience, and refuses them elsewhere or forged', async () => {
     const secret = new TextEncoder().encode('internal-secret-0123456789-0123456789');
     const identity = new InternalIdentity(secret);
