@@ -46,12 +46,24 @@ export interface Population {
 const SEED_WORKER = 1023;
 
 /**
- * Creates `chat_bench_<time>` on the Postgres server at `adminUrl` and seeds
- * `userCount` users in chats of `chatSize` (the last one smaller if it does not divide).
+ * Creates a database on the Postgres server at `adminUrl` (`name`, default
+ * `chat_bench_<time>_<pid>`) and seeds `userCount` users in chats of
+ * `chatSize` (the last one smaller if it does not divide).
  */
-export async function seedPopulation({ adminUrl, userCount, chatSize }: { adminUrl: string; userCount: number; chatSize: number }): Promise<Population> {
+export async function seedPopulation({
+  adminUrl,
+  userCount,
+  chatSize,
+  name = `chat_bench_${Date.now()}_${process.pid}`,
+}: {
+  adminUrl: string;
+  userCount: number;
+  chatSize: number;
+  /** The database's name (a plain identifier: letters, digits, `_`), for a scenario seeding more than one. */
+  name?: string;
+}): Promise<Population> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`seedPopulation: ${name} is not a plain database name`);
   const started = performance.now();
-  const name = `chat_bench_${Date.now()}_${process.pid}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
