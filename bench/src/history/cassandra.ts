@@ -56,10 +56,11 @@ export async function seedCassandra(
 ): Promise<void> {
   const ks = keyspace;
   const chatId = long(data.chatId);
-  const byChat = `INSERT INTO ${ks}.messages_by_chat (chat_id, bucket, seq, id, sender_id, client_message_id, body, created_at, kind, system, edited_at, deleted_at, version)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'USER', null, null, null, 1) USING TIMESTAMP 1`;
-  const byId = `INSERT INTO ${ks}.messages_by_id (id, chat_id, seq, sender_id, client_message_id, body, created_at, kind, system, edited_at, deleted_at, version)
-    VALUES (?, ?, ?, ?, ?, ?, ?, 'USER', null, null, null, 1) USING TIMESTAMP 1`;
+  // As CassandraMessageStore.write: absent columns are left out, not written as null (a tombstone cell each).
+  const byChat = `INSERT INTO ${ks}.messages_by_chat (chat_id, bucket, seq, id, sender_id, client_message_id, body, created_at, kind, version)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'USER', 1) USING TIMESTAMP 1`;
+  const byId = `INSERT INTO ${ks}.messages_by_id (id, chat_id, seq, sender_id, client_message_id, body, created_at, kind, version)
+    VALUES (?, ?, ?, ?, ?, ?, ?, 'USER', 1) USING TIMESTAMP 1`;
   const times = `INSERT INTO ${ks}.message_times (chat_id, day, created_at, seq) VALUES (?, ?, ?, ?)`;
   const days = `INSERT INTO ${ks}.message_days (chat_id, day) VALUES (?, ?)`;
   const n = data.messages;

@@ -41,7 +41,7 @@ export function createMessagesSubgraph(runtime: Runtime): Subgraph<Context> {
   };
   return {
     name: 'messages',
-    schema: withPermissions(buildFederatedSchema(typeDefs, resolvers), deps.membership),
+    schema: withPermissions(buildFederatedSchema(typeDefs, resolvers)),
     async createContext(forwarded) {
       const viewer = await runtime.checkSession(forwarded);
       return { viewer, pubsub: runtime.pubsub, messages: new MessageService(viewer, deps) };

@@ -3,7 +3,9 @@
  * viewer for every root field, and a member of the chat for every root field
  * naming one (`chatId`, `input.chatId`), refused before the resolver runs and
  * as MessageService refuses (FORBIDDEN, NOT_FOUND); subscriptions refused
- * when they open; resolvers' own errors passed through unchanged.
+ * when they open; resolvers' own errors passed through unchanged. Membership
+ * is looked up once per operation, rule and service together, and afresh in
+ * the next one.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -20,11 +22,11 @@ import {
   type Runtime,
   type Viewer,
 } from '@chat/common';
+import type { PrismaClient } from '@chat/prisma';
 import { getNamedType, isInputObjectType, type ExecutionResult } from 'graphql';
 import { createMessagesSubgraph, typeDefs } from './index.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
-import { MembershipStore } from './store/membership-store.ts';
 
 /** graphql-js builds results with null prototypes; compare plain JSON. */
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
@@ -74,19 +76,17 @@ describe('messages permissions', () => {
   });
 
   it('names a rule for every field of every object type, and none for a field that does not exist', () => {
-    const rules = permissions(new MembershipStore(runtime.db.prisma));
-    assert.deepEqual(permissionGaps(buildFederatedSchema(typeDefs, resolvers), rules), { withoutRule: [], withoutField: [] });
+    assert.deepEqual(permissionGaps(buildFederatedSchema(typeDefs, resolvers), permissions), { withoutRule: [], withoutField: [] });
   });
 
   it('allows no root field to anonymous callers but the SDL, and checks membership wherever a root field names a chat', () => {
-    const rules = permissions(new MembershipStore(runtime.db.prisma));
     const schema = buildFederatedSchema(typeDefs, resolvers);
     const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) => (type ? [type] : []));
     const allowed: string[] = [];
     const unchecked: string[] = [];
     for (const root of roots) {
       for (const field of Object.values(root.getFields())) {
-        const rule = rules[root.name]?.[field.name];
+        const rule = permissions[root.name]?.[field.name];
         if (rule === allow) allowed.push(`${root.name}.${field.name}`);
         const namesChat = field.args.some((arg) => {
           const type = getNamedType(arg.type);
@@ -145,7 +145,7 @@ describe('messages permissions', () => {
       Mutation: { ...resolvers.Mutation, sendMessage: spy('sendMessage'), setTyping: spy('setTyping') },
       Subscription: { ...resolvers.Subscription, chatEvents: { subscribe: spy('chatEvents'), resolve: (event: unknown) => event } },
     });
-    const guarded = { ...subgraph, schema: applyPermissions(spied, permissions(new MembershipStore(runtime.db.prisma))) };
+    const guarded = { ...subgraph, schema: applyPermissions(spied, permissions) };
     const eve = viewers.eve;
     const codes = [
       codeOf(await executeSubgraph(guarded, { query: HISTORY, variables: { chatId }, viewer: eve })),
@@ -174,5 +174,68 @@ describe('messages permissions', () => {
     const stream = await subscribe(EVENTS, { after: 'x' }, 'ann');
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.deepEqual(errorOf(stream), { message: 'after needs chatId: a cursor is a position in one chat.', extensions: { argument: 'after', code: 'BAD_USER_INPUT' } });
+  });
+
+  it('looks membership up once per operation, in one statement, shared by the rule and MessageService', async () => {
+    // Every Prisma operation of the subgraph, named by model, or by the verb and tables of a raw statement (one SQL
+    // statement each; a model read with a relation would be two).
+    const operations: string[] = [];
+    const counted = runtime.db.prisma.$extends({
+      query: {
+        $allOperations({ model, operation, args, query }) {
+          const sql = model ? '' : ((args as { strings?: string[] }).strings ?? []).join('?');
+          const tables = [...new Set(sql.match(/\b(chats|chat_members|blocks)\b/g) ?? [])].join('+');
+          operations.push(model ? `${model}.${operation}` : `${operation}(${sql.trim().split(/\s/)[0]} ${tables})`);
+          return query(args);
+        },
+      },
+    }) as unknown as PrismaClient;
+    const observed = createMessagesSubgraph({ ...runtime, db: { ...runtime.db, prisma: counted } });
+    const LOOKUP = '$queryRaw(SELECT chats+chat_members)';
+    // The page touches the membership tables only to check access; sending also places the message (in-process pipeline).
+    const membershipReads = () => operations.filter((name) => /^Chat(Member)?\.|chats|chat_members/.test(name));
+    const accessChecks = () => operations.filter((name) => name.startsWith('Chat.') || name === LOOKUP);
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await send('ann', `page ${i}`)).errors, undefined);
+      const page = `query ($chatId: ID!, $before: String) {
+        messages(chatId: $chatId, first: 2, before: $before) {
+          edges { cursor node { id text createdAt kind editedAt deletedAt clientMessageId sender { id } } }
+          pageInfo { hasNextPage endCursor }
+        }
+      }`;
+      let before: string | null = null;
+      for (let i = 0; i < 2; i++) {
+        operations.length = 0;
+        const result = await executeSubgraph(observed, { query: page, variables: { chatId, before }, viewer: viewers.bob });
+        assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+        before = (plain(result.data) as { messages: { pageInfo: { endCursor: string } } }).messages.pageInfo.endCursor;
+        assert.deepEqual(membershipReads(), [LOOKUP], 'one membership statement per page');
+        assert.equal(operations.length, 3, `the membership, the page and the viewer's hidden messages: ${operations.join(', ')}`);
+      }
+
+      operations.length = 0;
+      const sent = await executeSubgraph(observed, { query: SEND, variables: { input: { chatId, text: 'counted', clientMessageId: `perm-${++keys}` } }, viewer: viewers.ann });
+      assert.equal(sent.errors, undefined, JSON.stringify(sent.errors));
+      assert.deepEqual(accessChecks(), [LOOKUP], 'one membership statement per send');
+
+      operations.length = 0;
+      assert.deepEqual(errorOf(await executeSubgraph(observed, { query: HISTORY, variables: { chatId }, viewer: viewers.eve })), NOT_A_MEMBER);
+      assert.deepEqual(membershipReads(), [LOOKUP], 'one for a refusal too');
+    } finally {
+      await observed.close?.();
+    }
+  });
+
+  it('sees a change of membership in the next operation', async () => {
+    const eve = () => run(HISTORY, { chatId }, 'eve');
+    const member = { chatId_userId: { chatId: BigInt(chatId), userId: BigInt(ids.eve) } };
+    assert.deepEqual(errorOf(await eve()), NOT_A_MEMBER);
+    await runtime.db.prisma.chatMember.create({ data: member.chatId_userId });
+    try {
+      assert.equal((await eve()).errors, undefined, 'a member now');
+    } finally {
+      await runtime.db.prisma.chatMember.delete({ where: member });
+    }
+    assert.deepEqual(errorOf(await eve()), NOT_A_MEMBER);
   });
 });

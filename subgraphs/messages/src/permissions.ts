@@ -9,95 +9,87 @@
  * which MessageService.messageById refuses to non-members.
  */
 import { allow, applyPermissions, forbidden, isAuthenticated, notFound, parseId, permissionRule, sameRule, unauthenticated, type PermissionRule, type PermissionRules } from '@chat/common';
-import type DataLoader from 'dataloader';
 import type { GraphQLSchema } from 'graphql';
 import type { Context } from './context.ts';
 import { NOT_A_MEMBER } from './services/message-service.ts';
-import { isMember, type ChatStanding, type MembershipStore } from './store/membership-store.ts';
+import { isMember } from './store/membership-store.ts';
 
 type ChatIdOf = (args: Readonly<Record<string, unknown>>) => unknown;
 
 /**
  * The viewer is a member of the chat `chatIdOf` names: UNAUTHENTICATED
  * without a viewer, NOT_FOUND for no such chat, FORBIDDEN for a non-member,
- * as MessageService refuses them. Membership comes from
- * MembershipStore.accessLoader, the look-up the service makes, batched per
- * operation: one query for every member-only field of an operation. (The
- * service keeps its own loader private, so its own check, which stays, makes
- * the same query once more.) A malformed ID passes, for the resolver to
- * refuse it as BAD_USER_INPUT naming its argument; no ID at all (the
- * subscriptions' "every chat of the viewer") needs only a viewer.
+ * as MessageService refuses them. Membership comes from the operation's
+ * MessageService (`standingIn`), whose checks then reuse the answer: one
+ * look-up per chat per operation, rule and service together, and none kept
+ * beyond the operation (a subscription's context lives as long as it does;
+ * it is checked once, when it opens). A malformed ID passes, for the
+ * resolver to refuse it as BAD_USER_INPUT naming its argument; no ID at all
+ * (the subscriptions' "every chat of the viewer") needs only a viewer.
  */
-function isChatMember(membership: MembershipStore, name: string, chatIdOf: ChatIdOf): PermissionRule {
-  // Per operation (a subscription's context lives as long as it does; it is checked once, when it opens).
-  const loaders = new WeakMap<Context, DataLoader<string, ChatStanding>>();
-  return permissionRule<Context>(`messages.isChatMember(${name})`, 'no_cache', async (_parent, args, context) => {
-    const { viewer } = context;
+function isChatMember(name: string, chatIdOf: ChatIdOf): PermissionRule {
+  return permissionRule<Context>(`messages.isChatMember(${name})`, 'no_cache', async (_parent, args, { viewer, messages }) => {
     if (!viewer) return unauthenticated();
     const given = chatIdOf(args);
     if (given === undefined || given === null) return true;
     const chatId = typeof given === 'string' ? parseId(given) : undefined;
     if (chatId === undefined) return true;
-    let loader = loaders.get(context);
-    if (!loader) loaders.set(context, (loader = membership.accessLoader(viewer.id)));
-    const { access } = await loader.load(chatId.toString());
+    const { access } = await messages.standingIn(chatId.toString());
     if (access === 'MISSING') return notFound('Chat');
     return isMember(access) || forbidden(NOT_A_MEMBER);
   });
 }
 
-export function permissions(membership: MembershipStore): PermissionRules {
-  const byChatId = isChatMember(membership, 'chatId', (args) => args.chatId);
-  return {
-    Query: {
-      messages: byChatId,
-      // Entity references from other subgraphs, on behalf of a logged-in viewer only.
-      _entities: isAuthenticated,
-      // The subgraph's SDL, which introspection shows too.
-      _service: allow,
-    },
-    Mutation: {
-      sendMessage: isChatMember(membership, 'input.chatId', (args) => (args.input as { chatId?: unknown } | undefined)?.chatId),
-      ...sameRule(byChatId, 'markDelivered', 'markSeen', 'setTyping'),
-      // The chat is the message's: MessageService checks membership (FORBIDDEN) and who may do what.
-      ...sameRule(isAuthenticated, 'editMessage', 'deleteMessage', 'reactToMessage', 'unreactToMessage'),
-    },
-    // Checked when the subscription opens; `chatId` is optional (every chat of the viewer).
-    Subscription: sameRule(byChatId, 'messageAdded', 'chatEvents'),
-    Message: {
-      ...sameRule(allow, 'id', 'chat', 'sender', 'text', 'clientMessageId', 'createdAt', 'cursor', 'kind', 'systemEvent', 'editedAt', 'deletedAt'),
-      // References only: the media subgraph decides who may see each media.
-      media: allow,
-      // reactedByMe is the viewer's own.
-      reactions: allow,
-      // Sender only: MessageService answers null to everyone else.
-      ...sameRule(allow, 'status', 'receipts'),
-    },
-    Reaction: sameRule(allow, 'emoji', 'count', 'reactedByMe'),
-    MessageReceipt: sameRule(allow, 'user', 'deliveredAt', 'seenAt'),
-    ReceiptPosition: sameRule(allow, 'chat', 'user', 'deliveredUpTo', 'deliveredAt', 'seenUpTo', 'seenAt'),
-    SystemEvent: sameRule(allow, 'action', 'actor', 'users', 'role', 'title'),
-    // Events arrive only on the viewer's own topic, for chats they are in.
-    MessageAdded: sameRule(allow, 'chat', 'message'),
-    MessageEdited: sameRule(allow, 'chat', 'message'),
-    MessageDeleted: sameRule(allow, 'chat', 'message', 'forEveryone'),
-    ReactionsChanged: sameRule(allow, 'chat', 'message', 'user', 'emoji', 'added'),
-    ReceiptsUpdated: sameRule(allow, 'chat', 'user', 'deliveredUpTo', 'deliveredAt', 'seenUpTo', 'seenAt'),
-    TypingChanged: sameRule(allow, 'chat', 'user', 'typing', 'expiresAt'),
-    MembershipChanged: sameRule(allow, 'chat', 'action', 'actor', 'users', 'role'),
-    ChatRenamed: sameRule(allow, 'chat', 'actor', 'title'),
-    MessageConnection: sameRule(allow, 'edges', 'pageInfo'),
-    MessageEdge: sameRule(allow, 'cursor', 'node'),
-    PageInfo: sameRule(allow, 'hasNextPage', 'endCursor', 'hasPreviousPage', 'startCursor'),
-    Chat: { id: allow },
-    User: { id: allow },
-    Media: { id: allow },
-    // The viewer's own export only: MessageService.exportReference and sentByViewer refuse anyone else's (FORBIDDEN).
-    DataExport: sameRule(allow, 'userId', 'messages'),
-    _Service: { sdl: allow },
-  };
-}
+const byChatId = isChatMember('chatId', (args) => args.chatId);
 
-/** The messages subgraph's schema behind its permissions; membership is read through `membership`. */
-export const withPermissions = (schema: GraphQLSchema, membership: MembershipStore): GraphQLSchema =>
-  applyPermissions(schema, permissions(membership));
+export const permissions: PermissionRules = {
+  Query: {
+    messages: byChatId,
+    // Entity references from other subgraphs, on behalf of a logged-in viewer only.
+    _entities: isAuthenticated,
+    // The subgraph's SDL, which introspection shows too.
+    _service: allow,
+  },
+  Mutation: {
+    sendMessage: isChatMember('input.chatId', (args) => (args.input as { chatId?: unknown } | undefined)?.chatId),
+    ...sameRule(byChatId, 'markDelivered', 'markSeen', 'setTyping'),
+    // The chat is the message's: MessageService checks membership (FORBIDDEN) and who may do what.
+    ...sameRule(isAuthenticated, 'editMessage', 'deleteMessage', 'reactToMessage', 'unreactToMessage'),
+  },
+  // Checked when the subscription opens; `chatId` is optional (every chat of the viewer).
+  Subscription: sameRule(byChatId, 'messageAdded', 'chatEvents'),
+  Message: {
+    ...sameRule(allow, 'id', 'chat', 'sender', 'text', 'clientMessageId', 'createdAt', 'cursor', 'kind', 'systemEvent', 'editedAt', 'deletedAt'),
+    // References only: the media subgraph decides who may see each media.
+    media: allow,
+    // reactedByMe is the viewer's own.
+    reactions: allow,
+    // Sender only: MessageService answers null to everyone else.
+    ...sameRule(allow, 'status', 'receipts'),
+  },
+  Reaction: sameRule(allow, 'emoji', 'count', 'reactedByMe'),
+  MessageReceipt: sameRule(allow, 'user', 'deliveredAt', 'seenAt'),
+  ReceiptPosition: sameRule(allow, 'chat', 'user', 'deliveredUpTo', 'deliveredAt', 'seenUpTo', 'seenAt'),
+  SystemEvent: sameRule(allow, 'action', 'actor', 'users', 'role', 'title'),
+  // Events arrive only on the viewer's own topic, for chats they are in.
+  MessageAdded: sameRule(allow, 'chat', 'message'),
+  MessageEdited: sameRule(allow, 'chat', 'message'),
+  MessageDeleted: sameRule(allow, 'chat', 'message', 'forEveryone'),
+  ReactionsChanged: sameRule(allow, 'chat', 'message', 'user', 'emoji', 'added'),
+  ReceiptsUpdated: sameRule(allow, 'chat', 'user', 'deliveredUpTo', 'deliveredAt', 'seenUpTo', 'seenAt'),
+  TypingChanged: sameRule(allow, 'chat', 'user', 'typing', 'expiresAt'),
+  MembershipChanged: sameRule(allow, 'chat', 'action', 'actor', 'users', 'role'),
+  ChatRenamed: sameRule(allow, 'chat', 'actor', 'title'),
+  MessageConnection: sameRule(allow, 'edges', 'pageInfo'),
+  MessageEdge: sameRule(allow, 'cursor', 'node'),
+  PageInfo: sameRule(allow, 'hasNextPage', 'endCursor', 'hasPreviousPage', 'startCursor'),
+  Chat: { id: allow },
+  User: { id: allow },
+  Media: { id: allow },
+  // The viewer's own export only: MessageService.exportReference and sentByViewer refuse anyone else's (FORBIDDEN).
+  DataExport: sameRule(allow, 'userId', 'messages'),
+  _Service: { sdl: allow },
+};
+
+/** The messages subgraph's schema behind its permissions. */
+export const withPermissions = (schema: GraphQLSchema): GraphQLSchema => applyPermissions(schema, permissions);

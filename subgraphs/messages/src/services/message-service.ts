@@ -174,8 +174,14 @@ export class MessageService {
     return this.viewer;
   }
 
-  /** The viewer's access to a chat, and its kind, batched per request. */
-  #standingIn(chatId: string): Promise<ChatStanding> {
+  /**
+   * The viewer's access to a chat, and its kind: looked up once per chat per
+   * operation, and shared by the operation's permission rule
+   * (permissions.ts) and this service's own checks. Never kept beyond the
+   * operation, so a change of membership shows in the next one.
+   * @throws UNAUTHENTICATED without a viewer.
+   */
+  standingIn(chatId: string): Promise<ChatStanding> {
     const viewer = this.#requireViewer();
     this.#access ??= this.deps.membership.accessLoader(viewer.id);
     return this.#access.load(chatId);
@@ -183,7 +189,7 @@ export class MessageService {
 
   /** @throws NOT_FOUND for an unknown chat, FORBIDDEN when the viewer is not a member. @returns the viewer's role. */
   async #requireMember(chatId: string): Promise<Exclude<ChatAccess, 'MISSING' | 'NOT_MEMBER'>> {
-    const { access } = await this.#standingIn(chatId);
+    const { access } = await this.standingIn(chatId);
     if (access === 'MISSING') throw notFound('Chat');
     if (!isMember(access)) throw forbidden(NOT_A_MEMBER);
     return access;
@@ -218,7 +224,7 @@ export class MessageService {
       }
     }
     // One more query, for direct chats only: the loader already knows the kind.
-    if ((await this.#standingIn(canonicalChatId)).direct && (await this.deps.membership.blockedWithin(canonicalChatId))) {
+    if ((await this.standingIn(canonicalChatId)).direct && (await this.deps.membership.blockedWithin(canonicalChatId))) {
       throw forbidden(CANNOT_SEND);
     }
 

@@ -81,6 +81,11 @@ export function schemaStatements({ keyspace, replicationFactor }: Pick<Cassandra
 }
 
 const Long = cassandra.types.Long;
+/**
+ * A bound value that writes nothing (protocol v4+): unlike null, which
+ * writes a tombstone cell that every read of the row then skips over.
+ */
+const unset = cassandra.types.unset;
 const long = (value: string | bigint): cassandra.types.Long => Long.fromString(value.toString());
 
 function toRecord(row: cassandra.types.Row): MessageRecord {
@@ -139,9 +144,10 @@ export class CassandraMessageStore implements MessageStore {
     const createdAt = new Date(message.createdAt);
     const day = dayOf(createdAt);
     const { clientMessageId, text: body, kind, version } = message;
-    const system = message.system ? JSON.stringify(message.system) : null;
-    const editedAt = message.editedAt ? new Date(message.editedAt) : null;
-    const deletedAt = message.deletedAt ? new Date(message.deletedAt) : null;
+    // Absent values are left unset, not bound as null: a null is a tombstone cell, three per message read back by every page.
+    const system = message.system ? JSON.stringify(message.system) : unset;
+    const editedAt = message.editedAt ? new Date(message.editedAt) : unset;
+    const deletedAt = message.deletedAt ? new Date(message.deletedAt) : unset;
     const stamp = long(String(version));
     // Independent upserts, each idempotent: sent together, one round trip of latency per message.
     // The pipeline announces the message only after all of them are acknowledged.
@@ -165,6 +171,7 @@ export class CassandraMessageStore implements MessageStore {
   async update(message: MessageRecord): Promise<void> {
     await this.#ready;
     const ks = this.#keyspace;
+    // The whole mutable state at this version, nulls included, as the Postgres store writes it (rare: edits and deletions only).
     const values = [
       message.text,
       message.editedAt ? new Date(message.editedAt) : null,
