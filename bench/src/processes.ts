@@ -123,3 +123,46 @@ export async function startNode(name: string, entry: string, options: StartNodeO
   }
   return { name, port, url, pid: child.pid!, output: () => output.slice(-KEPT_OUTPUT), stop };
 }
+
+/**
+ * Variables of the caller's environment that would turn a started gateway
+ * into part of a distributed deployment: set them all empty, then set what a
+ * deployment needs on top.
+ */
+export const LOCAL_ONLY_ENV: Readonly<Record<string, string>> = {
+  KAFKA_BROKERS: '',
+  CASSANDRA_CONTACT_POINTS: '',
+  S3_ENDPOINT: '',
+  SMTP_URL: '',
+  CLAMD_ADDRESS: '',
+  SUBGRAPH_USERS_URL: '',
+  SUBGRAPH_CHATS_URL: '',
+  SUBGRAPH_MESSAGES_URL: '',
+  SUBGRAPH_PRESENCE_URL: '',
+  SUBGRAPH_MEDIA_URL: '',
+  JWKS_URL: '',
+};
+
+/**
+ * Makes `cleanUp` run once, whether called or set off by Ctrl-C or SIGTERM (a
+ * CI timeout), after which the process ends as the signal would have.
+ * @returns the idempotent clean-up, to call on the normal path
+ */
+export function cleanUpOnSignal(cleanUp: () => Promise<void>, progress: (message: string) => void, what: string): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    progress(`${signal}: ${what}`);
+    void once()
+      .catch((error: unknown) => progress(`cleaning up failed: ${String(error)}`))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  const once = () =>
+    (done ??= (async () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      await cleanUp();
+    })());
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return once;
+}

@@ -9,6 +9,7 @@
  */
 import WebSocket from 'ws';
 import { preciseNow, readMessageText, type ClientSpec, type FromLoadClient, type Phase, type Progress, type ToLoadClient } from './protocol.ts';
+import { closeSocket } from './processes.ts';
 
 if (!process.send) throw new Error('load-client.ts runs as a forked child of the fan-out scenario');
 
@@ -141,23 +142,8 @@ async function connect(url: string, query: string, specs: ClientSpec[], concurre
 }
 
 async function closeAll(): Promise<void> {
-  const closing = clients.map(
-    (client) =>
-      new Promise<void>((resolve) => {
-        client.closing = true;
-        if (client.socket.readyState === WebSocket.CLOSED) return resolve();
-        const timer = setTimeout(() => {
-          client.socket.terminate();
-          resolve();
-        }, 5_000);
-        client.socket.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        client.socket.close(1000, 'done');
-      }),
-  );
-  await Promise.all(closing);
+  for (const client of clients) client.closing = true;
+  await Promise.all(clients.map((client) => closeSocket(client.socket)));
   clients = [];
   counts = fresh();
   latencies = new Float64Array(16_384);

@@ -120,3 +120,19 @@ export function forkWorker(entry: URL): ChildProcess {
   child.once('exit', () => process.removeListener('exit', killOnExit));
   return child;
 }
+
+/** Closes a client socket normally, or terminates it when the server does not answer the close within 5 s. */
+export function closeSocket(socket: WebSocket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (socket.readyState === WebSocket.CLOSED) return resolve();
+    const timer = setTimeout(() => {
+      socket.terminate();
+      resolve();
+    }, 5_000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.close(1000, 'done');
+  });
+}

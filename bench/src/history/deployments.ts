@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { generateSecrets } from '@chat/common';
 import type cassandra from 'cassandra-driver';
-import { startNode, type NodeProcess } from '../processes.ts';
+import { cleanUpOnSignal, startNode, type NodeProcess } from '../processes.ts';
 import { cassandraClient, dropKeyspace, keyspaceReady, seedCassandra, tableSizes, tracePage, waitForCompactions } from './cassandra.ts';
 import { PostgresDatabase, seedEmbedded } from './databases.ts';
 import { historyDataset, type HistoryDataset } from './dataset.ts';
@@ -93,28 +93,20 @@ export async function startDeployments(settings: HistorySettings, secrets: Retur
     await dropKeyspace(client, keyspace);
     rmSync(root, { recursive: true, force: true });
   };
-  // Interrupted (Ctrl-C, a CI timeout): stop and drop what was made, then end as the signal would have.
-  const onSignal = (signal: NodeJS.Signals) => {
-    progress(`${signal}: stopping the gateways and dropping the seeded data`);
-    void dispose()
-      .catch((error: unknown) => progress(`cleaning up failed: ${String(error)}`))
-      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let disposed: Promise<void> | undefined;
-  const dispose = () => (disposed ??= disposeOnce());
-  const disposeOnce = async () => {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    await Promise.all(gateways.map((gateway) => gateway.stop()));
-    try {
-      if (!keep) await dropAll();
-    } finally {
-      for (const dir of gatewayDirs) rmSync(dir, { recursive: true, force: true });
-      await client.shutdown();
-    }
-  };
+  // Also on Ctrl-C or a CI timeout: stop and drop what was made.
+  const dispose = cleanUpOnSignal(
+    async () => {
+      await Promise.all(gateways.map((gateway) => gateway.stop()));
+      try {
+        if (!keep) await dropAll();
+      } finally {
+        for (const dir of gatewayDirs) rmSync(dir, { recursive: true, force: true });
+        await client.shutdown();
+      }
+    },
+    progress,
+    'stopping the gateways and dropping the seeded data',
+  );
 
   const startGateway = async (mode: StorageMode, env: Record<string, string>) => {
     const dataDir = mode === 'pglite' ? pgliteDir : join(root, `gateway-${mode}`);

@@ -89,7 +89,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metric, Scenario, ScenarioContext, Variant } from '../harness.ts';
-import { startNode, type NodeProcess } from '../processes.ts';
+import { LOCAL_ONLY_ENV, startNode, type NodeProcess } from '../processes.ts';
 import { collectGarbage, cpuMs, forkWorker, INSPECT, rssBytes, startCpuProfile } from '../fanout/processes.ts';
 import {
   bareUserId,
@@ -285,17 +285,8 @@ async function startGateway(population: Population): Promise<Target> {
         WS_MAX_CONNECTIONS_PER_IP: 'off',
         RATE_LIMIT_GENERAL: 'off',
         // Nothing of a distributed deployment from the caller's environment.
+        ...LOCAL_ONLY_ENV,
         REDIS_URL: '',
-        KAFKA_BROKERS: '',
-        CASSANDRA_CONTACT_POINTS: '',
-        S3_ENDPOINT: '',
-        SMTP_URL: '',
-        CLAMD_ADDRESS: '',
-        SUBGRAPH_USERS_URL: '',
-        SUBGRAPH_CHATS_URL: '',
-        SUBGRAPH_MESSAGES_URL: '',
-        SUBGRAPH_PRESENCE_URL: '',
-        SUBGRAPH_MEDIA_URL: '',
       },
     });
   } catch (error) {

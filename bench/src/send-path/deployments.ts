@@ -31,7 +31,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { INSPECT } from '../fanout/processes.ts';
 import { seedPopulation, type Population } from '../fanout/seed.ts';
 import { cassandraClient, dropKeyspace, keyspaceReady } from '../history/cassandra.ts';
-import { startNode, type NodeProcess } from '../processes.ts';
+import { cleanUpOnSignal, LOCAL_ONLY_ENV, startNode, type NodeProcess } from '../processes.ts';
 import { senderCount, type SendPathSettings } from './settings.ts';
 
 export type VariantId = 'kafka+cassandra' | 'postgres';
@@ -59,20 +59,6 @@ export interface Deployments {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Variables of the caller's environment that would change a deployment: cleared, then set as each deployment needs. */
-const CLEARED = {
-  KAFKA_BROKERS: '',
-  CASSANDRA_CONTACT_POINTS: '',
-  S3_ENDPOINT: '',
-  SMTP_URL: '',
-  CLAMD_ADDRESS: '',
-  SUBGRAPH_USERS_URL: '',
-  SUBGRAPH_CHATS_URL: '',
-  SUBGRAPH_MESSAGES_URL: '',
-  SUBGRAPH_PRESENCE_URL: '',
-  SUBGRAPH_MEDIA_URL: '',
-  JWKS_URL: '',
-};
 
 export async function startDeployments(settings: SendPathSettings, progress: (message: string) => void): Promise<Deployments> {
   const prefix = `bench_send_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -85,20 +71,7 @@ export async function startDeployments(settings: SendPathSettings, progress: (me
   const populations = new Map<VariantId, Population>();
   const processes: NodeProcess[] = [];
 
-  // Interrupted (Ctrl-C, a CI timeout): stop and drop what was made, then end as the signal would have.
-  const onSignal = (signal: NodeJS.Signals) => {
-    progress(`${signal}: stopping the deployments and dropping their databases, keyspace and topic`);
-    void dispose()
-      .catch((error: unknown) => progress(`cleaning up failed: ${String(error)}`))
-      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let disposed: Promise<void> | undefined;
-  const dispose = () => (disposed ??= disposeOnce());
-  const disposeOnce = async () => {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+  const cleanUp = async () => {
     // The consumer leaves its group before the group can be deleted.
     await Promise.all(processes.map((child) => child.stop()));
     const problems: string[] = [];
@@ -124,12 +97,14 @@ export async function startDeployments(settings: SendPathSettings, progress: (me
     await cassandra.shutdown().catch(() => undefined);
     if (problems.length > 0) throw new Error(`cleaning up left things behind:\n  ${problems.join('\n  ')}`);
   };
+  // Also on Ctrl-C or a CI timeout: stop and drop what was made.
+  const dispose = cleanUpOnSignal(cleanUp, progress, 'stopping the deployments and dropping their databases, keyspace and topic');
 
   const start = async (name: string, entry: string, env: Record<string, string>, options: { isReady?: () => Promise<boolean> } = {}) => {
     const child = await startNode(name, entry, {
       timeoutMs: 90_000,
       ...(options.isReady ? { isReady: options.isReady } : {}),
-      env: { ...CLEARED, ...(settings.profileDir ? { NODE_OPTIONS: INSPECT } : {}), ...env },
+      env: { ...LOCAL_ONLY_ENV, ...(settings.profileDir ? { NODE_OPTIONS: INSPECT } : {}), ...env },
     });
     processes.push(child);
     return child;

@@ -10,6 +10,7 @@
  */
 import WebSocket from 'ws';
 import { preciseNow, readStepText, SUBSCRIPTION, type FromSubscribers, type SubscriberProgress, type ToSubscribers, type Watcher } from './protocol.ts';
+import { closeSocket } from '../fanout/processes.ts';
 
 if (!process.send) throw new Error('send-path/subscribers.ts runs as a forked child of the send-path scenario');
 
@@ -106,24 +107,8 @@ const reporter = setInterval(() => {
 }, 50);
 
 async function closeAll(): Promise<void> {
-  await Promise.all(
-    clients.map(
-      (client) =>
-        new Promise<void>((resolve) => {
-          client.closing = true;
-          if (client.socket.readyState === WebSocket.CLOSED) return resolve();
-          const timer = setTimeout(() => {
-            client.socket.terminate();
-            resolve();
-          }, 5_000);
-          client.socket.once('close', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          client.socket.close(1000, 'done');
-        }),
-    ),
-  );
+  for (const client of clients) client.closing = true;
+  await Promise.all(clients.map((client) => closeSocket(client.socket)));
 }
 
 process.on('message', (message: ToSubscribers) => {
