@@ -12,6 +12,8 @@
  * | `BENCH_HISTORY_KEEP` | unset | `1`: keep the seeded databases, keyspace and PGlite directory (fixed names per size) and reuse them next time |
  * | `BENCH_HISTORY_EXPLAIN` | unset | `1`: print the Postgres plan of a page (`EXPLAIN ANALYZE`) and a Cassandra trace after warming up |
  */
+import { settingsReader } from '../settings.ts';
+
 export interface HistorySettings {
   postgresUrl: string;
   cassandraContactPoints: string;
@@ -22,29 +24,13 @@ export interface HistorySettings {
 }
 
 export function historySettings(quick: boolean, env: NodeJS.ProcessEnv = process.env): HistorySettings {
-  const problems: string[] = [];
-  const url = (name: string, fallback: string, schemes: string[]): string => {
-    const value = env[name] || fallback;
-    try {
-      if (!schemes.includes(new URL(value).protocol)) problems.push(`${name}: must be a ${schemes.join(' or ')} URL`);
-    } catch {
-      problems.push(`${name}: must be a URL`);
-    }
-    return value;
-  };
-  const flag = (name: string): boolean => {
-    const value = env[name];
-    if (value === undefined || value === '' || value === '0') return false;
-    if (value !== '1') problems.push(`${name}: must be 1 or 0`);
-    return true;
-  };
+  const { problems, url, hostPorts, flag, check } = settingsReader(env);
   const postgresUrl = url('BENCH_POSTGRES_URL', 'postgresql://postgres@127.0.0.1:5432/postgres', ['postgresql:', 'postgres:']);
   const redis = env.BENCH_REDIS_URL === 'off' ? undefined : url('BENCH_REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
-  const cassandraContactPoints = env.BENCH_CASSANDRA_CONTACT_POINTS || '127.0.0.1:9042';
-  if (!/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/.test(cassandraContactPoints)) problems.push('BENCH_CASSANDRA_CONTACT_POINTS: must be host:port[,host:port…]');
+  const cassandraContactPoints = hostPorts('BENCH_CASSANDRA_CONTACT_POINTS', '127.0.0.1:9042');
   const messages = env.BENCH_HISTORY_MESSAGES ? Number(env.BENCH_HISTORY_MESSAGES) : quick ? 20_000 : 1_000_000;
   if (!Number.isInteger(messages) || messages < 1_000 || messages > 100_000_000) problems.push('BENCH_HISTORY_MESSAGES: must be a whole number from 1000 to 100000000');
   const settings = { postgresUrl, cassandraContactPoints, redisUrl: redis, messages, keep: flag('BENCH_HISTORY_KEEP'), explain: flag('BENCH_HISTORY_EXPLAIN') };
-  if (problems.length > 0) throw new Error(`history scenario settings:\n  ${problems.join('\n  ')}`);
+  check('history');
   return settings;
 }

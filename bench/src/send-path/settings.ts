@@ -13,6 +13,8 @@
  * | `BENCH_SEND_PATH_SECONDS` | 15 (`--quick`: 5) | how long each rate is offered per run |
  * | `BENCH_SEND_PATH_PROFILE_DIR` | unset | a directory: the gateway and the consumer are CPU-profiled (through their inspector) during every measured step, into `<dir>/<variant>-<rate>-<step>-<process>.cpuprofile` (summarize one with bench/src/fanout/profile-summary.ts) |
  */
+import { settingsReader } from '../settings.ts';
+
 export interface SendPathSettings {
   postgresUrl: string;
   redisUrl: string;
@@ -42,21 +44,7 @@ export function senderCount(rates: readonly number[]): number {
 }
 
 export function sendPathSettings(quick: boolean, env: NodeJS.ProcessEnv = process.env): SendPathSettings {
-  const problems: string[] = [];
-  const url = (name: string, fallback: string, schemes: string[]): string => {
-    const value = env[name] || fallback;
-    try {
-      if (!schemes.includes(new URL(value).protocol)) problems.push(`${name}: must be a ${schemes.join(' or ')} URL`);
-    } catch {
-      problems.push(`${name}: must be a URL`);
-    }
-    return value;
-  };
-  const hostPorts = (name: string, fallback: string): string => {
-    const value = env[name] || fallback;
-    if (!/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/.test(value)) problems.push(`${name}: must be host:port[,host:port…]`);
-    return value;
-  };
+  const { problems, url, hostPorts, check } = settingsReader(env);
   const postgresUrl = url('BENCH_POSTGRES_URL', 'postgresql://postgres@127.0.0.1:5432/postgres', ['postgresql:', 'postgres:']);
   const redisUrl = url('BENCH_REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const kafkaBrokers = hostPorts('BENCH_KAFKA_BROKERS', '127.0.0.1:9092');
@@ -71,7 +59,7 @@ export function sendPathSettings(quick: boolean, env: NodeJS.ProcessEnv = proces
   }
   const seconds = env.BENCH_SEND_PATH_SECONDS ? Number(env.BENCH_SEND_PATH_SECONDS) : quick ? 5 : 15;
   if (!Number.isFinite(seconds) || seconds < 1 || seconds > 600) problems.push('BENCH_SEND_PATH_SECONDS: from 1 to 600');
-  if (problems.length > 0) throw new Error(`send-path scenario settings:\n  ${problems.join('\n  ')}`);
+  check('send-path');
   return {
     postgresUrl,
     redisUrl,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deleteEmptyGroups, KafkaMessageLog, startMessageConsumer, type PendingMessage } from '@chat/subgraph-messages';
 import kafkajs, { Kafka, logLevel } from 'kafkajs';
-import { kafkaBrokers } from '../kit/topology.ts';
+import { dropMessageLog, kafkaBrokers } from '../kit/topology.ts';
 
 describe('deleteEmptyGroups', () => {
   it('deletes the empty groups under the prefix, and only those', async () => {
@@ -76,11 +76,7 @@ describe('startMessageConsumer', () => {
     } finally {
       await log.close();
       await consumer.stop();
-      const admin = new Kafka({ brokers: settings.brokers, logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      await admin.deleteGroups([`${prefix}.message-pipeline`]).catch(() => undefined);
-      await admin.deleteTopics({ topics: [`${prefix}.messages`] }).catch(() => undefined);
-      await admin.disconnect();
+      await dropMessageLog(prefix);
     }
   });
 });

@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KafkaMessageLog, startMessageConsumer, type PendingMessage } from '@chat/subgraph-messages';
-import { Kafka, logLevel } from 'kafkajs';
-import { kafkaBrokers } from '../kit/topology.ts';
+import { dropMessageLog, kafkaBrokers } from '../kit/topology.ts';
 
 describe('KafkaMessageLog', () => {
   it('batches appends made while a request is in flight, acknowledging each and keeping every chat in order', async () => {
@@ -45,11 +44,7 @@ describe('KafkaMessageLog', () => {
     } finally {
       await log.close();
       await consumer.stop();
-      const admin = new Kafka({ brokers: settings.brokers, logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      await admin.deleteGroups([`${prefix}.message-pipeline`]).catch(() => undefined);
-      await admin.deleteTopics({ topics: [`${prefix}.messages`] }).catch(() => undefined);
-      await admin.disconnect();
+      await dropMessageLog(prefix);
     }
   });
 });

@@ -108,8 +108,8 @@ export async function startDistributed({
   }
 }
 
-/** Removes what a backplane topology created: its topic, consumer group and keyspace. */
-async function dropBackplane(prefix: string, brokers: string): Promise<void> {
+/** Deletes the message log's topic and the pipeline's consumer group under `prefix`, where they exist. */
+export async function dropMessageLog(prefix: string, brokers = kafkaBrokers()): Promise<void> {
   const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
@@ -118,6 +118,11 @@ async function dropBackplane(prefix: string, brokers: string): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Removes what a backplane topology created: its topic, consumer group and keyspace. */
+async function dropBackplane(prefix: string, brokers: string): Promise<void> {
+  await dropMessageLog(prefix, brokers);
   const client = new cassandra.Client({ contactPoints: cassandraContactPoints().split(','), localDataCenter: 'datacenter1' });
   try {
     await client.execute(`DROP KEYSPACE IF EXISTS ${prefix}`);
