@@ -13,6 +13,7 @@ export * from './redis.ts';
 export * from './rate-limit.ts';
 export * from './runtime.ts';
 export * from './serve.ts';
+export * from './sessions.ts';
 export * from './snowflake.ts';
 export * from './store-credentials.ts';
 export * from './subgraph.ts';

@@ -59,4 +59,10 @@ export const Topics = {
    * messages subgraph appends it at once instead of at its next poll.
    */
   outbox: 'chat.outbox',
+  /**
+   * Sessions ended (payload: `SessionsEndedEvent`, common/src/sessions.ts):
+   * every gateway ends their live streams. Published with the cache
+   * invalidation by `announceEndedSessions`, never alone.
+   */
+  sessionsEnded: 'chat.sessions.ended',
 } as const;

@@ -14,6 +14,7 @@ import { createEventBus, type PubSubEngine } from './pubsub.ts';
 import { createRateLimiter, MemoryRateLimiter, type RateLimiter } from './rate-limit.ts';
 import { Snowflake } from './snowflake.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
+import { SESSION_CACHE } from './sessions.ts';
 
 export interface Runtime {
   config: RuntimeConfig;
@@ -92,9 +93,6 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
     throw error;
   }
 }
-
-/** The cache namespace of sessions: invalidate a session's ID after ending it. */
-export const SESSION_CACHE = 'session';
 
 /**
  * Refuses viewers whose session has ended. Read through the entity cache, so

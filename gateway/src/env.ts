@@ -75,6 +75,8 @@ export const ZGatewayEnvSchema = ZRuntimeEnvSchema.extend({
   WS_MAX_CONNECTIONS_PER_IP: ZCountSettingSchema,
   /** Operations (subscriptions, and queries in flight) open at once on one connection. @default 50 */
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: ZCountSettingSchema,
+  /** Live subscriptions per user, over all their connections (graphql-ws and server-sent events) and gateway instances. @default 100 */
+  MAX_SUBSCRIPTIONS_PER_USER: ZCountSettingSchema,
   /** `subscribe` messages per connection. @default 100/1m */
   WS_SUBSCRIBE_RATE: ZRateSettingSchema,
   /** How long a new socket may wait before its `connection_init` (then 4408). */

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ApolloGateway } from '@apollo/gateway';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { JWKS_PATH, log, maskError, type InternalIdentity, type Runtime, type SubgraphName, type TokenService } from '@chat/common';
+import { createEventBus, JWKS_PATH, log, maskError, type InternalIdentity, type Runtime, type SubgraphName, type TokenService, type Viewer } from '@chat/common';
 import { createUsersSubgraph, SHARED_FIELDS as USERS_SHARED_FIELDS } from '@chat/subgraph-users';
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
@@ -17,7 +17,7 @@ import { createPresenceSubgraph } from '@chat/subgraph-presence';
 import { createMediaSubgraph } from '@chat/subgraph-media';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
-import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { GatewayEnv } from './env.ts';
 import { handleExportDownload } from './export-download.ts';
@@ -26,6 +26,9 @@ import { createGatewaySecurity } from './security/index.ts';
 import { inProcessHost, remoteHost, type GatewayContext, type SubgraphHost } from './subgraph-hosts.ts';
 import { SocketSessions } from './socket-sessions.ts';
 import { SubscriptionBridge } from './subscriptions/bridge.ts';
+import { EndedSessionWatch } from './subscriptions/ended-sessions.ts';
+import { useLiveStreamGuard } from './subscriptions/stream-guard.ts';
+import { expandSharedPayloads, sharedPayload } from './subscriptions/shared-frames.ts';
 
 export const SUPERGRAPH_PATH = new URL('../../schema/supergraph.graphql', import.meta.url);
 
@@ -100,21 +103,46 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
   const bridge = new SubscriptionBridge(supergraphSdl, byName, { sharedFields: new Map([['users', new Set(USERS_SHARED_FIELDS)]]) });
 
   /** A bad token is refused here, before any planning; subgraphs then check that the session still goes on. */
-  const authenticate = async (authorization: string | null | undefined): Promise<Omit<GatewayContext, 'clientIp'>> => {
-    const viewer = await tokens.viewerFromAuthorization(authorization);
-    return { authorization: authorization ?? null, viewer };
+  const authenticate = async (authorization: string | null | undefined): Promise<Pick<GatewayContext, 'authorization' | 'viewer' | 'tokenExpiresAt'>> => {
+    const token = await tokens.authenticate(authorization);
+    return { authorization: authorization ?? null, viewer: token?.viewer ?? null, tokenExpiresAt: token?.expiresAt ?? null };
   };
+  /**
+   * Whether the viewer's session still goes on, asked of the users subgraph
+   * (every subgraph refuses an ended session's operations). When it cannot
+   * answer, yes: each subscription is checked again where it is opened.
+   */
+  const usersHost = byName.get('users')!;
+  const sessionGoesOn = async (viewer: Viewer): Promise<boolean> => {
+    try {
+      const result = await usersHost.execute({ query: '{ __typename }', viewer });
+      return !result.errors?.some((error) => error.extensions?.code === 'UNAUTHENTICATED');
+    } catch (error) {
+      log.warn('could not check a session at connection_init', { error: String(error) });
+      return true;
+    }
+  };
+
+  // Ended sessions end their live streams on every instance: announced on the bus (Redis, or in-process).
+  const ownBus = runtime ? undefined : createEventBus(env.REDIS_URL);
+  const endedSessions = await EndedSessionWatch.start(runtime?.pubsub ?? ownBus!.pubsub);
 
   // Document, introspection and rate limits (HTTP and graphql-ws), connection limits: docs/SECURITY.md#rate-limits.
   const security = createGatewaySecurity(env);
   const production = env.NODE_ENV === 'production';
   const yoga = createYoga<{ connectionParams?: Record<string, unknown>; req?: IncomingMessage }, GatewayContext>({
     graphqlEndpoint: '/graphql',
-    plugins: [useApolloFederation({ gateway, logger: { warn: log.warn, error: log.error, info: () => {}, debug: () => {} } as never }), useSubscriptionBridge(bridge), useRequestParseErrors(), ...security.plugins],
+    plugins: [
+      useApolloFederation({ gateway, logger: { warn: log.warn, error: log.error, info: () => {}, debug: () => {} } as never }),
+      useSubscriptionBridge(bridge),
+      useRequestParseErrors(),
+      ...security.plugins,
+      useLiveStreamGuard(endedSessions),
+    ],
     context: async ({ request, req, connectionParams }) => {
       const fromSocket = connectionParams?.authorization;
       const caller = await authenticate(typeof fromSocket === 'string' ? fromSocket : request?.headers.get('authorization'));
-      return { ...caller, clientIp: security.clientAddress(req) };
+      return { ...caller, clientIp: security.clientAddress(req), transport: connectionParams ? 'websocket' : 'http' };
     },
     maskedErrors: { maskError: (error) => maskGatewayError(maskError(error)) },
     graphiql: production ? false : { title: 'Federated chat', subscriptionsProtocol: 'WS' },
@@ -152,9 +180,12 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
     }
     void yoga(request, response);
   });
-  const sockets = new SocketSessions(tokens);
+  const sockets = new SocketSessions(tokens, endedSessions);
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: security.limits.ws.maxMessageBytes });
-  wss.on('connection', refuseServerMessages);
+  wss.on('connection', (socket) => {
+    refuseServerMessages(socket);
+    expandSharedPayloads(socket);
+  });
   const wsServer = useServer(
     {
       connectionInitWaitTimeout: security.limits.ws.initTimeoutMs,
@@ -169,10 +200,14 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
         }
         // Over the user's or the address's connection limit, the socket is closed with 4029 (graphql-ws's 4403 then does nothing).
         const admitted = await security.ws.admit(ctx, { userId: token?.viewer.id, clientIp: security.clientAddress(ctx.extra.request) });
-        // Closed with 4001 when the token expires, unless renewed by a ping (docs/SUBSCRIPTIONS.md).
-        if (admitted) sockets.start(ctx.extra.socket, token);
-        return admitted;
+        if (!admitted) return false;
+        // Closed with 4001 when the token expires, unless renewed by a ping, and with 4403 when its session ends (docs/SUBSCRIPTIONS.md).
+        sockets.start(ctx.extra.socket, token);
+        // Watched first, then checked: a session ending meanwhile is caught either way. Ended already: refused like a bad token (4403).
+        return !token || (await sessionGoesOn(token.viewer));
       },
+      // A result several subscriptions deliver is serialised once (subscriptions/shared-frames.ts).
+      onNext: (ctx, _id, _payload, _args, result) => sharedPayload(ctx.extra.socket, result as ExecutionResult),
       onPing: (ctx, payload) => sockets.onPing(ctx.extra.socket, ctx.connectionParams, payload),
       onClose: (ctx) => {
         sockets.end(ctx.extra.socket);
@@ -233,6 +268,8 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
     hosts,
     close: async () => {
       await wsServer.dispose();
+      await endedSessions.close();
+      await ownBus?.close();
       await security.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

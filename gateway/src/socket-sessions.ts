@@ -10,8 +10,13 @@
  * socket with 4403). Renewing keeps every subscription running, so nothing is
  * missed; a client that lets the socket close reconnects with a fresh token
  * and resubscribes with its cursors (docs/SUBSCRIPTIONS.md).
+ *
+ * When the token's session ends (on any instance: ended-sessions.ts) the
+ * socket is closed at once with 4403 and the reason `Session ended`: the
+ * client must log in again.
  */
 import type { TokenService, VerifiedToken } from '@chat/common';
+import type { EndedSessionWatch } from './subscriptions/ended-sessions.ts';
 
 /** The socket is closed because its access token expired: refresh the token, reconnect, resubscribe. Not fatal for graphql-ws clients, which retry. */
 export const CLOSE_TOKEN_EXPIRED = 4001;
@@ -25,12 +30,19 @@ export interface ClosableSocket {
 interface Tracked {
   userId: string;
   timer: NodeJS.Timeout;
+  unwatch: () => void;
 }
+
+/** The reason a socket is closed with {@link CLOSE_FORBIDDEN} when its session ended. */
+export const SESSION_ENDED_REASON = 'Session ended';
 
 export class SocketSessions {
   readonly #tracked = new Map<ClosableSocket, Tracked>();
 
-  constructor(private readonly tokens: TokenService) {}
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly sessions: EndedSessionWatch,
+  ) {}
 
   /** At connect: an authenticated socket is closed when its token expires. Anonymous sockets have nothing to expire. */
   start(socket: ClosableSocket, token: VerifiedToken | null): void {
@@ -63,9 +75,7 @@ export class SocketSessions {
 
   /** At close: forget the socket. */
   end(socket: ClosableSocket): void {
-    const tracked = this.#tracked.get(socket);
-    if (tracked) clearTimeout(tracked.timer);
-    this.#tracked.delete(socket);
+    this.#forget(socket);
   }
 
   /** How many authenticated sockets are being watched (for tests and metrics). */
@@ -74,16 +84,22 @@ export class SocketSessions {
   }
 
   #arm(socket: ClosableSocket, token: VerifiedToken): void {
-    const previous = this.#tracked.get(socket);
-    if (previous) clearTimeout(previous.timer);
-    const timer = setTimeout(
-      () => {
-        this.#tracked.delete(socket);
-        socket.close(CLOSE_TOKEN_EXPIRED, 'Access token expired');
-      },
-      Math.max(0, token.expiresAt.getTime() - Date.now()),
-    );
+    this.#forget(socket);
+    const closeWith = (code: number, reason: string) => () => {
+      this.#forget(socket);
+      socket.close(code, reason);
+    };
+    const timer = setTimeout(closeWith(CLOSE_TOKEN_EXPIRED, 'Access token expired'), Math.max(0, token.expiresAt.getTime() - Date.now()));
     timer.unref();
-    this.#tracked.set(socket, { userId: token.viewer.id, timer });
+    const unwatch = this.sessions.watch(token.viewer.sessionId, closeWith(CLOSE_FORBIDDEN, SESSION_ENDED_REASON));
+    this.#tracked.set(socket, { userId: token.viewer.id, timer, unwatch });
+  }
+
+  #forget(socket: ClosableSocket): void {
+    const tracked = this.#tracked.get(socket);
+    if (!tracked) return;
+    clearTimeout(tracked.timer);
+    tracked.unwatch();
+    this.#tracked.delete(socket);
   }
 }

@@ -28,6 +28,14 @@ export interface GatewayContext {
   authorization: string | null;
   /** Who the access token names; null for an anonymous caller. */
   viewer: Viewer | null;
+  /** When the access token expires; null for an anonymous caller. */
+  tokenExpiresAt: Date | null;
+  /**
+   * How the operation arrived. A graphql-ws socket lives on its own token
+   * (renewed in band, closed at expiry: socket-sessions.ts); an HTTP stream
+   * (server-sent events) ends when the token it was opened with expires.
+   */
+  transport: 'http' | 'websocket';
   /** The client's address (the socket peer, or from X-Forwarded-For behind TRUST_PROXY hops): what per-address limits count. */
   clientIp: string;
 }
@@ -39,6 +47,8 @@ export interface SubgraphHost {
   dataSource: GraphQLDataSource<GatewayContext>;
   /** Plain HTTP the subgraph answers itself, when it is in this process (`Subgraph.handleHttp`). */
   handleHttp?: Subgraph['handleHttp'];
+  /** Executes a query or mutation outside any plan (the gateway's own questions, such as whether a session goes on). */
+  execute(request: SubgraphRequest): Promise<ExecutionResult>;
   /** Opens a subscription; a refusal comes back as a single result with errors. */
   subscribe(request: SubgraphRequest): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
   close(): Promise<void>;
@@ -60,6 +70,7 @@ export function inProcessHost(subgraph: Subgraph): SubgraphHost {
         return result as Awaited<ReturnType<GraphQLDataSource['process']>>;
       },
     },
+    execute: (request) => executeSubgraph(subgraph, request),
     subscribe: (request) => subscribeSubgraph(subgraph, request),
     close: async () => {
       await subgraph.close?.();
@@ -94,6 +105,15 @@ export function remoteHost(name: SubgraphName, url: string, identity: InternalId
     name,
     location: url,
     dataSource: new ForwardingDataSource(name, url, identity),
+    execute: async (request) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', [IDENTITY_HEADER]: await identity.sign(request.viewer, name) },
+        body: JSON.stringify({ query: request.query, variables: request.variables ?? undefined, operationName: request.operationName ?? undefined }),
+      });
+      const result = (await response.json()) as ExecutionResult;
+      return result.errors ? { ...result, errors: toErrors(result.errors) } : result;
+    },
     subscribe: async (request) => {
       const iterator = wsClient().iterate({
         query: request.query,

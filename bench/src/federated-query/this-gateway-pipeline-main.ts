@@ -50,9 +50,9 @@ const gateway = new ApolloGateway({
 });
 await gateway.load();
 
-const authenticate = async (authorization: string | null | undefined): Promise<Omit<GatewayContext, 'clientIp'>> => {
-  const viewer = await tokens.viewerFromAuthorization(authorization);
-  return { authorization: authorization ?? null, viewer };
+const authenticate = async (authorization: string | null | undefined): Promise<Pick<GatewayContext, 'authorization' | 'viewer' | 'tokenExpiresAt'>> => {
+  const token = await tokens.authenticate(authorization);
+  return { authorization: authorization ?? null, viewer: token?.viewer ?? null, tokenExpiresAt: token?.expiresAt ?? null };
 };
 const security = createGatewaySecurity(env);
 const production = env.NODE_ENV === 'production';
@@ -62,7 +62,7 @@ const yoga = createYoga<{ connectionParams?: Record<string, unknown>; req?: Inco
   context: async ({ request, req, connectionParams }) => {
     const fromSocket = connectionParams?.authorization;
     const caller = await authenticate(typeof fromSocket === 'string' ? fromSocket : request?.headers.get('authorization'));
-    return { ...caller, clientIp: security.clientAddress(req) };
+    return { ...caller, clientIp: security.clientAddress(req), transport: connectionParams ? 'websocket' : 'http' };
   },
   maskedErrors: { maskError: (error) => maskGatewayError(maskError(error)) },
   // The gateway passes @graphql-yoga/render-graphiql's renderer; GraphiQL only answers a browser's GET.

@@ -21,6 +21,7 @@ export const COUNTING_DEFAULTS = {
   WS_MAX_CONNECTIONS_PER_USER: 10,
   WS_MAX_CONNECTIONS_PER_IP: 100,
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: 50,
+  MAX_SUBSCRIPTIONS_PER_USER: 100,
   WS_SUBSCRIBE_RATE: { max: 100, windowMs: 60_000 },
 } as const satisfies Partial<Record<keyof GatewayEnv, RateSetting | number>>;
 
@@ -44,6 +45,8 @@ export interface SecurityLimits {
     maxConnectionsPerUser?: number;
     maxConnectionsPerIp?: number;
     maxSubscriptionsPerConnection?: number;
+    /** Live subscriptions per user, over every connection, transport and instance. */
+    maxSubscriptionsPerUser?: number;
     subscribeRate?: RateSetting;
     initTimeoutMs: number;
     maxMessageBytes: number;
@@ -75,6 +78,7 @@ export function securityLimits(env: GatewayEnv): SecurityLimits {
       maxConnectionsPerUser: pick('WS_MAX_CONNECTIONS_PER_USER'),
       maxConnectionsPerIp: pick('WS_MAX_CONNECTIONS_PER_IP'),
       maxSubscriptionsPerConnection: pick('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION'),
+      maxSubscriptionsPerUser: pick('MAX_SUBSCRIPTIONS_PER_USER'),
       subscribeRate: pick('WS_SUBSCRIBE_RATE'),
       initTimeoutMs: env.WS_CONNECTION_INIT_TIMEOUT_MS,
       maxMessageBytes: env.WS_MAX_MESSAGE_BYTES,

@@ -84,7 +84,7 @@ const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
 
 /** Passes `source` through, calling `release` once it ends: done, failed, or returned early. */
-function releasing<T>(source: AsyncIterable<T>, release: () => void): AsyncIterableIterator<T> {
+export function releasing<T>(source: AsyncIterable<T>, release: () => void): AsyncIterableIterator<T> {
   const iterator = source[Symbol.asyncIterator]();
   const wrapped: AsyncIterableIterator<T> = {
     next: async () => {

@@ -15,6 +15,7 @@ import { createConnectionCounter, MemoryConnectionCounter } from './connection-c
 import { documentLimitPlugins } from './document-limits.ts';
 import { useEventStreamLimits } from './event-stream-limits.ts';
 import { rateLimitPlugins } from './rate-limits.ts';
+import { useSubscriptionBudget } from './subscription-budget.ts';
 import { WebSocketLimits } from './ws-limits.ts';
 
 export { CLOSE_TOO_MANY_CONNECTIONS, WebSocketLimits } from './ws-limits.ts';
@@ -39,7 +40,7 @@ export function createGatewaySecurity(env: GatewayEnv): GatewaySecurity {
   // Subscriptions over server-sent events count against the subscribe rate per caller, in the shared limiter.
   const subscribeLimiter = ws.subscribeRate ? limiter : undefined;
   const counter =
-    ws.maxConnectionsPerUser || ws.maxConnectionsPerIp
+    ws.maxConnectionsPerUser || ws.maxConnectionsPerIp || ws.maxSubscriptionsPerUser
       ? createConnectionCounter(env.REDIS_URL, { keyPrefix: limits.keyPrefix, leaseMs: ws.leaseMs })
       : new MemoryConnectionCounter();
   const webSocketLimits = new WebSocketLimits(ws, counter);
@@ -49,6 +50,7 @@ export function createGatewaySecurity(env: GatewayEnv): GatewaySecurity {
       ...(documentLimitPlugins(limits.document, { introspection: !limits.production }) as Plugin<GatewayContext>[]),
       ...(limiter ? (rateLimitPlugins(rates, limiter, limits.keyPrefix) as Plugin<GatewayContext>[]) : []),
       useEventStreamLimits(ws, { counter, limiter: subscribeLimiter, keyPrefix: limits.keyPrefix }) as Plugin<GatewayContext>,
+      ...(ws.maxSubscriptionsPerUser ? [useSubscriptionBudget({ counter, max: ws.maxSubscriptionsPerUser }) as Plugin<GatewayContext>] : []),
     ],
     ws: webSocketLimits,
     clientAddress: (request) => clientAddress(request, limits.trustProxy),

@@ -195,4 +195,37 @@ describe('subscription bridge over in-process subgraphs', () => {
     );
     assert.deepEqual([perViewer.executed, perViewer.shared], [3, 0]);
   });
+
+  it('runs copies of one subscription from one session as one: one subgraph stream, one execution per event', async () => {
+    const register = async (username: string) =>
+      (
+        await call('users', 'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }', {
+          input: { username, password: 'password-123', displayName: username.toUpperCase() },
+        })
+      ).register as { accessToken: string; user: { id: string } };
+    const [sam, tia] = await Promise.all(['copy_sam', 'copy_tia'].map(register));
+    const auth = (user: { accessToken: string }) => `Bearer ${user.accessToken}`;
+    const chatId = (await call('chats', 'mutation ($userId: ID!) { createDirectChat(userId: $userId) { id } }', { userId: tia!.user.id }, auth(sam!))).createDirectChat.id as string;
+    const viewer = await viewerOf(runtime, auth(tia!));
+    const subscribe = (variables: Record<string, unknown>) =>
+      bridge.subscribe({ schema: undefined as never, document: FEDERATED, variableValues: variables, contextValue: { authorization: auth(tia!), viewer } }) as Promise<AsyncIterableIterator<ExecutionResult>>;
+    const before = { ...bridge.counts };
+    const copies = await Promise.all(Array.from({ length: 10 }, () => subscribe({ chatId })));
+    assert.equal(bridge.counts.joined - before.joined, 9);
+    const next = copies.map((copy) => copy.next());
+    const emitter = (runtime.pubsub as unknown as { ee: import('node:events').EventEmitter }).ee;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(emitter.listenerCount(Topics.userEvents(tia!.user.id)), 1, 'one subgraph subscription for ten copies');
+    await call('messages', 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }', { input: { chatId, text: 'once for all', clientMessageId: 'copies-1' } }, auth(sam!));
+    const events = await Promise.all(next);
+    assert.ok(events.every((event) => (event.value as any).data.messageAdded.text === 'once for all'));
+    assert.ok(events.every((event) => event.value === events[0]!.value), 'the same result for every copy');
+    assert.equal(bridge.counts.executed - before.executed, 1, 'one execution for ten copies');
+
+    // Leaving one by one keeps the stream for the rest; the last one out ends it.
+    for (const copy of copies.slice(1)) await copy.return?.();
+    assert.equal(emitter.listenerCount(Topics.userEvents(tia!.user.id)), 1);
+    await copies[0]!.return?.();
+    assert.equal(emitter.listenerCount(Topics.userEvents(tia!.user.id)), 0);
+  });
 });

@@ -21,6 +21,12 @@
  * is in flight: one entity fetch per event instead of one per subscriber.
  * A shared result that carries errors is not reused (they may be the first
  * subscriber's own, such as an ended session); each then executes its own.
+ *
+ * Copies of one subscription (the same operation and variables, from the same
+ * viewer's session, however many connections carry them) share more: one
+ * subgraph subscription and one execution per event for all of them
+ * (multicast.ts), so per-event work does not grow with copies. Not when the
+ * subscription resumes from a cursor (`after`): its replay is its own.
  */
 import {
   buildOperationContext,
@@ -33,6 +39,7 @@ import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan, type Subsc
 import { mapAsyncIterator } from '@chat/common';
 import {
   getNamedType,
+  getOperationAST,
   GraphQLError,
   isObjectType,
   Kind,
@@ -46,6 +53,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { GatewayContext, SubgraphHost } from '../subgraph-hosts.ts';
+import { Multicast } from './multicast.ts';
 
 type RequestContext = Parameters<typeof executeQueryPlan>[2];
 type DataSourceResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
@@ -63,10 +71,14 @@ export interface SubscriptionBridgeOptions {
   sharedFields?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
-/** How often subscribers shared an execution, for tests and benchmarks. */
+/** How often subscribers shared work, for tests and benchmarks. */
 export interface SharingCounts {
+  /** Per-event executions of a plan. */
   executed: number;
+  /** Results one viewer's execution gave another viewer (`sharedFields`). */
   shared: number;
+  /** Subscriptions that joined a running copy of themselves instead of opening their own. */
+  joined: number;
 }
 
 export class SubscriptionBridge {
@@ -80,7 +92,9 @@ export class SubscriptionBridge {
   readonly #sharedFields: ReadonlyMap<string, ReadonlySet<string>>;
   /** Executions in flight that subscribers of the same event may share, by plan, variables and event. */
   readonly #inFlight = new Map<string, Promise<ExecutionResult>>();
-  readonly counts: SharingCounts = { executed: 0, shared: 0 };
+  /** Running subscriptions that copies of them join, by viewer session, operation and variables. */
+  readonly #copies = new Map<string, Multicast>();
+  readonly counts: SharingCounts = { executed: 0, shared: 0, joined: 0 };
 
   constructor(supergraphSdl: string, hosts: ReadonlyMap<string, SubgraphHost>, options: SubscriptionBridgeOptions = {}) {
     const supergraph = Supergraph.build(supergraphSdl);
@@ -109,6 +123,25 @@ export class SubscriptionBridge {
   }
 
   async subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    const { viewer } = args.contextValue as GatewayContext;
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    if (!viewer || resumes(args.document, args.operationName, variables)) return this.#open(args);
+    const key = [viewer.id, viewer.sessionId, args.operationName ?? '', print(args.document), JSON.stringify(variables)].join('\u0000');
+    let copies = this.#copies.get(key);
+    if (copies && !copies.over) {
+      this.counts.joined++;
+    } else {
+      const started: Multicast = new Multicast(
+        () => this.#open(args),
+        () => this.#copies.get(key) === started && this.#copies.delete(key),
+      );
+      this.#copies.set(key, (copies = started));
+    }
+    return copies.join();
+  }
+
+  /** Opens a subscription of its own: the owning subgraph's stream, each event executed through the plan. */
+  async #open(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const context = args.contextValue as GatewayContext;
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     const operationName = args.operationName ?? null;
@@ -238,6 +271,20 @@ function toSubscriptionPlan(node: SubscriptionNode): Omit<SubscriptionPlan, 'sha
     primary,
     perEvent: { kind: 'QueryPlan', node: rest ? { kind: 'Sequence', nodes: [primary, rest] } : primary },
   };
+}
+
+/** Whether the operation resumes from a cursor: an `after` argument with a value on a root field. */
+function resumes(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): boolean {
+  const operation = getOperationAST(document, operationName);
+  return !!operation?.selectionSet.selections.some(
+    (selection) =>
+      selection.kind === Kind.FIELD &&
+      !!selection.arguments?.some(({ name, value }) => {
+        if (name.value !== 'after') return false;
+        if (value.kind === Kind.VARIABLE) return variables[value.name.value] != null;
+        return value.kind !== Kind.NULL;
+      }),
+  );
 }
 
 function pick(variables: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {

@@ -46,7 +46,7 @@ export function createUsersSubgraph(runtime: Runtime): Subgraph<Context> {
     outboxDir: env.OUTBOX_DIR ?? join(runtime.config.dataDir, 'outbox'),
     production: env.NODE_ENV === 'production',
   });
-  const auth = new AuthService({ users: store, sessions: new SessionStore(runtime.db.prisma), passwords, ids: runtime.ids, tokens, cache: runtime.cache });
+  const auth = new AuthService({ users: store, sessions: new SessionStore(runtime.db.prisma), passwords, ids: runtime.ids, tokens, cache: runtime.cache, pubsub: runtime.pubsub });
   const accounts = new AccountStore(runtime.db.prisma);
   const search = { limits: runtime.limits, perWindow: env.SEARCH_RATE_LIMIT };
   return {

@@ -8,8 +8,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { IDENTITY_HEADER, InternalIdentity } from '@chat/common';
 import { importJWK, SignJWT } from 'jose';
-import WebSocket from 'ws';
-import { gql, gqlOk, Subscription, wsClient } from '../kit/client.ts';
+import { gql, gqlOk, RawSocket, Subscription, wsClient } from '../kit/client.ts';
 import { TEST_SECRETS } from '../kit/launcher.ts';
 import { directChat, registerUser, sendText } from '../kit/seed.ts';
 import { startDistributed, startEmbedded, type Distributed, type Embedded } from '../kit/topology.ts';
@@ -152,56 +151,6 @@ describe('auth across processes (distributed: gateway B reaches the subgraphs ov
     assert.ok((await gqlOk(b, '{ me { id } }', {}, dan.token)).me);
   });
 });
-
-/** A raw graphql-transport-ws socket, to send what a library client would not (pings with payloads). */
-class RawSocket {
-  readonly messages: { type: string; id?: string; payload?: any }[] = [];
-  readonly closed: Promise<{ code: number; reason: string; at: number }>;
-  readonly #socket: WebSocket;
-  #waiters: (() => void)[] = [];
-
-  constructor(url: string) {
-    this.#socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    this.#socket.on('message', (data) => {
-      this.messages.push(JSON.parse(String(data)));
-      for (const wake of this.#waiters.splice(0)) wake();
-    });
-    this.closed = new Promise((resolve) => this.#socket.on('close', (code, reason) => resolve({ code, reason: String(reason), at: Date.now() })));
-  }
-
-  async open(token: string): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.#socket.once('open', () => resolve());
-      this.#socket.once('error', reject);
-    });
-    this.send({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
-    await this.next((message) => message.type === 'connection_ack');
-  }
-
-  send(message: Record<string, unknown>): void {
-    this.#socket.send(JSON.stringify(message));
-  }
-
-  async next(match: (message: { type: string; id?: string; payload?: any }) => boolean, ms = 10_000) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const found = this.messages.find(match);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no matching message; got ${JSON.stringify(this.messages)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 200);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  close(): void {
-    this.#socket.close();
-  }
-}
 
 describe('access-token expiry on open sockets (10-second tokens)', () => {
   let embedded: Embedded;

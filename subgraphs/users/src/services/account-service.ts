@@ -1,5 +1,5 @@
 /** The user's own data: exporting it, deleting the account. docs/ACCOUNT-DATA.md. */
-import { apiError, forbidden, log, SESSION_CACHE, Topics, unauthenticated, type ChatEventRecord, type EntityCache, type PubSubEngine, type Viewer } from '@chat/common';
+import { announceEndedSessions, apiError, forbidden, log, Topics, unauthenticated, type ChatEventRecord, type EntityCache, type PubSubEngine, type Viewer } from '@chat/common';
 import type { AccountStore } from '../store/account-store.ts';
 import type { ConnectionStore, ContactRecord } from '../store/connection-store.ts';
 import { USER_CACHE } from '../store/user-store.ts';
@@ -57,7 +57,7 @@ export class AccountService {
     // Committed: what follows only tells others, and a failure there must not undo or hide the deletion.
     await this.cache.invalidate(USER_CACHE, [userId]);
     if (!erasure) return true;
-    await this.cache.invalidate(SESSION_CACHE, erasure.sessionIds);
+    await announceEndedSessions({ cache: this.cache, pubsub: this.pubsub }, erasure.sessionIds);
     await this.connections.invalidate([userId, ...erasure.formerContactIds]);
     try {
       await this.pubsub.publish(Topics.outbox, {});

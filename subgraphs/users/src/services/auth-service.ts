@@ -4,14 +4,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  announceEndedSessions,
   badInput,
   fromZodError,
   log,
   notFound,
-  SESSION_CACHE,
   tokenRefused,
   unauthenticated,
   type EntityCache,
+  type PubSubEngine,
   type Snowflake,
   type TokenService,
   type Viewer,
@@ -106,6 +107,8 @@ export interface AuthServiceDeps {
   ids: Snowflake;
   tokens: TokenService;
   cache: EntityCache;
+  /** Where ended sessions are announced to the gateways. */
+  pubsub: PubSubEngine;
   now?: () => Date;
 }
 
@@ -116,6 +119,7 @@ export class AuthService {
   readonly #ids: Snowflake;
   readonly #tokens: TokenService;
   readonly #cache: EntityCache;
+  readonly #pubsub: PubSubEngine;
   readonly #now: () => Date;
   /**
    * A hash of a random password with the current parameters: login checks an
@@ -123,13 +127,14 @@ export class AuthService {
    */
   readonly #dummyHash: Promise<string>;
 
-  constructor({ users, sessions, passwords, ids, tokens, cache, now = () => new Date() }: AuthServiceDeps) {
+  constructor({ users, sessions, passwords, ids, tokens, cache, pubsub, now = () => new Date() }: AuthServiceDeps) {
     this.#users = users;
     this.#sessions = sessions;
     this.#passwords = passwords;
     this.#ids = ids;
     this.#tokens = tokens;
     this.#cache = cache;
+    this.#pubsub = pubsub;
     this.#now = now;
     this.#dummyHash = passwords.hash(randomBytes(32).toString('base64url'));
     // Awaited by login; a failure surfaces there, not as an unhandled rejection.
@@ -265,9 +270,9 @@ export class AuthService {
     }
   }
 
-  /** Makes every process refuse the access tokens of sessions that just ended. */
+  /** Makes every process refuse the access tokens of sessions that just ended, and every gateway end their streams. */
   async #endedSessions(sessionIds: readonly string[]): Promise<void> {
-    if (sessionIds.length > 0) await this.#cache.invalidate(SESSION_CACHE, sessionIds);
+    await announceEndedSessions({ cache: this.#cache, pubsub: this.#pubsub }, sessionIds);
   }
 
   async #sessionOf(refreshToken: string): Promise<string[]> {
