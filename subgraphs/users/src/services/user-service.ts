@@ -102,8 +102,8 @@ export class UserService {
     if (text.length > MAX_SEARCH_LENGTH) {
       throw badInput(`search must be at most ${MAX_SEARCH_LENGTH} characters.`, { argument: 'search' });
     }
-    if (text.length < MIN_SEARCH_LENGTH) return toConnection([], take, (row: UserRecord) => row.username, (row) => row);
     const [afterUsername] = after === null || after === undefined ? [] : decodeCursor(after, 1);
+    if (text.length < MIN_SEARCH_LENGTH) return toConnection([], take, (row: UserRecord) => row.username, (row) => row);
     // Searching walks indexes of every user: limited per user, in every process alike.
     const decision = await this.search.limits.hit(`user-search:${viewer.id}`, this.search.perWindow, SEARCH_WINDOW_MS);
     if (!decision.allowed) {
