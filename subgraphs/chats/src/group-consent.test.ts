@@ -125,7 +125,7 @@ describe('group consent (in-process)', () => {
       const joined = await ok<ChatData & { viewerRole: string }>(ACCEPT, { c: chat.id }, 'str');
       assert.equal(joined.viewerRole, 'MEMBER');
       const added = { type: 'MembershipChanged', chatId: chat.id, action: 'MEMBERS_ADDED', actorId: users.ann, userIds: [users.str], role: null };
-      for (const inbox of [str, con, ann]) assert.deepEqual(plain(inbox.received).slice(-1), [added]);
+      for (const inbox of [str, con, ann]) assert.deepEqual((plain(inbox.received) as unknown[]).slice(-1), [added]);
     } finally {
       for (const inbox of [str, con, ann]) inbox.stop();
     }
