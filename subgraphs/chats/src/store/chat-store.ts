@@ -161,11 +161,6 @@ export class LockedChat {
     readonly members: readonly ChatMemberRecord[],
   ) {}
 
-  /** The IDs, among `userIds`, of users that exist. */
-  existingUserIds(userIds: readonly bigint[]): Promise<Set<string>> {
-    return existingUserIdsOf(this.tx, userIds);
-  }
-
   /** Display names by user ID. */
   displayNames(userIds: readonly bigint[]): Promise<Map<string, string>> {
     return displayNamesOf(this.tx, userIds);
@@ -202,14 +197,11 @@ export class LockedChat {
 
   /** Invites `userIds` (replacing a lapsed or declined invitation of theirs), sent by `inviter` at `at`. */
   async invite(userIds: readonly bigint[], inviter: bigint, at: Date): Promise<void> {
-    const chatId = BigInt(this.chat.id);
-    for (const userId of userIds) {
-      await this.tx.groupInvitation.upsert({
-        where: { chatId_userId: { chatId, userId } },
-        create: { chatId, userId, inviterId: inviter, createdAt: at },
-        update: { inviterId: inviter, createdAt: at, declinedAt: null },
-      });
-    }
+    if (userIds.length === 0) return;
+    await this.tx.$executeRaw`
+      INSERT INTO group_invitations (chat_id, user_id, inviter_id, created_at)
+      SELECT ${BigInt(this.chat.id)}::bigint, invitee, ${inviter}::bigint, ${at}::timestamptz FROM unnest(${[...userIds]}::bigint[]) AS invitee
+      ON CONFLICT (chat_id, user_id) DO UPDATE SET inviter_id = EXCLUDED.inviter_id, created_at = EXCLUDED.created_at, declined_at = NULL`;
   }
 
   /** Removes the invitations of `userIds` to this chat (they joined). */
