@@ -99,10 +99,8 @@ interface Change<T> {
   /** Empty when the request changed nothing (adding members already in, say). */
   events: SystemEventRecord[];
   recipients: readonly string[];
-  /** Users invited by the change: each hears GroupInvitationReceived. */
-  invited?: readonly string[];
-  /** Who invited them. */
-  inviterId?: string;
+  /** Users the change invited, and by whom: each invitee hears GroupInvitationReceived. */
+  invitations?: { userIds: readonly string[]; inviterId: string };
 }
 
 const MEMBERSHIP_ACTIONS = new Set<SystemEventRecord['action']>(['MEMBERS_ADDED', 'MEMBER_REMOVED', 'MEMBER_LEFT', 'ROLE_CHANGED']);
@@ -326,7 +324,7 @@ export class ChatService {
       },
     });
     if (!chat) throw new Error('a group chat cannot conflict on a direct key');
-    await this.#announce(chat.id, { result: chat, events: [event], recipients: [], invited: admission.invited.map(String), inviterId: viewer.id });
+    await this.#announce(chat.id, { result: chat, events: [event], recipients: [], invitations: { userIds: admission.invited.map(String), inviterId: viewer.id } });
     return chat;
   }
 
@@ -358,13 +356,14 @@ export class ChatService {
       const size = group.members.length + pending;
       if (size + joining.length + inviting.length > MAX_GROUP_MEMBERS) throw groupFull(size, joining.length + inviting.length);
       await group.invite(inviting, BigInt(me.userId), at);
-      if (joining.length === 0) return { result: group.chat, events: [], recipients: [], invited: inviting.map(String), inviterId: me.userId };
+      const invitations = { userIds: inviting.map(String), inviterId: me.userId };
+      if (joining.length === 0) return { result: group.chat, events: [], recipients: [], invitations };
       await group.addMembers(joining, at);
       // Joining directly answers any invitation they had.
       await group.dropInvitations(joining);
       const event: SystemEventRecord = { action: 'MEMBERS_ADDED', actorId: me.userId, userIds: joining.map(String) };
       await this.#record(group, [event], at);
-      return { result: group.chat, events: [event], recipients: [...current, ...event.userIds], invited: inviting.map(String), inviterId: me.userId };
+      return { result: group.chat, events: [event], recipients: [...current, ...event.userIds], invitations };
     });
   }
 
@@ -572,12 +571,14 @@ export class ChatService {
    * relay also polls the outbox, and clients reload on reconnecting.
    */
   async #announce(chatId: string, change: Change<unknown>): Promise<void> {
-    const invited = change.invited ?? [];
-    if (change.events.length === 0 && invited.length === 0) return;
+    const invitees = change.invitations?.userIds ?? [];
+    if (change.events.length === 0 && invitees.length === 0) return;
     const chatEvents = change.events.flatMap((event) => chatEventOf(chatId, event) ?? []);
     try {
-      const invitation: ChatEventRecord = { type: 'GroupInvitationReceived', chatId, inviterId: change.inviterId ?? '' };
-      await Promise.all(invited.map((userId) => this.pubsub.publish(Topics.userEvents(userId), invitation)));
+      if (change.invitations && invitees.length > 0) {
+        const invitation: ChatEventRecord = { type: 'GroupInvitationReceived', chatId, inviterId: change.invitations.inviterId };
+        await Promise.all(invitees.map((userId) => this.pubsub.publish(Topics.userEvents(userId), invitation)));
+      }
       if (change.events.length === 0) return;
       await this.pubsub.publish(Topics.outbox, {});
       if (change.events.some((event) => MEMBERSHIP_ACTIONS.has(event.action))) {
