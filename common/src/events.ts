@@ -57,6 +57,8 @@ export type ChatEventRecord =
       userIds: string[];
       role: ChatRoleName | null;
     }
-  | { type: 'ChatRenamed'; chatId: string; actorId: string; title: string };
+  | { type: 'ChatRenamed'; chatId: string; actorId: string; title: string }
+  /** Only to the invitee, who is not a member (docs/GROUPS.md#consent). */
+  | { type: 'GroupInvitationReceived'; chatId: string; inviterId: string };
 
 export type ChatEventType = ChatEventRecord['type'];

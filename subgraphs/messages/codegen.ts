@@ -17,5 +17,6 @@ export default subgraphCodegen({
   TypingChanged: '../services/event-types.ts#TypingChangedEvent',
   MembershipChanged: '../services/event-types.ts#MembershipChangedEvent',
   ChatRenamed: '../services/event-types.ts#ChatRenamedEvent',
+  GroupInvitationReceived: '../services/event-types.ts#GroupInvitationReceivedEvent',
   DataExport: '../services/event-types.ts#DataExportRef',
 });

@@ -153,6 +153,10 @@ describe('subscription bridge over in-process subgraphs', () => {
       ).register as { accessToken: string; user: { id: string } };
     const [ann, bob, cat] = await Promise.all(['share_ann', 'share_bob', 'share_cat'].map(register));
     const auth = (user: { accessToken: string }) => `Bearer ${user.accessToken}`;
+    // Open to groups, so Ann adds them at once without connecting (which would change what this test compares).
+    for (const user of [bob!, cat!]) {
+      await call('users', 'mutation { updateProfile(input: { version: 1, groupAddPolicy: EVERYONE }) { id } }', {}, auth(user));
+    }
     const chat = await call('chats', 'mutation ($input: CreateGroupChatInput!) { createGroupChat(input: $input) { id } }', { input: { title: 'shared', memberIds: [bob!.user.id, cat!.user.id] } }, auth(ann!));
     const chatId = chat.createGroupChat.id as string;
     // Bob's relationship with Ann differs from Cat's: what a viewer-dependent field must show each.

@@ -45,8 +45,9 @@ describe('chats subgraph (in-process)', () => {
   before(async () => {
     runtime = await createMemoryRuntime();
     subgraph = createChatsSubgraph(runtime);
+    // groupAddPolicy EVERYONE: these users join groups at once; the consent tests make users of their own.
     for (const [username, id] of Object.entries(users)) {
-      await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username.toUpperCase(), passwordHash: 'x' } });
+      await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username.toUpperCase(), passwordHash: 'x', groupAddPolicy: 'EVERYONE' } });
       auth[username] = await openTestSession(runtime, { id, username });
     }
   });
@@ -209,7 +210,7 @@ describe('chats subgraph (in-process)', () => {
     it('pages through the viewer’s chats, most recently active first', async () => {
       const username = 'fay';
       const fay = '106';
-      await runtime.db.prisma.user.create({ data: { id: BigInt(fay), username, displayName: 'FAY', passwordHash: 'x' } });
+      await runtime.db.prisma.user.create({ data: { id: BigInt(fay), username, displayName: 'FAY', passwordHash: 'x', groupAddPolicy: 'EVERYONE' } });
       auth[username] = await openTestSession(runtime, { id: fay, username });
 
       const created: string[] = [];
@@ -319,7 +320,7 @@ describe('chats subgraph (in-process)', () => {
 
     before(async () => {
       await runtime.db.prisma.user.createMany({
-        data: crowd.map((id) => ({ id: BigInt(id), username: `u${id}`, displayName: `U${id}`, passwordHash: 'x' })),
+        data: crowd.map((id) => ({ id: BigInt(id), username: `u${id}`, displayName: `U${id}`, passwordHash: 'x', groupAddPolicy: 'EVERYONE' as const })),
       });
     });
 
@@ -661,7 +662,7 @@ describe('chats subgraph (in-process)', () => {
     describe('Chat.memberCount and Chat.viewerRole', () => {
       it('reads them for a page of chats in one query each', async (t) => {
         const gus = '107';
-        await runtime.db.prisma.user.create({ data: { id: BigInt(gus), username: 'gus', displayName: 'GUS', passwordHash: 'x' } });
+        await runtime.db.prisma.user.create({ data: { id: BigInt(gus), username: 'gus', displayName: 'GUS', passwordHash: 'x', groupAddPolicy: 'EVERYONE' } });
         auth.gus = await openTestSession(runtime, { id: gus, username: 'gus' });
         const owned = await newGroup('gus', [users.bob, users.cid]);
         const admin = await newGroup('ann', [gus, users.bob, users.cid, users.dan]);

@@ -33,6 +33,8 @@ export const permissions: PermissionRules = {
   Query: {
     chat: isChatMember('id'),
     chats: isAuthenticated,
+    // The viewer's own invitations only.
+    groupInvitations: isAuthenticated,
     // Entity references from other subgraphs, on behalf of a logged-in viewer only.
     _entities: isAuthenticated,
     // The subgraph's SDL, which introspection shows too.
@@ -40,6 +42,8 @@ export const permissions: PermissionRules = {
   },
   Mutation: {
     ...sameRule(isAuthenticated, 'createDirectChat', 'createGroupChat'),
+    // The invitee is not a member yet: ChatService answers NOT_FOUND without a pending invitation of the viewer.
+    ...sameRule(isAuthenticated, 'acceptGroupInvitation', 'declineGroupInvitation'),
     ...sameRule(isChatMember('chatId'), 'addChatMembers', 'removeChatMember', 'leaveChat', 'setChatMemberRole', 'renameChat'),
   },
   Chat: {
@@ -48,6 +52,10 @@ export const permissions: PermissionRules = {
     ...sameRule(allow, 'viewerRole', 'unreadCount'),
   },
   ChatMember: sameRule(allow, 'user', 'role', 'joinedAt'),
+  // Reaches only its invitee: through groupInvitations or an entity reference, both of the viewer's own invitations.
+  GroupInvitation: sameRule(allow, 'chatId', 'title', 'inviter', 'invitedAt', 'expiresAt'),
+  GroupInvitationConnection: sameRule(allow, 'edges', 'pageInfo'),
+  GroupInvitationEdge: sameRule(allow, 'cursor', 'node'),
   ChatConnection: sameRule(allow, 'edges', 'pageInfo'),
   ChatEdge: sameRule(allow, 'cursor', 'node'),
   PageInfo: sameRule(allow, 'hasNextPage', 'endCursor', 'hasPreviousPage', 'startCursor'),

@@ -80,6 +80,9 @@ export const permissions: PermissionRules = {
   TypingChanged: sameRule(allow, 'chat', 'user', 'typing', 'expiresAt'),
   MembershipChanged: sameRule(allow, 'chat', 'action', 'actor', 'users', 'role'),
   ChatRenamed: sameRule(allow, 'chat', 'actor', 'title'),
+  // Published to the invitee's topic only; the chats subgraph resolves the invitation for its invitee only.
+  GroupInvitationReceived: sameRule(allow, 'chatId', 'invitation'),
+  GroupInvitation: { chatId: allow },
   MessageConnection: sameRule(allow, 'edges', 'pageInfo'),
   MessageEdge: sameRule(allow, 'cursor', 'node'),
   PageInfo: sameRule(allow, 'hasNextPage', 'endCursor', 'hasPreviousPage', 'startCursor'),

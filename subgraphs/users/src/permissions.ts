@@ -52,7 +52,7 @@ export const permissions: PermissionRules = {
     // The public profile.
     ...sameRule(allow, 'id', 'username', 'displayName', 'createdAt'),
     // Owner only: UserService.ownerOnly answers null to everyone else.
-    ...sameRule(allow, 'email', 'phone', 'version'),
+    ...sameRule(allow, 'email', 'phone', 'version', 'groupAddPolicy'),
     // The viewer's own relationship with the user.
     connectionStatus: allow,
     // A reference: the media subgraph serves READY avatars to anyone logged in.

@@ -237,10 +237,12 @@ describe('users subgraph (in-process)', () => {
     const none = await usersPage({ search: 'no such user at all' });
     assert.deepEqual(none, { edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
 
-    const everyone = await usersPage({});
-    const names = everyone.edges.map((edge) => edge.node.username);
-    assert.deepEqual(names, [...names].sort());
-    assert.ok(names.includes('viewer') && names.includes('zed'));
+    // Two characters match the start of usernames; fewer find nobody, so no one can list every user.
+    const prefix = await usersPage({ search: ' SR ', first: 10 });
+    assert.deepEqual(prefix.edges.map((edge) => edge.node.username), ['srch_a', 'srch_b', 'srch_c', 'srchxd']);
+    for (const variables of [{}, { search: null }, { search: '' }, { search: '   ' }, { search: 's' }, { search: ' z ' }]) {
+      assert.deepEqual(await usersPage(variables), { edges: [], pageInfo: { hasNextPage: false, endCursor: null } }, JSON.stringify(variables));
+    }
   });
 
   it('refuses bad search arguments and anonymous searches', async () => {
@@ -288,6 +290,24 @@ describe('users subgraph (in-process)', () => {
 
     const anonymous = await run(query, { r: representations.slice(0, 1) });
     assert.equal(anonymous.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
+  });
+
+  it('shows groupAddPolicy to its owner only (CONNECTIONS unless changed), changed by updateProfile', async () => {
+    const owner = await register('policy_owner');
+    const other = await register('policy_other');
+    const as = (payload: AuthPayload) => `Bearer ${payload.accessToken}`;
+    const READ = 'query ($id: ID!) { user(id: $id) { groupAddPolicy version } }';
+    assert.deepEqual(plain((await run(READ, { id: owner.user.id }, as(owner))).data), { user: { groupAddPolicy: 'CONNECTIONS', version: 1 } });
+    assert.deepEqual(plain((await run(READ, { id: owner.user.id }, as(other))).data), { user: { groupAddPolicy: null, version: null } });
+
+    const UPDATE = 'mutation ($i: UpdateProfileInput!) { updateProfile(input: $i) { groupAddPolicy version displayName } }';
+    const changed = await run(UPDATE, { i: { version: 1, groupAddPolicy: 'NOBODY' } }, as(owner));
+    assert.deepEqual(plain(changed), { data: { updateProfile: { groupAddPolicy: 'NOBODY', version: 2, displayName: 'policy_owner' } } });
+    assert.equal((await runtime.db.prisma.user.findUniqueOrThrow({ where: { id: BigInt(owner.user.id) } })).groupAddPolicy, 'NOBODY');
+    const stale = await run(UPDATE, { i: { version: 1, groupAddPolicy: 'EVERYONE' } }, as(owner));
+    assert.equal(stale.errors?.[0]?.extensions.code, 'CONFLICT');
+    const bad = await run(UPDATE, { i: { version: 2, groupAddPolicy: 'FRIENDS' } }, as(owner));
+    assert.ok(bad.errors?.length, 'not a policy');
   });
 
   it('answers the data export entity for the viewer only, even asked directly', async () => {

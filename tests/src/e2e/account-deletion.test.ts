@@ -16,7 +16,7 @@ import pg from 'pg';
 import { openDatabase } from '@chat/prisma';
 import { gql, gqlOk } from '../kit/client.ts';
 import { freePort, launch, tempDataDir, testRedisUrl } from '../kit/launcher.ts';
-import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
+import { directChat, openToGroups, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { cassandraContactPoints, startDistributed } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
 
@@ -72,6 +72,8 @@ function deletionSuite(name: string, start: () => Promise<Deployment>): void {
       assert.deepEqual([me.email, me.phone], [email, phone]);
 
       // A life in the product: a group Ann owns, a direct chat, messages, a reaction, a connection, a block, presence.
+      // (Open to groups rather than connected with Ann: the connection below is part of the story.)
+      for (const member of [bob, carl, dave]) await openToGroups(url, member);
       const group = (
         await gqlOk<any>(url, 'mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i) { id } }', { i: { title: 'Hike', memberIds: [bob.id, carl.id] } }, ann.token)
       ).createGroupChat.id as string;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gql, gqlOk, Subscription, wsClient } from '../kit/client.ts';
-import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
+import { connectAll, directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 
 export interface Topology {
   /** Where clients send mutations. */
@@ -275,6 +275,7 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
 
     it('lists the viewer’s chats with the last message and unread count', async () => {
       const carol = await registerUser(topology.sendUrl, 'carol');
+      await connectAll(topology.sendUrl, ann, [bob, carol]);
       const group = await gqlOk<any>(
         topology.sendUrl,
         'mutation ($input: CreateGroupChatInput!) { createGroupChat(input: $input) { id title kind members { role user { id } } } }',

@@ -348,7 +348,7 @@ describe('connections end to end', { concurrency: true }, () => {
         { input: { title: 'Open', memberIds: [eve.id] } },
         ann.token,
       );
-      assert.ok(group.createGroupChat.id, 'groups are not limited to connections');
+      assert.ok(group.createGroupChat.id, 'groups do not follow DIRECT_CHAT_POLICY: a stranger is invited (docs/GROUPS.md#consent)');
     });
   });
 });

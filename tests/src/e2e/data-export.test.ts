@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gql, gqlOk } from '../kit/client.ts';
-import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
+import { directChat, openToGroups, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { startDistributed, startEmbedded } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
 
@@ -49,6 +49,8 @@ function exportSuite(name: string, start: () => Promise<Deployment>): void {
       const code = /\b(\d{6})\b/.exec(sent.find((message) => message.to === email)?.text ?? '')?.[1];
       await gqlOk(url, 'mutation ($c: String!) { confirmEmailChange(code: $c) { id } }', { c: code }, ann.token);
 
+      // Open to groups rather than connected: the export's contacts stay as the test sets them.
+      await openToGroups(url, bob);
       group = (await gqlOk<any>(url, 'mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i) { id } }', { i: { title: 'Book club', memberIds: [bob.id] } }, ann.token))
         .createGroupChat.id;
       direct = await directChat(url, ann, carl);

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
-import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
+import { connectAll, directChat, openToGroups, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { startDistributed, startEmbedded } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
 
@@ -77,13 +77,19 @@ const reasonOf = (result: GraphQLResponse) => result.errors?.[0]?.extensions?.re
 
 /**
  * Registers `count` users, `batch` at a time (each registration hashes a
- * password), spread over `urls` (gateways that may hash in different processes).
+ * password), spread over `urls` (gateways that may hash in different
+ * processes), each open to being added to groups by anyone.
  */
 async function registerMany(urls: readonly string[], count: number, batch = 32): Promise<TestUser[]> {
   const users: TestUser[] = [];
   for (let start = 0; start < count; start += batch) {
     const size = Math.min(batch, count - start);
-    users.push(...(await Promise.all(Array.from({ length: size }, (_, i) => registerUser(urls[i % urls.length] ?? '', 'crowd')))));
+    const register = async (url: string) => {
+      const user = await registerUser(url, 'crowd');
+      await openToGroups(url, user);
+      return user;
+    };
+    users.push(...(await Promise.all(Array.from({ length: size }, (_, i) => register(urls[i % urls.length] ?? '')))));
   }
   return users;
 }
@@ -106,6 +112,8 @@ function groupsSuite(name: string, start: () => Promise<Topology>): void {
         registerUser(topology.url, 'dan'),
         registerUser(topology.url, 'eve'),
       ]);
+      // Connected with Ann, who adds them to her groups at once (strangers would only be invited: group-consent.test.ts).
+      await connectAll(topology.url, ann, [bob, cid, dan, eve]);
     });
     after(() => topology?.stop());
 

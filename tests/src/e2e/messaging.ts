@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
-import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
+import { connectAll, directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { eventually, type Topology } from './chat-flow.ts';
 
 export interface MessagingTopology extends Topology {
@@ -293,6 +293,7 @@ export function messagingSuite(name: string, start: () => Promise<MessagingTopol
 
     it('in a group: an admin deletes anyone\'s message for everyone, a member cannot, and a member who left can do nothing more', async () => {
       const carl = await registerUser(topology.sendUrl, 'carl');
+      await connectAll(topology.sendUrl, ann, [bob, carl]);
       const group = (
         await gqlOk<any>(
           topology.sendUrl,

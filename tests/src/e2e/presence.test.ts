@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'graphql-ws';
 import { gql, gqlOk, Subscription, wsClient } from '../kit/client.ts';
-import { directChat, registerUser, type TestUser } from '../kit/seed.ts';
+import { directChat, openToGroups, registerUser, type TestUser } from '../kit/seed.ts';
 import { startDistributed, startEmbedded } from '../kit/topology.ts';
 
 const TIMING = { PRESENCE_DEVICE_TIMEOUT_SECONDS: '1', PRESENCE_IDLE_SECONDS: '2', PRESENCE_SWEEP_MS: '200' };
@@ -276,6 +276,8 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
 
     it('stops announcing a user to someone who no longer shares a chat with them, without resubscribing', async () => {
       const [ann, bob, carl] = await Promise.all(['ann', 'bob', 'carl'].map((name) => registerUser(topology.actUrl, name)));
+      // Open to groups rather than connected: a connection would let Carl see Ann after leaving too.
+      await openToGroups(topology.actUrl, carl!);
       const group = (
         await gqlOk<{ createGroupChat: { id: string } }>(
           topology.actUrl,

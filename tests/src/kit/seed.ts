@@ -1,5 +1,5 @@
 /** Seed builders: each test makes its own users and chats, so suites need no cleanup. */
-import { gqlOk } from './client.ts';
+import { gql, gqlOk } from './client.ts';
 
 let counter = 0;
 
@@ -42,4 +42,33 @@ export async function sendText(url: string, user: TestUser, chatId: string, text
     user.token,
   );
   return data.sendMessage;
+}
+
+/**
+ * Connects `from` and `to` (one invites, the other accepts; already connected
+ * is fine): connections add each other to groups at once, where anyone else
+ * only sends an invitation (docs/GROUPS.md).
+ */
+export async function connect(url: string, from: TestUser, to: TestUser): Promise<void> {
+  const invited = await gql<{ inviteConnection: { status: string } }>(url, 'mutation ($u: ID!) { inviteConnection(userId: $u) { status } }', { u: to.id }, from.token);
+  const refusal = invited.errors?.[0]?.extensions?.reason;
+  if (invited.errors && refusal !== 'ALREADY') throw new Error(`connect: ${JSON.stringify(invited.errors)}`);
+  if (invited.data?.inviteConnection.status === 'CONNECTED') return;
+  const accepted = await gql(url, 'mutation ($u: ID!) { acceptConnection(userId: $u) { status } }', { u: from.id }, to.token);
+  // NO_INVITATION: ALREADY meant connected, not invited.
+  if (accepted.errors && accepted.errors[0]?.extensions?.reason !== 'NO_INVITATION') throw new Error(`connect: ${JSON.stringify(accepted.errors)}`);
+}
+
+/** Connects `owner` with each of `members` (see `connect`), so that they can be added to the owner's groups. */
+export async function connectAll(url: string, owner: TestUser, members: readonly TestUser[]): Promise<void> {
+  for (const member of members) await connect(url, owner, member);
+}
+
+/**
+ * Sets `user`'s groupAddPolicy to EVERYONE: anyone may add them to a group
+ * at once, without connecting (which would also widen who sees their presence).
+ */
+export async function openToGroups(url: string, user: TestUser): Promise<void> {
+  const { me } = await gqlOk<{ me: { version: number } }>(url, '{ me { version } }', {}, user.token);
+  await gqlOk(url, 'mutation ($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }', { i: { version: me.version, groupAddPolicy: 'EVERYONE' } }, user.token);
 }

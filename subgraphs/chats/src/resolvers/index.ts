@@ -1,11 +1,13 @@
 import { DateTimeScalar } from '@chat/common';
 import type { Resolvers } from '../generated/resolvers.ts';
+import { invitationExpiry } from '../services/group-admission.ts';
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
   Query: {
     chat: (_parent, { id }, { chats }) => chats.chat(id),
     chats: (_parent, { first, after }, { chats }) => chats.chats(first, after),
+    groupInvitations: (_parent, { first, after }, { chats }) => chats.invitations(first, after),
   },
   Mutation: {
     createDirectChat: (_parent, { userId }, { chats }) => chats.createDirectChat(userId),
@@ -15,6 +17,8 @@ export const resolvers: Resolvers = {
     leaveChat: (_parent, { chatId }, { chats }) => chats.leave(chatId),
     setChatMemberRole: (_parent, { chatId, userId, role }, { chats }) => chats.setMemberRole(chatId, userId, role),
     renameChat: (_parent, { chatId, title }, { chats }) => chats.rename(chatId, title),
+    acceptGroupInvitation: (_parent, { chatId }, { chats }) => chats.acceptInvitation(chatId),
+    declineGroupInvitation: (_parent, { chatId }, { chats }) => chats.declineInvitation(chatId),
   },
   Chat: {
     __resolveReference: (reference, { chats }) => chats.chatReference(reference.id),
@@ -23,6 +27,11 @@ export const resolvers: Resolvers = {
     viewerRole: (chat, _args, { chats }) => chats.viewerRole(chat),
     lastMessage: (chat) => (chat.lastMessageId ? { id: chat.lastMessageId } : null),
     unreadCount: (chat, _args, { chats }) => chats.unreadCount(chat),
+  },
+  GroupInvitation: {
+    __resolveReference: (reference, { chats }) => chats.invitationReference(reference.chatId),
+    inviter: (invitation) => ({ id: invitation.inviterId }),
+    expiresAt: (invitation) => invitationExpiry(invitation.invitedAt),
   },
   ChatMember: {
     user: (member) => ({ id: member.userId }),

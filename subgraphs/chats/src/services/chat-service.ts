@@ -13,7 +13,12 @@
  *
  * Direct chats: `createDirectChat` refuses two users of whom either blocked
  * the other, and with DIRECT_CHAT_POLICY=connections two users who are not
- * connected, even when their chat exists already. Groups are unaffected.
+ * connected, even when their chat exists already.
+ *
+ * Consent: a user joins a group only if their `groupAddPolicy` lets the adder
+ * add them; otherwise they are invited, and join when they accept
+ * (group-admission.ts). An invitee is not a member: they are in no member
+ * list or count, receive nothing of the chat and share no presence through it.
  */
 import {
   apiError,
@@ -47,6 +52,8 @@ import {
   type ChatRecord,
   type ChatRole,
   type ChatStore,
+  type GroupInvitationRecord,
+  type InvitationPosition,
   type LockedChat,
 } from '../store/chat-store.ts';
 import {
@@ -57,6 +64,7 @@ import {
   ZRenameChatInputSchema,
   ZSetChatMemberRoleInputSchema,
 } from './chat-input.ts';
+import { admit, invitationCutoff, invitationNotFound, REINVITE_WAIT_MS, usersNotFound } from './group-admission.ts';
 import { renderSystemText } from './system-text.ts';
 
 export const NOT_A_MEMBER = 'You are not a member of this chat.';
@@ -80,11 +88,6 @@ export const groupFull = (members: number, joining: number) =>
     limit: MAX_GROUP_MEMBERS,
   });
 
-/** NOT_FOUND naming the users that do not exist, in `extensions.userIds`. */
-function usersNotFound(userIds: readonly string[]): Error {
-  return apiError('NOT_FOUND', `${userIds.length === 1 ? 'User' : 'Users'} ${userIds.join(', ')} not found.`, { userIds: [...userIds] });
-}
-
 /** NOT_FOUND for a user who is not a member of the chat. */
 function memberNotFound(userId: bigint): Error {
   return apiError('NOT_FOUND', `User ${userId} is not a member of this chat.`, { userIds: [userId.toString()] });
@@ -96,6 +99,8 @@ interface Change<T> {
   /** Empty when the request changed nothing (adding members already in, say). */
   events: SystemEventRecord[];
   recipients: readonly string[];
+  /** Users the change invited, and by whom: each invitee hears GroupInvitationReceived. */
+  invitations?: { userIds: readonly string[]; inviterId: string };
 }
 
 const MEMBERSHIP_ACTIONS = new Set<SystemEventRecord['action']>(['MEMBERS_ADDED', 'MEMBER_REMOVED', 'MEMBER_LEFT', 'ROLE_CHANGED']);
@@ -123,6 +128,19 @@ function heirOf(members: readonly ChatMemberRecord[], owner: string): ChatMember
 
 function cursorOf(chat: ChatRecord): string {
   return encodeCursor([chat.lastActivityAt.toISOString(), chat.id]);
+}
+
+function invitationCursorOf(invitation: GroupInvitationRecord): string {
+  return encodeCursor([invitation.invitedAt.toISOString(), invitation.chatId]);
+}
+
+/** @throws BAD_USER_INPUT for a cursor that `invitationCursorOf` did not make. */
+function invitationPositionOf(cursor: string): InvitationPosition {
+  const [at = '', id = ''] = decodeCursor(cursor, 2);
+  const invitedAt = new Date(at);
+  const chatId = parseId(id);
+  if (Number.isNaN(invitedAt.getTime()) || chatId === undefined) throw badInput('Invalid cursor.');
+  return { invitedAt, chatId };
 }
 
 /** @throws BAD_USER_INPUT for a cursor that `cursorOf` did not make. */
@@ -273,14 +291,17 @@ export class ChatService {
     return chat;
   }
 
-  /** A group of the viewer (OWNER) and the named users (MEMBER); all of them must exist. */
+  /**
+   * A group of the viewer (OWNER) and the named users: MEMBERs where their
+   * policy lets the viewer add them, invited otherwise (group-admission.ts).
+   * @throws NOT_FOUND for unknown users and users who blocked the viewer;
+   * BAD_USER_INPUT (reason BLOCKED) for users the viewer blocked.
+   */
   async createGroupChat(input: { title: string; memberIds: readonly string[] }): Promise<ChatRecord> {
     const viewer = this.#requireViewer();
     const { title, memberIds } = this.#parse(ZCreateGroupChatInputSchema, { viewerId: viewer.id, title: input.title, memberIds: input.memberIds });
-    const existing = await this.store.existingUserIds(memberIds);
-    const unknown = memberIds.filter((id) => !existing.has(id.toString())).map(String);
-    if (unknown.length > 0) throw usersNotFound(unknown);
     const me = requireId(viewer.id, 'viewer');
+    const admission = admit(memberIds, await this.store.standings(me, memberIds), 'input.memberIds');
     const id = this.ids.next();
     const at = new Date();
     const event: SystemEventRecord = { action: 'CHAT_CREATED', actorId: viewer.id, userIds: [], title };
@@ -291,7 +312,8 @@ export class ChatService {
       directKey: null,
       createdById: me,
       at,
-      members: [{ userId: me, role: 'OWNER' }, ...memberIds.map((userId) => ({ userId, role: 'MEMBER' as const }))],
+      members: [{ userId: me, role: 'OWNER' }, ...admission.members.map((userId) => ({ userId, role: 'MEMBER' as const }))],
+      invited: admission.invited,
       systemMessage: {
         id: this.ids.next(),
         chatId: id,
@@ -302,34 +324,116 @@ export class ChatService {
       },
     });
     if (!chat) throw new Error('a group chat cannot conflict on a direct key');
-    await this.#announce(chat.id, { result: chat, events: [event], recipients: [] });
+    await this.#announce(chat.id, { result: chat, events: [event], recipients: [], invitations: { userIds: admission.invited.map(String), inviterId: viewer.id } });
     return chat;
   }
 
   /**
-   * Adds users to a group as MEMBER (OWNER or ADMIN only); users already in
-   * it are skipped, and a call that adds nobody changes nothing.
-   * @throws NOT_FOUND naming unknown users; BAD_USER_INPUT with reason
-   * GROUP_FULL when the group would pass MAX_GROUP_MEMBERS.
+   * Adds users to a group as MEMBER (OWNER or ADMIN only) where their policy
+   * lets the viewer add them, and invites the others (group-admission.ts).
+   * Users already in it, and users with a pending invitation or who declined
+   * one from this group in the last REINVITE_WAIT_MS, are skipped; a call
+   * that adds and invites nobody changes nothing.
+   * @throws NOT_FOUND naming unknown users and users who blocked the viewer;
+   * BAD_USER_INPUT with reason BLOCKED for users the viewer blocked, with
+   * reason GROUP_FULL when members and pending invitations would pass
+   * MAX_GROUP_MEMBERS.
    */
   async addMembers(chatId: string, userIds: readonly string[]): Promise<ChatRecord> {
     this.#requireViewer();
     const input = this.#parse(ZAddChatMembersInputSchema, { chatId, userIds });
     return this.#changeGroup(input.chatId, async (group, me) => {
       if (me.role === 'MEMBER') throw forbidden('Only the owner and admins may add members.');
-      const existing = await group.existingUserIds(input.userIds);
-      const unknown = input.userIds.filter((id) => !existing.has(id.toString())).map(String);
-      if (unknown.length > 0) throw usersNotFound(unknown);
       const current = new Set(group.members.map((member) => member.userId));
-      const joining = input.userIds.filter((id) => !current.has(id.toString()));
-      if (joining.length === 0) return { result: group.chat, events: [], recipients: [] };
-      if (group.members.length + joining.length > MAX_GROUP_MEMBERS) throw groupFull(group.members.length, joining.length);
+      // Members stay members, blocks or not (a block does not end a shared group).
+      const outside = input.userIds.filter((id) => !current.has(id.toString()));
+      const admission = admit(outside, await group.standings(BigInt(me.userId), outside), 'userIds');
       const at = new Date();
+      const joining = admission.members;
+      const inviting = await this.#newInvitations(group, admission.invited, at);
+      if (joining.length === 0 && inviting.length === 0) return { result: group.chat, events: [], recipients: [] };
+      const pending = await group.pendingInvitationCount(invitationCutoff(at));
+      const size = group.members.length + pending;
+      if (size + joining.length + inviting.length > MAX_GROUP_MEMBERS) throw groupFull(size, joining.length + inviting.length);
+      await group.invite(inviting, BigInt(me.userId), at);
+      const invitations = { userIds: inviting.map(String), inviterId: me.userId };
+      if (joining.length === 0) return { result: group.chat, events: [], recipients: [], invitations };
       await group.addMembers(joining, at);
+      // Joining directly answers any invitation they had.
+      await group.dropInvitations(joining);
       const event: SystemEventRecord = { action: 'MEMBERS_ADDED', actorId: me.userId, userIds: joining.map(String) };
       await this.#record(group, [event], at);
-      return { result: group.chat, events: [event], recipients: [...current, ...event.userIds] };
+      return { result: group.chat, events: [event], recipients: [...current, ...event.userIds], invitations };
     });
+  }
+
+  /**
+   * The invitees (not members) to invite now: those without a pending
+   * invitation to this group, and not having declined one in REINVITE_WAIT_MS.
+   */
+  async #newInvitations(group: LockedChat, candidates: readonly bigint[], at: Date): Promise<bigint[]> {
+    const previous = new Map((await group.invitationsOf(candidates)).map((invitation) => [invitation.userId, invitation]));
+    const cutoff = invitationCutoff(at);
+    return candidates.filter((id) => {
+      const invitation = previous.get(id.toString());
+      if (!invitation) return true;
+      if (invitation.declinedAt) return at.getTime() - invitation.declinedAt.getTime() >= REINVITE_WAIT_MS;
+      return invitation.createdAt <= cutoff;
+    });
+  }
+
+  /** The viewer's pending invitations, newest first. */
+  async invitations(first: number | null | undefined, after: string | null | undefined): Promise<Connection<GroupInvitationRecord>> {
+    const viewer = this.#requireViewer();
+    const size = pageSize(first);
+    const position = after ? invitationPositionOf(after) : null;
+    const rows = await this.store.invitationsOfUser(viewer.id, invitationCutoff(new Date()), size + 1, position);
+    return toConnection(rows, size, invitationCursorOf, (row) => row);
+  }
+
+  /** A GroupInvitation entity (a `GroupInvitationReceived` event's): the viewer's pending invitation to `chatId`, or null. */
+  async invitationReference(chatId: string): Promise<GroupInvitationRecord | null> {
+    const viewer = this.#requireViewer();
+    const id = parseId(chatId);
+    return id === undefined ? null : this.store.pendingInvitation(id, viewer.id, invitationCutoff(new Date()));
+  }
+
+  /**
+   * The viewer accepts their invitation to a group and joins it as MEMBER;
+   * the history records that the inviter added them.
+   * @throws NOT_FOUND without a pending invitation; BAD_USER_INPUT (reason
+   * GROUP_FULL) when the group is full.
+   */
+  async acceptInvitation(chatId: string): Promise<ChatRecord> {
+    const viewer = this.#requireViewer();
+    const id = requireId(chatId, 'chatId');
+    const me = BigInt(viewer.id);
+    return this.#change(id, async (group) => {
+      const at = new Date();
+      const [invitation] = group ? await group.invitationsOf([me]) : [];
+      if (!group || !invitation || invitation.declinedAt || invitation.createdAt <= invitationCutoff(at)) throw invitationNotFound();
+      await group.dropInvitations([me]);
+      const current = group.members.map((member) => member.userId);
+      if (current.includes(viewer.id)) return { result: group.chat, events: [], recipients: [] };
+      if (group.members.length + 1 > MAX_GROUP_MEMBERS) throw groupFull(group.members.length, 1);
+      await group.addMembers([me], at);
+      const event: SystemEventRecord = { action: 'MEMBERS_ADDED', actorId: invitation.inviterId, userIds: [viewer.id] };
+      await this.#record(group, [event], at);
+      return { result: group.chat, events: [event], recipients: [...current, viewer.id] };
+    });
+  }
+
+  /**
+   * The viewer declines their invitation to a group. The group may invite
+   * them again after REINVITE_WAIT_MS. @returns the chat's ID.
+   * @throws NOT_FOUND without a pending invitation.
+   */
+  async declineInvitation(chatId: string): Promise<string> {
+    const viewer = this.#requireViewer();
+    const id = requireId(chatId, 'chatId');
+    const now = new Date();
+    if (!(await this.store.declineInvitation(id, viewer.id, invitationCutoff(now), now))) throw invitationNotFound();
+    return id.toString();
   }
 
   /**
@@ -422,13 +526,18 @@ export class ChatService {
    */
   async #changeGroup<T>(chatId: bigint, work: (group: LockedChat, me: ChatMemberRecord) => Promise<Change<T>>): Promise<T> {
     const viewer = this.#requireViewer();
-    const change = await this.store.change(chatId, async (group) => {
+    return this.#change(chatId, async (group) => {
       if (!group) throw notFound('Chat');
       const me = group.members.find((member) => member.userId === viewer.id);
       if (!me) throw forbidden(NOT_A_MEMBER);
       if (group.chat.kind !== 'GROUP') throw notAGroup();
       return work(group, me);
     });
+  }
+
+  /** Runs `work` on a chat under its row lock (null: no such chat); once committed, announces what it changed. */
+  async #change<T>(chatId: bigint, work: (group: LockedChat | null) => Promise<Change<T>>): Promise<T> {
+    const change = await this.store.change(chatId, work);
     // Later fields of this operation read the chat as it is now.
     const key = chatId.toString();
     this.#chats.clear(key);
@@ -462,9 +571,15 @@ export class ChatService {
    * relay also polls the outbox, and clients reload on reconnecting.
    */
   async #announce(chatId: string, change: Change<unknown>): Promise<void> {
-    if (change.events.length === 0) return;
+    const invitees = change.invitations?.userIds ?? [];
+    if (change.events.length === 0 && invitees.length === 0) return;
     const chatEvents = change.events.flatMap((event) => chatEventOf(chatId, event) ?? []);
     try {
+      if (change.invitations && invitees.length > 0) {
+        const invitation: ChatEventRecord = { type: 'GroupInvitationReceived', chatId, inviterId: change.invitations.inviterId };
+        await Promise.all(invitees.map((userId) => this.pubsub.publish(Topics.userEvents(userId), invitation)));
+      }
+      if (change.events.length === 0) return;
       await this.pubsub.publish(Topics.outbox, {});
       if (change.events.some((event) => MEMBERSHIP_ACTIONS.has(event.action))) {
         await this.pubsub.publish(Topics.membersChanged, { chatId });

@@ -27,6 +27,36 @@ export interface ChatMemberRecord {
   unreadCount: number;
 }
 
+/** Who may add a user to a group directly (`users.group_add_policy`, set by the users subgraph). */
+export type GroupAddPolicy = 'EVERYONE' | 'CONNECTIONS' | 'NOBODY';
+
+/** What decides whether `adder` may add a user to a group, invite them, or neither (see `ChatStore.standings`). */
+export interface Standing {
+  userId: string;
+  policy: GroupAddPolicy;
+  /** They blocked the adder. */
+  blockedByThem: boolean;
+  /** The adder blocked them. */
+  blockedByAdder: boolean;
+  /** The two are CONNECTED. */
+  connected: boolean;
+}
+
+/** An invitation to a group the invitee has not answered, with the group's title. */
+export interface GroupInvitationRecord {
+  chatId: string;
+  userId: string;
+  inviterId: string;
+  title: string;
+  invitedAt: Date;
+}
+
+/** Where a page of a user's invitations starts: after this one, newest first. */
+export interface InvitationPosition {
+  invitedAt: Date;
+  chatId: bigint;
+}
+
 /** A User entity, resolved by the users subgraph. */
 export interface UserRef {
   id: string;
@@ -53,6 +83,8 @@ export interface NewChat {
   at: Date;
   /** Every member, the creator included. */
   members: readonly { userId: bigint; role: ChatRole }[];
+  /** Users invited (not members), by the creator. */
+  invited?: readonly bigint[];
   /** Written to the outbox in the same transaction as the chat (CHAT_CREATED). */
   systemMessage?: NewSystemMessage;
 }
@@ -129,11 +161,6 @@ export class LockedChat {
     readonly members: readonly ChatMemberRecord[],
   ) {}
 
-  /** The IDs, among `userIds`, of users that exist. */
-  existingUserIds(userIds: readonly bigint[]): Promise<Set<string>> {
-    return existingUserIdsOf(this.tx, userIds);
-  }
-
   /** Display names by user ID. */
   displayNames(userIds: readonly bigint[]): Promise<Map<string, string>> {
     return displayNamesOf(this.tx, userIds);
@@ -149,6 +176,37 @@ export class LockedChat {
     await this.tx.chatMember.createMany({
       data: userIds.map((userId) => ({ chatId: BigInt(this.chat.id), userId, role: 'MEMBER' as const, joinedAt: at, deliveredSeq: seq, seenSeq: seq })),
     });
+  }
+
+  /** `adder`'s standing with each of `userIds` that exists (see `ChatStore.standings`). */
+  standings(adder: bigint, userIds: readonly bigint[]): Promise<Standing[]> {
+    return standingsOf(this.tx, adder, userIds);
+  }
+
+  /** Invitations to this chat that are pending: not declined, sent after `since`. */
+  pendingInvitationCount(since: Date): Promise<number> {
+    return this.tx.groupInvitation.count({ where: { chatId: BigInt(this.chat.id), declinedAt: null, createdAt: { gt: since } } });
+  }
+
+  /** This chat's invitations (pending, declined or lapsed) of any of `userIds`. */
+  async invitationsOf(userIds: readonly bigint[]): Promise<{ userId: string; inviterId: string; createdAt: Date; declinedAt: Date | null }[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.tx.groupInvitation.findMany({ where: { chatId: BigInt(this.chat.id), userId: { in: [...userIds] } } });
+    return rows.map((row) => ({ userId: row.userId.toString(), inviterId: row.inviterId.toString(), createdAt: row.createdAt, declinedAt: row.declinedAt }));
+  }
+
+  /** Invites `userIds` (replacing a lapsed or declined invitation of theirs), sent by `inviter` at `at`. */
+  async invite(userIds: readonly bigint[], inviter: bigint, at: Date): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.tx.$executeRaw`
+      INSERT INTO group_invitations (chat_id, user_id, inviter_id, created_at)
+      SELECT ${BigInt(this.chat.id)}::bigint, invitee, ${inviter}::bigint, ${at}::timestamptz FROM unnest(${[...userIds]}::bigint[]) AS invitee
+      ON CONFLICT (chat_id, user_id) DO UPDATE SET inviter_id = EXCLUDED.inviter_id, created_at = EXCLUDED.created_at, declined_at = NULL`;
+  }
+
+  /** Removes the invitations of `userIds` to this chat (they joined). */
+  async dropInvitations(userIds: readonly bigint[]): Promise<void> {
+    await this.tx.groupInvitation.deleteMany({ where: { chatId: BigInt(this.chat.id), userId: { in: [...userIds] } } });
   }
 
   async removeMember(userId: bigint): Promise<void> {
@@ -184,6 +242,28 @@ async function displayNamesOf(client: Client, userIds: readonly bigint[]): Promi
   if (userIds.length === 0) return new Map();
   const rows = await client.user.findMany({ where: { id: { in: [...userIds] } }, select: { id: true, displayName: true } });
   return new Map(rows.map((row) => [row.id.toString(), row.displayName]));
+}
+
+/**
+ * `adder`'s standing with each of `userIds` that exists and is not deleted,
+ * in one query: the user's group-add policy, blocks either way, connection.
+ */
+async function standingsOf(client: Client, adder: bigint, userIds: readonly bigint[]): Promise<Standing[]> {
+  if (userIds.length === 0) return [];
+  const rows = await client.$queryRaw<{ id: bigint; policy: GroupAddPolicy; blocked_by_them: boolean; blocked_by_adder: boolean; connected: boolean }[]>`
+    SELECT u.id, u.group_add_policy::text AS policy,
+           EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = ${adder}) AS blocked_by_them,
+           EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = ${adder} AND b.blocked_id = u.id) AS blocked_by_adder,
+           EXISTS (SELECT 1 FROM connections c WHERE c.user_id = ${adder} AND c.other_id = u.id AND c.state = 'CONNECTED') AS connected
+      FROM users u
+     WHERE u.id = ANY(${[...userIds]}) AND u.deleted_at IS NULL`;
+  return rows.map((row) => ({
+    userId: row.id.toString(),
+    policy: row.policy,
+    blockedByThem: row.blocked_by_them,
+    blockedByAdder: row.blocked_by_adder,
+    connected: row.connected,
+  }));
 }
 
 /** The unique key of the direct chat between two users, whatever the order they are given in. */
@@ -288,6 +368,58 @@ export class ChatStore {
     return { blocked: row?.blocked ?? false, connected: row?.connected ?? false };
   }
 
+  /**
+   * `adder`'s standing with each of `userIds` that exists (deleted accounts
+   * and unknown IDs are left out): policy, blocks either way, connection.
+   */
+  standings(adder: bigint, userIds: readonly bigint[]): Promise<Standing[]> {
+    return standingsOf(this.prisma, adder, userIds);
+  }
+
+  /** `userId`'s pending invitations sent after `since`, newest first, after `after`, at most `take`. */
+  async invitationsOfUser(userId: string, since: Date, take: number, after: InvitationPosition | null): Promise<GroupInvitationRecord[]> {
+    const rows = await this.prisma.groupInvitation.findMany({
+      where: {
+        userId: BigInt(userId),
+        declinedAt: null,
+        createdAt: { gt: since },
+        ...(after && {
+          OR: [{ createdAt: { lt: after.invitedAt } }, { createdAt: after.invitedAt, chatId: { lt: after.chatId } }],
+        }),
+      },
+      orderBy: [{ createdAt: 'desc' }, { chatId: 'desc' }],
+      take,
+      include: { chat: { select: { title: true } } },
+    });
+    return rows.map((row) => ({
+      chatId: row.chatId.toString(),
+      userId: row.userId.toString(),
+      inviterId: row.inviterId.toString(),
+      title: row.chat.title ?? '',
+      invitedAt: row.createdAt,
+    }));
+  }
+
+  /** `userId`'s pending invitation to `chatId` sent after `since`, or null. */
+  async pendingInvitation(chatId: bigint, userId: string, since: Date): Promise<GroupInvitationRecord | null> {
+    const row = await this.prisma.groupInvitation.findFirst({
+      where: { chatId, userId: BigInt(userId), declinedAt: null, createdAt: { gt: since } },
+      include: { chat: { select: { title: true } } },
+    });
+    return row
+      ? { chatId: row.chatId.toString(), userId: row.userId.toString(), inviterId: row.inviterId.toString(), title: row.chat.title ?? '', invitedAt: row.createdAt }
+      : null;
+  }
+
+  /** Marks `userId`'s pending invitation to `chatId` (sent after `since`) declined. @returns whether there was one. */
+  async declineInvitation(chatId: bigint, userId: string, since: Date, at: Date): Promise<boolean> {
+    const updated = await this.prisma.groupInvitation.updateMany({
+      where: { chatId, userId: BigInt(userId), declinedAt: null, createdAt: { gt: since } },
+      data: { declinedAt: at },
+    });
+    return updated.count > 0;
+  }
+
   async findByDirectKey(key: string): Promise<ChatRecord | null> {
     const row = await this.prisma.chat.findUnique({ where: { directKey: key } });
     return row ? toChat(row) : null;
@@ -311,6 +443,9 @@ export class ChatStore {
           lastActivityAt: chat.at,
           // A nested write: Prisma runs the chat and its members in one transaction.
           members: { createMany: { data: chat.members.map(({ userId, role }) => ({ userId, role, joinedAt: chat.at })) } },
+          ...(chat.invited?.length && {
+            invitations: { createMany: { data: chat.invited.map((userId) => ({ userId, inviterId: chat.createdById, createdAt: chat.at })) } },
+          }),
         },
       });
       if (!chat.systemMessage) return toChat(await create);

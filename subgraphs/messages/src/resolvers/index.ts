@@ -61,6 +61,7 @@ export const resolvers: Resolvers = {
     users: (event) => event.userIds.map(userOf),
   },
   ChatRenamed: { chat: chatOf, actor: (event) => userOf(event.actorId) },
+  GroupInvitationReceived: { invitation: (event) => ({ chatId: event.chatId }) },
   SystemEvent: {
     actor: (system) => userOf(system.actorId),
     users: (system) => system.userIds.map(userOf),

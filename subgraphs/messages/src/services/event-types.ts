@@ -12,6 +12,7 @@ export type ReceiptsUpdatedEvent = Event<'ReceiptsUpdated'>;
 export type TypingChangedEvent = Event<'TypingChanged'>;
 export type MembershipChangedEvent = Event<'MembershipChanged'>;
 export type ChatRenamedEvent = Event<'ChatRenamed'>;
+export type GroupInvitationReceivedEvent = Event<'GroupInvitationReceived'>;
 
 export interface MessageReceiptRecord extends ReceiptTimes {
   userId: string;

@@ -21,6 +21,7 @@ const profileResolvers: Resolvers = {
     email: (user, _args, { users }) => users.ownerOnly(user, user.email),
     phone: (user, _args, { users }) => users.ownerOnly(user, user.phone),
     version: (user, _args, { users }) => users.ownerOnly(user, user.version),
+    groupAddPolicy: (user, _args, { users }) => users.ownerOnly(user, user.groupAddPolicy),
     avatar: (user) => (user.avatarMediaId ? { id: user.avatarMediaId } : null),
   },
 };

@@ -18,10 +18,12 @@ import {
 } from '@chat/common';
 import type DataLoader from 'dataloader';
 import { z } from 'zod';
-import type { UserRecord, UserStore } from '../store/user-store.ts';
+import type { GroupAddPolicy, UserRecord, UserStore } from '../store/user-store.ts';
 import { ZRegisterInputSchema } from './auth-service.ts';
 
 export const MAX_SEARCH_LENGTH = 64;
+/** Shorter searches (after trimming) find nobody, so that no one can list every user. */
+export const MIN_SEARCH_LENGTH = 2;
 /** The window of the per-user search limit (SEARCH_RATE_LIMIT searches in it). */
 export const SEARCH_WINDOW_MS = 10_000;
 
@@ -31,14 +33,19 @@ export const ZUpdateProfileInputSchema = z
     version: z.number().int().min(1, 'must be the version you read'),
     displayName: ZRegisterInputSchema.shape.displayName.optional(),
     username: ZRegisterInputSchema.shape.username.optional(),
+    groupAddPolicy: z.enum(['EVERYONE', 'CONNECTIONS', 'NOBODY']).optional(),
   })
-  .refine((input) => input.displayName !== undefined || input.username !== undefined, 'give displayName, username or both');
+  .refine(
+    (input) => input.displayName !== undefined || input.username !== undefined || input.groupAddPolicy !== undefined,
+    'give displayName, username, groupAddPolicy or several',
+  );
 
 /** As GraphQL passes it: an absent field may also be null. */
 export interface UpdateProfileInput {
   version: number;
   displayName?: string | null;
   username?: string | null;
+  groupAddPolicy?: GroupAddPolicy | null;
 }
 
 export interface UsersArgs {
@@ -96,13 +103,14 @@ export class UserService {
       throw badInput(`search must be at most ${MAX_SEARCH_LENGTH} characters.`, { argument: 'search' });
     }
     const [afterUsername] = after === null || after === undefined ? [] : decodeCursor(after, 1);
+    if (text.length < MIN_SEARCH_LENGTH) return toConnection([], take, (row: UserRecord) => row.username, (row) => row);
     // Searching walks indexes of every user: limited per user, in every process alike.
     const decision = await this.search.limits.hit(`user-search:${viewer.id}`, this.search.perWindow, SEARCH_WINDOW_MS);
     if (!decision.allowed) {
       const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
       throw apiError('RATE_LIMITED', `Too many searches; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
     }
-    const rows = await this.store.search({ search: text || undefined, afterUsername, take: take + 1 });
+    const rows = await this.store.search({ search: text, afterUsername, take: take + 1 });
     return toConnection(rows, take, (row) => encodeCursor([row.username]), (row) => row);
   }
 
@@ -134,6 +142,7 @@ export class UserService {
       // GraphQL null means "leave as is", like an omitted field.
       displayName: input.displayName ?? undefined,
       username: input.username ?? undefined,
+      groupAddPolicy: input.groupAddPolicy ?? undefined,
     });
     if (!parsed.success) throw fromZodError(parsed.error);
     const { version, ...changes } = parsed.data;

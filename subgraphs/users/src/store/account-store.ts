@@ -37,6 +37,8 @@ export class AccountStore {
         if (!row || row.deleted_at) return null;
         const chats = await this.#leaveChats(tx, user, at, newId);
         const formerContactIds = await this.#dropRelations(tx, user);
+        // Invitations to groups they never joined: answered by no one now (and they would count against the groups' limit).
+        await tx.groupInvitation.deleteMany({ where: { userId: user } });
         // Every session ends with the account (their refresh tokens go with them).
         const sessions = await tx.authSession.findMany({ where: { userId: user }, select: { id: true } });
         await tx.authSession.deleteMany({ where: { userId: user } });

@@ -101,9 +101,20 @@ export class LockedPair {
     });
   }
 
-  /** Records that the user blocked the other, at `at`. */
+  /**
+   * Records that the user blocked the other, at `at`, and withdraws the
+   * group invitations either sent the other (docs/GROUPS.md: blocks hold across groups).
+   */
   async block(at: Date): Promise<void> {
     await this.tx.block.create({ data: { blockerId: this.userId, blockedId: this.otherId, createdAt: at } });
+    await this.tx.groupInvitation.deleteMany({
+      where: {
+        OR: [
+          { userId: this.userId, inviterId: this.otherId },
+          { userId: this.otherId, inviterId: this.userId },
+        ],
+      },
+    });
   }
 
   /** Lifts the user's block of the other. */

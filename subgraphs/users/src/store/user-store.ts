@@ -16,7 +16,11 @@ export interface UserRecord {
   version: number;
   /** The avatar's media ID; null when none. */
   avatarMediaId: string | null;
+  /** Who may add the user to a group directly; the owner's to see. */
+  groupAddPolicy: GroupAddPolicy;
 }
+
+export type GroupAddPolicy = 'EVERYONE' | 'CONNECTIONS' | 'NOBODY';
 
 /** What login needs: the user and the stored password hash, which never leaves the services. */
 export interface UserCredentials {
@@ -37,15 +41,15 @@ export type CreateUserResult = { ok: true; user: UserRecord } | { ok: false; rea
 export type UpdateProfileResult = { ok: true; user: UserRecord } | { ok: false; reason: 'USERNAME_TAKEN' | 'STALE_VERSION' | 'NOT_FOUND' };
 
 export interface UserSearch {
-  /** Case-insensitive substring of the username or the display name; undefined for everyone. */
-  search: string | undefined;
+  /** Case-insensitive substring of the username or the display name (UserService refuses to list everyone). */
+  search: string;
   /** Only users whose username sorts after this one (keyset pagination). */
   afterUsername: string | undefined;
   take: number;
 }
 
 /** The columns of a UserRecord, and its mapping: shared with the stores that read or write users rows. */
-export const userColumns = { id: true, username: true, displayName: true, createdAt: true, email: true, phone: true, version: true, avatarMediaId: true } as const;
+export const userColumns = { id: true, username: true, displayName: true, createdAt: true, email: true, phone: true, version: true, avatarMediaId: true, groupAddPolicy: true } as const;
 
 type UserRow = Prisma.UserGetPayload<{ select: typeof userColumns }>;
 
@@ -59,6 +63,7 @@ export function toUserRecord(row: UserRow): UserRecord {
     phone: row.phone,
     version: row.version,
     avatarMediaId: row.avatarMediaId?.toString() ?? null,
+    groupAddPolicy: row.groupAddPolicy,
   };
 }
 
@@ -170,14 +175,14 @@ export class UserStore {
    */
   async search({ search, afterUsername, take }: UserSearch): Promise<UserRecord[]> {
     const where: Prisma.UserWhereInput[] = [{ deletedAt: null }];
-    if (search !== undefined && search.length >= MIN_SUBSTRING_SEARCH) {
+    if (search.length >= MIN_SUBSTRING_SEARCH) {
       where.push({
         OR: [
           { username: { contains: escapeLike(search), mode: 'insensitive' } },
           { displayName: { contains: escapeLike(search), mode: 'insensitive' } },
         ],
       });
-    } else if (search !== undefined) {
+    } else {
       // Usernames are stored in lower case: a case-sensitive prefix match on the lowered text uses the index.
       where.push({ username: { startsWith: escapeLike(search.toLowerCase()) } });
     }
@@ -212,7 +217,11 @@ export class UserStore {
    * Changes the profile only if it is still at `version`, bumping it: two
    * devices editing at once cannot both win, the second learns it is stale.
    */
-  async updateProfile(id: string, version: number, changes: { displayName?: string; username?: string }): Promise<UpdateProfileResult> {
+  async updateProfile(
+    id: string,
+    version: number,
+    changes: { displayName?: string; username?: string; groupAddPolicy?: GroupAddPolicy },
+  ): Promise<UpdateProfileResult> {
     try {
       const rows = await this.prisma.user.updateManyAndReturn({
         where: { id: BigInt(id), version },
