@@ -117,6 +117,14 @@ export const ZRuntimeEnvSchema = z.object({
   PUBLIC_URL: ZOptionalUrlSchema,
   /** How long a signed media download URL works; clients ask for a fresh one (the field) after. */
   MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(300),
+  /** Bytes a user's uploads may hold in storage (every upload not deleted or rejected, pending ones by their declared size); createUpload refuses beyond it (QUOTA_EXCEEDED). 2 GiB. */
+  MEDIA_QUOTA_BYTES: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
+  /** Bytes a user may start uploading per rolling hour (createUpload, by declared size). 512 MiB. */
+  MEDIA_UPLOAD_BYTES_PER_HOUR: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(512 * 1024 ** 2),
+  /** Uploads a user may start per rolling hour. */
+  MEDIA_UPLOAD_FILES_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  /** An upload never attached to a message or set as an avatar is deleted, with its bytes, this long after it was created. At least an hour (the hourly upload rate counts the last hour's uploads). */
+  MEDIA_UNATTACHED_TTL_SECONDS: z.coerce.number().int().min(3600).max(365 * 86_400).default(86_400),
   /** ClamAV's clamd (`host:port`): uploads are virus-scanned before they become READY. Unset: signature checks only. */
   CLAMD_ADDRESS: z.preprocess((value) => (value === '' ? undefined : value), z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port').optional()),
   /** How long a `setTyping(typing: true)` lasts unless repeated. */

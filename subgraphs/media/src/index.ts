@@ -13,6 +13,11 @@ import type { ObjectStorage } from './storage/object-storage.ts';
 import { S3ObjectStorage } from './storage/s3-storage.ts';
 import { MediaStore } from './store/media-store.ts';
 
+export { MediaStore } from './store/media-store.ts';
+export { MediaService } from './services/media-service.ts';
+export { MediaProcessor } from './services/media-processor.ts';
+export { LocalObjectStorage } from './storage/local-storage.ts';
+
 export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
 export interface MediaSubgraph extends Subgraph<Context> {
@@ -22,7 +27,7 @@ export interface MediaSubgraph extends Subgraph<Context> {
 }
 
 export interface MediaSubgraphOptions {
-  /** Processing timings and clock (tests). */
+  /** Processing timings and the clock, of processing and of the upload limits (tests). */
   processing?: ProcessorOptions;
 }
 
@@ -64,7 +69,8 @@ export function createMediaSubgraph(runtime: Runtime, options: MediaSubgraphOpti
   const store = new MediaStore(runtime.db.prisma);
   const { storage, local } = openStorage(runtime, env);
   const scanner = openScanner(env);
-  const processor = new MediaProcessor(store, storage, scanner, runtime.pubsub, options.processing);
+  const processor = new MediaProcessor(store, storage, scanner, runtime.pubsub, { unattachedTtlMs: env.MEDIA_UNATTACHED_TTL_SECONDS * 1000, ...options.processing });
+  const limits = { quotaBytes: env.MEDIA_QUOTA_BYTES, bytesPerHour: env.MEDIA_UPLOAD_BYTES_PER_HOUR, filesPerHour: env.MEDIA_UPLOAD_FILES_PER_HOUR };
   processor.start();
   const handler = local ? createLocalMediaHandler(local) : undefined;
   return {
@@ -72,7 +78,7 @@ export function createMediaSubgraph(runtime: Runtime, options: MediaSubgraphOpti
     schema: withPermissions(buildFederatedSchema(typeDefs, resolvers)),
     async createContext(forwarded) {
       const viewer = await runtime.checkSession(forwarded);
-      return { viewer, pubsub: runtime.pubsub, media: new MediaService(viewer, { store, storage, processor, ids: runtime.ids, downloadTtlSeconds: env.MEDIA_URL_TTL_SECONDS }) };
+      return { viewer, pubsub: runtime.pubsub, media: new MediaService(viewer, { store, storage, processor, ids: runtime.ids, downloadTtlSeconds: env.MEDIA_URL_TTL_SECONDS, limits, now: options.processing?.now }) };
     },
     handleHttp: handler,
     processor,

@@ -3,9 +3,16 @@
  * root field needs a logged-in viewer. Who may see a media is MediaService's
  * rule (its uploader; READY avatars for anyone logged in; NOT_FOUND for
  * everyone else), so its fields are allowed once the media was returned.
+ * A user's storage is theirs alone (`isSelf`).
  */
-import { allow, applyPermissions, isAuthenticated, sameRule, type PermissionRules } from '@chat/common';
+import { allow, applyPermissions, forbidden, isAuthenticated, permissionRule, sameRule, unauthenticated, type BaseContext, type PermissionRules } from '@chat/common';
 import type { GraphQLSchema } from 'graphql';
+
+/** The user the field belongs to is the viewer; FORBIDDEN for anyone else. */
+const isSelf = permissionRule<BaseContext>('media.isSelf', 'no_cache', (parent, _args, { viewer }) => {
+  if (!viewer) return unauthenticated();
+  return (parent as { id?: unknown }).id === viewer.id ? true : forbidden('Only you see your storage.');
+});
 
 export const permissions: PermissionRules = {
   Query: {
@@ -34,6 +41,11 @@ export const permissions: PermissionRules = {
     'url',
     'createdAt',
   ),
+  User: {
+    id: allow,
+    storage: isSelf,
+  },
+  StorageUsage: sameRule(allow, 'used', 'quota'),
   UploadTicket: sameRule(allow, 'mediaId', 'uploadUrl', 'headers', 'expiresAt'),
   UploadHeader: sameRule(allow, 'name', 'value'),
   _Service: { sdl: allow },

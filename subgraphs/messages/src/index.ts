@@ -53,5 +53,6 @@ export function createMessagesSubgraph(runtime: Runtime): Subgraph<Context> {
   };
 }
 export { CassandraMessageStore } from './store/cassandra-message-store.ts';
+export { AttachmentStore, MediaNotAttachableError } from './store/attachment-store.ts';
 export type { MessageRecord, PendingMessage } from './store/message-store.ts';
 export { deleteEmptyGroups, KafkaMessageLog, startMessageConsumer } from './pipeline/kafka-log.ts';

@@ -28,6 +28,10 @@ export const resolvers: Resolvers = {
       resolve: (event: MediaEvent, _args: unknown, { media }: Context) => media.current(event.mediaId),
     },
   },
+  User: {
+    __resolveReference: (reference) => ({ id: reference.id }),
+    storage: (user, _args, { media }) => media.storage(user.id),
+  },
   Media: {
     __resolveReference: (reference, { media }) => media.visible(reference.id),
     url: (record, _args, { media }) => media.url(record),

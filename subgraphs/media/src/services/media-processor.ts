@@ -29,6 +29,8 @@ export interface ProcessorOptions {
   sweepMs?: number;
   /** Media processed at once by this process. @default 2 */
   concurrency?: number;
+  /** An upload never attached to a message or avatar is deleted, with its bytes, once older than this (MEDIA_UNATTACHED_TTL_SECONDS). @default 86400000 */
+  unattachedTtlMs?: number;
   now?: () => Date;
 }
 
@@ -39,6 +41,7 @@ export class MediaProcessor {
   readonly #leaseMs: number;
   readonly #sweepMs: number;
   readonly #concurrency: number;
+  readonly #unattachedTtlMs: number;
   readonly #now: () => Date;
   readonly #queue: MediaRecord[] = [];
   #running = 0;
@@ -50,11 +53,12 @@ export class MediaProcessor {
     private readonly storage: ObjectStorage,
     private readonly scanner: Scanner | null,
     private readonly pubsub: PubSubEngine,
-    { leaseMs = 120_000, sweepMs = 10_000, concurrency = 2, now = () => new Date() }: ProcessorOptions = {},
+    { leaseMs = 120_000, sweepMs = 10_000, concurrency = 2, unattachedTtlMs = 86_400_000, now = () => new Date() }: ProcessorOptions = {},
   ) {
     this.#leaseMs = leaseMs;
     this.#sweepMs = sweepMs;
     this.#concurrency = concurrency;
+    this.#unattachedTtlMs = unattachedTtlMs;
     this.#now = now;
   }
 
@@ -63,7 +67,7 @@ export class MediaProcessor {
     return new Date(this.#now().getTime() + this.#leaseMs);
   }
 
-  /** Starts the sweep for stale leases and abandoned uploads. */
+  /** Starts the sweep for stale leases, abandoned uploads and uploads never attached. */
   start(): void {
     this.#timer ??= setInterval(() => void this.sweep(), this.#sweepMs);
     this.#timer.unref();
@@ -87,16 +91,31 @@ export class MediaProcessor {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  /** Takes over media whose processor's lease ran out, and forgets uploads never completed. */
+  /**
+   * Takes over media whose processor's lease ran out, forgets uploads never
+   * completed, and deletes uploads never attached to a message or avatar
+   * once older than the unattached TTL, with their bytes (which frees their
+   * owner's quota). Rows go first, under the condition that they are still
+   * unattached; their objects after, so an attach that won never loses its bytes.
+   */
   async sweep(): Promise<void> {
     try {
       const now = this.#now();
       for (const media of await this.store.claimStale(now, this.leaseUntil(), this.#concurrency * 2)) this.enqueue(media);
       const abandoned = await this.store.deleteAbandoned(new Date(now.getTime() - 3_600_000), 100);
       await Promise.all(abandoned.map((key) => this.storage.delete('quarantine', key)));
+      const unattached = await this.store.deleteUnattached(new Date(now.getTime() - this.#unattachedTtlMs), 100);
+      await Promise.all(unattached.map((key) => this.#deleteObjects(key)));
     } catch (error) {
       log.warn('media sweep failed', { error: String(error) });
     }
+  }
+
+  /** Every object an upload may have left, in either bucket (a thumbnail may exist before its media is READY). */
+  async #deleteObjects(storageKey: string): Promise<void> {
+    await this.storage.delete('quarantine', storageKey);
+    await this.storage.delete('clean', storageKey);
+    await this.storage.delete('clean', thumbnailKey(storageKey));
   }
 
   #pump(): void {

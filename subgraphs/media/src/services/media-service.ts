@@ -3,13 +3,14 @@
  * flow (createUpload → PUT to the signed URL → completeUpload → processing).
  */
 import { randomBytes } from 'node:crypto';
-import { apiError, badInput, fromZodError, notFound, unauthenticated, type Snowflake, type Viewer } from '@chat/common';
+import { apiError, badInput, forbidden, fromZodError, notFound, unauthenticated, type Snowflake, type Viewer } from '@chat/common';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
 import { checkDeclared } from '../processing/limits.ts';
 import type { ObjectStorage } from '../storage/object-storage.ts';
 import type { MediaRecord, MediaStore } from '../store/media-store.ts';
 import { thumbnailKey, type MediaProcessor } from './media-processor.ts';
+import { checkUploadLimits, UPLOAD_RATE_WINDOW_MS, type UploadLimits } from './upload-limits.ts';
 
 /** How long an upload URL works. */
 export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
@@ -44,6 +45,12 @@ export interface UploadTicket {
   expiresAt: Date;
 }
 
+/** `me { storage }`: what the viewer's uploads hold, of how much. */
+export interface StorageUsage {
+  used: number;
+  quota: number;
+}
+
 export interface MediaServiceDeps {
   store: MediaStore;
   storage: ObjectStorage;
@@ -51,6 +58,8 @@ export interface MediaServiceDeps {
   ids: Snowflake;
   /** How long a download URL works (MEDIA_URL_TTL_SECONDS); clients ask the field again for a fresh one. */
   downloadTtlSeconds: number;
+  /** The quota and the hourly upload rate (MEDIA_QUOTA_BYTES, MEDIA_UPLOAD_BYTES_PER_HOUR, MEDIA_UPLOAD_FILES_PER_HOUR). */
+  limits: UploadLimits;
   now?: () => Date;
 }
 
@@ -80,9 +89,12 @@ export class MediaService {
   }
 
   /**
-   * Checks the declared type and size against the purpose's limits, records
-   * the media as PENDING and signs an upload URL for exactly that size and type.
-   * @throws BAD_USER_INPUT (reason UNSUPPORTED_TYPE or TOO_LARGE, with the limit) before anything is stored.
+   * Checks the declared type and size against the purpose's limits and the
+   * viewer's quota and hourly upload rate, records the media as PENDING and
+   * signs an upload URL for exactly that size and type.
+   * @throws BAD_USER_INPUT (reason UNSUPPORTED_TYPE or TOO_LARGE, with the
+   * limit; reason QUOTA_EXCEEDED with `limitType`, `limit`, `used` and, for
+   * the hourly limits, `retryAfterSeconds`) before anything is stored.
    */
   async createUpload(input: CreateUploadInput): Promise<UploadTicket> {
     const viewer = this.#requireViewer();
@@ -96,7 +108,16 @@ export class MediaService {
     const id = this.deps.ids.next();
     const storageKey = `${id}/${randomBytes(12).toString('base64url')}`;
     const upload = await this.deps.storage.presignUpload({ key: storageKey, contentType, size, expiresInSeconds: UPLOAD_URL_TTL_SECONDS });
-    await this.deps.store.create({ id, uploaderId: viewer.id, purpose, fileName, contentType, size, storageKey, uploadExpiresAt: upload.expiresAt });
+    const now = this.#now();
+    const outcome = await this.deps.store.createWithinLimits(
+      { id, uploaderId: viewer.id, purpose, fileName, contentType, size, storageKey, uploadExpiresAt: upload.expiresAt, createdAt: now },
+      new Date(now.getTime() - UPLOAD_RATE_WINDOW_MS),
+      (usage) => checkUploadLimits(usage, size, this.deps.limits, now),
+    );
+    if ('refused' in outcome) {
+      const { message, ...limit } = outcome.refused;
+      throw badInput(message, { reason: 'QUOTA_EXCEEDED', argument: 'input.size', ...limit });
+    }
     return {
       mediaId: id.toString(),
       uploadUrl: upload.url,
@@ -146,19 +167,37 @@ export class MediaService {
     return (await this.#sentToViewer.load(media.id)) ? media : null;
   }
 
-  /** A fresh signed download URL of a READY media (null before). */
+  /**
+   * What the user's uploads hold in storage, and their quota.
+   * @throws FORBIDDEN for anyone but the user themself (the permission rule refuses first).
+   */
+  async storage(userId: string): Promise<StorageUsage> {
+    const viewer = this.#requireViewer();
+    if (viewer.id !== userId) throw forbidden('Only you see your storage.');
+    return { used: await this.deps.store.usedBytes(userId), quota: this.deps.limits.quotaBytes };
+  }
+
+  /**
+   * A fresh signed download URL of a READY media (null before): served as
+   * its stored type (the declared one, which processing checked against the
+   * bytes), as an attachment named after the upload with that type's extension.
+   */
   async url(media: MediaRecord): Promise<string | null> {
     if (media.status !== 'READY') return null;
     return this.deps.storage.presignDownload(media.storageKey, {
       contentType: media.contentType,
-      fileName: media.kind === 'FILE' ? media.fileName : undefined,
+      fileName: media.fileName,
       expiresInSeconds: this.deps.downloadTtlSeconds,
     });
   }
 
   async thumbnailUrl(media: MediaRecord): Promise<string | null> {
     if (media.status !== 'READY' || !media.hasThumbnail) return null;
-    return this.deps.storage.presignDownload(thumbnailKey(media.storageKey), { contentType: 'image/webp', expiresInSeconds: this.deps.downloadTtlSeconds });
+    return this.deps.storage.presignDownload(thumbnailKey(media.storageKey), {
+      contentType: 'image/webp',
+      fileName: media.fileName,
+      expiresInSeconds: this.deps.downloadTtlSeconds,
+    });
   }
 
   /** Whether a status event for `mediaId` concerns this viewer's subscription. */

@@ -360,12 +360,20 @@ describe('downloads (GET and HEAD from clean)', () => {
     assert.equal(answer.headers['access-control-allow-origin'], '*');
   });
 
-  test('without a file name the disposition is inline', async () => {
+  test('every download is an attachment named with its type\'s extension, without bidi or control characters', async () => {
     const key = await uploaded(randomBytes(10), 'image/png', true);
-    const answer = await send('GET', await storage.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }));
-    assert.equal(answer.status, 200);
-    assert.equal(answer.headers['content-disposition'], 'inline');
-    assert.equal(answer.headers['content-type'], 'image/png');
+    const unnamed = await send('GET', await storage.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }));
+    assert.equal(unnamed.status, 200);
+    assert.equal(unnamed.headers['content-disposition'], `attachment; filename="download.png"; filename*=UTF-8''download.png`);
+    assert.equal(unnamed.headers['content-type'], 'image/png');
+    // Shown as "invoiceexe.pdf" by a right-to-left override; saved as a PDF, which is what it is.
+    const spoofed = await send('GET', await storage.presignDownload(key, { contentType: 'application/pdf', fileName: 'invoice\u202Efdp.exe', expiresInSeconds: 60 }));
+    assert.equal(spoofed.headers['content-disposition'], `attachment; filename="invoicefdp.pdf"; filename*=UTF-8''invoicefdp.pdf`);
+    // HTML declared (and checked) as text: saved as text, never as .html.
+    const html = await send('GET', await storage.presignDownload(key, { contentType: 'text/plain', fileName: 'x.html', expiresInSeconds: 60 }));
+    assert.equal(html.headers['content-disposition'], `attachment; filename="x.txt"; filename*=UTF-8''x.txt`);
+    assert.equal(html.headers['content-type'], 'text/plain');
+    assert.equal(html.headers['x-content-type-options'], 'nosniff');
   });
 
   test('HEAD answers the same headers without the body', async () => {

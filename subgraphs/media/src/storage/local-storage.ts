@@ -55,7 +55,8 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { log } from '@chat/common';
-import { assertContentType, assertLifetime, assertObjectKey, assertSize, contentDisposition, isObjectKey } from './object-key.ts';
+import { contentDisposition } from './download-name.ts';
+import { assertContentType, assertLifetime, assertObjectKey, assertSize, isObjectKey } from './object-key.ts';
 import { ObjectNotFoundError, type Bucket, type DownloadOptions, type ObjectStorage, type PresignedUpload, type PutUploadOptions } from './object-storage.ts';
 
 export interface LocalObjectStorageOptions {
@@ -136,7 +137,7 @@ export class LocalObjectStorage implements ObjectStorage {
     assertContentType(options.contentType);
     assertLifetime(options.expiresInSeconds);
     const exp = this.#nowSeconds() + options.expiresInSeconds;
-    const cd = contentDisposition(options.disposition ?? (options.fileName ? 'attachment' : 'inline'), options.fileName);
+    const cd = contentDisposition(options.fileName, options.contentType);
     const sig = this.#sign(['GET', 'clean', key, String(exp), options.contentType, cd]);
     const query = new URLSearchParams({ exp: String(exp), ct: options.contentType, cd, sig });
     return `${this.#base}${MEDIA_PREFIX}clean/${key}?${query}`;

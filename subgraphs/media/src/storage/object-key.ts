@@ -47,18 +47,3 @@ export function assertLifetime(seconds: number): void {
 export function assertSize(size: number): void {
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`Invalid size ${size}.`);
 }
-
-/**
- * `Content-Disposition` for a download (RFC 6266): `attachment` or `inline`,
- * with the file name when there is one, as an ASCII fallback (`filename`,
- * anything outside printable ASCII, quotes and backslashes replaced by `_`)
- * and exactly (`filename*`, UTF-8, percent-encoded).
- */
-export function contentDisposition(disposition: 'attachment' | 'inline', fileName?: string): string {
-  if (fileName === undefined || fileName === '') return disposition;
-  // Path parts and control characters never belong in a suggested name.
-  const name = (fileName.split(/[\\/]/).pop() ?? '').replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255) || 'download';
-  const fallback = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `${disposition}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
-}

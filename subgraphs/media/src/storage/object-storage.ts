@@ -28,14 +28,13 @@ export interface PutUploadOptions {
 export interface DownloadOptions {
   /** Sent back as Content-Type. */
   contentType: string;
-  /** Sent back as Content-Disposition (attachment, with this file name). */
-  fileName?: string;
   /**
-   * (Added with the storages.) `attachment` makes browsers save the file instead of
-   * showing it; `inline` lets them show it (images, video).
-   * @default 'attachment' when `fileName` is given, else 'inline'
+   * The name suggested for saving: sent back as `Content-Disposition:
+   * attachment` (always), cleaned and with the extension of `contentType`
+   * (`downloadName` in download-name.ts).
+   * @default 'download.<extension>'
    */
-  disposition?: 'attachment' | 'inline';
+  fileName?: string;
   expiresInSeconds: number;
 }
 

@@ -180,9 +180,22 @@ describe('S3ObjectStorage on a real S3-compatible server', () => {
     assert.equal(answer.headers['content-disposition'], `attachment; filename="Ann_e _report_.pdf"; filename*=UTF-8''Ann%C3%A9e%20%22report%22.pdf`);
     assert.equal(answer.headers['cache-control'], 'private, max-age=120');
 
-    const inline = await send('GET', await storage.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }));
-    assert.equal(inline.headers['content-disposition'], 'inline');
-    assert.equal(inline.headers['content-type'], 'image/png');
+    const unnamed = await send('GET', await storage.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }));
+    assert.equal(unnamed.headers['content-disposition'], `attachment; filename="download.png"; filename*=UTF-8''download.png`);
+    assert.equal(unnamed.headers['content-type'], 'image/png');
+  });
+
+  test('every download is an attachment named with its type\'s extension, without bidi or control characters', async () => {
+    const key = await uploaded(randomBytes(10), 'text/plain');
+    await storage.promote(key);
+    // Shown as "invoiceexe.pdf" by a right-to-left override; saved as what it is.
+    const spoofed = await send('GET', await storage.presignDownload(key, { contentType: 'application/pdf', fileName: 'invoice\u202Efdp.exe', expiresInSeconds: 60 }));
+    assert.equal(spoofed.status, 200, spoofed.body.toString());
+    assert.equal(spoofed.headers['content-disposition'], `attachment; filename="invoicefdp.pdf"; filename*=UTF-8''invoicefdp.pdf`);
+    // HTML declared (and checked) as text: saved as text, never as .html.
+    const html = await send('GET', await storage.presignDownload(key, { contentType: 'text/plain', fileName: 'x.html', expiresInSeconds: 60 }));
+    assert.equal(html.headers['content-disposition'], `attachment; filename="x.txt"; filename*=UTF-8''x.txt`);
+    assert.equal(html.headers['content-type'], 'text/plain');
   });
 
   test('a download URL rewritten to quarantine, or with a tampered response header, is refused', async () => {

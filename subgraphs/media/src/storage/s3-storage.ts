@@ -36,7 +36,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
-import { assertContentType, assertLifetime, assertObjectKey, assertSize, contentDisposition } from './object-key.ts';
+import { contentDisposition } from './download-name.ts';
+import { assertContentType, assertLifetime, assertObjectKey, assertSize } from './object-key.ts';
 import { ObjectNotFoundError, type Bucket, type DownloadOptions, type ObjectStorage, type PresignedUpload, type PutUploadOptions } from './object-storage.ts';
 
 export interface S3ObjectStorageOptions {
@@ -118,7 +119,7 @@ export class S3ObjectStorage implements ObjectStorage {
       Bucket: this.#buckets.clean,
       Key: key,
       ResponseContentType: options.contentType,
-      ResponseContentDisposition: contentDisposition(options.disposition ?? (options.fileName ? 'attachment' : 'inline'), options.fileName),
+      ResponseContentDisposition: contentDisposition(options.fileName, options.contentType),
       ResponseCacheControl: `private, max-age=${options.expiresInSeconds}`,
     });
     return getSignedUrl(this.#presigner, command, { expiresIn: options.expiresInSeconds });

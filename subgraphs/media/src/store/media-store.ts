@@ -25,6 +25,11 @@ export interface MediaRecord {
   uploadExpiresAt: Date;
 }
 
+/** A user as this subgraph knows one: by ID (its fields here are the viewer's storage). */
+export interface UserRef {
+  id: string;
+}
+
 export interface NewMedia {
   id: bigint;
   uploaderId: string;
@@ -34,6 +39,15 @@ export interface NewMedia {
   size: number;
   storageKey: string;
   uploadExpiresAt: Date;
+  createdAt: Date;
+}
+
+/** What a user's uploads hold and how fast they started them: what the upload limits are checked against. */
+export interface UploadUsage {
+  /** Bytes of every upload not deleted and not rejected (pending ones by their declared size). */
+  usedBytes: number;
+  /** The uploads created since `since`, oldest first. */
+  recent: { size: number; createdAt: Date }[];
 }
 
 type MediaRow = Prisma.MediaGetPayload<object>;
@@ -62,8 +76,27 @@ const isId = (id: string) => /^\d{1,20}$/.test(id);
 export class MediaStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async create(media: NewMedia): Promise<MediaRecord> {
-    return toRecord(await this.prisma.media.create({ data: { ...media, uploaderId: BigInt(media.uploaderId) } }));
+  /**
+   * Creates the media unless `refuse` objects to what the uploader's uploads
+   * already hold. Usage is read and the row written under a per-uploader lock
+   * (a transaction-scoped advisory lock), so two concurrent uploads cannot
+   * both fit in the room for one.
+   * @param since where the usage's `recent` uploads start.
+   * @returns the new media, or what `refuse` answered.
+   */
+  async createWithinLimits<R>(media: NewMedia, since: Date, refuse: (usage: UploadUsage) => R | null): Promise<{ created: MediaRecord } | { refused: R }> {
+    const uploaderId = BigInt(media.uploaderId);
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`media-quota:${media.uploaderId}`}, 0))`;
+      const refusal = refuse(await usageOf(tx, uploaderId, since));
+      if (refusal !== null) return { refused: refusal };
+      return { created: toRecord(await tx.media.create({ data: { ...media, uploaderId } })) };
+    });
+  }
+
+  /** Bytes a user's uploads hold: every one not deleted and not rejected (pending ones by their declared size). */
+  async usedBytes(uploaderId: string): Promise<number> {
+    return usedBytesOf(this.prisma, BigInt(uploaderId));
   }
 
   /** A loader for one operation: batches look-ups of many media by ID. */
@@ -154,6 +187,24 @@ export class MediaStore {
     return changed.count > 0;
   }
 
+  /**
+   * Removes up to `limit` media created before `before` that were never
+   * attached to a message or set as an avatar (PROCESSING ones are left to
+   * finish first). Conditional on `attached_at` still being null under the
+   * row's lock: attaching sets it in the same statement that checks the
+   * media, so an attach and this delete cannot both succeed.
+   * @returns their storage keys (to delete from both buckets).
+   */
+  async deleteUnattached(before: Date, limit: number): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<{ storage_key: string }[]>`
+      DELETE FROM media WHERE id IN (
+        SELECT id FROM media WHERE attached_at IS NULL AND created_at < ${before} AND status <> 'PROCESSING'
+        ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+      ) AND attached_at IS NULL AND status <> 'PROCESSING'
+      RETURNING storage_key`;
+    return rows.map((row) => row.storage_key);
+  }
+
   /** Removes PENDING media whose upload window closed long ago. @returns their storage keys (to delete from quarantine). */
   async deleteAbandoned(before: Date, limit: number): Promise<string[]> {
     const rows = await this.prisma.$queryRaw<{ storage_key: string }[]>`
@@ -162,4 +213,17 @@ export class MediaStore {
       ) RETURNING storage_key`;
     return rows.map((row) => row.storage_key);
   }
+}
+
+async function usedBytesOf(client: Pick<PrismaClient, '$queryRaw'>, uploaderId: bigint): Promise<number> {
+  // Sizes are Int; their sum may not be, hence bigint (exact as a number up to 2^53).
+  const [total] = await client.$queryRaw<{ used: bigint }[]>`
+    SELECT COALESCE(SUM(size) FILTER (WHERE status <> 'REJECTED'), 0)::bigint AS used FROM media WHERE uploader_id = ${uploaderId}`;
+  return Number(total?.used ?? 0n);
+}
+
+async function usageOf(client: Pick<PrismaClient, '$queryRaw'>, uploaderId: bigint, since: Date): Promise<UploadUsage> {
+  const recent = await client.$queryRaw<{ size: number; created_at: Date }[]>`
+    SELECT size, created_at FROM media WHERE uploader_id = ${uploaderId} AND created_at > ${since} ORDER BY created_at`;
+  return { usedBytes: await usedBytesOf(client, uploaderId), recent: recent.map((row) => ({ size: row.size, createdAt: row.created_at })) };
 }

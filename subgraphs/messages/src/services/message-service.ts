@@ -34,7 +34,7 @@ import type {
   ReceiptPositionRecord,
   ReceiptTimes,
 } from '../store/message-state-store.ts';
-import type { AttachmentStore } from '../store/attachment-store.ts';
+import { MediaNotAttachableError, type AttachmentStore } from '../store/attachment-store.ts';
 import type { SendKeyStore } from '../store/send-key-store.ts';
 import { OrderedEventStream } from './ordered-stream.ts';
 import { TypingExpiry } from './typing-expiry.ts';
@@ -228,14 +228,20 @@ export class MessageService {
       throw forbidden(CANNOT_SEND);
     }
 
-    const reservation = await this.deps.keys.reserve({
-      id: this.deps.nextId().toString(),
-      chatId: canonicalChatId,
-      senderId: viewer.id,
-      text,
-      clientMessageId,
-      createdAt: new Date().toISOString(),
-    }, mediaIds, this.deps.attachments);
+    const reservation = await this.deps.keys
+      .reserve({
+        id: this.deps.nextId().toString(),
+        chatId: canonicalChatId,
+        senderId: viewer.id,
+        text,
+        clientMessageId,
+        createdAt: new Date().toISOString(),
+      }, mediaIds, this.deps.attachments)
+      .catch((error: unknown) => {
+        // Deleted (never attached for a day) or changed between the check above and the reservation.
+        if (error instanceof MediaNotAttachableError) throw badInput('Attach only your own uploads once they are READY.', { argument: 'input.mediaIds', reason: 'MEDIA_NOT_READY', mediaIds });
+        throw error;
+      });
     const { message } = reservation;
     if (message.chatId !== canonicalChatId) {
       throw badInput('clientMessageId was already used for a message in another chat.', {

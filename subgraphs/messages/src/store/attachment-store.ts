@@ -6,6 +6,14 @@
 import type { Prisma, PrismaClient } from '@chat/prisma';
 import DataLoader from 'dataloader';
 
+/** A media to attach was deleted or changed since it was checked (sendMessage answers MEDIA_NOT_READY). */
+export class MediaNotAttachableError extends Error {
+  override readonly name = 'MediaNotAttachableError';
+  constructor() {
+    super('A media to attach is no longer a READY attachment of the sender.');
+  }
+}
+
 export class AttachmentStore {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -19,9 +27,21 @@ export class AttachmentStore {
     return new Set(rows.map((row) => row.id.toString()));
   }
 
-  /** Records a message's media; part of the transaction that reserves its idempotency key. */
-  async attach(tx: Prisma.TransactionClient, message: { id: string; chatId: string }, mediaIds: readonly string[]): Promise<void> {
+  /**
+   * Records a message's media; part of the transaction that reserves its
+   * idempotency key. First marks the media attached (`media.attached_at`,
+   * read by the media subgraph's sweep of uploads never attached), in one
+   * statement that also checks they are still the sender's READY
+   * attachments: the row lock it takes orders it with a concurrent sweep,
+   * which deletes a media only while it is unattached.
+   * @throws MediaNotAttachableError when one of them is not (any more): the transaction rolls back.
+   */
+  async attach(tx: Prisma.TransactionClient, message: { id: string; chatId: string; senderId: string }, mediaIds: readonly string[]): Promise<void> {
     if (mediaIds.length === 0) return;
+    const marked = await tx.$executeRaw`
+      UPDATE media SET attached_at = COALESCE(attached_at, now())
+      WHERE id = ANY(${mediaIds.map(BigInt)}) AND uploader_id = ${BigInt(message.senderId)} AND purpose = 'MESSAGE_ATTACHMENT' AND status = 'READY'`;
+    if (marked !== mediaIds.length) throw new MediaNotAttachableError();
     await tx.mediaAttachment.createMany({
       data: mediaIds.map((mediaId, position) => ({ messageId: BigInt(message.id), mediaId: BigInt(mediaId), chatId: BigInt(message.chatId), position })),
       skipDuplicates: true,

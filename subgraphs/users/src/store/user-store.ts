@@ -193,8 +193,11 @@ export class UserStore {
 
   /**
    * Sets or removes the user's avatar. A media is accepted only if it is the
-   * user's READY upload of purpose AVATAR (the media subgraph's row, read
-   * here in the same statement), so the check and the change cannot drift apart.
+   * user's READY upload of purpose AVATAR (the media subgraph's row, checked
+   * here in the same statement), so the check and the change cannot drift
+   * apart. The statement marks the media attached (`attached_at`) under its
+   * row lock, which the media subgraph's sweep of uploads never attached
+   * respects: the sweep and this cannot both succeed.
    * @returns the user after the change; null when the media does not qualify.
    */
   async setAvatar(id: string, mediaId: string | null): Promise<UserRecord | null> {
@@ -203,10 +206,13 @@ export class UserStore {
       mediaId === null
         ? await this.prisma.$queryRaw<{ id: bigint }[]>`UPDATE users SET avatar_media_id = NULL, version = version + 1 WHERE id = ${user} RETURNING id`
         : await this.prisma.$queryRaw<{ id: bigint }[]>`
+            WITH attached AS (
+              UPDATE media SET attached_at = COALESCE(attached_at, now())
+              WHERE id = ${BigInt(mediaId)} AND uploader_id = ${user} AND purpose = 'AVATAR' AND status = 'READY'
+              RETURNING id
+            )
             UPDATE users SET avatar_media_id = ${BigInt(mediaId)}, version = version + 1
-            WHERE id = ${user} AND EXISTS (
-              SELECT 1 FROM media WHERE id = ${BigInt(mediaId)} AND uploader_id = ${user} AND purpose = 'AVATAR' AND status = 'READY'
-            ) RETURNING id`;
+            WHERE id = ${user} AND EXISTS (SELECT 1 FROM attached) RETURNING id`;
     if (rows.length === 0) return null;
     await this.invalidate([id]);
     const row = await this.prisma.user.findUniqueOrThrow({ where: { id: user }, select: userColumns });
