@@ -25,6 +25,7 @@ import {
   log,
   notFound,
   pageSize,
+  parseDateTime,
   parseId,
   requireId,
   toConnection,
@@ -128,9 +129,9 @@ function cursorOf(chat: ChatRecord): string {
 /** @throws BAD_USER_INPUT for a cursor that `cursorOf` did not make. */
 function positionOf(cursor: string): ChatPosition {
   const [at = '', id = ''] = decodeCursor(cursor, 2);
-  const lastActivityAt = new Date(at);
+  const lastActivityAt = parseDateTime(at);
   const chatId = parseId(id);
-  if (Number.isNaN(lastActivityAt.getTime()) || chatId === undefined) throw badInput('Invalid cursor.');
+  if (lastActivityAt === undefined || chatId === undefined) throw badInput('Invalid cursor.');
   return { lastActivityAt, id: chatId };
 }
 

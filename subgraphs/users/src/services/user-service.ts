@@ -47,6 +47,17 @@ export interface UsersArgs {
   after?: string | null | undefined;
 }
 
+/**
+ * The username inside a `users` cursor: one as stored (lower case, the
+ * registration alphabet). @throws BAD_USER_INPUT for a cursor this API did
+ * not issue, before it reaches the database (which cannot compare a NUL).
+ */
+function usernameOf(cursor: string): string {
+  const [username = ''] = decodeCursor(cursor, 1);
+  if (!/^[a-z0-9_]{1,64}$/.test(username)) throw badInput('Invalid cursor.', { argument: 'after' });
+  return username;
+}
+
 /** One per operation: its DataLoader batches by-ID look-ups (read through the entity cache). */
 export class UserService {
   readonly #loader: DataLoader<string, UserRecord | null>;
@@ -95,7 +106,7 @@ export class UserService {
     if (text.length > MAX_SEARCH_LENGTH) {
       throw badInput(`search must be at most ${MAX_SEARCH_LENGTH} characters.`, { argument: 'search' });
     }
-    const [afterUsername] = after === null || after === undefined ? [] : decodeCursor(after, 1);
+    const afterUsername = after === null || after === undefined ? undefined : usernameOf(after);
     // Searching walks indexes of every user: limited per user, in every process alike.
     const decision = await this.search.limits.hit(`user-search:${viewer.id}`, this.search.perWindow, SEARCH_WINDOW_MS);
     if (!decision.allowed) {
