@@ -258,6 +258,7 @@ describe('chats subgraph (in-process)', () => {
     it('refuses a bad cursor and an out-of-range page size', async () => {
       const query = 'query ($first: Int, $after: String) { chats(first: $first, after: $after) { edges { cursor } } }';
       assert.equal(codeOf(await run(query, { after: 'garbage' }, 'ann')), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await run(query, { after: '' }, 'ann')), 'BAD_USER_INPUT');
       const forged = Buffer.from(JSON.stringify(['not a date', '1'])).toString('base64url');
       assert.equal(codeOf(await run(query, { after: forged }, 'ann')), 'BAD_USER_INPUT');
       // A time the database cannot hold (Postgres has no year 0) is refused, not passed on.

@@ -202,7 +202,7 @@ export class ChatService {
   async chats(first: number | null | undefined, after: string | null | undefined): Promise<Connection<ChatRecord>> {
     const viewer = this.#requireViewer();
     const size = pageSize(first);
-    const position = after ? positionOf(after) : null;
+    const position = after === null || after === undefined ? null : positionOf(after);
     const rows = await this.store.pageOfMember(viewer.id, size + 1, position);
     for (const { chat, membership } of rows) {
       this.#chats.prime(chat.id, chat);

@@ -268,8 +268,9 @@ export class MessageService {
     const limit = pageSize(args.first);
     const given = (['before', 'after', 'around'] as const).filter((name) => args[name] !== null && args[name] !== undefined);
     if (given.length > 1) throw badInput(`Give at most one of before, after and around (got ${given.join(', ')}).`, { argument: given[1] });
-    const beforeSeq = args.before ? cursorSeq(args.before, 'before') : undefined;
-    const afterSeq = args.after ? cursorSeq(args.after, 'after') : undefined;
+    // An empty string is a cursor too (an invalid one), not an absent argument.
+    const beforeSeq = args.before === null || args.before === undefined ? undefined : cursorSeq(args.before, 'before');
+    const afterSeq = args.after === null || args.after === undefined ? undefined : cursorSeq(args.after, 'after');
     await this.#requireMember(canonicalChatId);
 
     let rows: MessageRecord[];
@@ -280,7 +281,7 @@ export class MessageService {
       rows = newer.slice(0, limit).reverse();
       hasNewer = newer.length > limit;
       hasOlder = BigInt(afterSeq) > 0n;
-    } else if (args.around) {
+    } else if (args.around !== null && args.around !== undefined) {
       const target = await this.#aroundSeq(canonicalChatId, args.around);
       const older = await this.#store.page(canonicalChatId, limit + 1, (target + 1n).toString());
       const newer = await this.#store.range(canonicalChatId, target.toString(), limit + 1);
