@@ -19,7 +19,7 @@ import {
 import type DataLoader from 'dataloader';
 import { z } from 'zod';
 import type { UserRecord, UserStore } from '../store/user-store.ts';
-import { ZRegisterInputSchema } from './auth-service.ts';
+import { USERNAME_MAX, USERNAME_MIN, ZRegisterInputSchema } from './auth-service.ts';
 
 export const MAX_SEARCH_LENGTH = 64;
 /** The window of the per-user search limit (SEARCH_RATE_LIMIT searches in it). */
@@ -52,9 +52,11 @@ export interface UsersArgs {
  * registration alphabet). @throws BAD_USER_INPUT for a cursor this API did
  * not issue, before it reaches the database (which cannot compare a NUL).
  */
+const USERNAME_IN_CURSOR = new RegExp(`^[a-z0-9_]{${USERNAME_MIN},${USERNAME_MAX}}$`);
+
 function usernameOf(cursor: string): string {
   const [username = ''] = decodeCursor(cursor, 1);
-  if (!/^[a-z0-9_]{1,64}$/.test(username)) throw badInput('Invalid cursor.', { argument: 'after' });
+  if (!USERNAME_IN_CURSOR.test(username)) throw badInput('Invalid cursor.', { argument: 'after' });
   return username;
 }
 
