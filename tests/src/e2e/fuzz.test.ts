@@ -1304,18 +1304,23 @@ function positionProblems(field: string, body: GraphQLResponse): string[] {
   return problems;
 }
 
-/** The first answer to a subscription: its first event, or the errors it ended with (no answer at all is reported as an error coded NO_ANSWER). */
+/**
+ * The first answer to a subscription: its first event, or the errors it
+ * ended with (no answer at all is reported as an error coded NO_ANSWER).
+ * After an event the server's `complete` is awaited rather than sent: a
+ * graphql-ws client disposed of between the two releases its socket twice,
+ * and then closes it under the other operations.
+ */
 function firstSubscriptionAnswer(client: ReturnType<typeof wsClient>, query: string, variables: Record<string, unknown>): Promise<GraphQLResponse> {
   return new Promise((resolve) => {
-    let unsubscribe = () => undefined as void;
-    // These cases judge codes, not latency: a generous wait, so a loaded machine does not fail them.
-    const timer = setTimeout(() => answer({ errors: [{ message: `no answer within ${BIG_ANSWER_MS} ms (hang)`, extensions: { code: 'NO_ANSWER' } }] }), BIG_ANSWER_MS);
-    function answer(response: GraphQLResponse) {
+    let answered = false;
+    let timer: NodeJS.Timeout | undefined;
+    const answer = (response: GraphQLResponse) => {
       clearTimeout(timer);
-      unsubscribe();
-      resolve(response);
-    }
-    unsubscribe = client.subscribe(
+      if (!answered) resolve(response);
+      answered = true;
+    };
+    const unsubscribe = client.subscribe(
       { query, variables },
       {
         next: (value) => answer(value as GraphQLResponse),
@@ -1323,6 +1328,11 @@ function firstSubscriptionAnswer(client: ReturnType<typeof wsClient>, query: str
         complete: () => answer({ errors: [{ message: 'completed without an answer', extensions: { code: 'NO_ANSWER' } }] }),
       },
     );
+    // These cases judge codes, not latency: a generous wait, so a loaded machine does not fail them.
+    timer = setTimeout(() => {
+      unsubscribe();
+      answer({ errors: [{ message: `no answer within ${BIG_ANSWER_MS} ms (hang)`, extensions: { code: 'NO_ANSWER' } }] });
+    }, BIG_ANSWER_MS);
   });
 }
 
