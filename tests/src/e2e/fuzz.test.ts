@@ -9,7 +9,9 @@
  * stack trace or internal path leaks, and every WebSocket abuse ends in an
  * error message or a 1xxx/4xxx close (4500, graphql-ws's "internal server
  * error", is a failure). Afterwards a well-behaved graphql-ws client still
- * subscribes and receives a message.
+ * subscribes and receives a message. Every DateTime and cursor argument of
+ * the committed supergraph gets out-of-range times and forged cursors, and
+ * must answer exactly BAD_USER_INPUT.
  *
  * Cases come from a seeded PRNG: the seed is printed, `FUZZ_SEED=<seed>`
  * replays a run, `FUZZ_SCALE=<n>` multiplies the random case counts. All
