@@ -30,9 +30,14 @@ export const forbidden = (message = 'You may not do this.') => apiError('FORBIDD
 export const notFound = (what: string) => apiError('NOT_FOUND', `${what} was not found.`);
 export const conflict = (message: string) => apiError('CONFLICT', message);
 
-/** Turns a zod validation failure into one BAD_USER_INPUT error listing every problem. */
+/**
+ * Turns a zod validation failure into one BAD_USER_INPUT error listing every
+ * problem. A custom issue with `params.reason` (e.g. INVALID_TEXT from
+ * `zName`) gives the error its `extensions.reason` (the first such issue's).
+ */
 export function fromZodError(error: ZodError): GraphQLError {
   const issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
   const summary = issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ');
-  return badInput(`Invalid input: ${summary}`, { issues });
+  const reason = error.issues.map((issue) => (issue.code === 'custom' ? issue.params?.reason : undefined)).find((value) => typeof value === 'string');
+  return badInput(`Invalid input: ${summary}`, reason ? { reason, issues } : { issues });
 }

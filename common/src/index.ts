@@ -1,6 +1,7 @@
 export * from './auth.ts';
 export * from './cache.ts';
 export * from './connection.ts';
+export * from './date-time.ts';
 export * from './env.ts';
 export * from './errors.ts';
 export * from './identity.ts';
@@ -18,6 +19,7 @@ export * from './snowflake.ts';
 export * from './store-credentials.ts';
 export * from './subgraph.ts';
 export * from './system-text.ts';
+export * from './text.ts';
 export * from './scalars.ts';
 export * from './main.ts';
 export * from './testing.ts';

@@ -1,6 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { GraphQLScalarType, Kind, parse, type DocumentNode } from 'graphql';
+import { MAX_DATE_TIME, MIN_DATE_TIME, parseDateTime } from './date-time.ts';
 import { badInput } from './errors.ts';
+
+const INVALID_DATE_TIME = `DateTime must be an ISO-8601 string between ${MIN_DATE_TIME.toISOString()} and ${MAX_DATE_TIME.toISOString()}.`;
+
+/** A DateTime from a client: BAD_USER_INPUT (reason INVALID_DATE_TIME) unless ISO-8601 and within the stores' range. */
+function fromClient(value: unknown): Date {
+  const date = typeof value === 'string' ? parseDateTime(value) : undefined;
+  if (!date) throw badInput(INVALID_DATE_TIME, { reason: 'INVALID_DATE_TIME' });
+  return date;
+}
 
 function toDate(value: unknown): Date {
   const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
@@ -12,11 +22,8 @@ function toDate(value: unknown): Date {
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
   serialize: (value) => toDate(value).toISOString(),
-  parseValue: (value) => toDate(value),
-  parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING) throw badInput('DateTime must be an ISO-8601 string.');
-    return toDate(ast.value);
-  },
+  parseValue: (value) => fromClient(value),
+  parseLiteral: (ast) => fromClient(ast.kind === Kind.STRING ? ast.value : undefined),
 });
 
 /** Reads a subgraph's schema.graphql next to the calling module. */

@@ -259,8 +259,14 @@ describe('chats subgraph (in-process)', () => {
     it('refuses a bad cursor and an out-of-range page size', async () => {
       const query = 'query ($first: Int, $after: String) { chats(first: $first, after: $after) { edges { cursor } } }';
       assert.equal(codeOf(await run(query, { after: 'garbage' }, 'ann')), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await run(query, { after: '' }, 'ann')), 'BAD_USER_INPUT');
       const forged = Buffer.from(JSON.stringify(['not a date', '1'])).toString('base64url');
       assert.equal(codeOf(await run(query, { after: forged }, 'ann')), 'BAD_USER_INPUT');
+      // A time the database cannot hold (Postgres has no year 0) is refused, not passed on.
+      for (const at of ['0000-01-01T00:00:00.000Z', '-271821-04-20T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', '2026-02-30T00:00:00.000Z']) {
+        const outOfRange = Buffer.from(JSON.stringify([at, '1'])).toString('base64url');
+        assert.equal(codeOf(await run(query, { after: outOfRange }, 'ann')), 'BAD_USER_INPUT', at);
+      }
       assert.equal(codeOf(await run(query, { first: 0 }, 'ann')), 'BAD_USER_INPUT');
       assert.equal(codeOf(await run(query, { first: 101 }, 'ann')), 'BAD_USER_INPUT');
     });
@@ -585,6 +591,18 @@ describe('chats subgraph (in-process)', () => {
 
       it('refuses control characters in a new group’s title too', async () => {
         assert.equal(codeOf(await createGroup('bell\u0007', [users.bob], 'ann')), 'BAD_USER_INPUT');
+      });
+
+      it('refuses titles that impersonate or hide (INVALID_TEXT), at creation and renaming, and stores them in NFC', async () => {
+        const chatId = await newGroup('ann', [users.bob], 'Kept');
+        for (const title of ['Trip\u202E', 'Trip\u202Agoes', '\u2066Trip\u2069', '\u200B', '\u200B\u2060\uFEFF', 'Trip\uD800']) {
+          await refused(chatId, () => run(RENAME, { c: chatId, t: title }, 'ann'), 'BAD_USER_INPUT', 'INVALID_TEXT');
+          const created = await createGroup(title, [users.bob], 'ann');
+          assert.equal(created.errors?.[0]?.extensions.reason, 'INVALID_TEXT', JSON.stringify(title));
+        }
+        // Counted after NFC: 100 decomposed characters (200 UTF-16 units) fit.
+        const renamed = ok<{ renameChat: GroupData }>(await run(RENAME, { c: chatId, t: 'e\u0301'.repeat(100) }, 'ann')).renameChat;
+        assert.equal(renamed.title, '\u00E9'.repeat(100));
       });
     });
 

@@ -181,6 +181,7 @@ describe('messages subgraph (in-process)', () => {
     assert.equal(codeOf(await run('ann', HISTORY, { chatId, first: 0 })), 'BAD_USER_INPUT');
     assert.equal(codeOf(await run('ann', HISTORY, { chatId, first: 101 })), 'BAD_USER_INPUT');
     assert.equal(codeOf(await run('ann', HISTORY, { chatId, before: 'not-a-cursor' })), 'BAD_USER_INPUT');
+    assert.equal(codeOf(await run('ann', HISTORY, { chatId, before: '' })), 'BAD_USER_INPUT');
     const foreignCursor = Buffer.from(JSON.stringify(['abc'])).toString('base64url');
     assert.equal(codeOf(await run('ann', HISTORY, { chatId, before: foreignCursor })), 'BAD_USER_INPUT');
     assert.equal(codeOf(await run('ann', HISTORY, { chatId: '999999999' })), 'NOT_FOUND');
@@ -347,6 +348,43 @@ describe('messages subgraph (in-process)', () => {
     assert.equal((await send('ann', chatId, 'a'.repeat(4000))).text.length, 4000);
     assert.equal((await send('ann', chatId, `\n  ${'b'.repeat(4000)}  \n`)).text, 'b'.repeat(4000));
     await send('ann', chatId, 'ok', `A-z.0_9:${'k'.repeat(56)}`);
+  });
+
+  it('keeps bidi controls balanced in sent and edited text, normalises it to NFC and refuses control characters', async () => {
+    const chatId = await createChat(['ann', 'bob']);
+    const edit = 'mutation ($id: ID!, $text: String!) { editMessage(id: $id, text: $text) { text } }';
+    // An unterminated override is closed at the end of its line; a closer that closes nothing is dropped.
+    const sent = await send('ann', chatId, 'see invoice\u202Efdp.exe');
+    assert.equal(sent.text, 'see invoice\u202Efdp.exe\u202C');
+    assert.equal((await send('ann', chatId, '\u2067a\nb\u2069c\u202C')).text, '\u2067a\u2069\nbc');
+    assert.equal((await send('ann', chatId, '\u2067balanced\u2069 Zoe\u0301')).text, '\u2067balanced\u2069 Zo\u00E9');
+    const edited = await run('ann', edit, { id: sent.id, text: 'now \u202Bhidden' });
+    assert.equal(edited.errors, undefined, JSON.stringify(edited.errors));
+    assert.equal((plain(edited.data) as { editMessage: { text: string } }).editMessage.text, 'now \u202Bhidden\u202C');
+    const stored = await runtime.db.prisma.message.findUniqueOrThrow({ where: { id: BigInt(sent.id) } });
+    assert.equal(stored.text, 'now \u202Bhidden\u202C');
+
+    for (const text of ['escape \u001B[2J', 'back\u0008space', 'c1 \u009B']) {
+      const refused = await run('ann', SEND, { input: { chatId, text, clientMessageId: key() } });
+      assert.equal(refused.errors?.[0]?.extensions.reason, 'INVALID_TEXT', JSON.stringify(text));
+      const refusedEdit = await run('ann', edit, { id: sent.id, text });
+      assert.equal(refusedEdit.errors?.[0]?.extensions.reason, 'INVALID_TEXT', JSON.stringify(text));
+    }
+    assert.equal((await send('ann', chatId, 'tab\tand\r\nlines')).text, 'tab\tand\r\nlines');
+  });
+
+  it('refuses an `around` time the stores cannot hold, and pages around the earliest and latest they can', async () => {
+    const chatId = await createChat(['ann']);
+    await send('ann', chatId, 'the only message');
+    const around = 'query ($chatId: ID!, $around: String) { messages(chatId: $chatId, around: $around) { edges { node { text } } } }';
+    for (const value of ['0000-01-01', '0000-12-31T23:59:59Z', '-271821-04-19', '+275760-09-13', '+999999-01-01', '10000-01-01', '2026-02-30', '', 'garbage']) {
+      const result = await run('ann', around, { chatId, around: value });
+      assert.equal(codeOf(result), 'BAD_USER_INPUT', `${value}: ${JSON.stringify(result.errors)}`);
+    }
+    const earliest = await run('ann', around, { chatId, around: '0001-01-01' });
+    assert.equal(earliest.errors, undefined, JSON.stringify(earliest.errors));
+    const latest = await run('ann', around, { chatId, around: '9999-12-31T23:59:59.999Z' });
+    assert.deepEqual(plain(latest.data), { messages: { edges: [{ node: { text: 'the only message' } }] } });
   });
 
   it('messageAdded(chatId) delivers that chat’s messages to members and filters the others', async () => {

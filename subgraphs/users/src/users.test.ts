@@ -182,6 +182,36 @@ describe('users subgraph (in-process)', () => {
     await register('abc', 'D', 'p'.repeat(8));
   });
 
+  it('refuses display and device names that impersonate or hide (INVALID_TEXT), and stores names in NFC', async () => {
+    const refused: [string, Record<string, unknown>][] = [
+      ['dn_rlo', { displayName: 'invoice\u202Efdp.exe' }],
+      ['dn_isolate', { displayName: 'Ann\u2067Bob\u2069' }],
+      ['dn_zwsp', { displayName: '\u200B' }],
+      ['dn_ignorable', { displayName: '\u200B\u200D\uFEFF\u3164' }],
+      ['dn_surrogate', { displayName: 'Ann\uD800' }],
+      ['dv_rlo', { displayName: 'Dev', deviceName: 'phone\u202E' }],
+      ['dv_zwsp', { displayName: 'Dev', deviceName: '\u200B' }],
+    ];
+    for (const [username, fields] of refused) {
+      const result = await run(REGISTER, { input: { username, password: PASSWORD, ...fields } });
+      assert.equal(result.errors?.[0]?.extensions.code, 'BAD_USER_INPUT', JSON.stringify(fields));
+      assert.equal(result.errors?.[0]?.extensions.reason, 'INVALID_TEXT', JSON.stringify(result.errors));
+      assert.equal(await countUsers(username), 0);
+    }
+    const login = await run(LOGIN, { input: { username: 'viewer', password: PASSWORD, deviceName: 'x\u2066' } });
+    assert.equal(login.errors?.[0]?.extensions.reason, 'INVALID_TEXT');
+
+    // NFC before the length check: 64 decomposed characters (128 UTF-16 units) fit.
+    const composed = await register('dn_nfc', 'e\u0301'.repeat(64));
+    assert.equal(composed.user.displayName, '\u00E9'.repeat(64));
+    const blankDevice = await run(REGISTER, { input: { username: 'dv_blank', password: PASSWORD, displayName: 'Dev', deviceName: '  ' } });
+    assert.equal(blankDevice.errors, undefined, JSON.stringify(blankDevice.errors));
+
+    const update = 'mutation ($input: UpdateProfileInput!) { updateProfile(input: $input) { displayName } }';
+    const renamed = await run(update, { input: { version: 1, displayName: '\u2068Admin' } }, `Bearer ${composed.accessToken}`);
+    assert.equal(renamed.errors?.[0]?.extensions.reason, 'INVALID_TEXT', JSON.stringify(renamed.errors));
+  });
+
   it('refuses empty or oversized login fields', async () => {
     for (const input of [
       { username: '', password: PASSWORD },
@@ -251,6 +281,9 @@ describe('users subgraph (in-process)', () => {
       [{ first: 0 }, auth, 'BAD_USER_INPUT'],
       [{ first: 101 }, auth, 'BAD_USER_INPUT'],
       [{ after: 'not-a-cursor' }, auth, 'BAD_USER_INPUT'],
+      // Well-formed, but naming no username: never reaches the database (which cannot compare a NUL).
+      [{ after: Buffer.from(JSON.stringify(['\u0000'])).toString('base64url') }, auth, 'BAD_USER_INPUT'],
+      [{ after: Buffer.from(JSON.stringify([''])).toString('base64url') }, auth, 'BAD_USER_INPUT'],
       [{ search: 'srch' }, undefined, 'UNAUTHENTICATED'],
     ];
     for (const [variables, authorization, code] of refusals) {

@@ -9,21 +9,38 @@
  * stack trace or internal path leaks, and every WebSocket abuse ends in an
  * error message or a 1xxx/4xxx close (4500, graphql-ws's "internal server
  * error", is a failure). Afterwards a well-behaved graphql-ws client still
- * subscribes and receives a message.
+ * subscribes and receives a message. Every DateTime and cursor argument of
+ * the committed supergraph gets out-of-range times and forged cursors, and
+ * must answer exactly BAD_USER_INPUT.
  *
  * Cases come from a seeded PRNG: the seed is printed, `FUZZ_SEED=<seed>`
  * replays a run, `FUZZ_SCALE=<n>` multiplies the random case counts. All
  * violations are gathered and reported in one assertion per transport.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { buildClientSchema, getIntrospectionQuery, getOperationAST, parse, validate, type GraphQLSchema, type IntrospectionQuery } from 'graphql';
+import {
+  buildASTSchema,
+  buildClientSchema,
+  getIntrospectionQuery,
+  getNamedType,
+  getOperationAST,
+  isLeafType,
+  isNonNullType,
+  parse,
+  validate,
+  type GraphQLSchema,
+  type IntrospectionQuery,
+} from 'graphql';
 import WebSocket from 'ws';
-import { gqlOk, Subscription, wsClient } from '../kit/client.ts';
+import { gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
 import {
   badAuthorization,
+  badCursors,
+  badDates,
   deepGraphQLObject,
   deepJsonObject,
   deepList,
@@ -33,13 +50,17 @@ import {
   garbageValue,
   garbageVariables,
   generateOperation,
+  graphqlLiteral,
   mutateDocument,
+  plausibleValue,
+  positionArguments,
   Raw,
   Rng,
   toJson,
   vocabularyOf,
   type GeneratedOperation,
   type KnownIds,
+  type PositionArgument,
 } from '../kit/fuzz.ts';
 import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { startEmbedded, type Embedded } from '../kit/topology.ts';
@@ -1228,6 +1249,130 @@ async function runRawWs(ctx: Context, rng: Rng, randomCount: number): Promise<vo
 }
 
 // ---------------------------------------------------------------------------
+// Dates and cursors: every DateTime and cursor argument of the composed supergraph.
+
+/** The committed supergraph, as a schema (its join directives kept, so `@inaccessible` fields can be told apart). */
+function supergraphSchema(): GraphQLSchema {
+  return buildASTSchema(parse(readFileSync(new URL('../../../schema/supergraph.graphql', import.meta.url), 'utf8')), { assumeValidSDL: true });
+}
+
+interface PositionCase {
+  argument: PositionArgument;
+  value: string;
+  /** Every argument written into the document as a literal, or the bad value passed as a variable. */
+  literal: boolean;
+}
+
+const positionLabel = ({ argument, value, literal }: PositionCase) =>
+  `${argument.field.name}(${argument.path.join('.')}: ${clip(JSON.stringify(value), 60)}) as a ${literal ? 'literal' : 'variable'}`;
+
+/**
+ * The operation of one case: the bad value at the argument's path, the chat
+ * of the fuzzing users for any `chatId` (so membership passes and the value
+ * is what is judged), plausible values for other required arguments.
+ */
+function positionOperation(ctx: Context, rng: Rng, c: PositionCase): { query: string; variables: Record<string, unknown> } {
+  const { field, path, kind } = c.argument;
+  const variables: Record<string, unknown> = {};
+  const declared: string[] = [];
+  const parts: string[] = [];
+  for (const arg of field.args) {
+    let value: unknown;
+    if (arg.name === path[0]) {
+      value = path.length === 1 ? c.value : { ...(plausibleValue(rng, ctx.ids, arg.type, arg.name, 0) as object), [path[1]]: c.value };
+    } else if (arg.name === 'chatId') value = ctx.chatId;
+    else if (isNonNullType(arg.type)) value = plausibleValue(rng, ctx.ids, arg.type, arg.name, 0);
+    else continue;
+    if (c.literal || arg.name !== path[0]) parts.push(`${arg.name}: ${graphqlLiteral(value, arg.type)}`);
+    else {
+      declared.push(`$value: ${String(arg.type)}`);
+      variables.value = value;
+      parts.push(`${arg.name}: $value`);
+    }
+  }
+  const named = getNamedType(field.type);
+  const selection = isLeafType(named) ? '' : ' { __typename }';
+  const header = `${kind} Positions${declared.length ? `(${declared.join(', ')})` : ''}`;
+  return { query: `${header} { ${field.name}${parts.length ? `(${parts.join(', ')})` : ''}${selection} }`, variables };
+}
+
+/** The problems with an answer to a bad date or cursor: anything but errors that are all BAD_USER_INPUT, with no data for the field. */
+function positionProblems(field: string, body: GraphQLResponse): string[] {
+  const codes = (body.errors ?? []).map((error) => error.extensions?.code);
+  if (codes.length === 0) return ['accepted: no error for a date or cursor no store can hold'];
+  const problems = codes.filter((code) => code !== 'BAD_USER_INPUT').map((code) => `answered ${String(code)} instead of BAD_USER_INPUT`);
+  const data = body.data as Record<string, unknown> | null | undefined;
+  if (data && data[field] !== null && data[field] !== undefined) problems.push('answered data beside the refusal');
+  return problems;
+}
+
+/**
+ * The first answer to a subscription: its first event, or the errors it
+ * ended with (no answer at all is reported as an error coded NO_ANSWER).
+ * After an event the server's `complete` is awaited rather than sent: a
+ * graphql-ws client disposed of between the two releases its socket twice,
+ * and then closes it under the other operations.
+ */
+function firstSubscriptionAnswer(client: ReturnType<typeof wsClient>, query: string, variables: Record<string, unknown>): Promise<GraphQLResponse> {
+  return new Promise((resolve) => {
+    let answered = false;
+    let timer: NodeJS.Timeout | undefined;
+    const answer = (response: GraphQLResponse) => {
+      clearTimeout(timer);
+      if (!answered) resolve(response);
+      answered = true;
+    };
+    const unsubscribe = client.subscribe(
+      { query, variables },
+      {
+        next: (value) => answer(value as GraphQLResponse),
+        error: (error) => answer({ errors: Array.isArray(error) ? error : [{ message: String(error), extensions: { code: 'WS_ERROR' } }] }),
+        complete: () => answer({ errors: [{ message: 'completed without an answer', extensions: { code: 'NO_ANSWER' } }] }),
+      },
+    );
+    // These cases judge codes, not latency: a generous wait, so a loaded machine does not fail them.
+    timer = setTimeout(() => {
+      unsubscribe();
+      answer({ errors: [{ message: `no answer within ${BIG_ANSWER_MS} ms (hang)`, extensions: { code: 'NO_ANSWER' } }] });
+    }, BIG_ANSWER_MS);
+  });
+}
+
+async function runPositionCases(ctx: Context, rng: Rng, cases: PositionCase[]): Promise<void> {
+  // Built in order before any runs concurrently, so a seed replays the same operations.
+  const operations = cases.map((c) => ({ c, ...positionOperation(ctx, rng, c) }));
+  const client = wsClient(ctx.url, ctx.ann.token);
+  // A live subscription holds the lazy client's socket open between cases: a
+  // subscribe sent while it closes for want of one would complete unanswered.
+  const keeper = client.subscribe({ query: 'subscription ($chatId: ID!) { messageAdded(chatId: $chatId) { __typename } }', variables: { chatId: ctx.chatId } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+  try {
+    await pool(operations, 6, async ({ c, query, variables }) => {
+      if (ctx.dead) return;
+      const area = c.argument.kind === 'subscription' ? 'ws' : 'http';
+      ctx.findings.countCase(`${area} positions`);
+      let body: GraphQLResponse;
+      if (area === 'ws') body = await firstSubscriptionAnswer(client, query, variables);
+      else {
+        try {
+          const response = await fetch(ctx.url, { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${ctx.ann.token}` }, body: JSON.stringify({ query, variables }), signal: AbortSignal.timeout(BIG_ANSWER_MS) });
+          if (response.status >= 500) ctx.findings.violate(area, 'positions', 'HTTP status >= 500', String(response.status), positionLabel(c));
+          body = (await response.json()) as GraphQLResponse;
+        } catch (error) {
+          body = { errors: [{ message: `no GraphQL answer: ${String(error)}`, extensions: { code: 'NO_ANSWER' } }] };
+        }
+      }
+      for (const error of body.errors ?? []) ctx.findings.tally(`position codes (${c.argument.field.name}.${c.argument.path.join('.')})`, String(error.extensions?.code));
+      for (const problem of positionProblems(c.argument.field.name, body)) {
+        ctx.findings.violate(area, 'positions', `${c.argument.field.name}(${c.argument.path.join('.')})`, problem, `${positionLabel(c)} → ${clip(JSON.stringify(body), 300)}`);
+      }
+    });
+  } finally {
+    keeper();
+    await client.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------
 
 describe('fuzzing the gateway with bad input', { timeout: 180_000 }, () => {
   const findings = new Findings();
@@ -1325,6 +1470,31 @@ describe('fuzzing the gateway with bad input', { timeout: 180_000 }, () => {
       await checkHealth(ctx, 'the raw WebSocket cases', 10_000);
     });
     const problems = findings.report('ws', 'health');
+    if (problems) assert.fail(problems);
+  });
+
+  it('refuses every out-of-range date and forged cursor of the supergraph with BAD_USER_INPUT', async () => {
+    const { reached, unreached } = positionArguments(supergraphSchema());
+    assert.deepEqual(unreached, [], 'arguments carrying dates or cursors that this test cannot reach yet: extend positionOperation');
+    // Every one is a field of the API the gateway serves.
+    for (const { kind, field } of reached) {
+      const root = kind === 'query' ? ctx.schema.getQueryType() : kind === 'mutation' ? ctx.schema.getMutationType() : ctx.schema.getSubscriptionType();
+      assert.ok(root?.getFields()[field.name], `${field.name} is not served by the gateway`);
+    }
+    const rng = new Rng(SEED).fork('positions');
+    const cases = reached.flatMap((argument) => {
+      const values = [
+        ...(argument.carries === 'cursor' ? [] : badDates(rng, scaled(6))),
+        ...(argument.carries === 'date' ? [] : badCursors(rng, scaled(6))),
+      ];
+      return values.flatMap((value) => [true, false].map((literal): PositionCase => ({ argument, value, literal })));
+    });
+    findings.tally('position arguments', reached.map(({ field, path, carries }) => `${field.name}(${path.join('.')}): ${carries}`).join('; '));
+    await findings.phase('positions', async () => {
+      await runPositionCases(ctx, rng.fork('operations'), cases);
+      await checkHealth(ctx, 'the date and cursor cases', 10_000);
+    });
+    const problems = findings.report('http', 'ws', 'health');
     if (problems) assert.fail(problems);
   });
 

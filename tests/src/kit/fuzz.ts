@@ -249,7 +249,7 @@ export function generateOperation(schema: GraphQLSchema, rng: Rng, ids: KnownIds
 }
 
 /** A value of `type` that the API might accept: real IDs, short texts, small numbers. */
-function plausibleValue(rng: Rng, ids: KnownIds, type: GraphQLInputType, name: string, depth: number): unknown {
+export function plausibleValue(rng: Rng, ids: KnownIds, type: GraphQLInputType, name: string, depth: number): unknown {
   const nullable = getNullableType(type) as GraphQLInputType;
   if (isListType(nullable)) return Array.from({ length: rng.between(1, 2) }, () => plausibleValue(rng, ids, nullable.ofType, name, depth + 1));
   if (isEnumType(nullable)) return rng.pick(nullable.getValues()).name;
@@ -282,7 +282,7 @@ function plausibleValue(rng: Rng, ids: KnownIds, type: GraphQLInputType, name: s
 }
 
 /** `value` as a GraphQL literal of `type` (enums unquoted). */
-function graphqlLiteral(value: unknown, type: GraphQLInputType): string {
+export function graphqlLiteral(value: unknown, type: GraphQLInputType): string {
   const nullable = getNullableType(type) as GraphQLInputType;
   if (value === null || value === undefined) return 'null';
   if (isListType(nullable) && Array.isArray(value)) return `[${value.map((item) => graphqlLiteral(item, nullable.ofType)).join(', ')}]`;
@@ -465,4 +465,159 @@ export function badAuthorization(rng: Rng, validToken: string, validUserId: stri
     () => `Bearer ${'a'.repeat(rng.pick([20_000, 70_000]))}`,
   ];
   return rng.pick(shapes)();
+}
+
+// ---------------------------------------------------------------------------
+// Dates and cursors: every argument of the schema that carries one.
+
+/** What an argument carries: a DateTime, an opaque cursor, or (like `around`) either. */
+export type PositionKind = 'date' | 'cursor' | 'date or cursor';
+
+/** One argument (or a DateTime field of an input-object argument) of a root field that carries a date or a cursor. */
+export interface PositionArgument {
+  kind: 'query' | 'mutation' | 'subscription';
+  field: GraphQLField<unknown, unknown>;
+  /** The argument's name, then the input field's name when the date sits inside an input object. */
+  path: [string] | [string, string];
+  carries: PositionKind;
+}
+
+/** String arguments that are positions: connection cursors (`after`, `before`, `…cursor`) and `around` (a message ID or a time). */
+const CURSOR_NAME = /^(after|before)$|cursor$/i;
+const DATE_OR_CURSOR_NAME = /^around$/i;
+
+/**
+ * Walks every field of every object type of `schema` (the composed
+ * supergraph) for arguments that carry a DateTime (directly, or as a field of
+ * an input-object argument) or a cursor. Those on root fields are returned
+ * for fuzzing; any other is listed in `unreached`, so that a new one cannot
+ * go untested unnoticed. Fields marked `@inaccessible` are not part of the API
+ * and are skipped.
+ */
+export function positionArguments(schema: GraphQLSchema): { reached: PositionArgument[]; unreached: string[] } {
+  const roots = new Map<string, PositionArgument['kind']>();
+  for (const [kind, type] of [['query', schema.getQueryType()], ['mutation', schema.getMutationType()], ['subscription', schema.getSubscriptionType()]] as const) {
+    if (type) roots.set(type.name, kind);
+  }
+  const reached: PositionArgument[] = [];
+  const unreached: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      if (field.astNode?.directives?.some((directive) => directive.name.value === 'inaccessible')) continue;
+      for (const arg of field.args) {
+        const found: [PositionArgument['path'], PositionKind][] = [];
+        const named = getNamedType(arg.type);
+        if (named.name === 'DateTime') found.push([[arg.name], 'date']);
+        else if (named.name === 'String' && DATE_OR_CURSOR_NAME.test(arg.name)) found.push([[arg.name], 'date or cursor']);
+        else if (named.name === 'String' && CURSOR_NAME.test(arg.name)) found.push([[arg.name], 'cursor']);
+        else if (isInputObjectType(named)) {
+          for (const inner of Object.values(named.getFields())) {
+            const innerNamed = getNamedType(inner.type);
+            if (innerNamed.name === 'DateTime') found.push([[arg.name, inner.name], 'date']);
+            else if (isInputObjectType(innerNamed) && Object.values(innerNamed.getFields()).some((deep) => getNamedType(deep.type).name === 'DateTime')) {
+              unreached.push(`${type.name}.${field.name}(${arg.name}.${inner.name}.…): a DateTime nested two input objects deep`);
+            }
+          }
+        }
+        const kind = roots.get(type.name);
+        for (const [path, carries] of found) {
+          if (kind) reached.push({ kind, field, path, carries });
+          else unreached.push(`${type.name}.${field.name}(${path.join('.')}): not on a root field`);
+        }
+      }
+    }
+  }
+  return { reached, unreached };
+}
+
+/** Digits alone could name a message (`around` takes IDs too): never generated as a bad value. */
+const notAnId = (value: string) => (/^\d+$/.test(value) ? `${value}x` : value);
+
+/** Replaces lone surrogates, which a GraphQL string literal cannot escape, so literal and variable cases stay alike. */
+const wellFormed = (text: string) => text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\ufffd');
+
+/**
+ * Times no store can hold, or that are no ISO-8601 time at all: year 0 and
+ * the limits of JavaScript's Date, six-digit and negative years, days that do
+ * not exist, empty and garbage strings; then `random` more, seeded.
+ */
+export function badDates(rng: Rng, random: number): string[] {
+  const fixed = [
+    '0000-01-01',
+    '0000-12-31T23:59:59.999Z',
+    '-271821-04-19',
+    '-271821-04-20T00:00:00.000Z',
+    '275760-09-13',
+    '+275760-09-13T00:00:00.000Z',
+    '+999999-01-01',
+    '10000-01-01',
+    '-000001-01-01T00:00:00.000Z',
+    '9999-12-31T23:59:59.999-01:00',
+    '2026-02-30',
+    '2026-13-01',
+    '2026-11-25T24:00:01Z',
+    '',
+    ' ',
+    'garbage',
+    'NaN',
+    'Tue Dec 01 0000 00:00:00 GMT',
+  ];
+  const pad = (n: number, width: number) => String(n).padStart(width, '0');
+  const generated = Array.from({ length: random }, () =>
+    rng.pick([
+      () => `${pad(0, 4)}-${pad(rng.between(1, 12), 2)}-${pad(rng.between(1, 28), 2)}T${pad(rng.between(0, 23), 2)}:00:00Z`,
+      () => `${rng.pick(['+', '-'])}${pad(rng.between(10_000, 999_999), 6)}-01-01T00:00:00.000Z`,
+      () => `${pad(rng.between(1, 9999), 4)}-${pad(rng.between(13, 99), 2)}-01`,
+      () => `${pad(rng.between(1, 9999), 4)}-02-${pad(rng.between(30, 99), 2)}`,
+      () => wellFormed(rng.unicode(rng.between(1, 20))),
+    ])(),
+  );
+  return [...fixed, ...generated.map(notAnId)];
+}
+
+/**
+ * Cursors this API never issued: malformed base64 and JSON, wrong shapes,
+ * times out of every store's range, IDs out of range, NUL characters; then
+ * `random` more, seeded. None of them is a position the API could accept.
+ */
+export function badCursors(rng: Rng, random: number): string[] {
+  const encode = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+  const fixed = [
+    '',
+    ' ',
+    'garbage',
+    '!!!!',
+    'x'.repeat(2000),
+    encode('not json'),
+    encode('null'),
+    encode([]),
+    encode({ a: 1 }),
+    encode([1]),
+    encode([null, null]),
+    encode(['0']),
+    encode(['-1']),
+    // Past the largest ID, and longer than any username.
+    encode(['9'.repeat(33)]),
+    encode(['\u0000']),
+    encode(['\u0000', '\u0000']),
+    encode(['0000-01-01T00:00:00.000Z', '1']),
+    encode(['-271821-04-20T00:00:00.000Z', '1']),
+    encode(['+275760-09-13T00:00:00.000Z', '1']),
+    encode(['0000-01-01T00:00:00.000Z']),
+    encode(['2026-02-30T00:00:00.000Z', '1']),
+    encode(['', '']),
+    encode(['2026-01-01T00:00:00.000Z', '0']),
+    encode(['2026-01-01T00:00:00.000Z', '1', 'extra']),
+  ];
+  const generated = Array.from({ length: random }, () =>
+    rng.pick([
+      () => Buffer.from(Array.from({ length: rng.between(1, 40) }, () => rng.int(256))).toString('base64url'),
+      () => encode([wellFormed(rng.unicode(rng.between(1, 12))), wellFormed(rng.unicode(rng.between(1, 12)))]),
+      () => encode(wellFormed(rng.unicode(rng.between(1, 30)))),
+      () => wellFormed(rng.unicode(rng.between(1, 30))),
+      () => encode([`${rng.pick(['+', '-'])}${rng.string(6, '0123456789')}-01-01T00:00:00.000Z`, String(rng.between(1, 1000))]),
+    ])(),
+  );
+  return [...fixed, ...generated.map(notAnId)];
 }

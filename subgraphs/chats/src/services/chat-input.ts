@@ -1,5 +1,5 @@
 /** Validation of the chats subgraph's inputs, in one place. */
-import { parseId } from '@chat/common';
+import { parseId, zName } from '@chat/common';
 import { z } from 'zod';
 
 export const MAX_TITLE_LENGTH = 100;
@@ -18,13 +18,8 @@ const ZId = z.string().transform((value, ctx) => {
   return id;
 });
 
-/** A group's title, for createGroupChat and renameChat alike: trimmed, 1 to 100 characters, no control characters. */
-export const ZTitleSchema = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(MAX_TITLE_LENGTH, `must be at most ${MAX_TITLE_LENGTH} characters`)
-  .regex(/^\P{Cc}*$/u, 'must not contain control characters');
+/** A group's title, for createGroupChat and renameChat alike: a name (`zName`) of at most 100 characters. */
+export const ZTitleSchema = zName(MAX_TITLE_LENGTH);
 
 /** Distinct IDs, in the order first given. */
 const ZIdList = z.array(ZId).transform((ids) => [...new Set(ids)]);

@@ -30,6 +30,7 @@ import {
   log,
   notFound,
   pageSize,
+  parseDateTime,
   parseId,
   requireId,
   toConnection,
@@ -146,9 +147,9 @@ function invitationPositionOf(cursor: string): InvitationPosition {
 /** @throws BAD_USER_INPUT for a cursor that `cursorOf` did not make. */
 function positionOf(cursor: string): ChatPosition {
   const [at = '', id = ''] = decodeCursor(cursor, 2);
-  const lastActivityAt = new Date(at);
+  const lastActivityAt = parseDateTime(at);
   const chatId = parseId(id);
-  if (Number.isNaN(lastActivityAt.getTime()) || chatId === undefined) throw badInput('Invalid cursor.');
+  if (lastActivityAt === undefined || chatId === undefined) throw badInput('Invalid cursor.');
   return { lastActivityAt, id: chatId };
 }
 
@@ -219,7 +220,7 @@ export class ChatService {
   async chats(first: number | null | undefined, after: string | null | undefined): Promise<Connection<ChatRecord>> {
     const viewer = this.#requireViewer();
     const size = pageSize(first);
-    const position = after ? positionOf(after) : null;
+    const position = after === null || after === undefined ? null : positionOf(after);
     const rows = await this.store.pageOfMember(viewer.id, size + 1, position);
     for (const { chat, membership } of rows) {
       this.#chats.prime(chat.id, chat);

@@ -3,7 +3,7 @@
  * flow (createUpload → PUT to the signed URL → completeUpload → processing).
  */
 import { randomBytes } from 'node:crypto';
-import { apiError, badInput, forbidden, fromZodError, notFound, unauthenticated, type Snowflake, type Viewer } from '@chat/common';
+import { apiError, badInput, forbidden, fromZodError, notFound, unauthenticated, zName, type Snowflake, type Viewer } from '@chat/common';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
 import { checkDeclared } from '../processing/limits.ts';
@@ -19,14 +19,8 @@ export const ZCreateUploadInputSchema = z.object({
   // Only the last path segment is kept: a name is for display, never a path.
   fileName: z
     .string()
-    .transform((name) => name.split(/[\\/]/).pop()!.trim())
-    .pipe(
-      z
-        .string()
-        .min(1, 'must be 1 to 255 characters')
-        .max(255, 'must be 1 to 255 characters')
-        .regex(/^\P{Cc}*$/u, 'must not contain control characters'),
-    ),
+    .transform((name) => name.split(/[\\/]/).pop()!)
+    .pipe(zName(255)),
   contentType: z
     .string()
     .trim()

@@ -9,8 +9,11 @@ import {
   encodeCursor,
   forbidden,
   fromZodError,
+  INVALID_TEXT,
+  normaliseMessageText,
   notFound,
   pageSize,
+  parseDateTime,
   parseId,
   requireId,
   Topics,
@@ -54,33 +57,34 @@ export const CANNOT_SEND = 'You cannot send messages in this chat.';
 
 const ZId = z.string().refine((value) => parseId(value) !== undefined, 'must be a valid ID');
 
-const ZTextSchema = z
-    .string()
-    .max(MAX_RAW_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
-    .transform((text) => text.trim())
-    .pipe(
-      z
-        .string()
-        .min(1, 'must not be empty')
-        .max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
-        // Postgres text cannot hold NUL; refuse it here rather than fail in the database.
-        .refine((text) => !text.includes('\u0000'), 'must not contain NUL characters'),
-    );
+/**
+ * Control characters other than tab and line breaks: invisible in a chat, and
+ * able to rewrite a terminal that prints them. (Postgres text cannot hold NUL
+ * at all.)
+ */
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
-/** How many media one message may carry. */
-export const MAX_MEDIA_PER_MESSAGE = 10;
-
-/** A message's text; empty is allowed only with media (checked on the whole input). */
+/**
+ * A message's text as stored: trimmed, normalised (NFC, bidi controls
+ * balanced: see `normaliseMessageText`), then counted; empty is allowed only
+ * with media (checked on the whole input, `ZSendMessageInputSchema`).
+ */
 const ZCaptionSchema = z
   .string()
   .max(MAX_RAW_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
-  .transform((text) => text.trim())
+  .transform((text) => normaliseMessageText(text.trim()))
   .pipe(
     z
       .string()
       .max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
-      .refine((text) => !text.includes('\u0000'), 'must not contain NUL characters'),
+      .refine((text) => !CONTROL_CHARACTER.test(text), { message: 'must not contain control characters other than tab and line breaks', params: { reason: INVALID_TEXT } }),
   );
+
+/** An edited message's text: the rules of `ZCaptionSchema`, and never empty. */
+const ZTextSchema = ZCaptionSchema.refine((text) => text.length > 0, 'must not be empty');
+
+/** How many media one message may carry. */
+export const MAX_MEDIA_PER_MESSAGE = 10;
 
 export const ZSendMessageInputSchema = z
   .object({
@@ -270,8 +274,9 @@ export class MessageService {
     const limit = pageSize(args.first);
     const given = (['before', 'after', 'around'] as const).filter((name) => args[name] !== null && args[name] !== undefined);
     if (given.length > 1) throw badInput(`Give at most one of before, after and around (got ${given.join(', ')}).`, { argument: given[1] });
-    const beforeSeq = args.before ? cursorSeq(args.before, 'before') : undefined;
-    const afterSeq = args.after ? cursorSeq(args.after, 'after') : undefined;
+    // An empty string is a cursor too (an invalid one), not an absent argument.
+    const beforeSeq = args.before === null || args.before === undefined ? undefined : cursorSeq(args.before, 'before');
+    const afterSeq = args.after === null || args.after === undefined ? undefined : cursorSeq(args.after, 'after');
     await this.#requireMember(canonicalChatId);
 
     let rows: MessageRecord[];
@@ -282,7 +287,7 @@ export class MessageService {
       rows = newer.slice(0, limit).reverse();
       hasNewer = newer.length > limit;
       hasOlder = BigInt(afterSeq) > 0n;
-    } else if (args.around) {
+    } else if (args.around !== null && args.around !== undefined) {
       const target = await this.#aroundSeq(canonicalChatId, args.around);
       const older = await this.#store.page(canonicalChatId, limit + 1, (target + 1n).toString());
       const newer = await this.#store.range(canonicalChatId, target.toString(), limit + 1);
@@ -320,9 +325,10 @@ export class MessageService {
       if (!placed || placed.chatId !== chatId) throw notFound('Message');
       return BigInt(placed.seq);
     }
-    const at = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(around) ? new Date(around) : undefined;
-    if (!at || Number.isNaN(at.getTime())) {
-      throw badInput('around must be a message ID or an ISO-8601 time (e.g. 2026-11-25 or 2026-11-25T10:00:00Z).', { argument: 'around' });
+    // Years 0001 to 9999 only: what the stores hold (see common/src/date-time.ts).
+    const at = parseDateTime(around);
+    if (!at) {
+      throw badInput('around must be a message ID or an ISO-8601 time between 0001-01-01 and 9999-12-31 (e.g. 2026-11-25 or 2026-11-25T10:00:00Z).', { argument: 'around' });
     }
     const seq = await this.#store.seqAt(chatId, at);
     return seq === null ? 0n : BigInt(seq);

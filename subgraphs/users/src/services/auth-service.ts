@@ -16,6 +16,7 @@ import {
   type Snowflake,
   type TokenService,
   type Viewer,
+  zName,
 } from '@chat/common';
 import { z } from 'zod';
 import type { NewRefreshToken, SessionRecord, SessionStore } from '../store/session-store.ts';
@@ -46,19 +47,13 @@ export const ZRegisterInputSchema = z.object({
     .string()
     .min(PASSWORD_MIN, `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`)
     .max(PASSWORD_MAX, `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`),
-  displayName: z
-    .string()
-    .trim()
-    .min(1, `must be 1 to ${DISPLAY_NAME_MAX} characters`)
-    .max(DISPLAY_NAME_MAX, `must be 1 to ${DISPLAY_NAME_MAX} characters`)
-    .regex(/^\P{Cc}*$/u, 'must not contain control characters'),
+  displayName: zName(DISPLAY_NAME_MAX),
+  // Optional: empty (or only spaces) means none; a name of invisible characters is refused like any other.
   deviceName: z
     .string()
-    .trim()
-    .max(DEVICE_NAME_MAX, `must be at most ${DEVICE_NAME_MAX} characters`)
-    .regex(/^\P{Cc}*$/u, 'must not contain control characters')
     .nullish()
-    .transform((name) => name || null),
+    .transform((name) => (name?.trim() ? name : null))
+    .pipe(zName(DEVICE_NAME_MAX).nullable()),
 });
 
 export type RegisterInput = z.input<typeof ZRegisterInputSchema>;

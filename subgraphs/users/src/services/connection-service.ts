@@ -18,6 +18,7 @@ import {
   log,
   notFound,
   pageSize,
+  parseDateTime,
   parseId,
   requireId,
   toConnection,
@@ -76,9 +77,9 @@ function cursorOf(contact: ContactRecord): string {
 /** @throws BAD_USER_INPUT for a cursor that `cursorOf` did not make. */
 function positionOf(cursor: string): ContactPosition {
   const [at = '', id = ''] = decodeCursor(cursor, 2);
-  const since = new Date(at);
+  const since = parseDateTime(at);
   const otherId = parseId(id);
-  if (Number.isNaN(since.getTime()) || otherId === undefined) throw badInput('Invalid cursor.');
+  if (since === undefined || otherId === undefined) throw badInput('Invalid cursor.');
   return { since, otherId };
 }
 

@@ -19,7 +19,7 @@ import {
 import type DataLoader from 'dataloader';
 import { z } from 'zod';
 import type { GroupAddPolicy, UserRecord, UserStore } from '../store/user-store.ts';
-import { ZRegisterInputSchema } from './auth-service.ts';
+import { USERNAME_MAX, USERNAME_MIN, ZRegisterInputSchema } from './auth-service.ts';
 
 export const MAX_SEARCH_LENGTH = 64;
 /** Shorter searches (after trimming) find nobody, so that no one can list every user. */
@@ -52,6 +52,19 @@ export interface UsersArgs {
   search?: string | null | undefined;
   first?: number | null | undefined;
   after?: string | null | undefined;
+}
+
+/**
+ * The username inside a `users` cursor: one as stored (lower case, the
+ * registration alphabet). @throws BAD_USER_INPUT for a cursor this API did
+ * not issue, before it reaches the database (which cannot compare a NUL).
+ */
+const USERNAME_IN_CURSOR = new RegExp(`^[a-z0-9_]{${USERNAME_MIN},${USERNAME_MAX}}$`);
+
+function usernameOf(cursor: string): string {
+  const [username = ''] = decodeCursor(cursor, 1);
+  if (!USERNAME_IN_CURSOR.test(username)) throw badInput('Invalid cursor.', { argument: 'after' });
+  return username;
 }
 
 /** One per operation: its DataLoader batches by-ID look-ups (read through the entity cache). */
@@ -102,7 +115,7 @@ export class UserService {
     if (text.length > MAX_SEARCH_LENGTH) {
       throw badInput(`search must be at most ${MAX_SEARCH_LENGTH} characters.`, { argument: 'search' });
     }
-    const [afterUsername] = after === null || after === undefined ? [] : decodeCursor(after, 1);
+    const afterUsername = after === null || after === undefined ? undefined : usernameOf(after);
     if (text.length < MIN_SEARCH_LENGTH) return toConnection([], take, (row: UserRecord) => row.username, (row) => row);
     // Searching walks indexes of every user: limited per user, in every process alike.
     const decision = await this.search.limits.hit(`user-search:${viewer.id}`, this.search.perWindow, SEARCH_WINDOW_MS);
