@@ -22,7 +22,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { GatewayEnv } from './env.ts';
 import { handleExportDownload } from './export-download.ts';
 import { maskGatewayError, useRequestParseErrors } from './request-errors.ts';
-import { createGatewaySecurity } from './security/index.ts';
+import { createGatewaySecurity, limitRequestBody } from './security/index.ts';
 import { inProcessHost, remoteHost, type GatewayContext, type SubgraphHost } from './subgraph-hosts.ts';
 import { SocketSessions } from './socket-sessions.ts';
 import { SubscriptionBridge } from './subscriptions/bridge.ts';
@@ -130,14 +130,8 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
       void answerFirst(httpHandlers, request, response);
       return;
     }
-    if (Number(request.headers['content-length'] ?? 0) > env.MAX_REQUEST_BYTES) {
-      discardBody(request, 16 * env.MAX_REQUEST_BYTES, () =>
-        response
-          .writeHead(413, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ errors: [{ message: `The request body exceeds ${env.MAX_REQUEST_BYTES} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] })),
-      );
-      return;
-    }
+    // Every other body is counted as it arrives: 413 and a closed connection past MAX_REQUEST_BYTES.
+    if (!limitRequestBody(request, response, env.MAX_REQUEST_BYTES)) return;
     if (request.url === JWKS_PATH && jwks.keys.length > 0) {
       response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(JSON.stringify(jwks));
       return;
@@ -240,22 +234,6 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
       await Promise.all(hosts.map((host) => host.close()));
     },
   };
-}
-
-/**
- * Reads and drops the body of a refused request, then answers: a client
- * still sending would otherwise fail on a reset connection instead of
- * reading the answer. A body beyond `cap` bytes is not worth reading: the
- * connection is dropped then.
- */
-function discardBody(request: IncomingMessage, cap: number, answer: () => void): void {
-  let read = 0;
-  request.on('data', (chunk: Buffer) => {
-    read += chunk.length;
-    if (read > cap) request.destroy();
-  });
-  request.once('end', answer);
-  request.resume();
 }
 
 /** Message types only a server sends; graphql-ws would close with 4500 (internal error) on receiving one. */
