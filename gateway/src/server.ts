@@ -149,6 +149,8 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
   const sockets = new SocketSessions(tokens);
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: security.limits.ws.maxMessageBytes });
   wss.on('connection', refuseServerMessages);
+  // Every socket counts against its address's limit as it opens, before connection_init (closed with 4029 past it).
+  wss.on('connection', (socket, request) => void security.ws.admitSocket(socket, request, security.clientAddress(request)));
   const wsServer = useServer(
     {
       connectionInitWaitTimeout: security.limits.ws.initTimeoutMs,
@@ -161,7 +163,7 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
-        // Over the user's or the address's connection limit, the socket is closed with 4029 (graphql-ws's 4403 then does nothing).
+        // Over the user's connection limit, the socket is closed with 4029 (graphql-ws's 4403 then does nothing).
         const admitted = await security.ws.admit(ctx, { userId: token?.viewer.id, clientIp: security.clientAddress(ctx.extra.request) });
         // Closed with 4001 when the token expires, unless renewed by a ping (docs/SUBSCRIPTIONS.md).
         if (admitted) sockets.start(ctx.extra.socket, token);

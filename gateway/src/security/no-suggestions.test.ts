@@ -49,6 +49,6 @@ describe('no suggestions', () => {
   it('removes them on the enveloped validate that graphql-ws uses', () => {
     const { parse, validate, schema: enveloped } = server([useNoSuggestions()]).getEnveloped({});
     const errors = validate(enveloped, parse('{ nod }'));
-    assert.deepEqual(errors.map((error) => error.message), ['Cannot query field "nod" on type "Query".']);
+    assert.deepEqual(errors.map((error: Error) => error.message), ['Cannot query field "nod" on type "Query".']);
   });
 });

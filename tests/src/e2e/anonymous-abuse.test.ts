@@ -1,17 +1,34 @@
 /**
- * The gateway's request-body limit end to end (docs/SECURITY.md, "Request
- * bodies, oracles and hints"): bodies without a Content-Length are counted
- * as they stream, refused with 413 past MAX_REQUEST_BYTES, their connection
- * closed, and twenty of them at once, 16 MB each, leave the gateway's memory
- * where it was.
+ * What an anonymous client can cost the gateway, end to end (docs/SECURITY.md,
+ * "Request bodies, oracles and hints"):
+ * - request bodies without a Content-Length are counted as they stream,
+ *   refused with 413 past MAX_REQUEST_BYTES, their connection closed, and
+ *   twenty of them at once, 16 MB each, leave the gateway's memory where it was;
+ * - WebSockets that never send `connection_init` count against their
+ *   address's connection limit from the moment they open.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { startEmbedded, type Embedded } from '../kit/topology.ts';
 
 const LIMIT = 1024 * 1024;
+const SOCKETS_PER_ADDRESS = 3;
+/** The close code for a socket over its address's limit (gateway/src/security/ws-limits.ts). */
+const TOO_MANY_CONNECTIONS = 4029;
+
+/** A graphql-transport-ws socket from `from` that never sends anything; settles with 'open', or its close code if it closes first. */
+function silentSocket(url: string, from: string): { socket: WebSocket; opened: Promise<'open' | number>; closed: Promise<number> } {
+  const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers: { 'x-forwarded-for': from } });
+  const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+  const opened = new Promise<'open' | number>((resolve) => {
+    socket.once('open', () => resolve('open'));
+    void closed.then(resolve);
+  });
+  return { socket, opened, closed };
+}
 
 /** Resident memory of a process, in bytes (Linux). */
 function rssOf(pid: number): number {
@@ -73,11 +90,17 @@ function assertTooLarge({ answer }: Exchange): void {
   assert.deepEqual(body.errors[0]!.extensions, { code: 'PAYLOAD_TOO_LARGE', reason: 'BODY_TOO_LARGE', limit: LIMIT });
 }
 
-describe('request bodies on the gateway', () => {
+describe('what an anonymous client can cost the gateway', () => {
   let gateway: Embedded;
 
   before(async () => {
-    gateway = await startEmbedded({ MAX_REQUEST_BYTES: String(LIMIT) });
+    gateway = await startEmbedded({
+      MAX_REQUEST_BYTES: String(LIMIT),
+      // Sockets from the addresses the tests put in X-Forwarded-For; none closed for silence while a test runs.
+      TRUST_PROXY: '1',
+      WS_MAX_CONNECTIONS_PER_IP: String(SOCKETS_PER_ADDRESS),
+      WS_CONNECTION_INIT_TIMEOUT_MS: '30000',
+    });
   });
   after(() => gateway?.stop());
 
@@ -117,5 +140,29 @@ describe('request bodies on the gateway', () => {
     });
     assert.match(answer, /^HTTP\/1\.1 200 /);
     assert.match(answer, /"__typename":"Query"/);
+  });
+
+  it('counts sockets that never send connection_init against their address, from the moment they open', async () => {
+    const from = '198.51.100.77';
+    const silent = Array.from({ length: SOCKETS_PER_ADDRESS }, () => silentSocket(gateway.url, from));
+    assert.deepEqual(await Promise.all(silent.map(({ opened }) => opened)), silent.map(() => 'open'));
+    // Each is counted once its slot is taken, just after it opened: the one over the limit is closed, or refused at once.
+    const extra = silentSocket(gateway.url, from);
+    assert.equal(await extra.closed, TOO_MANY_CONNECTIONS);
+    const elsewhere = silentSocket(gateway.url, '198.51.100.78');
+    assert.equal(await elsewhere.opened, 'open', 'another address is not affected');
+    // One closes: its slot is free again (freed asynchronously: a socket acknowledged by the server proves it).
+    silent[0]!.socket.close();
+    await silent[0]!.closed;
+    for (let attempt = 1; ; attempt++) {
+      const next = silentSocket(gateway.url, from);
+      if ((await next.opened) === 'open') next.socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+      const outcome = await Promise.race([next.closed, new Promise<'acknowledged'>((resolve) => next.socket.once('message', () => resolve('acknowledged')))]);
+      next.socket.close();
+      if (outcome === 'acknowledged') break;
+      assert.equal(outcome, TOO_MANY_CONNECTIONS);
+      assert.ok(attempt < 50, 'the closed socket\'s slot was freed');
+    }
+    for (const { socket } of [...silent, elsewhere]) socket.close();
   });
 });
