@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ApolloGateway } from '@apollo/gateway';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { JWKS_PATH, log, maskError, type InternalIdentity, type Runtime, type SubgraphName, type TokenService } from '@chat/common';
+import { JWKS_PATH, limitRequestBody, log, maskError, type InternalIdentity, type Runtime, type SubgraphName, type TokenService } from '@chat/common';
 import { createUsersSubgraph, SHARED_FIELDS as USERS_SHARED_FIELDS } from '@chat/subgraph-users';
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
@@ -22,7 +22,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { GatewayEnv } from './env.ts';
 import { handleExportDownload } from './export-download.ts';
 import { maskGatewayError, useRequestParseErrors } from './request-errors.ts';
-import { createGatewaySecurity, limitRequestBody } from './security/index.ts';
+import { createGatewaySecurity } from './security/index.ts';
 import { inProcessHost, remoteHost, type GatewayContext, type SubgraphHost } from './subgraph-hosts.ts';
 import { SocketSessions } from './socket-sessions.ts';
 import { SubscriptionBridge } from './subscriptions/bridge.ts';

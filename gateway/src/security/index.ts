@@ -18,7 +18,6 @@ import { useNoSuggestions } from './no-suggestions.ts';
 import { rateLimitPlugins } from './rate-limits.ts';
 import { WebSocketLimits } from './ws-limits.ts';
 
-export { limitRequestBody, PAYLOAD_TOO_LARGE } from './body-limit.ts';
 export { CLOSE_TOO_MANY_CONNECTIONS, WebSocketLimits } from './ws-limits.ts';
 export type { SecurityLimits } from './config.ts';
 

@@ -1,16 +1,24 @@
-/** The body limit over real sockets, in front of a Yoga server of its own (which buffers whatever body it is given). */
+/**
+ * The body limit over real sockets: in front of a Yoga server of its own
+ * (which buffers whatever body it is given), and on a subgraph process
+ * (serveSubgraph), which an anonymous caller reaching its port could
+ * otherwise make buffer without end before its identity is checked.
+ */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import { createSchema, createYoga } from 'graphql-yoga';
-import { limitRequestBody } from './body-limit.ts';
+import { limitRequestBody, SUBGRAPH_MAX_REQUEST_BYTES } from './body-limit.ts';
+import { InternalIdentity } from './identity.ts';
+import { serveSubgraph, type ServedSubgraph } from './serve.ts';
 
 const LIMIT = 64 * 1024;
 
 /** What a client sees of one exchange over a raw socket: every byte the server sent, and whether it closed the connection. */
-export interface RawExchange {
+interface RawExchange {
   answer: string;
   closed: boolean;
   /** Body bytes written before the server stopped the exchange. */
@@ -23,7 +31,7 @@ export interface RawExchange {
  * until the body is sent or the server answers and closes.
  * @param options.contentLength declare this length instead of chunking
  */
-export function postStream(port: number, path: string, total: number, options: { contentLength?: number } = {}): Promise<RawExchange> {
+function postStream(port: number, path: string, total: number, options: { contentLength?: number } = {}): Promise<RawExchange> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const chunked = options.contentLength === undefined;
@@ -133,5 +141,26 @@ describe('the request body limit', () => {
     });
     assert.match(answer, /^HTTP\/1\.1 200 /);
     assert.match(answer, new RegExp(`"length":${text.length}`));
+  });
+});
+
+describe('the body limit of a subgraph process', () => {
+  let served: ServedSubgraph;
+
+  before(async () => {
+    const schema = createSchema({ typeDefs: 'type Query { ok: Boolean }' });
+    served = await serveSubgraph(
+      { name: 'chats', schema, createContext: async () => ({ viewer: null }) as never },
+      { host: '127.0.0.1', port: 0, identity: new InternalIdentity(randomBytes(32)) },
+    );
+  });
+  after(() => served.close());
+
+  it('answers a chunked body past SUBGRAPH_MAX_REQUEST_BYTES with 413 before any identity is checked', async () => {
+    const port = (served.server.address() as AddressInfo).port;
+    const { answer, closed } = await postStream(port, '/graphql', SUBGRAPH_MAX_REQUEST_BYTES + 4 * 1024 * 1024);
+    assert.match(answer, /^HTTP\/1\.1 413 /);
+    assert.match(answer, new RegExp(`"limit":${SUBGRAPH_MAX_REQUEST_BYTES}`));
+    assert.equal(closed, true);
   });
 });

@@ -1,10 +1,11 @@
 /**
- * The request-body limit (`MAX_REQUEST_BYTES`) of every HTTP route the
- * gateway answers itself (`/graphql` POST, server-sent events included,
- * `/export`, anything else), counted on the bytes as they arrive, whatever
- * the `Content-Length` says or when there is none (`Transfer-Encoding:
- * chunked`). The media uploads are not counted here: their limit is the size
- * signed into each upload URL, which the media route holds them to
+ * A request-body limit counted on the bytes as they arrive, whatever the
+ * `Content-Length` says or when there is none (`Transfer-Encoding:
+ * chunked`): the gateway's `MAX_REQUEST_BYTES` on every route it answers
+ * itself (`/graphql` POST, server-sent events included, `/export`), and
+ * {@link SUBGRAPH_MAX_REQUEST_BYTES} on a subgraph process's `/graphql`
+ * (serve.ts). The media uploads are not counted here: their limit is the
+ * size signed into each upload URL, which the media route holds them to
  * (subgraphs/media/src/storage/local-storage.ts: `Content-Length` required,
  * the parser stops at it).
  *
@@ -19,6 +20,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** `extensions.code` of the refusal (and `reason`, for clients that look there). */
 export const PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE';
+
+/**
+ * The body limit of a subgraph process (distributed mode). Its callers are
+ * gateways, whose query plans can send more than a client's body (entity
+ * representations), so it is well above the gateway's 1 MiB; it exists so
+ * that whoever reaches a subgraph's port cannot make it buffer without end
+ * before its identity is checked.
+ */
+export const SUBGRAPH_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /**
  * After a refusal the connection lingers this long at most, half-closed
