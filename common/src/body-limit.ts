@@ -82,8 +82,12 @@ export function limitRequestBody(request: IncomingMessage, response: ServerRespo
 
   request.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
     if (refused) {
-      // Dropped; the end of the body (null) closes the connection: nothing of the client is left unread.
-      if (chunk === null) request.socket.destroy();
+      // Dropped; once the body has ended and the answer is out, the connection closes: nothing of the client is left unread.
+      if (chunk === null) {
+        const socket = request.socket;
+        if (socket.writableFinished) socket.destroy();
+        else socket.once('finish', () => socket.destroy());
+      }
       return true;
     }
     if (chunk !== null) {
