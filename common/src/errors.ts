@@ -9,8 +9,8 @@ import type { ZodError } from 'zod';
 export const ErrorCodes = {
   BAD_USER_INPUT: 'The input is malformed or breaks a rule; nothing was changed.',
   UNAUTHENTICATED: 'No valid access token was given, or the credentials are wrong.',
-  FORBIDDEN: 'The viewer may not do this (for example: not a member of the chat).',
-  NOT_FOUND: 'The object does not exist, or the viewer may not know that it does.',
+  FORBIDDEN: 'The viewer may see the object but not do this (for example: a member without the role).',
+  NOT_FOUND: 'The object does not exist, or the viewer may not see it: one answer for both, message included.',
   CONFLICT: 'The request conflicts with the current state (for example: a stale version).',
   RATE_LIMITED: 'Too many requests; retry later.',
   UNAVAILABLE: 'A backing service is unavailable; the request changed nothing that a retry would not repeat safely. Retry.',

@@ -1,4 +1,5 @@
 export * from './auth.ts';
+export * from './body-limit.ts';
 export * from './cache.ts';
 export * from './connection.ts';
 export * from './date-time.ts';

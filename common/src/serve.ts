@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { createYoga } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { limitRequestBody, SUBGRAPH_MAX_REQUEST_BYTES } from './body-limit.ts';
 import { log } from './log.ts';
 import { IDENTITY_HEADER, type InternalIdentity } from './identity.ts';
 import { executePrepared, maskError, prepareOperation, subscribePrepared, type Subgraph } from './subgraph.ts';
@@ -57,6 +58,8 @@ export async function serveSubgraph(subgraph: Subgraph, { host, port, identity }
     }
     void (async () => {
       if (subgraph.handleHttp && (await subgraph.handleHttp(request, response))) return;
+      // Counted from here on: the media route (above) holds uploads to their own, signed, size.
+      if (!limitRequestBody(request, response, SUBGRAPH_MAX_REQUEST_BYTES)) return;
       await yoga(request, response);
     })().catch((error: unknown) => {
       log.error('request failed', { error: String(error) });

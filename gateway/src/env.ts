@@ -93,7 +93,7 @@ export const ZGatewayEnvSchema = ZRuntimeEnvSchema.extend({
   MAX_QUERY_ALIASES: z.coerce.number().int().min(0).max(1_000).default(15),
   /** Lexical tokens in one document. */
   MAX_QUERY_TOKENS: z.coerce.number().int().min(10).max(100_000).default(1_000),
-  /** The largest HTTP request body accepted, by its Content-Length (then 413). */
+  /** The largest HTTP request body accepted, counted as it arrives (then 413 and the connection closed); media uploads have their own, signed, limit. */
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1_024).max(64 * 1024 * 1024).default(1024 * 1024),
 });
 

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ApolloGateway } from '@apollo/gateway';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createEventBus, JWKS_PATH, log, maskError, type InternalIdentity, type Runtime, type SubgraphName, type TokenService, type Viewer } from '@chat/common';
+import { createEventBus, JWKS_PATH, limitRequestBody, log, maskError, type InternalIdentity, type Runtime, type SubgraphName, type TokenService, type Viewer } from '@chat/common';
 import { createUsersSubgraph, SHARED_FIELDS as USERS_SHARED_FIELDS } from '@chat/subgraph-users';
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
@@ -158,14 +158,8 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
       void answerFirst(httpHandlers, request, response);
       return;
     }
-    if (Number(request.headers['content-length'] ?? 0) > env.MAX_REQUEST_BYTES) {
-      discardBody(request, 16 * env.MAX_REQUEST_BYTES, () =>
-        response
-          .writeHead(413, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ errors: [{ message: `The request body exceeds ${env.MAX_REQUEST_BYTES} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] })),
-      );
-      return;
-    }
+    // Every other body is counted as it arrives: 413 and a closed connection past MAX_REQUEST_BYTES.
+    if (!limitRequestBody(request, response, env.MAX_REQUEST_BYTES)) return;
     if (request.url === JWKS_PATH && jwks.keys.length > 0) {
       response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(JSON.stringify(jwks));
       return;
@@ -182,9 +176,11 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
   });
   const sockets = new SocketSessions(tokens, endedSessions);
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: security.limits.ws.maxMessageBytes });
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
     refuseServerMessages(socket);
     expandSharedPayloads(socket);
+    // Every socket counts against its address's limit as it opens, before connection_init (closed with 4029 past it).
+    void security.ws.admitSocket(socket, request, security.clientAddress(request));
   });
   const wsServer = useServer(
     {
@@ -198,7 +194,7 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
-        // Over the user's or the address's connection limit, the socket is closed with 4029 (graphql-ws's 4403 then does nothing).
+        // Over the user's connection limit, the socket is closed with 4029 (graphql-ws's 4403 then does nothing).
         const admitted = await security.ws.admit(ctx, { userId: token?.viewer.id, clientIp: security.clientAddress(ctx.extra.request) });
         if (!admitted) return false;
         // Closed with 4001 when the token expires, unless renewed by a ping, and with 4403 when its session ends (docs/SUBSCRIPTIONS.md).
@@ -277,22 +273,6 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
       await Promise.all(hosts.map((host) => host.close()));
     },
   };
-}
-
-/**
- * Reads and drops the body of a refused request, then answers: a client
- * still sending would otherwise fail on a reset connection instead of
- * reading the answer. A body beyond `cap` bytes is not worth reading: the
- * connection is dropped then.
- */
-function discardBody(request: IncomingMessage, cap: number, answer: () => void): void {
-  let read = 0;
-  request.on('data', (chunk: Buffer) => {
-    read += chunk.length;
-    if (read > cap) request.destroy();
-  });
-  request.once('end', answer);
-  request.resume();
 }
 
 /** Message types only a server sends; graphql-ws would close with 4500 (internal error) on receiving one. */

@@ -29,7 +29,8 @@ export interface Slot {
 
 export interface ConnectionCounter {
   /**
-   * Takes a slot in every subject for `connection`, or in none.
+   * Takes a slot in every subject for `connection`, or in none; slots it
+   * holds already (taken by an earlier call) are kept either way.
    * @returns the index of the first subject that is full, or -1 when the slots were taken
    */
   acquire(connection: string, slots: readonly Slot[]): Promise<number>;
@@ -63,7 +64,7 @@ export class MemoryConnectionCounter extends BaseCounter implements ConnectionCo
       if (!members) this.#subjects.set(subject, (members = new Set()));
       members.add(connection);
     }
-    this.#held.set(connection, slots.map(({ subject }) => subject));
+    this.#held.set(connection, [...(this.#held.get(connection) ?? []), ...slots.map(({ subject }) => subject)]);
     return -1;
   }
 
@@ -125,10 +126,14 @@ export class RedisConnectionCounter extends BaseCounter implements ConnectionCou
 
   async acquire(connection: string, slots: readonly Slot[]): Promise<number> {
     const keys = slots.map(({ subject }) => this.#prefix + subject);
-    this.#held.set(connection, keys); // before the script: a renewal must not miss it, a release must find it
+    const before = this.#held.get(connection) ?? [];
+    this.#held.set(connection, [...before, ...keys]); // before the script: a renewal must not miss it, a release must find it
     try {
       const full = Number(await this.#redis.eval(ACQUIRE, keys.length, ...keys, connection, this.#leaseMs, ...slots.map(({ max }) => max)));
-      if (full > 0) this.#held.delete(connection);
+      if (full > 0) {
+        if (before.length > 0) this.#held.set(connection, before);
+        else this.#held.delete(connection);
+      }
       return full - 1;
     } catch (error) {
       log.warn('connection limits unavailable; admitting the connection', { error: String(error) });

@@ -53,9 +53,8 @@ export function documentLimitPlugins(limits: SecurityLimits['document'], { intro
 
 /**
  * Production: refuses fields of introspection types (`__schema`, `__type`;
- * `__typename` stays), and drops graphql-js's "Did you mean …?" hints from
- * validation messages, which would otherwise spell the schema out one typo
- * at a time. Not @graphql-yoga/plugin-disable-introspection: it marks
+ * `__typename` stays); graphql-js's "Did you mean …?" hints go too
+ * (no-suggestions.ts). Not @graphql-yoga/plugin-disable-introspection: it marks
  * requests in Yoga's HTTP-only `onRequestParse` hook and checks the mark in
  * `onValidate`, so operations over graphql-ws were not covered.
  */
@@ -73,18 +72,6 @@ function useNoIntrospection(): Plugin {
   return {
     onValidate({ addValidationRule }) {
       addValidationRule(rule);
-      return ({ valid, result, setResult }) => {
-        if (valid || !result.some((error) => SUGGESTION.test(error.message))) return;
-        setResult(
-          result.map((error) =>
-            SUGGESTION.test(error.message)
-              ? new GraphQLError(error.message.replace(SUGGESTION, ''), { nodes: error.nodes, source: error.source, positions: error.positions, extensions: error.extensions })
-              : error,
-          ),
-        );
-      };
     },
   };
 }
-
-const SUGGESTION = / Did you mean [^?]*\?$/;

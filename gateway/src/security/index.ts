@@ -14,6 +14,7 @@ import { securityLimits, type SecurityLimits } from './config.ts';
 import { createConnectionCounter, MemoryConnectionCounter } from './connection-counter.ts';
 import { documentLimitPlugins } from './document-limits.ts';
 import { useEventStreamLimits } from './event-stream-limits.ts';
+import { useNoSuggestions } from './no-suggestions.ts';
 import { rateLimitPlugins } from './rate-limits.ts';
 import { useSubscriptionBudget } from './subscription-budget.ts';
 import { WebSocketLimits } from './ws-limits.ts';
@@ -48,6 +49,7 @@ export function createGatewaySecurity(env: GatewayEnv): GatewaySecurity {
     limits,
     plugins: [
       ...(documentLimitPlugins(limits.document, { introspection: !limits.production }) as Plugin<GatewayContext>[]),
+      ...(limits.production ? [useNoSuggestions() as Plugin<GatewayContext>] : []),
       ...(limiter ? (rateLimitPlugins(rates, limiter, limits.keyPrefix) as Plugin<GatewayContext>[]) : []),
       useEventStreamLimits(ws, { counter, limiter: subscribeLimiter, keyPrefix: limits.keyPrefix }) as Plugin<GatewayContext>,
       ...(ws.maxSubscriptionsPerUser ? [useSubscriptionBudget({ counter, max: ws.maxSubscriptionsPerUser }) as Plugin<GatewayContext>] : []),

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import type { SecurityLimits } from './config.ts';
 import { MemoryConnectionCounter, type ConnectionCounter, type Slot } from './connection-counter.ts';
@@ -15,7 +16,66 @@ function connection(open: string[] = []): LimitedConnection & { closedWith?: [nu
   return ctx;
 }
 
+/** A socket as it opens (before any message), recording how it was closed; `end()` is the client going away. */
+class OpeningSocket extends EventEmitter {
+  closedWith?: [number, string];
+  /** The upgrade request: the key that links the socket to its graphql-ws context. */
+  readonly request = {};
+  close(code: number, reason: string): void {
+    this.closedWith = [code, reason];
+    this.end();
+  }
+  end(): void {
+    this.emit('close');
+  }
+  /** Its graphql-ws context, once it sends connection_init. */
+  context(): ReturnType<typeof connection> {
+    const ctx = connection();
+    return { ...ctx, extra: { ...ctx.extra, request: this.request } };
+  }
+}
+
 describe('WebSocket limits', () => {
+  it('counts a socket against its address as it opens, before connection_init, and frees the slot when it closes', async () => {
+    const counter = new MemoryConnectionCounter();
+    const limits = new WebSocketLimits({ ...BASE, maxConnectionsPerUser: 5, maxConnectionsPerIp: 2 }, counter);
+    const [a, b, c] = [new OpeningSocket(), new OpeningSocket(), new OpeningSocket()];
+    assert.equal(await limits.admitSocket(a, a.request, '198.51.100.1'), true);
+    assert.equal(await limits.admitSocket(b, b.request, '198.51.100.1'), true);
+    // Neither sent anything; the third is refused all the same.
+    assert.equal(await limits.admitSocket(c, c.request, '198.51.100.1'), false);
+    assert.deepEqual(c.closedWith, [CLOSE_TOO_MANY_CONNECTIONS, 'Too many connections from this address.']);
+    assert.equal(await limits.admitSocket(new OpeningSocket(), {}, '198.51.100.2'), true, 'another address');
+
+    // connection_init takes the user's slot only: the address is counted once.
+    const ctx = a.context();
+    assert.equal(await limits.admit(ctx, { userId: 'ann', clientIp: '198.51.100.1' }), true);
+    a.end();
+    await limits.release(ctx);
+    const d = new OpeningSocket();
+    assert.equal(await limits.admitSocket(d, d.request, '198.51.100.1'), true, 'the closed socket freed its slot');
+    // b never sent connection_init: closing frees its slot too.
+    b.end();
+    await new Promise((resolve) => setImmediate(resolve));
+    const e = new OpeningSocket();
+    assert.equal(await limits.admitSocket(e, e.request, '198.51.100.1'), true);
+    // ann's slot went with a's socket: five more of hers fit, on other addresses.
+    for (let n = 0; n < 5; n++) {
+      const socket = new OpeningSocket();
+      assert.equal(await limits.admitSocket(socket, socket.request, `203.0.113.${n}`), true);
+      assert.equal(await limits.admit(socket.context(), { userId: 'ann', clientIp: `203.0.113.${n}` }), true, `ann's connection ${n + 1}`);
+    }
+  });
+
+  it('refuses connection_init on a socket its address was refused', async () => {
+    const limits = new WebSocketLimits({ ...BASE, maxConnectionsPerIp: 1 }, new MemoryConnectionCounter());
+    const [a, b] = [new OpeningSocket(), new OpeningSocket()];
+    await limits.admitSocket(a, a.request, '198.51.100.1');
+    const refused = limits.admitSocket(b, b.request, '198.51.100.1');
+    assert.equal(await limits.admit(b.context(), { userId: undefined, clientIp: '198.51.100.1' }), false);
+    assert.equal(await refused, false);
+  });
+
   it('admits connections per user and per address up to their limits, and again once one closes', async () => {
     const limits = new WebSocketLimits({ ...BASE, maxConnectionsPerUser: 2, maxConnectionsPerIp: 3 }, new MemoryConnectionCounter());
     const [a, b, c] = [connection(), connection(), connection()];

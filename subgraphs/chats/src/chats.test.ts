@@ -187,9 +187,10 @@ describe('chats subgraph (in-process)', () => {
       assert.equal((plain(own.data) as { chat: ChatData }).chat.id, direct.id);
 
       const stranger = await run(query, { id: direct.id }, 'eve');
-      assert.equal(codeOf(stranger), 'FORBIDDEN');
-      assert.equal(stranger.errors?.[0]?.message, 'You are not a member of this chat.');
-      assert.equal(codeOf(await run(query, { id: '424242' }, 'eve')), 'NOT_FOUND');
+      // Exactly the answer for a chat that does not exist: chat IDs cannot be probed.
+      const unknown = await run(query, { id: '424242' }, 'eve');
+      assert.equal(codeOf(stranger), 'NOT_FOUND');
+      assert.deepEqual(plain(stranger.errors), plain(unknown.errors));
       assert.equal(codeOf(await run(query, { id: 'x' }, 'eve')), 'BAD_USER_INPUT');
     });
 
@@ -295,10 +296,10 @@ describe('chats subgraph (in-process)', () => {
       assert.equal(missing, null);
     });
 
-    it('refuses a chat the viewer is not a member of', async () => {
+    it('answers a chat the viewer is not a member of as an unknown one: null', async () => {
       const direct = await createDirect(users.bob, 'ann');
       const result = await run(entities, { r: [{ __typename: 'Chat', id: direct.id }] }, 'eve');
-      assert.equal(codeOf(result), 'FORBIDDEN');
+      assert.equal(result.errors, undefined);
       assert.deepEqual(plain(result.data), { _entities: [null] });
     });
   });
@@ -434,8 +435,8 @@ describe('chats subgraph (in-process)', () => {
         const chatId = await newGroup('ann', [users.bob]);
         const direct = await createDirect(users.bob, 'ann');
         await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid] }, 'bob'), 'FORBIDDEN');
-        const stranger = await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid] }, 'eve'), 'FORBIDDEN');
-        assert.equal(stranger.errors?.[0]?.message, 'You are not a member of this chat.');
+        const stranger = await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid] }, 'eve'), 'NOT_FOUND');
+        assert.equal(stranger.errors?.[0]?.message, 'Chat was not found.');
         await refused(chatId, () => run(ADD, { c: '424242', u: [users.cid] }, 'ann'), 'NOT_FOUND');
         await refused(direct.id, () => run(ADD, { c: direct.id, u: [users.cid] }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');
         const unknown = await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid, '999998', '999999'] }, 'ann'), 'NOT_FOUND');
@@ -495,7 +496,7 @@ describe('chats subgraph (in-process)', () => {
         const byOwner = ok<{ removeChatMember: GroupData }>(await run(REMOVE, { c: chatId, u: users.cid }, 'ann')).removeChatMember;
         assert.deepEqual(rolesOf(byOwner), { [users.ann]: 'OWNER', [users.bob]: 'ADMIN', [users.eve]: 'MEMBER' });
         assert.equal((await lastSystemRow(chatId))?.text, 'ANN removed CID');
-        assert.equal(codeOf(await run('query ($id: ID!) { chat(id: $id) { id } }', { id: chatId }, 'cid')), 'FORBIDDEN');
+        assert.equal(codeOf(await run('query ($id: ID!) { chat(id: $id) { id } }', { id: chatId }, 'cid')), 'NOT_FOUND');
       });
 
       it('refuses what the roles do not allow, yourself, non-members, and direct chats, changing nothing', async () => {
@@ -507,7 +508,7 @@ describe('chats subgraph (in-process)', () => {
         await refused(chatId, () => run(REMOVE, { c: chatId, u: users.ann }, 'bob'), 'FORBIDDEN');
         await refused(chatId, () => run(REMOVE, { c: chatId, u: users.bob }, 'dan'), 'FORBIDDEN');
         await refused(chatId, () => run(REMOVE, { c: chatId, u: users.ann }, 'ann'), 'FORBIDDEN');
-        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.dan }, 'eve'), 'FORBIDDEN');
+        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.dan }, 'eve'), 'NOT_FOUND');
         const notMember = await refused(chatId, () => run(REMOVE, { c: chatId, u: users.eve }, 'ann'), 'NOT_FOUND');
         assert.deepEqual(notMember.errors?.[0]?.extensions.userIds, [users.eve]);
         await refused(chatId, () => run(REMOVE, { c: chatId, u: '999999' }, 'ann'), 'NOT_FOUND');
@@ -543,7 +544,7 @@ describe('chats subgraph (in-process)', () => {
         const direct = await createDirect(users.bob, 'ann');
         await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.cid, r: 'ADMIN' }, 'bob'), 'FORBIDDEN');
         await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.bob, r: 'MEMBER' }, 'cid'), 'FORBIDDEN');
-        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.cid, r: 'ADMIN' }, 'eve'), 'FORBIDDEN');
+        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.cid, r: 'ADMIN' }, 'eve'), 'NOT_FOUND');
         await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.bob, r: 'OWNER' }, 'ann'), 'BAD_USER_INPUT');
         await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.ann, r: 'MEMBER' }, 'ann'), 'BAD_USER_INPUT');
         await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.bob, r: 'MEMBER' }, 'bob'), 'BAD_USER_INPUT');
@@ -579,7 +580,7 @@ describe('chats subgraph (in-process)', () => {
         const chatId = await newGroup('ann', [users.bob], 'Kept');
         const direct = await createDirect(users.bob, 'ann');
         await refused(chatId, () => run(RENAME, { c: chatId, t: 'Mine' }, 'bob'), 'FORBIDDEN');
-        await refused(chatId, () => run(RENAME, { c: chatId, t: 'Mine' }, 'eve'), 'FORBIDDEN');
+        await refused(chatId, () => run(RENAME, { c: chatId, t: 'Mine' }, 'eve'), 'NOT_FOUND');
         for (const title of ['', '   ', 'x'.repeat(101), 'bell\u0007', 'two\nlines']) {
           await refused(chatId, () => run(RENAME, { c: chatId, t: title }, 'ann'), 'BAD_USER_INPUT');
         }
@@ -669,7 +670,7 @@ describe('chats subgraph (in-process)', () => {
       it('refuses a non-member, an unknown chat, a direct chat and a bad ID, changing nothing', async () => {
         const chatId = await newGroup('ann', [users.bob]);
         const direct = await createDirect(users.bob, 'ann');
-        await refused(chatId, () => run(LEAVE, { c: chatId }, 'eve'), 'FORBIDDEN');
+        await refused(chatId, () => run(LEAVE, { c: chatId }, 'eve'), 'NOT_FOUND');
         await refused(chatId, () => run(LEAVE, { c: '424242' }, 'ann'), 'NOT_FOUND');
         await refused(chatId, () => run(LEAVE, { c: 'x' }, 'ann'), 'BAD_USER_INPUT');
         await refused(direct.id, () => run(LEAVE, { c: direct.id }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');

@@ -1,7 +1,8 @@
 /**
  * Permissions of the chats subgraph: a rule for every field, a logged-in
  * viewer for every root field, and a member of the chat for every root field
- * naming one, refused as ChatService refuses (FORBIDDEN, NOT_FOUND), while
+ * naming one, refused as ChatService refuses (NOT_FOUND, for a chat the
+ * viewer is not in as for one that does not exist), while
  * resolvers' own errors pass through unchanged.
  */
 import assert from 'node:assert/strict';
@@ -79,8 +80,8 @@ describe('chats permissions', () => {
     assert.deepEqual([codeOf(entities), entities.data], ['UNAUTHENTICATED', null]);
   });
 
-  it('refuses a non-member with FORBIDDEN and an unknown chat with NOT_FOUND, as ChatService does, changing nothing', async () => {
-    const notAMember = { message: 'You are not a member of this chat.', extensions: { code: 'FORBIDDEN' } };
+  it('refuses a non-member exactly as an unknown chat (NOT_FOUND), as ChatService does, changing nothing', async () => {
+    const notAMember = { message: 'Chat was not found.', extensions: { code: 'NOT_FOUND' } };
     assert.deepEqual(errorOf(await run('query ($id: ID!) { chat(id: $id) { id title } }', { id: chatId }, 'eve')), notAMember);
     assert.deepEqual(errorOf(await run('mutation ($c: ID!) { renameChat(chatId: $c, title: "Hijacked") { id } }', { c: chatId }, 'eve')), notAMember);
     assert.deepEqual(errorOf(await run('mutation ($c: ID!) { addChatMembers(chatId: $c, userIds: ["203"]) { id } }', { c: chatId }, 'eve')), notAMember);
@@ -107,8 +108,8 @@ describe('chats permissions', () => {
     });
     const guarded = { ...subgraph, schema: applyPermissions(spied, permissions) };
     const as = async (query: string, viewer: Viewer | null) => codeOf(await executeSubgraph(guarded, { query, variables: { c: chatId }, viewer }));
-    assert.equal(await as('query ($c: ID!) { chat(id: $c) { id } }', viewers.eve), 'FORBIDDEN');
-    assert.equal(await as('mutation ($c: ID!) { renameChat(chatId: $c, title: "x") { id } }', viewers.eve), 'FORBIDDEN');
+    assert.equal(await as('query ($c: ID!) { chat(id: $c) { id } }', viewers.eve), 'NOT_FOUND');
+    assert.equal(await as('mutation ($c: ID!) { renameChat(chatId: $c, title: "x") { id } }', viewers.eve), 'NOT_FOUND');
     assert.equal(await as('mutation ($c: ID!) { renameChat(chatId: $c, title: "x") { id } }', null), 'UNAUTHENTICATED');
     assert.deepEqual(called, []);
     assert.equal(await as('query ($c: ID!) { chat(id: $c) { id } }', viewers.ann), 'INTERNAL_SERVER_ERROR', 'a member reaches the resolver');

@@ -11,8 +11,8 @@ import type { Context } from './context.ts';
 
 /**
  * The viewer is a member of the chat whose ID is the argument `argument`:
- * UNAUTHENTICATED without a viewer, NOT_FOUND for no such chat, FORBIDDEN for
- * a non-member. It is ChatService.chat, the check `chat(id)` makes, through
+ * UNAUTHENTICATED without a viewer, NOT_FOUND for no such chat and for a
+ * non-member alike (IDs cannot be probed). It is ChatService.chat, the check `chat(id)` makes, through
  * the operation's batched and cached loaders: `chat(id)` then costs no more
  * queries than before, and a mutation two (its own check under the chat's row
  * lock stays). A malformed ID passes, for the resolver to refuse it as
@@ -48,7 +48,7 @@ export const permissions: PermissionRules = {
   },
   Chat: {
     ...sameRule(allow, 'id', 'kind', 'title', 'members', 'memberCount', 'lastMessage', 'createdAt', 'lastActivityAt'),
-    // The viewer's own standing: FORBIDDEN (viewerRole) or 0 (unreadCount) for a non-member, from ChatService.
+    // The viewer's own standing: NOT_FOUND (viewerRole) or 0 (unreadCount) for a non-member, from ChatService.
     ...sameRule(allow, 'viewerRole', 'unreadCount'),
   },
   ChatMember: sameRule(allow, 'user', 'role', 'joinedAt'),

@@ -2,7 +2,8 @@
  * Permissions of the messages subgraph: a rule for every field, a logged-in
  * viewer for every root field, and a member of the chat for every root field
  * naming one (`chatId`, `input.chatId`), refused before the resolver runs and
- * as MessageService refuses (FORBIDDEN, NOT_FOUND); subscriptions refused
+ * as MessageService refuses (NOT_FOUND, for a chat the viewer is not in as
+ * for one that does not exist); subscriptions refused
  * when they open; resolvers' own errors passed through unchanged. Membership
  * is looked up once per operation, rule and service together, and afresh in
  * the next one.
@@ -39,7 +40,8 @@ const errorOf = (result: ExecutionResult) => {
 const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
 const HISTORY = 'query ($chatId: ID!) { messages(chatId: $chatId) { edges { node { id } } } }';
 const EVENTS = 'subscription ($chatId: ID, $after: String) { chatEvents(chatId: $chatId, after: $after) { __typename } }';
-const NOT_A_MEMBER = { message: 'You are not a member of this chat.', extensions: { code: 'FORBIDDEN' } };
+/** A chat the viewer is not in answers as one that does not exist. */
+const NOT_A_MEMBER = { message: 'Chat was not found.', extensions: { code: 'NOT_FOUND' } };
 
 describe('messages permissions', () => {
   let runtime: Runtime;
@@ -114,7 +116,7 @@ describe('messages permissions', () => {
     assert.equal(await storedCount(), 0);
   });
 
-  it('refuses a non-member with FORBIDDEN and an unknown chat with NOT_FOUND, as MessageService does, storing nothing', async () => {
+  it('refuses a non-member exactly as an unknown chat (NOT_FOUND), as MessageService does, storing nothing', async () => {
     assert.deepEqual(errorOf(await send('eve', 'let me in')), NOT_A_MEMBER);
     assert.deepEqual(errorOf(await run(HISTORY, { chatId }, 'eve')), NOT_A_MEMBER);
     assert.deepEqual(errorOf(await run('mutation ($c: ID!) { setTyping(chatId: $c, typing: true) }', { c: chatId }, 'eve')), NOT_A_MEMBER);
@@ -153,7 +155,7 @@ describe('messages permissions', () => {
       codeOf(await executeSubgraph(guarded, { query: `mutation { setTyping(chatId: "${chatId}", typing: true) }`, viewer: eve })),
       codeOf((await subscribeSubgraph(guarded, { query: EVENTS, variables: { chatId }, viewer: eve })) as ExecutionResult),
     ];
-    assert.deepEqual(codes, ['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN']);
+    assert.deepEqual(codes, ['NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND']);
     assert.deepEqual(called, []);
     const member = await executeSubgraph(guarded, { query: HISTORY, variables: { chatId }, viewer: viewers.bob });
     assert.deepEqual([codeOf(member), called], ['INTERNAL_SERVER_ERROR', ['messages']], 'a member reaches the resolver');

@@ -8,18 +8,18 @@
  * root field, the viewer's own event topic or export, or an entity reference,
  * which MessageService.messageById refuses to non-members.
  */
-import { allow, applyPermissions, forbidden, isAuthenticated, notFound, parseId, permissionRule, sameRule, unauthenticated, type PermissionRule, type PermissionRules } from '@chat/common';
+import { allow, applyPermissions, isAuthenticated, parseId, permissionRule, sameRule, unauthenticated, type PermissionRule, type PermissionRules } from '@chat/common';
 import type { GraphQLSchema } from 'graphql';
 import type { Context } from './context.ts';
-import { NOT_A_MEMBER } from './services/message-service.ts';
+import { chatNotFound } from './services/message-service.ts';
 import { isMember } from './store/membership-store.ts';
 
 type ChatIdOf = (args: Readonly<Record<string, unknown>>) => unknown;
 
 /**
  * The viewer is a member of the chat `chatIdOf` names: UNAUTHENTICATED
- * without a viewer, NOT_FOUND for no such chat, FORBIDDEN for a non-member,
- * as MessageService refuses them. Membership comes from the operation's
+ * without a viewer, NOT_FOUND for no such chat and for a non-member alike
+ * (IDs cannot be probed), as MessageService refuses them. Membership comes from the operation's
  * MessageService (`standingIn`), whose checks then reuse the answer: one
  * look-up per chat per operation, rule and service together, and none kept
  * beyond the operation (a subscription's context lives as long as it does;
@@ -35,8 +35,7 @@ function isChatMember(name: string, chatIdOf: ChatIdOf): PermissionRule {
     const chatId = typeof given === 'string' ? parseId(given) : undefined;
     if (chatId === undefined) return true;
     const { access } = await messages.standingIn(chatId.toString());
-    if (access === 'MISSING') return notFound('Chat');
-    return isMember(access) || forbidden(NOT_A_MEMBER);
+    return isMember(access) || chatNotFound();
   });
 }
 
@@ -53,7 +52,7 @@ export const permissions: PermissionRules = {
   Mutation: {
     sendMessage: isChatMember('input.chatId', (args) => (args.input as { chatId?: unknown } | undefined)?.chatId),
     ...sameRule(byChatId, 'markDelivered', 'markSeen', 'setTyping'),
-    // The chat is the message's: MessageService checks membership (FORBIDDEN) and who may do what.
+    // The chat is the message's: MessageService checks membership (NOT_FOUND, as for an unknown message) and who may do what.
     ...sameRule(isAuthenticated, 'editMessage', 'deleteMessage', 'reactToMessage', 'unreactToMessage'),
   },
   // Checked when the subscription opens; `chatId` is optional (every chat of the viewer).

@@ -205,25 +205,25 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
       assert.equal(copies.length, 1);
     });
 
-    it('refuses a non-member: send, history, chat and subscribe', async () => {
+    it('refuses a non-member as for an unknown chat: send, history, chat and subscribe', async () => {
       const send = await gql(
         topology.sendUrl,
         'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
         { input: { chatId, text: 'let me in', clientMessageId: 'intruder-1' } },
         eve.token,
       );
-      assert.equal(send.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+      assert.equal(send.errors?.[0]?.extensions?.code, 'NOT_FOUND');
       const history = await gql(topology.sendUrl, 'query ($chatId: ID!) { messages(chatId: $chatId) { edges { cursor } } }', { chatId }, eve.token);
-      assert.equal(history.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+      assert.equal(history.errors?.[0]?.extensions?.code, 'NOT_FOUND');
       const chat = await gql(topology.sendUrl, 'query ($id: ID!) { chat(id: $id) { id } }', { id: chatId }, eve.token);
-      assert.equal(chat.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+      assert.equal(chat.errors?.[0]?.extensions?.code, 'NOT_FOUND');
 
       const client = wsClient(topology.subscribeUrl, eve.token);
       const subscription = new Subscription(client, MESSAGE_ADDED, { chatId });
       try {
         await subscription.done;
         const refusal = subscription.events[0]?.errors ?? (subscription.error as any);
-        assert.equal(JSON.stringify(refusal).includes('FORBIDDEN'), true, JSON.stringify(refusal));
+        assert.equal(JSON.stringify(refusal).includes('NOT_FOUND'), true, JSON.stringify(refusal));
       } finally {
         subscription.stop();
         await client.dispose();

@@ -183,15 +183,15 @@ describe('permissions through the gateway (embedded)', () => {
     assert.equal(me.me.username, input.username.toLowerCase());
   });
 
-  it('refuses a logged-in non-member on member-only fields with FORBIDDEN, and an unknown chat with NOT_FOUND', async () => {
+  it('refuses a logged-in non-member on member-only fields with NOT_FOUND, as an unknown chat', async () => {
     const chat = await gql(embedded.url, 'query ($id: ID!) { chat(id: $id) { id } }', { id: chatId }, eve.token);
-    assert.deepEqual([codeOf(chat), chat.data?.chat ?? null], ['FORBIDDEN', null]);
+    assert.deepEqual([codeOf(chat), chat.data?.chat ?? null], ['NOT_FOUND', null]);
     const history = await gql(embedded.url, 'query ($chatId: ID!) { messages(chatId: $chatId) { edges { cursor } } }', { chatId }, eve.token);
-    assert.deepEqual([codeOf(history), history.data ?? null], ['FORBIDDEN', null]);
+    assert.deepEqual([codeOf(history), history.data ?? null], ['NOT_FOUND', null]);
     const typing = await gql(embedded.url, 'mutation ($chatId: ID!) { setTyping(chatId: $chatId, typing: true) }', { chatId }, eve.token);
-    assert.equal(codeOf(typing), 'FORBIDDEN');
+    assert.equal(codeOf(typing), 'NOT_FOUND');
     const events = await firstAnswer(embedded.url, 'subscription ($chatId: ID) { chatEvents(chatId: $chatId) { __typename } }', { chatId }, eve.token);
-    assert.equal(codeOf(events), 'FORBIDDEN', JSON.stringify(events));
+    assert.equal(codeOf(events), 'NOT_FOUND', JSON.stringify(events));
 
     const unknown = await gql(embedded.url, 'query { chat(id: "123456789") { id } }', {}, eve.token);
     assert.equal(codeOf(unknown), 'NOT_FOUND');

@@ -68,7 +68,11 @@ import {
 import { admit, invitationCutoff, invitationNotFound, REINVITE_WAIT_MS, usersNotFound } from './group-admission.ts';
 import { renderSystemText } from './system-text.ts';
 
-export const NOT_A_MEMBER = 'You are not a member of this chat.';
+/**
+ * A chat the viewer is not in answers exactly as one that does not exist
+ * (code and message): chat IDs cannot be probed. docs/SECURITY.md.
+ */
+export const chatNotFound = () => notFound('Chat');
 
 /** Who may have a direct chat with whom: `anyone` (unless either blocked the other), or `connections` only. */
 export type DirectChatPolicy = RuntimeEnv['DIRECT_CHAT_POLICY'];
@@ -189,31 +193,29 @@ export class ChatService {
     return this.#membership ? this.#membership.load(chatId) : null;
   }
 
-  /** @throws FORBIDDEN unless the viewer is a member of `chat`. */
-  async #authorize(chat: ChatRecord): Promise<ChatRecord> {
-    if (!(await this.#membershipOf(chat.id))) throw forbidden(NOT_A_MEMBER);
-    return chat;
+  /** The chat if it exists and the viewer is a member of it, else null. */
+  async #visible(chatId: string): Promise<ChatRecord | null> {
+    const chat = await this.#chats.load(chatId);
+    return chat && (await this.#membershipOf(chat.id)) ? chat : null;
   }
 
-  /** `chat(id)`: NOT_FOUND when there is no such chat, FORBIDDEN for a non-member. */
+  /** `chat(id)`: NOT_FOUND when there is no such chat or the viewer is not a member (one answer for both). */
   async chat(id: string): Promise<ChatRecord> {
     this.#requireViewer();
-    const chatId = requireId(id, 'id').toString();
-    const chat = await this.#chats.load(chatId);
-    if (!chat) throw notFound('Chat');
-    return this.#authorize(chat);
+    const chat = await this.#visible(requireId(id, 'id').toString());
+    if (!chat) throw chatNotFound();
+    return chat;
   }
 
   /**
    * A Chat entity the gateway asks for, e.g. for a subscription event of this
-   * viewer: null when there is no such chat, FORBIDDEN for a non-member.
+   * viewer: null when there is no such chat or the viewer is not a member.
    */
   async chatReference(id: string): Promise<ChatRecord | null> {
     this.#requireViewer();
     const chatId = parseId(id);
     if (chatId === undefined) return null;
-    const chat = await this.#chats.load(chatId.toString());
-    return chat && this.#authorize(chat);
+    return this.#visible(chatId.toString());
   }
 
   /** The viewer's chats, most recently active first. */
@@ -242,10 +244,10 @@ export class ChatService {
     return this.#memberCounts.load(chat.id);
   }
 
-  /** @throws FORBIDDEN when the viewer is not a member (any more). */
+  /** @throws NOT_FOUND when the viewer is not a member (any more), as for any chat they are not in. */
   async viewerRole(chat: ChatRecord): Promise<ChatRole> {
     const membership = await this.#membershipOf(chat.id);
-    if (!membership) throw forbidden(NOT_A_MEMBER);
+    if (!membership) throw chatNotFound();
     return membership.role;
   }
 
@@ -521,16 +523,15 @@ export class ChatService {
 
   /**
    * Runs `work` on a group under its row lock, once the viewer is known to
-   * be a member of a group: NOT_FOUND for no such chat, FORBIDDEN for a
-   * non-member, BAD_USER_INPUT (NOT_A_GROUP) for a direct chat. Whatever
+   * be a member of a group: NOT_FOUND for no such chat and for a non-member
+   * alike, BAD_USER_INPUT (NOT_A_GROUP) for a direct chat. Whatever
    * `work` throws changes nothing; what it changed is announced once committed.
    */
   async #changeGroup<T>(chatId: bigint, work: (group: LockedChat, me: ChatMemberRecord) => Promise<Change<T>>): Promise<T> {
     const viewer = this.#requireViewer();
     return this.#change(chatId, async (group) => {
-      if (!group) throw notFound('Chat');
-      const me = group.members.find((member) => member.userId === viewer.id);
-      if (!me) throw forbidden(NOT_A_MEMBER);
+      const me = group?.members.find((member) => member.userId === viewer.id);
+      if (!group || !me) throw chatNotFound();
       if (group.chat.kind !== 'GROUP') throw notAGroup();
       return work(group, me);
     });

@@ -50,7 +50,13 @@ export const MAX_TEXT_LENGTH = 4000;
 export const MAX_RAW_TEXT_LENGTH = 2 * MAX_TEXT_LENGTH;
 export const MAX_CLIENT_MESSAGE_ID_LENGTH = 64;
 
-export const NOT_A_MEMBER = 'You are not a member of this chat.';
+/**
+ * A chat the viewer is not in answers exactly as one that does not exist
+ * (code and message), and so does a message of such a chat: IDs cannot be
+ * probed. docs/SECURITY.md.
+ */
+export const chatNotFound = () => notFound('Chat');
+export const messageNotFound = () => notFound('Message');
 
 /** A direct chat in which either member blocked the other: neutral, it does not say who blocked whom. */
 export const CANNOT_SEND = 'You cannot send messages in this chat.';
@@ -191,11 +197,14 @@ export class MessageService {
     return this.#access.load(chatId);
   }
 
-  /** @throws NOT_FOUND for an unknown chat, FORBIDDEN when the viewer is not a member. @returns the viewer's role. */
-  async #requireMember(chatId: string): Promise<Exclude<ChatAccess, 'MISSING' | 'NOT_MEMBER'>> {
+  /**
+   * @throws `refusal()` (by default NOT_FOUND for the chat) when the chat does
+   * not exist or the viewer is not a member: one answer for both.
+   * @returns the viewer's role.
+   */
+  async #requireMember(chatId: string, refusal = chatNotFound): Promise<Exclude<ChatAccess, 'MISSING' | 'NOT_MEMBER'>> {
     const { access } = await this.standingIn(chatId);
-    if (access === 'MISSING') throw notFound('Chat');
-    if (!isMember(access)) throw forbidden(NOT_A_MEMBER);
+    if (!isMember(access)) throw refusal();
     return access;
   }
 
@@ -364,10 +373,7 @@ export class MessageService {
     return wanted({ type: 'TypingChanged' } as ChatEventRecord) ? new TypingExpiry(stream) : stream;
   }
 
-  /**
-   * A Message entity by ID, for the gateway: null when unknown.
-   * @throws FORBIDDEN when the viewer is not a member of the message's chat.
-   */
+  /** A Message entity by ID, for the gateway: null when unknown or in a chat the viewer is not in. */
   /** The media a message carries, as entity references (none once deleted for everyone). */
   async mediaOf(message: MessageLike): Promise<{ id: string }[]> {
     if ('deletedAt' in message && message.deletedAt) return [];
@@ -380,8 +386,7 @@ export class MessageService {
     const parsed = parseId(id);
     if (parsed === undefined) return null;
     const message = await this.#messages.load(parsed.toString());
-    if (!message) return null;
-    await this.#requireMember(message.chatId);
+    if (!message || !isMember((await this.standingIn(message.chatId)).access)) return null;
     return message;
   }
 
@@ -390,7 +395,7 @@ export class MessageService {
    * in its chat. In the distributed mode a message is acknowledged a moment
    * before it is placed in history; a change that comes that early waits for
    * it, then answers UNAVAILABLE (retryable) rather than NOT_FOUND.
-   * @throws NOT_FOUND for an unknown message, FORBIDDEN for a non-member.
+   * @throws NOT_FOUND for an unknown message and for one in a chat the viewer is not in, alike.
    */
   async #target(id: string, argument: string): Promise<{ message: MessageRecord; role: Exclude<ChatAccess, 'MISSING' | 'NOT_MEMBER'> }> {
     this.#requireViewer();
@@ -398,10 +403,10 @@ export class MessageService {
     const deadline = Date.now() + (this.deps.placementWaitMs ?? 2_000);
     for (;;) {
       const [message] = await this.#store.byIds([messageId]);
-      if (message) return { message, role: await this.#requireMember(message.chatId) };
+      if (message) return { message, role: await this.#requireMember(message.chatId, messageNotFound) };
       const pending = await this.deps.keys.findByMessageId(messageId);
-      if (!pending) throw notFound('Message');
-      await this.#requireMember(pending.chatId);
+      if (!pending) throw messageNotFound();
+      await this.#requireMember(pending.chatId, messageNotFound);
       if (Date.now() > deadline) {
         throw apiError('UNAVAILABLE', 'The message is still being delivered; retry in a moment.', { retryable: true });
       }
@@ -503,7 +508,7 @@ export class MessageService {
     const upTo = await this.#placed.load(messageId);
     if (!upTo || upTo.chatId !== canonicalChatId) throw notFound('Message');
     const result = await this.#state.advanceReceipt(kind, viewer.id, upTo, new Date());
-    if (result.outcome === 'NOT_A_MEMBER') throw forbidden(NOT_A_MEMBER);
+    if (result.outcome === 'NOT_A_MEMBER') throw chatNotFound();
     if (result.outcome === 'BACKWARDS') {
       throw badInput(`The chat is already marked ${kind === 'SEEN' ? 'seen' : 'delivered'} past this message; receipts only move forward.`, {
         argument: 'upToMessageId',
