@@ -110,7 +110,7 @@ describe('group consent (in-process)', () => {
 
     // An invitee is no member: not in their chats, not allowed to read it.
     assert.deepEqual(await ok(CHATS, {}, 'str'), { edges: [] });
-    assert.equal((await errorOf(READ, { id: chat.id }, 'str')).code, 'FORBIDDEN');
+    assert.equal((await errorOf(READ, { id: chat.id }, 'str')).code, 'NOT_FOUND', 'as for a chat that does not exist');
     assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(chat.id), userId: BigInt(users.str) } }), 0);
   });
 

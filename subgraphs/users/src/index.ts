@@ -70,3 +70,4 @@ export function createUsersSubgraph(runtime: Runtime): Subgraph<Context> {
 }
 export { UserStore, MIN_SUBSTRING_SEARCH } from './store/user-store.ts';
 export { SHARED_FIELDS } from './shared-fields.ts';
+export { cutOffSessions } from './operator.ts';

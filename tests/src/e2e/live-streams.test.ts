@@ -9,6 +9,9 @@
  * of one subscription share their work.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { EventStream, gql, gqlOk, RawSocket } from '../kit/client.ts';
 import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
@@ -177,6 +180,21 @@ describe('live streams across gateway instances (distributed, Redis)', () => {
     await gqlOk(a, 'mutation { logoutEverywhere }', {}, mia.token);
     await assertEnded(onB, since, 'SESSION_ENDED', 'on B, logoutEverywhere through A');
     for (const gateway of [a, b]) await assertSocketRefused(gateway, mia.token, gateway);
+  });
+
+  it('ends a user’s streams on every instance when an operator cuts them off (npm run sessions:end)', async () => {
+    const [uma, vic] = [await registerUser(a, 'uma'), await registerUser(a, 'vic')];
+    const chatId = await directChat(a, vic, uma);
+    const onA = await openStreams(a, b, uma.token, vic, chatId);
+    const since = Date.now();
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/end-sessions.ts', uma.username], {
+      cwd: root,
+      env: { ...process.env, ...topology.env, LOG_LEVEL: 'silent' },
+    });
+    assert.match(stdout, /1 session\(s\) ended/);
+    await assertEnded(onA, since, 'SESSION_ENDED', 'cut off by an operator');
+    assert.equal((await gql(b, '{ me { id } }', {}, uma.token)).errors?.[0]?.extensions?.reason, 'SESSION_ENDED');
   });
 
   it('budgets one user’s live subscriptions over connections, transports and instances', async () => {

@@ -7,7 +7,8 @@
 import type { PrismaClient } from '@chat/prisma';
 import { toUserRecord, userColumns, type UserRecord } from './user-store.ts';
 
-export type EndReason = 'LOGOUT' | 'LOGOUT_EVERYWHERE' | 'ENDED_BY_USER' | 'PASSWORD_CHANGED' | 'REFRESH_REUSED';
+/** Why a session ended; `CUT_OFF`: an operator ended it (`npm run sessions:end`). */
+export type EndReason = 'LOGOUT' | 'LOGOUT_EVERYWHERE' | 'ENDED_BY_USER' | 'PASSWORD_CHANGED' | 'REFRESH_REUSED' | 'CUT_OFF';
 
 export interface SessionRecord {
   id: string;
