@@ -62,7 +62,9 @@ async function assertEnded({ sse, socket }: Streams, since: number, reason: 'SES
   const sseEnded = await sse.ended;
   assert.ok(sseEnded - since < WITHIN_MS, `${what}: the SSE stream closed ${sseEnded - since} ms after`);
   if (reason === 'SESSION_ENDED') {
-    const closed = await socket.closed;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([socket.closed, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: the socket is still open`)), WITHIN_MS + 2_000)))]);
+    clearTimeout(timer);
     assert.deepEqual([closed.code, closed.reason], [4403, 'Session ended'], what);
     assert.ok(closed.at - since < WITHIN_MS, `${what}: the socket closed ${closed.at - since} ms after`);
   }
@@ -72,7 +74,13 @@ async function assertEnded({ sse, socket }: Streams, since: number, reason: 'SES
 async function assertSocketRefused(url: string, token: string, what: string): Promise<void> {
   const socket = new RawSocket(url);
   await socket.init(token);
-  const closed = await socket.closed;
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([socket.closed, new Promise<'open'>((resolve) => (timer = setTimeout(() => resolve('open'), 10_000)))]);
+  clearTimeout(timer);
+  if (closed === 'open') {
+    socket.close();
+    assert.fail(`${what}: the socket is still open 10 s after connection_init: ${JSON.stringify(socket.messages)}`);
+  }
   assert.equal(closed.code, 4403, what);
   assert.equal(socket.messages.some((message) => message.type === 'connection_ack'), false, `${what}: acknowledged`);
 }
