@@ -142,9 +142,9 @@ function invitationCursorOf(invitation: GroupInvitationRecord): string {
 /** @throws BAD_USER_INPUT for a cursor that `invitationCursorOf` did not make. */
 function invitationPositionOf(cursor: string): InvitationPosition {
   const [at = '', id = ''] = decodeCursor(cursor, 2);
-  const invitedAt = new Date(at);
+  const invitedAt = parseDateTime(at);
   const chatId = parseId(id);
-  if (Number.isNaN(invitedAt.getTime()) || chatId === undefined) throw badInput('Invalid cursor.');
+  if (invitedAt === undefined || chatId === undefined) throw badInput('Invalid cursor.');
   return { invitedAt, chatId };
 }
 
@@ -389,7 +389,7 @@ export class ChatService {
   async invitations(first: number | null | undefined, after: string | null | undefined): Promise<Connection<GroupInvitationRecord>> {
     const viewer = this.#requireViewer();
     const size = pageSize(first);
-    const position = after ? invitationPositionOf(after) : null;
+    const position = after === null || after === undefined ? null : invitationPositionOf(after);
     const rows = await this.store.invitationsOfUser(viewer.id, invitationCutoff(new Date()), size + 1, position);
     return toConnection(rows, size, invitationCursorOf, (row) => row);
   }
