@@ -55,27 +55,49 @@ export function useEventStreamLimits(
         setResultAndStopExecution({ errors: [refused(slots[full]!.refusal, { reason: 'TOO_MANY_CONNECTIONS' })] });
         return;
       }
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        void counter.release(id);
-      };
-      // The slot is held exactly as long as the stream, however it ends (or fails to start).
-      setSubscribeFn(async (subscribeArgs: ExecutionArgs) => {
-        let result;
-        try {
-          result = await subscribeFn(subscribeArgs);
-        } catch (error) {
-          release();
-          throw error;
-        }
-        if (!isAsyncIterable(result)) {
-          release();
-          return result;
-        }
-        return releasing(result, release) as never;
-      });
+      return holdSlot({ subscribeFn, setSubscribeFn }, () => void counter.release(id));
+    },
+  };
+}
+
+type SubscribeFn = (args: ExecutionArgs) => unknown;
+
+/**
+ * Holds a slot exactly as long as the stream the subscription opens, however
+ * it ends: `release` runs once, when the stream ends, when it fails to start,
+ * or when a later plugin refuses the subscription so that it never starts
+ * (envelop then skips the subscribe function, but still calls the
+ * `onSubscribeResult` returned here). Return its result from `onSubscribe`.
+ */
+export function holdSlot(
+  { subscribeFn, setSubscribeFn }: { subscribeFn: SubscribeFn; setSubscribeFn: (fn: SubscribeFn) => void },
+  release: () => void,
+): { onSubscribeResult(): void } {
+  let released = false;
+  let started = false;
+  const once = () => {
+    if (released) return;
+    released = true;
+    release();
+  };
+  setSubscribeFn(async (args: ExecutionArgs) => {
+    started = true;
+    let result;
+    try {
+      result = await subscribeFn(args);
+    } catch (error) {
+      once();
+      throw error;
+    }
+    if (!isAsyncIterable(result)) {
+      once();
+      return result;
+    }
+    return releasing(result, once);
+  });
+  return {
+    onSubscribeResult: () => {
+      if (!started) once();
     },
   };
 }
@@ -84,7 +106,7 @@ const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
 
 /** Passes `source` through, calling `release` once it ends: done, failed, or returned early. */
-export function releasing<T>(source: AsyncIterable<T>, release: () => void): AsyncIterableIterator<T> {
+function releasing<T>(source: AsyncIterable<T>, release: () => void): AsyncIterableIterator<T> {
   const iterator = source[Symbol.asyncIterator]();
   const wrapped: AsyncIterableIterator<T> = {
     next: async () => {

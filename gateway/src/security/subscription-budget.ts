@@ -9,11 +9,11 @@
  * SUBSCRIPTION_BUDGET, the `limit`, and `retryAfterSeconds`); over HTTP with 429.
  */
 import type { ErrorCode } from '@chat/common';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../subgraph-hosts.ts';
 import type { ConnectionCounter } from './connection-counter.ts';
-import { releasing } from './event-stream-limits.ts';
+import { holdSlot } from './event-stream-limits.ts';
 
 /**
  * What a refusal tells the client to wait. A slot frees when one of the
@@ -32,26 +32,7 @@ export function useSubscriptionBudget({ counter, max }: { counter: ConnectionCou
         setResultAndStopExecution({ errors: [budgetExceeded(max, args.contextValue.transport)] });
         return;
       }
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        void counter.release(id);
-      };
-      setSubscribeFn(async (subscribeArgs: ExecutionArgs) => {
-        let result;
-        try {
-          result = await subscribeFn(subscribeArgs);
-        } catch (error) {
-          release();
-          throw error;
-        }
-        if (typeof (result as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
-          release();
-          return result;
-        }
-        return releasing(result as AsyncIterable<unknown>, release) as never;
-      });
+      return holdSlot({ subscribeFn, setSubscribeFn }, () => void counter.release(id));
     },
   };
 }
