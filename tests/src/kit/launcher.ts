@@ -137,8 +137,20 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
     drop: async () => {
       const dropper = new pg.Client({ connectionString: admin });
       await dropper.connect();
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await dropper.end();
+      try {
+        // node-postgres reports a pool ended while its connections are still closing; FORCE would cut them, and a
+        // client cut that way throws in the test's process. So wait for the suite's own connections to go (a few
+        // ms), and force only what is left after that (a process that was killed, say).
+        const deadline = Date.now() + 5_000;
+        while (Date.now() < deadline) {
+          const { rows } = await dropper.query<{ open: number }>('SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = $1', [name]);
+          if (!rows[0]?.open) break;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await dropper.end();
+      }
     },
   };
 }
