@@ -1,4 +1,4 @@
-/** Subscriptions over server-sent events, held to the connection and subscribe limits (a Yoga server of its own). */
+/** Subscriptions over server-sent events, held to the connection and subscribe limits and the per-user budget (a Yoga server of its own). */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { MemoryRateLimiter } from '@chat/common';
@@ -7,8 +7,9 @@ import type { GatewayContext } from '../subgraph-hosts.ts';
 import type { SecurityLimits } from './config.ts';
 import { MemoryConnectionCounter } from './connection-counter.ts';
 import { useEventStreamLimits } from './event-stream-limits.ts';
+import { useSubscriptionBudget } from './subscription-budget.ts';
 
-type Context = Pick<GatewayContext, 'viewer' | 'clientIp'>;
+type Context = Pick<GatewayContext, 'viewer' | 'clientIp' | 'transport'>;
 
 const schema = createSchema<Context>({
   typeDefs: /* GraphQL */ `
@@ -29,18 +30,17 @@ const schema = createSchema<Context>({
   },
 });
 
-function server(limits: Partial<SecurityLimits['ws']>) {
+/** With `budget`, the per-user subscription budget runs after the limits, as in the gateway. */
+function server(limits: Partial<SecurityLimits['ws']>, { budget, counter = new MemoryConnectionCounter() }: { budget?: number; counter?: MemoryConnectionCounter } = {}) {
   return createYoga<object, Context>({
     schema,
     plugins: [
-      useEventStreamLimits(
-        { initTimeoutMs: 3_000, maxMessageBytes: 65_536, leaseMs: 60_000, ...limits },
-        { counter: new MemoryConnectionCounter(), limiter: new MemoryRateLimiter(), keyPrefix: 'test' },
-      ),
+      useEventStreamLimits({ initTimeoutMs: 3_000, maxMessageBytes: 65_536, leaseMs: 60_000, ...limits }, { counter, limiter: new MemoryRateLimiter(), keyPrefix: 'test' }),
+      ...(budget ? [useSubscriptionBudget({ counter, max: budget })] : []),
     ],
     context: ({ request }) => {
       const user = request.headers.get('x-user');
-      return { viewer: user ? { id: user, username: user, sessionId: 's' } : null, clientIp: '198.51.100.1' };
+      return { viewer: user ? { id: user, username: user, sessionId: 's' } : null, clientIp: '198.51.100.1', transport: 'http' as const };
     },
     logging: false,
   });
@@ -105,5 +105,38 @@ describe('subscriptions over server-sent events', () => {
     assert.equal(refused.first.errors?.[0]?.extensions?.reason, 'SUBSCRIBE_RATE');
     const retry = refused.first.errors?.[0]?.extensions?.retryAfterSeconds as number;
     assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= 60);
+  });
+});
+
+describe('the per-user subscription budget', () => {
+  afterEach(() => Promise.all(opened.splice(0).map((stream) => stream.close())));
+
+  it('refuses a subscription past the budget, per user, and frees a slot when a stream ends', async () => {
+    const yoga = server({}, { budget: 2 });
+    const streams = [await open(yoga, 'ann'), await open(yoga, 'ann')];
+    for (const stream of streams) assert.deepEqual(stream.first.data, { ticks: 1 });
+    const third = await open(yoga, 'ann');
+    assert.equal(third.status, 429);
+    const refusal = third.first.errors?.[0]?.extensions;
+    assert.deepEqual([refusal?.code, refusal?.reason, refusal?.limit], ['RATE_LIMITED', 'SUBSCRIPTION_BUDGET', 2], JSON.stringify(third.first));
+    assert.ok(Number(refusal?.retryAfterSeconds) >= 1);
+    assert.deepEqual((await open(yoga, 'bob')).first.data, { ticks: 1 }, 'another user has a budget of their own');
+    await streams[0]!.close();
+    let again;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      again = await open(yoga, 'ann');
+      if (again.first.data) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    assert.deepEqual(again?.first.data, { ticks: 1 }, 'a closed stream frees its slot');
+  });
+
+  it('gives back the slots the plugins before it took when it refuses', async () => {
+    const counter = new MemoryConnectionCounter();
+    const yoga = server({ maxConnectionsPerUser: 1_000 }, { budget: 1, counter });
+    await open(yoga, 'cat');
+    for (let n = 0; n < 5; n++) assert.equal((await open(yoga, 'cat')).status, 429);
+    // Only the open stream still holds a connection slot: 1, not 6.
+    assert.equal(await counter.acquire('probe', [{ subject: 'user:cat', max: 2 }]), -1, 'the refused ones gave their connection slots back');
   });
 });
