@@ -108,8 +108,8 @@ export class SubscriptionBridge {
   }
 
   /** Plans a subscription operation (cached per document and operation name). */
-  plan(document: DocumentNode, operationName?: string | null): SubscriptionPlan {
-    const key = `${operationName ?? ''}\u0000${print(document)}`;
+  plan(document: DocumentNode, operationName?: string | null, source = print(document)): SubscriptionPlan {
+    const key = `${operationName ?? ''}\u0000${source}`;
     let plan = this.#plans.get(key);
     if (!plan) {
       const operation = operationFromDocument(this.#apiSchema, document, { operationName: operationName ?? undefined });
@@ -125,14 +125,16 @@ export class SubscriptionBridge {
   async subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const { viewer } = args.contextValue as GatewayContext;
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-    if (!viewer || resumes(args.document, args.operationName, variables)) return this.#open(args);
-    const key = [viewer.id, viewer.sessionId, args.operationName ?? '', print(args.document), JSON.stringify(variables)].join('\u0000');
+    // Printed once per subscription: the plan's cache key, the copies' key and the request the plan executes with.
+    const source = print(args.document);
+    if (!viewer || resumes(args.document, args.operationName, variables)) return this.#open(args, source);
+    const key = [viewer.id, viewer.sessionId, args.operationName ?? '', source, JSON.stringify(variables)].join('\u0000');
     let copies = this.#copies.get(key);
     if (copies && !copies.over) {
       this.counts.joined++;
     } else {
       const started: Multicast = new Multicast(
-        () => this.#open(args),
+        () => this.#open(args, source),
         () => this.#copies.get(key) === started && this.#copies.delete(key),
       );
       this.#copies.set(key, (copies = started));
@@ -141,11 +143,11 @@ export class SubscriptionBridge {
   }
 
   /** Opens a subscription of its own: the owning subgraph's stream, each event executed through the plan. */
-  async #open(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  async #open(args: ExecutionArgs, source: string): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const context = args.contextValue as GatewayContext;
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     const operationName = args.operationName ?? null;
-    const plan = this.plan(args.document, operationName);
+    const plan = this.plan(args.document, operationName, source);
     const owner = this.#hosts.get(plan.primary.serviceName);
     if (!owner) throw new Error(`no host for subgraph ${plan.primary.serviceName}`);
 
@@ -162,7 +164,6 @@ export class SubscriptionBridge {
       operationDocument: args.document,
       operationName: operationName ?? undefined,
     });
-    const source = print(args.document);
     const shareKey = plan.shareable && context.viewer ? `${operationName ?? ''}\u0000${source}\u0000${JSON.stringify(variables)}\u0000` : undefined;
     const requestContext = {
       request: { query: source, variables, operationName: operationName ?? undefined },
