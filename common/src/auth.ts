@@ -22,7 +22,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { GraphQLError } from 'graphql';
-import { apiError } from './errors.ts';
+import { apiError, commonError } from './errors.ts';
 
 export interface Viewer {
   id: string;
@@ -73,7 +73,7 @@ const VERIFIED_MAX_ENTRIES = 10_000;
 
 /** UNAUTHENTICATED with a `reason` clients can act on: TOKEN_EXPIRED means "refresh", anything else "log in again". */
 export const tokenRefused = (message: string, reason: 'TOKEN_EXPIRED' | 'TOKEN_INVALID' | 'SESSION_ENDED') =>
-  apiError('UNAUTHENTICATED', message, { reason });
+  commonError(reason, message);
 
 export class TokenService {
   readonly accessTokenTtlSeconds: number;

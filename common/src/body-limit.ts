@@ -17,9 +17,10 @@
  * connection is closed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CommonReason, ErrorCode } from './errors.ts';
 
 /** `extensions.code` of the refusal (and `reason`, for clients that look there). */
-export const PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE';
+export const PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE' satisfies ErrorCode;
 
 /**
  * The body limit of a subgraph process (distributed mode). Its callers are
@@ -44,7 +45,7 @@ export const LINGER_MS = 1_000;
 /** The refusal's body: a GraphQL response, as every answer of `/graphql`. */
 export function tooLargeBody(maxBytes: number): string {
   return JSON.stringify({
-    errors: [{ message: `The request body exceeds ${maxBytes} bytes.`, extensions: { code: PAYLOAD_TOO_LARGE, reason: 'BODY_TOO_LARGE', limit: maxBytes } }],
+    errors: [{ message: `The request body exceeds ${maxBytes} bytes.`, extensions: { code: PAYLOAD_TOO_LARGE, reason: 'BODY_TOO_LARGE' satisfies CommonReason, limit: maxBytes } }],
   });
 }
 

@@ -12,7 +12,7 @@
  */
 import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
 import type { Viewer } from './auth.ts';
-import { apiError } from './errors.ts';
+import { commonError } from './errors.ts';
 
 /** The HTTP header (and the graphql-ws operation extension) carrying it. */
 export const IDENTITY_HEADER = 'x-chat-identity';
@@ -23,7 +23,7 @@ const TTL_SECONDS = 60;
 const REUSE_MS = (TTL_SECONDS / 2) * 1000;
 const MAX_CACHED = 10_000;
 
-const refused = () => apiError('UNAUTHENTICATED', 'This service accepts requests from the gateway only.', { reason: 'INTERNAL_IDENTITY' });
+const refused = () => commonError('INTERNAL_IDENTITY', 'This service accepts requests from the gateway only.');
 
 export class InternalIdentity {
   readonly #secret: Uint8Array;

@@ -5,6 +5,7 @@ export * from './connection.ts';
 export * from './date-time.ts';
 export * from './env.ts';
 export * from './errors.ts';
+export * from './error-registry.ts';
 export * from './identity.ts';
 export * from './events.ts';
 export * from './ids.ts';

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { GraphQLScalarType, Kind, parse, type DocumentNode } from 'graphql';
 import { MAX_DATE_TIME, MIN_DATE_TIME, parseDateTime } from './date-time.ts';
-import { badInput } from './errors.ts';
+import { badInput, commonError } from './errors.ts';
 
 const INVALID_DATE_TIME = `DateTime must be an ISO-8601 string between ${MIN_DATE_TIME.toISOString()} and ${MAX_DATE_TIME.toISOString()}.`;
 
 /** A DateTime from a client: BAD_USER_INPUT (reason INVALID_DATE_TIME) unless ISO-8601 and within the stores' range. */
 function fromClient(value: unknown): Date {
   const date = typeof value === 'string' ? parseDateTime(value) : undefined;
-  if (!date) throw badInput(INVALID_DATE_TIME, { reason: 'INVALID_DATE_TIME' });
+  if (!date) throw commonError('INVALID_DATE_TIME', INVALID_DATE_TIME);
   return date;
 }
 

@@ -5,9 +5,10 @@
  * ("Text and dates").
  */
 import { z } from 'zod';
+import type { CommonReason } from './errors.ts';
 
 /** `extensions.reason` of a name refused by these rules. */
-export const INVALID_TEXT = 'INVALID_TEXT';
+export const INVALID_TEXT = 'INVALID_TEXT' satisfies CommonReason;
 
 /** Embeddings and overrides (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI, FSI, PDI): they reorder what surrounds them. */
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;

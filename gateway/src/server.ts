@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ApolloGateway } from '@apollo/gateway';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createEventBus, JWKS_PATH, limitRequestBody, log, maskError, type InternalIdentity, type Runtime, type SubgraphName, type TokenService, type Viewer } from '@chat/common';
+import { createEventBus, JWKS_PATH, limitRequestBody, log, maskError, type ErrorCode, type InternalIdentity, type Runtime, type SubgraphName, type TokenService, type Viewer } from '@chat/common';
 import { createUsersSubgraph, SHARED_FIELDS as USERS_SHARED_FIELDS } from '@chat/subgraph-users';
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
@@ -21,6 +21,7 @@ import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { GatewayEnv } from './env.ts';
 import { handleExportDownload } from './export-download.ts';
+import { gatewayError } from './errors.ts';
 import { maskGatewayError, useRequestParseErrors } from './request-errors.ts';
 import { createGatewaySecurity } from './security/index.ts';
 import { inProcessHost, remoteHost, type GatewayContext, type SubgraphHost } from './subgraph-hosts.ts';
@@ -224,20 +225,20 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
         try {
           document = parse(payload.query);
         } catch (error) {
-          const message = error instanceof GraphQLError ? error.message : 'Syntax error.';
-          return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+          // Whatever parsing refused, the token limit included (GRAPHQL_VALIDATION_FAILED over HTTP).
+          return [gatewayError('GRAPHQL_PARSE_FAILED', error instanceof GraphQLError ? error.message : 'Syntax error.')];
         }
         let errors: readonly GraphQLError[];
         try {
           errors = validate(schema, document);
         } catch (error) {
           // graphql-js 16 can throw from validation (a bad @skip argument on a subscription's root field).
-          errors = [new GraphQLError(error instanceof Error ? error.message : 'Invalid document.', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })];
+          errors = [gatewayError('GRAPHQL_VALIDATION_FAILED', error instanceof Error ? error.message : 'Invalid document.')];
         }
         if (errors.length > 0) return errors.map(maskGatewayError);
         if (!getOperationAST(document, payload.operationName)) {
           const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
-          return [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+          return [gatewayError('OPERATION_RESOLUTION_FAILURE', message)];
         }
         let contextValue;
         try {
@@ -304,10 +305,10 @@ async function answerFirst(
 ): Promise<void> {
   try {
     for (const handle of handlers) if (await handle(request, response)) return;
-    response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'Not found.', code: 'NOT_FOUND' }));
+    response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'Not found.', code: 'NOT_FOUND' satisfies ErrorCode }));
   } catch (error) {
     log.error('a media request failed', { error: String(error) });
     if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ error: 'The request failed; try again.', code: 'INTERNAL_SERVER_ERROR' }));
+    response.end(JSON.stringify({ error: 'The request failed; try again.', code: 'INTERNAL_SERVER_ERROR' satisfies ErrorCode }));
   }
 }

@@ -21,6 +21,7 @@ import {
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { gatewayError } from './errors.ts';
 
 /** The per-request context the gateway hands to data sources. */
 export interface GatewayContext {
@@ -162,6 +163,6 @@ function toErrors(error: unknown): GraphQLError[] {
   return list.map((item) => {
     const { message, extensions } = (item ?? {}) as { message?: string; extensions?: Record<string, unknown> };
     if (extensions?.code) return new GraphQLError(message ?? 'Subscription refused.', { extensions });
-    return new GraphQLError('The subscription ended unexpectedly.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    return gatewayError('INTERNAL_SERVER_ERROR', 'The subscription ended unexpectedly.');
   });
 }

@@ -13,15 +13,15 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { getNamedType, GraphQLError, isIntrospectionType, type ASTVisitor, type ValidationContext } from 'graphql';
+import { getNamedType, isIntrospectionType, type GraphQLError, type ASTVisitor, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { gatewayError, type GatewayCode } from '../errors.ts';
 import type { SecurityLimits } from './config.ts';
 
-export const DOCUMENT_REFUSED = 'GRAPHQL_VALIDATION_FAILED';
+export const DOCUMENT_REFUSED = 'GRAPHQL_VALIDATION_FAILED' satisfies GatewayCode;
 
 /** armor prefixes every message with "Syntax Error: ", which none of these is. */
-const refusal = (error: GraphQLError) =>
-  new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: DOCUMENT_REFUSED } });
+const refusal = (error: GraphQLError) => gatewayError(DOCUMENT_REFUSED, error.message.replace(/^Syntax Error: /, ''));
 
 /**
  * armor's rules throw out of `validate` by default; over graphql-ws a throw
@@ -65,7 +65,7 @@ function useNoIntrospection(): Plugin {
       const parent = context.getParentType();
       // Once per introspection selection, at its outermost field.
       if (type && isIntrospectionType(getNamedType(type)) && !(parent && isIntrospectionType(parent))) {
-        context.reportError(new GraphQLError('Introspection is disabled.', { nodes: node, extensions: { code: DOCUMENT_REFUSED } }));
+        context.reportError(gatewayError(DOCUMENT_REFUSED, 'Introspection is disabled.', { nodes: node }));
       }
     },
   });

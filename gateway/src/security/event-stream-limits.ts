@@ -7,8 +7,9 @@
  * rather than per connection. Refusals are RATE_LIMITED, over HTTP with 429.
  * graphql-ws operations are left to the `useServer` hooks (ws-limits.ts).
  */
-import type { ErrorCode, RateLimiter } from '@chat/common';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import type { RateLimiter } from '@chat/common';
+import type { ExecutionArgs } from 'graphql';
+import { refuse } from '../errors.ts';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../subgraph-hosts.ts';
 import { addressBucket } from './client-address.ts';
@@ -18,14 +19,10 @@ import { connectionSlots } from './ws-limits.ts';
 
 type StreamContext = Pick<GatewayContext, 'viewer' | 'clientIp'> & { request?: unknown };
 
-const refused = (message: string, extensions: Record<string, unknown>, retryAfterSeconds?: number) =>
-  new GraphQLError(message, {
-    extensions: {
-      code: 'RATE_LIMITED' satisfies ErrorCode,
-      ...extensions,
-      ...(retryAfterSeconds ? { retryAfterSeconds } : {}),
-      http: { status: 429, ...(retryAfterSeconds ? { headers: { 'Retry-After': String(retryAfterSeconds) } } : {}) },
-    },
+const refused = (reason: 'SUBSCRIBE_RATE' | 'TOO_MANY_CONNECTIONS', message: string, retryAfterSeconds?: number) =>
+  refuse(reason, message, {
+    ...(retryAfterSeconds ? { retryAfterSeconds } : {}),
+    http: { status: 429, ...(retryAfterSeconds ? { headers: { 'Retry-After': String(retryAfterSeconds) } } : {}) },
   });
 
 export function useEventStreamLimits(
@@ -43,7 +40,7 @@ export function useEventStreamLimits(
         const { allowed, retryAfterMs } = await limiter.hit(`${keyPrefix}:sse:${caller}`, rate.max, rate.windowMs);
         if (!allowed) {
           const seconds = Math.max(1, Math.ceil(retryAfterMs / 1_000));
-          setResultAndStopExecution({ errors: [refused(`Too many subscriptions opened; retry in ${seconds} s.`, { reason: 'SUBSCRIBE_RATE' }, seconds)] });
+          setResultAndStopExecution({ errors: [refused('SUBSCRIBE_RATE', `Too many subscriptions opened; retry in ${seconds} s.`, seconds)] });
           return;
         }
       }
@@ -52,7 +49,7 @@ export function useEventStreamLimits(
       const id = counter.newConnectionId();
       const full = await counter.acquire(id, slots);
       if (full >= 0) {
-        setResultAndStopExecution({ errors: [refused(slots[full]!.refusal, { reason: 'TOO_MANY_CONNECTIONS' })] });
+        setResultAndStopExecution({ errors: [refused('TOO_MANY_CONNECTIONS', slots[full]!.refusal)] });
         return;
       }
       return holdSlot({ subscribeFn, setSubscribeFn }, () => void counter.release(id));

@@ -21,11 +21,12 @@
  * RATE_LIMITED errors carrying `retryAfterSeconds`, over HTTP with status
  * 429 and a Retry-After header (docs/SECURITY.md#rate-limits).
  */
-import { apiError, type ErrorCode, type RateLimiter } from '@chat/common';
+import { apiError, type RateLimiter } from '@chat/common';
 import { useRateLimiter, type ConfigByField, type Identity, type IdentifyFn } from '@envelop/rate-limiter';
 import { getOperationAST, getVariableValues, GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RateSetting } from '../env.ts';
+import { gatewayError } from '../errors.ts';
 import type { GatewayContext } from '../subgraph-hosts.ts';
 import { addressBucket } from './client-address.ts';
 import type { SecurityLimits } from './config.ts';
@@ -217,10 +218,9 @@ function useRateLimitErrors(stopped: WeakSet<object>): Plugin<LimitedContext> {
           const retryAfter = Math.max(...refusals.map(({ refusal }) => refusal.retryAfterSeconds));
           const errors = refusals.map(
             ({ error, refusal }) =>
-              new GraphQLError(`Too many ${refusal.field} requests; retry in ${refusal.retryAfterSeconds} s.`, {
+              gatewayError('RATE_LIMITED', `Too many ${refusal.field} requests; retry in ${refusal.retryAfterSeconds} s.`, {
                 nodes: error.nodes,
                 extensions: {
-                  code: 'RATE_LIMITED' satisfies ErrorCode,
                   retryAfterSeconds: refusal.retryAfterSeconds,
                   ...(overHttp ? { http: { status: 429, headers: { 'Retry-After': String(retryAfter) } } } : {}),
                 },

@@ -8,10 +8,10 @@
  * ends. Past the budget, subscribing is refused with RATE_LIMITED (reason
  * SUBSCRIPTION_BUDGET, the `limit`, and `retryAfterSeconds`); over HTTP with 429.
  */
-import type { ErrorCode } from '@chat/common';
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../subgraph-hosts.ts';
+import { refuse } from '../errors.ts';
 import type { ConnectionCounter } from './connection-counter.ts';
 import { holdSlot } from './event-stream-limits.ts';
 
@@ -38,14 +38,10 @@ export function useSubscriptionBudget({ counter, max }: { counter: ConnectionCou
 }
 
 function budgetExceeded(max: number, transport: GatewayContext['transport']): GraphQLError {
-  return new GraphQLError(`At most ${max} subscriptions may be open at once per user, over all connections; end one first.`, {
-    extensions: {
-      code: 'RATE_LIMITED' satisfies ErrorCode,
-      reason: 'SUBSCRIPTION_BUDGET',
-      limit: max,
-      retryAfterSeconds: BUDGET_RETRY_AFTER_SECONDS,
-      // Yoga turns this into the HTTP status and removes it; a graphql-ws client would see it as is.
-      ...(transport === 'http' ? { http: { status: 429, headers: { 'Retry-After': String(BUDGET_RETRY_AFTER_SECONDS) } } } : {}),
-    },
+  return refuse('SUBSCRIPTION_BUDGET', `At most ${max} subscriptions may be open at once per user, over all connections; end one first.`, {
+    limit: max,
+    retryAfterSeconds: BUDGET_RETRY_AFTER_SECONDS,
+    // Yoga turns this into the HTTP status and removes it; a graphql-ws client would see it as is.
+    ...(transport === 'http' ? { http: { status: 429, headers: { 'Retry-After': String(BUDGET_RETRY_AFTER_SECONDS) } } } : {}),
   });
 }

@@ -6,8 +6,8 @@
  * operations open at once on one connection, and `subscribe` messages per
  * connection. Close codes and errors: docs/SUBSCRIPTIONS.md#close-codes.
  */
-import { GraphQLError } from 'graphql';
-import type { ErrorCode } from '@chat/common';
+import type { GraphQLError } from 'graphql';
+import { refuse } from '../errors.ts';
 import type { RateSetting } from '../env.ts';
 import { addressBucket } from './client-address.ts';
 import type { SecurityLimits } from './config.ts';
@@ -64,8 +64,6 @@ interface ConnectionState {
   window: { count: number; endsAt: number } | undefined;
 }
 
-const refused = (message: string, extensions: Record<string, unknown>) =>
-  new GraphQLError(message, { extensions: { code: 'RATE_LIMITED' satisfies ErrorCode, ...extensions } });
 
 export class WebSocketLimits {
   readonly #states = new WeakMap<object, ConnectionState>();
@@ -150,13 +148,12 @@ export class WebSocketLimits {
       const retryAfterMs = hit(state, subscribeRate);
       if (retryAfterMs !== undefined) {
         const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1_000));
-        return [refused(`Too many subscribe messages on this connection; retry in ${retryAfterSeconds} s.`, { reason: 'SUBSCRIBE_RATE', retryAfterSeconds })];
+        return [refuse('SUBSCRIBE_RATE', `Too many subscribe messages on this connection; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds })];
       }
     }
     if (maxSubscriptionsPerConnection && Object.keys(connection.subscriptions).length > maxSubscriptionsPerConnection) {
       return [
-        refused(`At most ${maxSubscriptionsPerConnection} operations may be open at once on one connection; complete one first.`, {
-          reason: 'TOO_MANY_SUBSCRIPTIONS',
+        refuse('TOO_MANY_SUBSCRIPTIONS', `At most ${maxSubscriptionsPerConnection} operations may be open at once on one connection; complete one first.`, {
           limit: maxSubscriptionsPerConnection,
         }),
       ];

@@ -11,7 +11,8 @@
  * does not keep up, and the others go on without it.
  */
 import { Repeater, RepeaterOverflowError } from '@repeaterjs/repeater';
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import type { ExecutionResult } from 'graphql';
+import { refuse } from '../errors.ts';
 import { serialiseOnce } from './shared-frames.ts';
 
 type Opened = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
@@ -83,7 +84,7 @@ export class Multicast {
             void subscriber.push(result).catch(() => {});
           } catch (error) {
             if (!(error instanceof RepeaterOverflowError)) throw error;
-            subscriber.stop(new GraphQLError('The client did not keep up with this subscription; subscribe again from your cursor.', { extensions: { code: 'RATE_LIMITED', reason: 'SLOW_CONSUMER' } }));
+            subscriber.stop(refuse('SLOW_CONSUMER', 'The client did not keep up with this subscription; subscribe again from your cursor.'));
           }
         }
       }

@@ -65,6 +65,7 @@ import {
   ZRenameChatInputSchema,
   ZSetChatMemberRoleInputSchema,
 } from './chat-input.ts';
+import { refuse } from '../errors.ts';
 import { admit, invitationCutoff, invitationNotFound, REINVITE_WAIT_MS, usersNotFound } from './group-admission.ts';
 import { renderSystemText } from './system-text.ts';
 
@@ -81,15 +82,14 @@ export type DirectChatPolicy = RuntimeEnv['DIRECT_CHAT_POLICY'];
 const cannotChat = () => forbidden('You cannot start a chat with this user.');
 
 /** DIRECT_CHAT_POLICY=connections and the two are not connected: FORBIDDEN, reason NOT_CONNECTED. */
-const notConnected = () => apiError('FORBIDDEN', 'You can start a direct chat only with your connections.', { reason: 'NOT_CONNECTED' });
+const notConnected = () => refuse('NOT_CONNECTED', 'You can start a direct chat only with your connections.');
 
 /** A group operation on a direct chat: BAD_USER_INPUT, reason NOT_A_GROUP. */
-export const notAGroup = () => badInput('This is a direct chat, not a group.', { reason: 'NOT_A_GROUP' });
+export const notAGroup = () => refuse('NOT_A_GROUP', 'This is a direct chat, not a group.');
 
 /** Past the member limit: BAD_USER_INPUT, reason GROUP_FULL. */
 export const groupFull = (members: number, joining: number) =>
-  badInput(`A group has at most ${MAX_GROUP_MEMBERS} members; this one has ${members}, and ${joining} more would join.`, {
-    reason: 'GROUP_FULL',
+  refuse('GROUP_FULL', `A group has at most ${MAX_GROUP_MEMBERS} members; this one has ${members}, and ${joining} more would join.`, {
     limit: MAX_GROUP_MEMBERS,
   });
 

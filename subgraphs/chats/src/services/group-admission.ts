@@ -9,7 +9,8 @@
  * the adder cannot tell a block from a deleted account; a user the adder
  * blocked is BAD_USER_INPUT with reason BLOCKED (the adder knows already).
  */
-import { apiError, badInput } from '@chat/common';
+import { apiError } from '@chat/common';
+import { refuse } from '../errors.ts';
 import type { Standing } from '../store/chat-store.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -52,8 +53,7 @@ export function admit(userIds: readonly bigint[], standings: readonly Standing[]
   if (missing.length > 0) throw usersNotFound(missing);
   const blocked = userIds.filter((id) => byId.get(id.toString())?.blockedByAdder).map(String);
   if (blocked.length > 0) {
-    throw badInput(`You blocked ${blocked.length === 1 ? 'user' : 'users'} ${blocked.join(', ')}; unblock them first.`, {
-      reason: 'BLOCKED',
+    throw refuse('BLOCKED', `You blocked ${blocked.length === 1 ? 'user' : 'users'} ${blocked.join(', ')}; unblock them first.`, {
       argument,
       userIds: blocked,
     });

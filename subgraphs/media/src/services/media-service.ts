@@ -3,9 +3,10 @@
  * flow (createUpload → PUT to the signed URL → completeUpload → processing).
  */
 import { randomBytes } from 'node:crypto';
-import { apiError, badInput, forbidden, fromZodError, notFound, unauthenticated, zName, type Snowflake, type Viewer } from '@chat/common';
+import { apiError, forbidden, fromZodError, notFound, unauthenticated, zName, type Snowflake, type Viewer } from '@chat/common';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
+import { refuse } from '../errors.ts';
 import { checkDeclared } from '../processing/limits.ts';
 import type { ObjectStorage } from '../storage/object-storage.ts';
 import type { MediaRecord, MediaStore } from '../store/media-store.ts';
@@ -96,7 +97,7 @@ export class MediaService {
     if (!parsed.success) throw fromZodError(parsed.error);
     const { fileName, size, purpose } = parsed.data;
     const declared = checkDeclared({ contentType: parsed.data.contentType, size, purpose });
-    if (!declared.ok) throw badInput(declared.message, { reason: declared.reason, ...(declared.limit !== undefined ? { limit: declared.limit } : {}) });
+    if (!declared.ok) throw refuse(declared.reason, declared.message, declared.limit !== undefined ? { limit: declared.limit } : {});
     // The canonical name of the type (image/jpg → image/jpeg): what the bytes are checked against and served as.
     const { contentType } = declared;
     const id = this.deps.ids.next();
@@ -110,7 +111,7 @@ export class MediaService {
     );
     if ('refused' in outcome) {
       const { message, ...limit } = outcome.refused;
-      throw badInput(message, { reason: 'QUOTA_EXCEEDED', argument: 'input.size', ...limit });
+      throw refuse('QUOTA_EXCEEDED', message, { argument: 'input.size', ...limit });
     }
     return {
       mediaId: id.toString(),
@@ -131,7 +132,7 @@ export class MediaService {
     if (!media || media.uploaderId !== viewer.id) throw notFound('The media');
     if (media.status !== 'PENDING') return media;
     const stored = await this.deps.storage.size('quarantine', media.storageKey);
-    if (stored === null) throw badInput('Upload the bytes to the upload URL first.', { reason: 'NOT_UPLOADED' });
+    if (stored === null) throw refuse('NOT_UPLOADED', 'Upload the bytes to the upload URL first.');
     const started = await this.deps.store.startProcessing(media.id, viewer.id, this.deps.processor.leaseUntil());
     if (!started) return (await this.deps.store.find(mediaId)) ?? media;
     this.deps.processor.enqueue(started);

@@ -58,6 +58,7 @@ import { log } from '@chat/common';
 import { contentDisposition } from './download-name.ts';
 import { assertContentType, assertLifetime, assertObjectKey, assertSize, isObjectKey } from './object-key.ts';
 import { ObjectNotFoundError, type Bucket, type DownloadOptions, type ObjectStorage, type PresignedUpload, type PutUploadOptions } from './object-storage.ts';
+import type { MediaUrlCode } from '../errors.ts';
 
 export interface LocalObjectStorageOptions {
   /** The directory holding `quarantine/`, `clean/` and `tmp/`; created (mode 0700) when missing. */
@@ -358,7 +359,7 @@ export interface LocalMediaHandlerOptions {
 }
 
 /** An answer refusing a request: the HTTP status and the JSON body's `code` and `error`. */
-export type Refusal = { status: number; code: string; error: string };
+export type Refusal = { status: number; code: MediaUrlCode; error: string };
 const FORBIDDEN: Refusal = { status: 403, code: 'FORBIDDEN', error: 'This URL is not validly signed.' };
 const EXPIRED: Refusal = { status: 410, code: 'EXPIRED', error: 'This URL has expired; ask for a new one.' };
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox";

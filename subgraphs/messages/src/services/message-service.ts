@@ -25,6 +25,7 @@ import {
 } from '@chat/common';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
+import { refuse } from '../errors.ts';
 import { isMember, type ChatAccess, type ChatStanding, type MembershipStore } from '../store/membership-store.ts';
 import type { MessageLog } from '../pipeline/message-log.ts';
 import type { MessageRecord, MessageStore, PendingMessage } from '../store/message-store.ts';
@@ -233,7 +234,7 @@ export class MessageService {
       const ready = await this.deps.attachments.readyAttachments(mediaIds, viewer.id);
       const notReady = mediaIds.filter((id) => !ready.has(id));
       if (notReady.length > 0) {
-        throw badInput('Attach only your own uploads once they are READY.', { argument: 'input.mediaIds', reason: 'MEDIA_NOT_READY', mediaIds: notReady });
+        throw refuse('MEDIA_NOT_READY', 'Attach only your own uploads once they are READY.', { argument: 'input.mediaIds', mediaIds: notReady });
       }
     }
     // One more query, for direct chats only: the loader already knows the kind.
@@ -252,14 +253,13 @@ export class MessageService {
       }, mediaIds, this.deps.attachments)
       .catch((error: unknown) => {
         // Deleted (never attached for a day) or changed between the check above and the reservation.
-        if (error instanceof MediaNotAttachableError) throw badInput('Attach only your own uploads once they are READY.', { argument: 'input.mediaIds', reason: 'MEDIA_NOT_READY', mediaIds });
+        if (error instanceof MediaNotAttachableError) throw refuse('MEDIA_NOT_READY', 'Attach only your own uploads once they are READY.', { argument: 'input.mediaIds', mediaIds });
         throw error;
       });
     const { message } = reservation;
     if (message.chatId !== canonicalChatId) {
-      throw badInput('clientMessageId was already used for a message in another chat.', {
+      throw refuse('CLIENT_MESSAGE_ID_REUSED', 'clientMessageId was already used for a message in another chat.', {
         argument: 'input.clientMessageId',
-        reason: 'CLIENT_MESSAGE_ID_REUSED',
       });
     }
     if (!reservation.produced) {
@@ -421,15 +421,13 @@ export class MessageService {
     if (!parsed.success) throw fromZodError(parsed.error);
     const { message } = await this.#target(parsed.data.id, 'id');
     if (message.kind === 'SYSTEM' || message.senderId !== viewer.id) throw forbidden('Only the sender may edit a message.');
-    if (message.deletedAt) throw badInput('The message was deleted.', { argument: 'id', reason: 'MESSAGE_DELETED' });
+    if (message.deletedAt) throw refuse('MESSAGE_DELETED', 'The message was deleted.', { argument: 'id' });
     if (Date.now() - Date.parse(message.createdAt) > this.deps.rules.editWindowMs) {
-      throw apiError('FORBIDDEN', `A message may be edited only within ${formatWindow(this.deps.rules.editWindowMs)} of sending it.`, {
-        reason: 'EDIT_WINDOW_PASSED',
-      });
+      throw refuse('EDIT_WINDOW_PASSED', `A message may be edited only within ${formatWindow(this.deps.rules.editWindowMs)} of sending it.`);
     }
     if (message.text === parsed.data.text) return message;
     const claim = await this.#state.claimEdit(message.id, new Date());
-    if (!claim) throw badInput('The message was deleted.', { argument: 'id', reason: 'MESSAGE_DELETED' });
+    if (!claim) throw refuse('MESSAGE_DELETED', 'The message was deleted.', { argument: 'id' });
     const edited: MessageRecord = { ...message, text: parsed.data.text, editedAt: claim.editedAt!.toISOString(), version: claim.version };
     await this.#store.update(edited);
     await this.#announce({ type: 'MessageEdited', chatId: edited.chatId, message: edited });
@@ -454,9 +452,7 @@ export class MessageService {
     const isGroupAdmin = (role === 'OWNER' || role === 'ADMIN') && (await this.deps.membership.isGroup(message.chatId));
     if (!isSender && !isGroupAdmin) throw forbidden('Only the sender, or an admin of the group, may delete a message for everyone.');
     if (!isGroupAdmin && !message.deletedAt && Date.now() - Date.parse(message.createdAt) > this.deps.rules.deleteWindowMs) {
-      throw apiError('FORBIDDEN', `A message may be deleted for everyone only within ${formatWindow(this.deps.rules.deleteWindowMs)} of sending it.`, {
-        reason: 'DELETE_WINDOW_PASSED',
-      });
+      throw refuse('DELETE_WINDOW_PASSED', `A message may be deleted for everyone only within ${formatWindow(this.deps.rules.deleteWindowMs)} of sending it.`);
     }
     const claim = await this.#state.claimDelete(message.id, new Date());
     if (!claim?.deletedAt) throw notFound('Message');
@@ -475,13 +471,13 @@ export class MessageService {
     const parsedEmoji = ZEmojiSchema.safeParse(emoji);
     if (!parsedEmoji.success) throw badInput('emoji must be a single emoji.', { argument: 'emoji' });
     const { message } = await this.#target(messageId, 'messageId');
-    if (message.deletedAt) throw badInput('The message was deleted.', { argument: 'messageId', reason: 'MESSAGE_DELETED' });
+    if (message.deletedAt) throw refuse('MESSAGE_DELETED', 'The message was deleted.', { argument: 'messageId' });
     const target = { messageId: message.id, chatId: message.chatId };
     let changed: boolean;
     if (add) {
       const outcome = await this.#state.react(viewer.id, target, parsedEmoji.data, MAX_REACTIONS_PER_USER);
       if (outcome === 'LIMIT') {
-        throw badInput(`At most ${MAX_REACTIONS_PER_USER} different reactions per message.`, { argument: 'emoji', reason: 'TOO_MANY_REACTIONS' });
+        throw refuse('TOO_MANY_REACTIONS', `At most ${MAX_REACTIONS_PER_USER} different reactions per message.`, { argument: 'emoji' });
       }
       changed = outcome === 'ADDED';
     } else {
@@ -510,9 +506,8 @@ export class MessageService {
     const result = await this.#state.advanceReceipt(kind, viewer.id, upTo, new Date());
     if (result.outcome === 'NOT_A_MEMBER') throw chatNotFound();
     if (result.outcome === 'BACKWARDS') {
-      throw badInput(`The chat is already marked ${kind === 'SEEN' ? 'seen' : 'delivered'} past this message; receipts only move forward.`, {
+      throw refuse('RECEIPT_BACKWARDS', `The chat is already marked ${kind === 'SEEN' ? 'seen' : 'delivered'} past this message; receipts only move forward.`, {
         argument: 'upToMessageId',
-        reason: 'RECEIPT_BACKWARDS',
       });
     }
     if (result.outcome === 'ADVANCED') await this.#announce({ type: 'ReceiptsUpdated', ...result.position });

@@ -1,10 +1,11 @@
 /** The user's own data: exporting it, deleting the account. docs/ACCOUNT-DATA.md. */
-import { announceEndedSessions, apiError, forbidden, log, Topics, unauthenticated, type ChatEventRecord, type EntityCache, type PubSubEngine, type Viewer } from '@chat/common';
+import { announceEndedSessions, forbidden, log, Topics, unauthenticated, type ChatEventRecord, type EntityCache, type PubSubEngine, type Viewer } from '@chat/common';
 import type { AccountStore } from '../store/account-store.ts';
 import type { ConnectionStore, ContactRecord } from '../store/connection-store.ts';
 import { USER_CACHE } from '../store/user-store.ts';
 import type { ConnectionEvent } from './connection-service.ts';
 import type { AuthService } from './auth-service.ts';
+import { refuse } from '../errors.ts';
 
 /** The root of a data export; the subgraphs add their parts to it (the DataExport entity). */
 export interface DataExportRecord {
@@ -51,7 +52,7 @@ export class AccountService {
     if (!this.viewer) throw unauthenticated();
     const userId = this.viewer.id;
     if (!(await this.auth.checkPassword(this.viewer, password))) {
-      throw apiError('FORBIDDEN', 'The password is not right.', { reason: 'WRONG_PASSWORD' });
+      throw refuse('WRONG_PASSWORD', 'The password is not right.');
     }
     const erasure = await this.store.erase(userId, new Date(), this.nextId);
     // Committed: what follows only tells others, and a failure there must not undo or hide the deletion.

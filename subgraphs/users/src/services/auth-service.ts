@@ -5,7 +5,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   announceEndedSessions,
-  badInput,
   fromZodError,
   log,
   notFound,
@@ -22,6 +21,7 @@ import { z } from 'zod';
 import type { NewRefreshToken, SessionRecord, SessionStore } from '../store/session-store.ts';
 import type { UserRecord, UserStore } from '../store/user-store.ts';
 import type { PasswordHasher } from './password.ts';
+import { refuse } from '../errors.ts';
 
 export const USERNAME_MIN = 3;
 export const USERNAME_MAX = 32;
@@ -83,7 +83,7 @@ export interface AuthResult {
 }
 
 /** The one refusal for a taken username, whether found by the check or by the unique index. */
-export const usernameTaken = () => badInput('That username is taken.', { reason: 'USERNAME_TAKEN' });
+export const usernameTaken = () => refuse('USERNAME_TAKEN', 'That username is taken.');
 
 /** Refresh tokens are stored only as this hash. */
 export function hashRefreshToken(token: string): string {

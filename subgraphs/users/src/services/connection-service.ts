@@ -30,6 +30,7 @@ import {
 } from '@chat/common';
 import type DataLoader from 'dataloader';
 import type { ConnectionStatus, ConnectionStore, ContactPosition, ContactRecord, LockedPair, PairState } from '../store/connection-store.ts';
+import { refuse } from '../errors.ts';
 
 /** The event published on a user's connections topic: the change as that user sees it; JSON-safe. */
 export interface ConnectionEvent {
@@ -48,7 +49,7 @@ export interface ConnectionsArgs {
 
 /** A refusal of a connection change: BAD_USER_INPUT with `extensions.reason`. */
 const refused = (message: string, reason: 'SELF' | 'BLOCKED' | 'ALREADY' | 'NO_INVITATION' | 'NOT_CONNECTED') =>
-  badInput(message, { argument: 'userId', reason });
+  refuse(reason, message, { argument: 'userId' });
 
 /** The same answer for a user who does not exist and for one who blocked the viewer. */
 const userNotFound = (userId: bigint) => notFound(`User ${userId}`);

@@ -1,11 +1,12 @@
 /** Changing the email address or the phone number, confirmed by a single-use code sent to the new one. */
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import { apiError, badInput, conflict, fromZodError, log, notFound, unauthenticated, type Viewer } from '@chat/common';
+import { apiError, conflict, fromZodError, log, notFound, unauthenticated, type Viewer } from '@chat/common';
 import type { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import type { MessageSender, OutgoingMessage } from '../mail/sender.ts';
 import type { UserRecord } from '../store/user-store.ts';
 import type { ContactChangeStore, ContactKind } from '../store/contact-change-store.ts';
+import { refuse } from '../errors.ts';
 
 /** How long a code is valid. */
 export const CODE_TTL_MS = 15 * 60 * 1000;
@@ -73,7 +74,7 @@ const RULES: Record<ContactKind, KindRules> = {
 };
 
 const invalidCode = (message: string, attemptsLeft: number): GraphQLError =>
-  badInput(message, { argument: 'code', reason: 'INVALID_CODE', attemptsLeft });
+  refuse('INVALID_CODE', message, { argument: 'code', attemptsLeft });
 
 /**
  * Per operation, for the viewer. Whether another account uses an address is
@@ -139,7 +140,7 @@ export class ContactChangeService {
     const rules = RULES[kind];
     const current = await this.store.currentValue(viewer.id, kind);
     if (current === undefined) throw notFound('User');
-    if (current === newValue) throw badInput(`That is already your ${rules.noun}.`, { argument: rules.argument, reason: 'UNCHANGED' });
+    if (current === newValue) throw refuse('UNCHANGED', `That is already your ${rules.noun}.`, { argument: rules.argument });
 
     const code = randomInt(0, 10 ** CODE_DIGITS).toString().padStart(CODE_DIGITS, '0');
     const now = this.now();

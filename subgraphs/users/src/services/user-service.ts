@@ -20,6 +20,7 @@ import type DataLoader from 'dataloader';
 import { z } from 'zod';
 import type { GroupAddPolicy, UserRecord, UserStore } from '../store/user-store.ts';
 import { USERNAME_MAX, USERNAME_MIN, ZRegisterInputSchema } from './auth-service.ts';
+import { refuse } from '../errors.ts';
 
 export const MAX_SEARCH_LENGTH = 64;
 /** Shorter searches (after trimming) find nobody, so that no one can list every user. */
@@ -144,7 +145,7 @@ export class UserService {
     const viewer = this.#requireViewer();
     if (mediaId != null && !/^\d{1,20}$/.test(mediaId)) throw badInput('mediaId is not a media ID.', { argument: 'mediaId' });
     const user = await this.store.setAvatar(viewer.id, mediaId ?? null);
-    if (!user) throw badInput('Use one of your own avatar uploads once it is READY.', { argument: 'mediaId', reason: 'MEDIA_NOT_READY' });
+    if (!user) throw refuse('MEDIA_NOT_READY', 'Use one of your own avatar uploads once it is READY.', { argument: 'mediaId' });
     return user;
   }
 
@@ -161,7 +162,7 @@ export class UserService {
     const { version, ...changes } = parsed.data;
     const result = await this.store.updateProfile(viewer.id, version, changes);
     if (result.ok) return result.user;
-    if (result.reason === 'USERNAME_TAKEN') throw badInput('That username is taken.', { argument: 'input.username', reason: 'USERNAME_TAKEN' });
+    if (result.reason === 'USERNAME_TAKEN') throw refuse('USERNAME_TAKEN', 'That username is taken.', { argument: 'input.username' });
     if (result.reason === 'NOT_FOUND') throw notFound('User');
     throw conflict('The profile changed since you read it: read it again (me { version }) and retry.');
   }
