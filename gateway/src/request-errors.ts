@@ -1,33 +1,72 @@
 /**
  * Every error a client gets carries `extensions.code`, including those that
- * graphql-js, @apollo/gateway and Yoga raise about the request itself
- * (invalid variables, unknown operation names, malformed query strings or
- * multipart bodies), which come without one.
+ * graphql-js, @apollo/gateway and Yoga raise about the request itself. Each
+ * is tagged where it is raised: parse and validation errors in Yoga's
+ * enveloped `parse` and `validate` (which the graphql-ws path in server.ts
+ * calls too), variables that do not coerce before execution or subscription
+ * starts, and bodies Yoga cannot read in its request parser.
  */
-import { GraphQLError } from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { withCode, type GatewayCode } from './errors.ts';
 
-/** The code of a request error that has none, from graphql-js's wording. */
-function requestErrorCode(message: string): string {
-  if (message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
-  if (message.startsWith('Variable "$')) return 'BAD_USER_INPUT';
-  if (/^(Unknown operation named|Must provide operation name|Unable to identify operation|Must provide an operation)/.test(message)) {
-    return 'OPERATION_RESOLUTION_FAILURE';
-  }
-  return 'GRAPHQL_VALIDATION_FAILED';
-}
-
-/** Adds a code to an error that has none (after the shared masking, which lets such GraphQL errors through). */
+/**
+ * A request error that nothing tagged (none is known; a library may add
+ * one): GRAPHQL_VALIDATION_FAILED, as every request error without a code
+ * was before each was tagged at its source.
+ */
 export function maskGatewayError(error: GraphQLError): GraphQLError {
-  if (error.extensions?.code) return error;
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    extensions: { ...error.extensions, code: requestErrorCode(error.message) },
-  });
+  return error.extensions?.code ? error : withCode(error, 'GRAPHQL_VALIDATION_FAILED');
 }
+
+const untagged = (error: unknown): error is GraphQLError => error instanceof GraphQLError && !error.extensions?.code;
+
+/**
+ * Variables that do not coerce to their declared types: BAD_USER_INPUT, one
+ * error per problem, checked as @apollo/gateway (and graphql-js) would.
+ * @returns undefined when they coerce, or when the operation cannot be told (refused elsewhere)
+ */
+function variableErrors(args: ExecutionArgs): GraphQLError[] | undefined {
+  const operation = getOperationAST(args.document, args.operationName);
+  if (!operation?.variableDefinitions?.length) return undefined;
+  const { errors } = getVariableValues(args.schema, operation.variableDefinitions, args.variableValues ?? {});
+  return errors?.map((error) => withCode(error, 'BAD_USER_INPUT'));
+}
+
+/**
+ * Tags request errors where they are raised. Registered after the other
+ * plugins: limits and their accounting run first, as when the executor
+ * itself refused the variables.
+ */
+export const useRequestErrorCodes = (): Plugin => ({
+  onParse() {
+    return ({ result, replaceParseResult }) => {
+      if (untagged(result)) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+    };
+  },
+  onValidate({ validateFn, setValidationFn }) {
+    // graphql-js 16 can throw from validation (a bad @skip argument on a subscription's root field).
+    setValidationFn((...args) => {
+      try {
+        return validateFn(...args);
+      } catch (error) {
+        throw untagged(error) ? withCode(error, 'GRAPHQL_VALIDATION_FAILED') : error;
+      }
+    });
+    return ({ result, setResult }) => {
+      if (!result.some(untagged)) return;
+      setResult(result.map((error) => (untagged(error) ? withCode(error, 'GRAPHQL_VALIDATION_FAILED') : error)));
+    };
+  },
+  onExecute({ args, setResultAndStopExecution }) {
+    const errors = variableErrors(args);
+    if (errors) setResultAndStopExecution({ errors });
+  },
+  onSubscribe({ args, setResultAndStopExecution }) {
+    const errors = variableErrors(args);
+    if (errors) setResultAndStopExecution({ errors });
+  },
+});
 
 /**
  * A request Yoga cannot parse (malformed JSON in a GET query string or a
@@ -44,7 +83,8 @@ export const useRequestParseErrors = (): Plugin => ({
         const graphqlError = error instanceof GraphQLError ? error : undefined;
         if (graphqlError?.extensions?.code) throw graphqlError;
         const message = graphqlError?.message ?? (error instanceof SyntaxError ? 'The request carries malformed JSON.' : 'The request could not be read.');
-        throw createGraphQLError(message, { extensions: { ...graphqlError?.extensions, code: 'BAD_REQUEST', http: { status: 400 } } });
+        const code: GatewayCode = 'BAD_REQUEST';
+        throw createGraphQLError(message, { extensions: { ...graphqlError?.extensions, code, http: { status: 400 } } });
       }
     });
   },

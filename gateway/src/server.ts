@@ -22,7 +22,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { GatewayEnv } from './env.ts';
 import { handleExportDownload } from './export-download.ts';
 import { gatewayError } from './errors.ts';
-import { maskGatewayError, useRequestParseErrors } from './request-errors.ts';
+import { maskGatewayError, useRequestErrorCodes, useRequestParseErrors } from './request-errors.ts';
 import { createGatewaySecurity } from './security/index.ts';
 import { inProcessHost, remoteHost, type GatewayContext, type SubgraphHost } from './subgraph-hosts.ts';
 import { SocketSessions } from './socket-sessions.ts';
@@ -139,6 +139,7 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
       useRequestParseErrors(),
       ...security.plugins,
       useLiveStreamGuard(endedSessions),
+      useRequestErrorCodes(),
     ],
     context: async ({ request, req, connectionParams }) => {
       const fromSocket = connectionParams?.authorization;

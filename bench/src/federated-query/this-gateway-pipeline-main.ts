@@ -12,7 +12,7 @@
  * - GraphQL Yoga with the same plugins in the same order: `useApolloFederation`,
  *   `useRequestParseErrors`, then `createGatewaySecurity(env).plugins` (document
  *   limits from the same settings, introspection, rate limits when configured,
- *   the server-sent-event limits);
+ *   the server-sent-event limits), then `useRequestErrorCodes`;
  * - the same context (the caller's token verified by `TokenService`, the
  *   client address), the same error masking and Yoga options;
  * - the same `node:http` front: the body-size check, then Yoga.
@@ -31,7 +31,7 @@ import { InternalIdentity, log, maskError, TokenService, type SubgraphName } fro
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { createYoga } from 'graphql-yoga';
 import { loadGatewayEnv } from '../../../gateway/src/env.ts';
-import { maskGatewayError, useRequestParseErrors } from '../../../gateway/src/request-errors.ts';
+import { maskGatewayError, useRequestErrorCodes, useRequestParseErrors } from '../../../gateway/src/request-errors.ts';
 import { createGatewaySecurity } from '../../../gateway/src/security/index.ts';
 import { remoteHost, type GatewayContext } from '../../../gateway/src/subgraph-hosts.ts';
 
@@ -58,7 +58,7 @@ const security = createGatewaySecurity(env);
 const production = env.NODE_ENV === 'production';
 const yoga = createYoga<{ connectionParams?: Record<string, unknown>; req?: IncomingMessage }, GatewayContext>({
   graphqlEndpoint: '/graphql',
-  plugins: [useApolloFederation({ gateway, logger: { warn: log.warn, error: log.error, info: () => {}, debug: () => {} } as never }), useRequestParseErrors(), ...security.plugins],
+  plugins: [useApolloFederation({ gateway, logger: { warn: log.warn, error: log.error, info: () => {}, debug: () => {} } as never }), useRequestParseErrors(), ...security.plugins, useRequestErrorCodes()],
   context: async ({ request, req, connectionParams }) => {
     const fromSocket = connectionParams?.authorization;
     const caller = await authenticate(typeof fromSocket === 'string' ? fromSocket : request?.headers.get('authorization'));
