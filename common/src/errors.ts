@@ -42,7 +42,8 @@ export const COMMON_CODES = {
   },
   PAYLOAD_TOO_LARGE: {
     description:
-      'The request body exceeds the limit (`limit`, in bytes): 1 MiB at the gateway. The connection is closed.',
+      'The request body exceeds the limit (`limit`, in bytes; `MAX_REQUEST_BYTES` at the gateway, 1 MiB by ' +
+      'default). The connection is closed after the answer.',
     httpStatus: 413,
   },
 } as const satisfies Record<string, ErrorCodeDefinition>;

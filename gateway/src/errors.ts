@@ -37,7 +37,8 @@ export const GATEWAY_CODES = {
   BAD_REQUEST: {
     description:
       'The request cannot be read: malformed JSON in the body, the query string or a form, a broken multipart ' +
-      'upload, a missing or malformed `query`, `variables` or `extensions`; 405 for a mutation sent with GET.',
+      'upload, a malformed `query`, `variables` or `extensions`; 405 for a mutation sent with GET. A missing ' +
+      '`query` is 400 to a client that accepts `application/graphql-response+json`, 200 with plain `application/json`.',
     httpStatus: 400,
   },
 } as const satisfies Record<string, ErrorCodeDefinition>;
