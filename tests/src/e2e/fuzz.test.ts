@@ -5,7 +5,8 @@
  * gateway process, anonymous and authenticated. For every case: the gateway
  * stays alive and answers `{ __typename }` promptly, no HTTP status >= 500,
  * every answer arrives within a timeout, every GraphQL error has a message
- * and an `extensions.code` (never INTERNAL_SERVER_ERROR for bad input), no
+ * and an `extensions.code` (never INTERNAL_SERVER_ERROR for bad input) that
+ * the error registry knows, as it knows any `extensions.reason`, no
  * stack trace or internal path leaks, and every WebSocket abuse ends in an
  * error message or a 1xxx/4xxx close (4500, graphql-ws's "internal server
  * error", is a failure). Afterwards a well-behaved graphql-ws client still
@@ -64,6 +65,7 @@ import {
 } from '../kit/fuzz.ts';
 import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { startEmbedded, type Embedded } from '../kit/topology.ts';
+import { graphqlErrors } from '../../../gateway/src/error-catalog.ts';
 
 const SEED = fuzzSeed();
 const SCALE = Math.max(0.05, Number(process.env.FUZZ_SCALE ?? 1) || 1);
@@ -191,6 +193,9 @@ const LEAKS: [string, RegExp][] = [
   ['the repository path', new RegExp(REPO_ROOT.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))],
 ];
 const LEAKY_EXTENSIONS = new Set(['stacktrace', 'stack', 'exception']);
+/** Every code and reason a client may get (docs/ERRORS.md). */
+const REGISTRY = graphqlErrors();
+const REGISTERED_CODES = new Set(REGISTRY.entries().map((entry) => entry.code));
 
 /** Problems with one GraphQL error object (not a whole response). */
 function errorProblems(error: unknown, codes: (code: string) => void): string[] {
@@ -203,6 +208,11 @@ function errorProblems(error: unknown, codes: (code: string) => void): string[] 
   else {
     codes(code);
     if (code === 'INTERNAL_SERVER_ERROR') problems.push(`INTERNAL_SERVER_ERROR for bad input: ${typeof message === 'string' ? message : '?'}`);
+    if (!REGISTERED_CODES.has(code)) problems.push(`a code not in the error registry: ${code}`);
+    const reason = extensions?.reason;
+    if (reason !== undefined && !(typeof reason === 'string' && REGISTRY.hasReason(reason, code))) {
+      problems.push(`a reason not in the error registry under ${code}: ${String(reason)}`);
+    }
   }
   for (const key of Object.keys(extensions ?? {})) if (LEAKY_EXTENSIONS.has(key)) problems.push(`extensions.${key} exposed`);
   return problems;
