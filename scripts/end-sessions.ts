@@ -10,7 +10,7 @@
  * directory locked while it runs: stop it first (its streams end with it).
  * Exit code 1 when a username is unknown, 78 for a bad configuration.
  */
-import { ConfigError, createRuntime, parseEnv, resolveRuntimeConfig, ZRuntimeEnvSchema } from '@chat/common';
+import { ConfigError, createRuntime, loadConfig, runtimeModels } from '@chat/common';
 import { cutOffSessions } from '@chat/subgraph-users';
 
 const usernames = process.argv.slice(2).filter((argument) => argument !== '--');
@@ -20,7 +20,7 @@ if (usernames.length === 0) {
 }
 let runtime;
 try {
-  runtime = await createRuntime(resolveRuntimeConfig(parseEnv(ZRuntimeEnvSchema), { issuesTokens: false }));
+  runtime = await createRuntime(loadConfig(runtimeModels({ issuesTokens: false })));
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   process.stderr.write(`${error.message}\n`);

@@ -4,6 +4,7 @@ export * from './cache.ts';
 export * from './connection.ts';
 export * from './date-time.ts';
 export * from './env.ts';
+export * from './config/index.ts';
 export * from './errors.ts';
 export * from './error-registry.ts';
 export * from './identity.ts';

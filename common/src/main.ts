@@ -1,27 +1,38 @@
-import { ConfigError, parseEnv, resolveRuntimeConfig, ZRuntimeEnvSchema } from './env.ts';
+import { runtimeModels, type RuntimeConfig } from './config/index.ts';
+import { ConfigError, loadConfig, type ConfigModels, type LoadedConfig } from './env.ts';
 import { log } from './log.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { serveSubgraph } from './serve.ts';
-import type { BaseContext, Subgraph, SubgraphName } from './subgraph.ts';
+import { SUBGRAPH_PORTS, type BaseContext, type Subgraph, type SubgraphName } from './subgraph.ts';
 
 /**
- * Entry point of a subgraph running as its own process: reads configuration,
- * opens the runtime, serves, and shuts down cleanly on SIGINT/SIGTERM.
+ * What a subgraph's own process reads: the runtime's models (the signing keys
+ * and pepper only for users, which issues tokens) and the subgraph's own.
  */
-export async function runSubgraphMain(
+export function subgraphProcessModels<M extends ConfigModels>(name: SubgraphName, models: M) {
+  return { ...runtimeModels({ issuesTokens: name === 'users' }), ...models };
+}
+
+/**
+ * Entry point of a subgraph running as its own process: reads the models it
+ * needs (`models`, its own, and the runtime's) on its default port, opens the
+ * runtime, serves, and shuts down cleanly on SIGINT/SIGTERM.
+ */
+export async function runSubgraphMain<M extends ConfigModels>(
   name: SubgraphName,
-  create: (runtime: Runtime) => Subgraph<BaseContext>,
-  defaultPort: number,
+  models: M,
+  create: (runtime: Runtime, config: LoadedConfig<M>) => Subgraph<BaseContext>,
 ): Promise<void> {
   let runtime: Runtime;
-  let env;
+  let config: RuntimeConfig & LoadedConfig<M>;
   try {
-    env = parseEnv(ZRuntimeEnvSchema, { PORT: String(defaultPort), ...process.env });
-    if (!env.DATABASE_URL) {
+    if (!process.env.DATABASE_URL) {
       // An embedded database belongs to one process: separate subgraph processes must share a server.
       throw new ConfigError('Invalid configuration:\n  DATABASE_URL: required when a subgraph runs as its own process (npm start runs them all in one)');
     }
-    runtime = await createRuntime(resolveRuntimeConfig(env, { issuesTokens: name === 'users' }));
+    // A subgraph's models have keys of their own, beside the runtime's.
+    config = loadConfig(subgraphProcessModels(name, models), { PORT: String(SUBGRAPH_PORTS[name]), ...process.env }) as RuntimeConfig & LoadedConfig<M>;
+    runtime = await createRuntime(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${name}: ${error.message}\n`);
@@ -29,7 +40,7 @@ export async function runSubgraphMain(
     }
     throw error;
   }
-  const served = await serveSubgraph(create(runtime), { host: env.HOST, port: env.PORT, identity: runtime.identity });
+  const served = await serveSubgraph(create(runtime, config), { host: config.server.host, port: config.server.port, identity: runtime.identity });
   log.info('subgraph ready', { subgraph: name, url: served.url, storage: runtime.describe() });
   onShutdown(async () => {
     await served.close();

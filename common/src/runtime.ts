@@ -8,7 +8,8 @@ import { DatabaseConnectionError, openDatabase, WorkerIdInUseError, type Databas
 import { log } from './log.ts';
 import { tokenRefused, TokenService, type Viewer } from './auth.ts';
 import { InternalIdentity } from './identity.ts';
-import { ConfigError, generateSecrets, parseEnv, ZRuntimeEnvSchema, type RuntimeConfig } from './env.ts';
+import { ConfigError } from './env.ts';
+import { generateSecrets, type RuntimeConfig } from './config/index.ts';
 import { createEntityCache, MemoryEntityCache, type EntityCache } from './cache.ts';
 import { createEventBus, type PubSubEngine } from './pubsub.ts';
 import { createRateLimiter, MemoryRateLimiter, type RateLimiter } from './rate-limit.ts';
@@ -42,25 +43,24 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** Opens what `config` names (a process's composed config, of which it reads the runtime's models). */
 export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
-  const { env } = config;
-  const releaseLock = env.DATABASE_URL ? undefined : acquireDataDirLock(config.dataDir);
+  const { database, redis, server } = config;
+  const releaseLock = database ? undefined : acquireDataDirLock(server.dataDir);
   try {
     const db = await openDatabase(
-      env.DATABASE_URL
-        ? { kind: 'postgres', url: env.DATABASE_URL, workerId: env.WORKER_ID }
-        : { kind: 'embedded', dataDir: `${config.dataDir}/pglite` },
+      database ? { kind: 'postgres', url: database.url, workerId: database.workerId } : { kind: 'embedded', dataDir: `${server.dataDir}/pglite` },
     );
     const ids = await leaseSnowflake(db).catch(async (error: unknown) => {
       await db.close();
       throw error;
     });
-    const bus = createEventBus(env.REDIS_URL);
-    const cache = createEntityCache(env.REDIS_URL);
-    const limits = createRateLimiter(env.REDIS_URL);
+    const bus = createEventBus(redis?.url);
+    const cache = createEntityCache(redis?.url);
+    const limits = createRateLimiter(redis?.url);
     const { secrets } = config;
     const tokens = secrets.jwtPrivateKeys
-      ? await TokenService.create({ signingKeys: secrets.jwtPrivateKeys, signingKeyId: secrets.jwtSigningKeyId, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS })
+      ? await TokenService.create({ signingKeys: secrets.jwtPrivateKeys, signingKeyId: secrets.jwtSigningKeyId, accessTokenTtlSeconds: config.tokens.accessTokenTtlSeconds })
       : null;
     return {
       config,
@@ -74,8 +74,8 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
       checkSession: sessionGuard(db, cache),
       describe: () =>
         [
-          env.DATABASE_URL ? `postgres ${redact(env.DATABASE_URL)}` : `embedded PGlite in ${config.dataDir}/pglite`,
-          env.REDIS_URL ? `redis pub/sub ${redact(env.REDIS_URL)}` : 'in-process pub/sub',
+          database ? `postgres ${redact(database.url)}` : `embedded PGlite in ${server.dataDir}/pglite`,
+          redis ? `redis pub/sub ${redact(redis.url)}` : 'in-process pub/sub',
         ].join(', '),
       close: async () => {
         await ids.stop();
@@ -177,7 +177,14 @@ export async function createMemoryRuntime(): Promise<Runtime> {
   const cache = new MemoryEntityCache();
   const tokens = await TokenService.create({ signingKeys: secrets.jwtPrivateKeys });
   return {
-    config: { env: { ...parseEnv(ZRuntimeEnvSchema, {}), NODE_ENV: 'test' }, dataDir: 'memory://', secrets },
+    config: {
+      server: { nodeEnv: 'test', production: false, host: '127.0.0.1', port: 4000, dataDir: 'memory://' },
+      database: null,
+      redis: null,
+      secrets,
+      tokens: { accessTokenTtlSeconds: 900 },
+      logging: { silent: process.env.LOG_LEVEL === 'silent', debug: Boolean(process.env.DEBUG) },
+    },
     db,
     pubsub: bus.pubsub,
     cache,

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseEnv, ZRuntimeEnvSchema } from './env.ts';
-import { redactUrl, storeCredentialProblems } from './store-credentials.ts';
+import { CassandraModel, DatabaseModel, KafkaModel, RedisModel } from './config/stores.ts';
+import { ConfigError, loadConfig } from './env.ts';
+import { redactUrl } from './store-credentials.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'store-credentials-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -12,7 +13,18 @@ const pem = join(dir, 'ca.pem');
 writeFileSync(pem, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
 const missing = join(dir, 'missing.pem');
 
-const problems = (vars: Record<string, string>) => storeCredentialProblems(parseEnv(ZRuntimeEnvSchema, vars));
+const STORES = { database: DatabaseModel, redis: RedisModel, kafka: KafkaModel, cassandra: CassandraModel };
+
+/** Every problem the store models report at start, one `  NAME: …` line each. */
+const problems = (vars: Record<string, string>): string[] => {
+  try {
+    loadConfig(STORES, vars);
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.message.split('\n').slice(1);
+  }
+};
 
 /** Every store, each with credentials. */
 const SECURE = {
@@ -39,7 +51,7 @@ const OPEN = {
   CASSANDRA_CONTACT_POINTS: '127.0.0.1:9042',
 };
 
-describe('storeCredentialProblems', () => {
+describe('store credentials at start', () => {
   it('accepts stores without credentials outside production, and no store at all', () => {
     assert.deepEqual(problems({}), []);
     assert.deepEqual(problems(OPEN), []);

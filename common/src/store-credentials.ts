@@ -14,71 +14,88 @@
  * without credentials is refused.
  */
 import { readFileSync } from 'node:fs';
-import type { RuntimeEnv } from './env.ts';
 
 /**
- * Every credential problem of `env`, one line each in the format of
- * `ConfigError` (`  NAME: what is wrong`), never quoting a secret; empty when
- * there is none.
- * @example
- * storeCredentialProblems({ ...env, KAFKA_SASL_MECHANISM: 'plain' })
- * // ['  KAFKA_USERNAME: required with KAFKA_SASL_MECHANISM', '  KAFKA_PASSWORD: required with KAFKA_SASL_MECHANISM']
+ * Problems of a Postgres URL, one line each in the format of `ConfigError`
+ * (`NAME: what is wrong`), never quoting a secret; empty when there is none.
  */
-export function storeCredentialProblems(env: RuntimeEnv): string[] {
-  const production = env.NODE_ENV === 'production';
-  return [...postgresProblems(env, production), ...redisProblems(env, production), ...kafkaProblems(env, production), ...cassandraProblems(env, production)];
-}
-
-function postgresProblems(env: RuntimeEnv, production: boolean): string[] {
-  const url = parseUrl(env.DATABASE_URL);
+export function postgresProblems(databaseUrl: string | undefined, production: boolean): string[] {
+  const url = parseUrl(databaseUrl);
   if (!url) return [];
   const problems: string[] = [];
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') problems.push('  DATABASE_URL: must be a postgresql:// URL');
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') problems.push('DATABASE_URL: must be a postgresql:// URL');
   // node-postgres reads these files when it opens the pool: report them now, with everything else.
   for (const parameter of ['sslrootcert', 'sslcert', 'sslkey']) {
     const file = url.searchParams.get(parameter);
-    if (file !== null && !readable(file)) problems.push(`  DATABASE_URL: cannot read the ${parameter} file ${file}`);
+    if (file !== null && !readable(file)) problems.push(`DATABASE_URL: cannot read the ${parameter} file ${file}`);
   }
   const clientCertificate = url.searchParams.has('sslcert') && url.searchParams.has('sslkey');
   if (production && !url.password && !clientCertificate) {
-    problems.push('  DATABASE_URL: a password is required in production (postgresql://user:password@host:5432/db), or a client certificate (sslcert and sslkey)');
+    problems.push('DATABASE_URL: a password is required in production (postgresql://user:password@host:5432/db), or a client certificate (sslcert and sslkey)');
   }
   return problems;
 }
 
-function redisProblems(env: RuntimeEnv, production: boolean): string[] {
-  const url = parseUrl(env.REDIS_URL);
+/** Problems of a Redis URL, as {@link postgresProblems}. */
+export function redisProblems(redisUrl: string | undefined, production: boolean): string[] {
+  const url = parseUrl(redisUrl);
   if (!url) return [];
   const problems: string[] = [];
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') problems.push('  REDIS_URL: must be a redis:// URL (rediss:// for TLS)');
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') problems.push('REDIS_URL: must be a redis:// URL (rediss:// for TLS)');
   if (production && !url.password) {
-    problems.push('  REDIS_URL: a password is required in production (redis://:password@host:6379, or redis://user:password@… for an ACL user)');
+    problems.push('REDIS_URL: a password is required in production (redis://:password@host:6379, or redis://user:password@… for an ACL user)');
   }
   return problems;
 }
 
-function kafkaProblems(env: RuntimeEnv, production: boolean): string[] {
+/** The Kafka variables the credential checks read. */
+export interface KafkaCredentialValues {
+  KAFKA_BROKERS?: string | undefined;
+  KAFKA_SASL_MECHANISM?: string | undefined;
+  KAFKA_USERNAME?: string | undefined;
+  KAFKA_PASSWORD?: string | undefined;
+  KAFKA_TLS: 'on' | 'off';
+  KAFKA_CA_FILE?: string | undefined;
+}
+
+/**
+ * Problems of Kafka's credentials and TLS, as {@link postgresProblems}.
+ * @example
+ * kafkaProblems({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_TLS: 'off' }, false)
+ * // ['KAFKA_USERNAME: required with KAFKA_SASL_MECHANISM', 'KAFKA_PASSWORD: required with KAFKA_SASL_MECHANISM']
+ */
+export function kafkaProblems(env: KafkaCredentialValues, production: boolean): string[] {
   const problems: string[] = [];
   if (env.KAFKA_SASL_MECHANISM) {
-    if (!env.KAFKA_USERNAME) problems.push('  KAFKA_USERNAME: required with KAFKA_SASL_MECHANISM');
-    if (!env.KAFKA_PASSWORD) problems.push('  KAFKA_PASSWORD: required with KAFKA_SASL_MECHANISM');
+    if (!env.KAFKA_USERNAME) problems.push('KAFKA_USERNAME: required with KAFKA_SASL_MECHANISM');
+    if (!env.KAFKA_PASSWORD) problems.push('KAFKA_PASSWORD: required with KAFKA_SASL_MECHANISM');
   } else if (env.KAFKA_USERNAME || env.KAFKA_PASSWORD) {
-    problems.push('  KAFKA_SASL_MECHANISM: required with KAFKA_USERNAME and KAFKA_PASSWORD (plain, scram-sha-256 or scram-sha-512)');
+    problems.push('KAFKA_SASL_MECHANISM: required with KAFKA_USERNAME and KAFKA_PASSWORD (plain, scram-sha-256 or scram-sha-512)');
   } else if (production && env.KAFKA_BROKERS) {
-    problems.push('  KAFKA_SASL_MECHANISM: required in production with KAFKA_BROKERS (plain, scram-sha-256 or scram-sha-512, with KAFKA_USERNAME and KAFKA_PASSWORD)');
+    problems.push('KAFKA_SASL_MECHANISM: required in production with KAFKA_BROKERS (plain, scram-sha-256 or scram-sha-512, with KAFKA_USERNAME and KAFKA_PASSWORD)');
   }
   problems.push(...caFileProblems('KAFKA', env.KAFKA_TLS, env.KAFKA_CA_FILE));
   return problems;
 }
 
-function cassandraProblems(env: RuntimeEnv, production: boolean): string[] {
+/** The Cassandra variables the credential checks read. */
+export interface CassandraCredentialValues {
+  CASSANDRA_CONTACT_POINTS?: string | undefined;
+  CASSANDRA_USERNAME?: string | undefined;
+  CASSANDRA_PASSWORD?: string | undefined;
+  CASSANDRA_TLS: 'on' | 'off';
+  CASSANDRA_CA_FILE?: string | undefined;
+}
+
+/** Problems of Cassandra's credentials and TLS, as {@link postgresProblems}. */
+export function cassandraProblems(env: CassandraCredentialValues, production: boolean): string[] {
   const problems: string[] = [];
   const { CASSANDRA_USERNAME: username, CASSANDRA_PASSWORD: password } = env;
-  if (username && !password) problems.push('  CASSANDRA_PASSWORD: required with CASSANDRA_USERNAME');
-  else if (password && !username) problems.push('  CASSANDRA_USERNAME: required with CASSANDRA_PASSWORD');
+  if (username && !password) problems.push('CASSANDRA_PASSWORD: required with CASSANDRA_USERNAME');
+  else if (password && !username) problems.push('CASSANDRA_USERNAME: required with CASSANDRA_PASSWORD');
   else if (production && env.CASSANDRA_CONTACT_POINTS && !username && !password) {
-    problems.push('  CASSANDRA_USERNAME: required in production with CASSANDRA_CONTACT_POINTS');
-    problems.push('  CASSANDRA_PASSWORD: required in production with CASSANDRA_CONTACT_POINTS');
+    problems.push('CASSANDRA_USERNAME: required in production with CASSANDRA_CONTACT_POINTS');
+    problems.push('CASSANDRA_PASSWORD: required in production with CASSANDRA_CONTACT_POINTS');
   }
   problems.push(...caFileProblems('CASSANDRA', env.CASSANDRA_TLS, env.CASSANDRA_CA_FILE));
   return problems;
@@ -86,8 +103,8 @@ function cassandraProblems(env: RuntimeEnv, production: boolean): string[] {
 
 function caFileProblems(store: 'KAFKA' | 'CASSANDRA', tls: 'on' | 'off', caFile: string | undefined): string[] {
   if (!caFile) return [];
-  if (tls !== 'on') return [`  ${store}_CA_FILE: only used with ${store}_TLS=on`];
-  return readable(caFile) ? [] : [`  ${store}_CA_FILE: cannot read ${caFile}`];
+  if (tls !== 'on') return [`${store}_CA_FILE: only used with ${store}_TLS=on`];
+  return readable(caFile) ? [] : [`${store}_CA_FILE: cannot read ${caFile}`];
 }
 
 /**

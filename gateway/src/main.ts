@@ -3,21 +3,19 @@
  * mounted in this process. With no configuration at all that is the whole
  * graph on embedded storage: one process, one port.
  */
-import { ConfigError, createRuntime, InternalIdentity, JWKS_PATH, log, onShutdown, resolveRuntimeConfig, TokenService } from '@chat/common';
-import { loadGatewayEnv } from './env.ts';
-import { inProcessSubgraphs, startGatewayServer } from './server.ts';
+import { ConfigError, createRuntime, InternalIdentity, log, onShutdown, TokenService } from '@chat/common';
+import { loadGatewayConfig } from './env.ts';
+import { startGatewayServer } from './server.ts';
 
 try {
-  const env = loadGatewayEnv();
-  const mounted = inProcessSubgraphs(env);
-  const config = resolveRuntimeConfig(env, { issuesTokens: mounted.includes('users') });
-  const runtime = mounted.length > 0 ? await createRuntime(config) : undefined;
+  const config = loadGatewayConfig();
+  const runtime = config.hosting.mounted.length > 0 ? await createRuntime(config) : undefined;
   // Without the users subgraph in this process, public keys come from its JWKS.
-  const jwksUrl = env.JWKS_URL ?? (env.SUBGRAPH_USERS_URL ? new URL(JWKS_PATH, env.SUBGRAPH_USERS_URL).toString() : undefined);
+  const { jwksUrl } = config.hosting;
   const gateway = await startGatewayServer({
-    env,
+    config,
     runtime,
-    tokens: runtime?.tokens ?? (await TokenService.create({ jwksUrl, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS })),
+    tokens: runtime?.tokens ?? (await TokenService.create({ jwksUrl, accessTokenTtlSeconds: config.tokens.accessTokenTtlSeconds })),
     identity: runtime?.identity ?? new InternalIdentity(config.secrets.internalTokenSecret),
   });
   log.info('gateway ready', {

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ApolloGateway } from '@apollo/gateway';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createEventBus, JWKS_PATH, limitRequestBody, log, maskError, type ErrorCode, type InternalIdentity, type Runtime, type SubgraphName, type TokenService, type Viewer } from '@chat/common';
+import { createEventBus, JWKS_PATH, limitRequestBody, log, maskError, SUBGRAPH_NAMES, type ErrorCode, type InternalIdentity, type Runtime, type Subgraph, type SubgraphName, type TokenService, type Viewer } from '@chat/common';
 import { createUsersSubgraph, SHARED_FIELDS as USERS_SHARED_FIELDS } from '@chat/subgraph-users';
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
@@ -19,7 +19,7 @@ import { createYoga, type Plugin } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { GatewayEnv } from './env.ts';
+import type { GatewayConfig } from './env.ts';
 import { handleExportDownload } from './export-download.ts';
 import { gatewayError } from './errors.ts';
 import { maskGatewayError, useRequestErrorCodes, useRequestParseErrors } from './request-errors.ts';
@@ -33,24 +33,17 @@ import { expandSharedPayloads, sharedPayload } from './subscriptions/shared-fram
 
 export const SUPERGRAPH_PATH = new URL('../../schema/supergraph.graphql', import.meta.url);
 
-const FACTORIES = {
-  users: createUsersSubgraph,
-  chats: createChatsSubgraph,
-  messages: createMessagesSubgraph,
-  presence: createPresenceSubgraph,
-  media: createMediaSubgraph,
-} as const;
-
-const URL_SETTINGS: Record<SubgraphName, keyof GatewayEnv> = {
-  users: 'SUBGRAPH_USERS_URL',
-  chats: 'SUBGRAPH_CHATS_URL',
-  messages: 'SUBGRAPH_MESSAGES_URL',
-  presence: 'SUBGRAPH_PRESENCE_URL',
-  media: 'SUBGRAPH_MEDIA_URL',
+/** Each subgraph mounted in-process, on the sections `loadGatewayConfig` read for it. */
+const FACTORIES: Record<SubgraphName, (runtime: Runtime, config: GatewayConfig) => Subgraph> = {
+  users: (runtime, config) => createUsersSubgraph(runtime, config),
+  chats: (runtime, config) => createChatsSubgraph(runtime, config),
+  messages: (runtime, config) => createMessagesSubgraph(runtime, config),
+  presence: (runtime, config) => createPresenceSubgraph(runtime, config.presence),
+  media: (runtime, config) => createMediaSubgraph(runtime, config),
 };
 
 export interface GatewayServerOptions {
-  env: GatewayEnv;
+  config: GatewayConfig;
   /** Verifies access tokens: with the keys of an in-process users subgraph, or through its JWKS URL. */
   tokens: TokenService;
   /** Signs the identity forwarded to subgraphs reached over the network. */
@@ -66,11 +59,6 @@ export interface GatewayServer {
   close(): Promise<void>;
 }
 
-/** Which subgraphs this gateway mounts in-process (no URL configured). */
-export function inProcessSubgraphs(env: GatewayEnv): SubgraphName[] {
-  return (Object.keys(URL_SETTINGS) as SubgraphName[]).filter((name) => !env[URL_SETTINGS[name]]);
-}
-
 /** The bridge takes over subscription execution, which @apollo/gateway refuses. */
 const useSubscriptionBridge = (bridge: SubscriptionBridge): Plugin => ({
   onSubscribe({ setSubscribeFn }) {
@@ -78,12 +66,13 @@ const useSubscriptionBridge = (bridge: SubscriptionBridge): Plugin => ({
   },
 });
 
-export async function startGatewayServer({ env, tokens, identity, runtime }: GatewayServerOptions): Promise<GatewayServer> {
-  const hosts = (Object.keys(URL_SETTINGS) as SubgraphName[]).map((name): SubgraphHost => {
-    const url = env[URL_SETTINGS[name]] as string | undefined;
+export async function startGatewayServer({ config, tokens, identity, runtime }: GatewayServerOptions): Promise<GatewayServer> {
+  const { server: listen } = config;
+  const hosts = SUBGRAPH_NAMES.map((name): SubgraphHost => {
+    const url = config.hosting.urls[name];
     if (url) return remoteHost(name, url, identity);
     if (!runtime) throw new Error(`subgraph ${name} is mounted in-process but no runtime was given`);
-    return inProcessHost(FACTORIES[name](runtime));
+    return inProcessHost(FACTORIES[name](runtime, config));
   });
   const byName = new Map(hosts.map((host) => [host.name as string, host]));
   // Subgraphs in this process that answer plain HTTP themselves (the media subgraph's signed URLs).
@@ -125,12 +114,12 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
   };
 
   // Ended sessions end their live streams on every instance: announced on the bus (Redis, or in-process).
-  const ownBus = runtime ? undefined : createEventBus(env.REDIS_URL);
+  const ownBus = runtime ? undefined : createEventBus(config.redis?.url);
   const endedSessions = await EndedSessionWatch.start(runtime?.pubsub ?? ownBus!.pubsub);
 
   // Document, introspection and rate limits (HTTP and graphql-ws), connection limits: docs/SECURITY.md#rate-limits.
-  const security = createGatewaySecurity(env);
-  const production = env.NODE_ENV === 'production';
+  const security = createGatewaySecurity(config.security, config.redis?.url);
+  const production = listen.production;
   const yoga = createYoga<{ connectionParams?: Record<string, unknown>; req?: IncomingMessage }, GatewayContext>({
     graphqlEndpoint: '/graphql',
     plugins: [
@@ -161,7 +150,7 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
       return;
     }
     // Every other body is counted as it arrives: 413 and a closed connection past MAX_REQUEST_BYTES.
-    if (!limitRequestBody(request, response, env.MAX_REQUEST_BYTES)) return;
+    if (!limitRequestBody(request, response, config.security.maxRequestBytes)) return;
     if (request.url === JWKS_PATH && jwks.keys.length > 0) {
       response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(JSON.stringify(jwks));
       return;
@@ -255,11 +244,11 @@ export async function startGatewayServer({ env, tokens, identity, runtime }: Gat
     wss,
   );
 
-  await new Promise<void>((resolve) => server.listen(env.PORT, env.HOST, resolve));
+  await new Promise<void>((resolve) => server.listen(listen.port, listen.host, resolve));
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : env.PORT;
-  const local = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(env.HOST);
-  const url = `http://${local ? 'localhost' : env.HOST}:${port}/graphql`;
+  const port = typeof address === 'object' && address ? address.port : listen.port;
+  const local = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(listen.host);
+  const url = `http://${local ? 'localhost' : listen.host}:${port}/graphql`;
   return {
     server,
     url,

@@ -20,26 +20,28 @@
  * (upgrades only), the subscription bridge plugin (`onSubscribe` only), the
  * JWKS, `/export` and `/media/` routes (path checks before Yoga).
  *
- * Configured like the gateway (`loadGatewayEnv`: NODE_ENV, PORT, HOST, the
+ * Configured like the gateway (its models: NODE_ENV, PORT, HOST, the
  * RATE_LIMIT_* and MAX_QUERY_* settings…), plus `INTERNAL_TOKEN_SECRET` and
  * either `JWKS_URL` or `JWT_PRIVATE_KEYS` for the token service.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
-import { InternalIdentity, log, maskError, TokenService, type SubgraphName } from '@chat/common';
+import { InternalIdentity, loadConfig, log, maskError, RedisModel, TokensModel, TokenService, type SubgraphName } from '@chat/common';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { createYoga } from 'graphql-yoga';
-import { loadGatewayEnv } from '../../../gateway/src/env.ts';
+import { HostingModel, SecurityModel } from '../../../gateway/src/env.ts';
 import { maskGatewayError, useRequestErrorCodes, useRequestParseErrors } from '../../../gateway/src/request-errors.ts';
 import { createGatewaySecurity } from '../../../gateway/src/security/index.ts';
 import { remoteHost, type GatewayContext } from '../../../gateway/src/subgraph-hosts.ts';
 
-const env = loadGatewayEnv();
+const config = loadConfig({ hosting: HostingModel, security: SecurityModel, redis: RedisModel, tokens: TokensModel });
 const supergraphSdl = readFileSync(process.env.SUPERGRAPH_FILE ?? '', 'utf8');
 const identity = new InternalIdentity(new TextEncoder().encode(process.env.INTERNAL_TOKEN_SECRET ?? ''));
 const tokens = await TokenService.create(
-  env.JWKS_URL ? { jwksUrl: env.JWKS_URL, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS } : { signingKeys: JSON.parse(env.JWT_PRIVATE_KEYS ?? '{"keys":[]}') },
+  process.env.JWKS_URL
+    ? { jwksUrl: process.env.JWKS_URL, accessTokenTtlSeconds: config.tokens.accessTokenTtlSeconds }
+    : { signingKeys: JSON.parse(process.env.JWT_PRIVATE_KEYS ?? '{"keys":[]}') },
 );
 
 const gateway = new ApolloGateway({
@@ -54,8 +56,8 @@ const authenticate = async (authorization: string | null | undefined): Promise<P
   const token = await tokens.authenticate(authorization);
   return { authorization: authorization ?? null, viewer: token?.viewer ?? null, tokenExpiresAt: token?.expiresAt ?? null };
 };
-const security = createGatewaySecurity(env);
-const production = env.NODE_ENV === 'production';
+const security = createGatewaySecurity(config.security, config.redis?.url);
+const production = config.server.production;
 const yoga = createYoga<{ connectionParams?: Record<string, unknown>; req?: IncomingMessage }, GatewayContext>({
   graphqlEndpoint: '/graphql',
   plugins: [useApolloFederation({ gateway, logger: { warn: log.warn, error: log.error, info: () => {}, debug: () => {} } as never }), useRequestParseErrors(), ...security.plugins, useRequestErrorCodes()],
@@ -72,15 +74,15 @@ const yoga = createYoga<{ connectionParams?: Record<string, unknown>; req?: Inco
 });
 
 const server = createServer((request, response) => {
-  if (Number(request.headers['content-length'] ?? 0) > env.MAX_REQUEST_BYTES) {
+  if (Number(request.headers['content-length'] ?? 0) > config.security.maxRequestBytes) {
     request.resume();
     response.writeHead(413, { 'content-type': 'application/json' }).end('{"errors":[{"message":"The request body is too large.","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}');
     return;
   }
   void yoga(request, response);
 });
-await new Promise<void>((resolve) => server.listen(env.PORT, env.HOST, resolve));
-log.info('gateway pipeline ready', { port: env.PORT });
+await new Promise<void>((resolve) => server.listen(config.server.port, config.server.host, resolve));
+log.info('gateway pipeline ready', { port: config.server.port });
 
 const stop = () => {
   server.closeAllConnections();

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '@chat/common';
-import { loadGatewayEnv } from '../env.ts';
-import { COUNTING_DEFAULTS, securityLimits } from './config.ts';
+import { ConfigError, loadConfig } from '@chat/common';
+import { SecurityModel } from '../env.ts';
+import { COUNTING_DEFAULTS } from './config.ts';
 
-const limitsFor = (env: Record<string, string>) => securityLimits(loadGatewayEnv(env));
+const loadLimits = (env: Record<string, string>) => loadConfig({ security: SecurityModel }, env);
+const limitsFor = (env: Record<string, string>) => loadLimits(env).security;
 
 describe('security limits from the environment', () => {
   it('applies the production defaults when nothing is set, in production and development', () => {
@@ -50,7 +51,7 @@ describe('security limits from the environment', () => {
 
   it('refuses malformed limits, naming each', () => {
     assert.throws(
-      () => loadGatewayEnv({ RATE_LIMIT_GENERAL: '300 per minute', RATE_LIMIT_LOGIN_PER_IP: '0/1m', WS_MAX_CONNECTIONS_PER_USER: '-1', TRUST_PROXY: 'yes' }),
+      () => loadLimits({ RATE_LIMIT_GENERAL: '300 per minute', RATE_LIMIT_LOGIN_PER_IP: '0/1m', WS_MAX_CONNECTIONS_PER_USER: '-1', TRUST_PROXY: 'yes' }),
       (error: unknown) =>
         error instanceof ConfigError &&
         ['RATE_LIMIT_GENERAL', 'RATE_LIMIT_LOGIN_PER_IP', 'WS_MAX_CONNECTIONS_PER_USER', 'TRUST_PROXY'].every((name) => error.message.includes(name)),

@@ -3,13 +3,15 @@
  * setting in `env.ts` means when it is unset, and which limits are off.
  * Decisions and reasons: docs/SECURITY.md#rate-limits.
  */
-import type { GatewayEnv, RateSetting } from '../env.ts';
+import type { ConfigContext } from '@chat/common';
+import type { RateSetting, SecurityValues } from '../env.ts';
 
 /**
  * The limits that count uses (rates and concurrent connections), applied
  * when their setting is unset. Under NODE_ENV=test an unset one is off
  * instead: the end-to-end suites run thousands of operations from 127.0.0.1,
- * and a suite that tests a limit sets it.
+ * and a suite that tests a limit sets it. Each key is a variable of the
+ * security model (`pick` below reads it from its values).
  */
 export const COUNTING_DEFAULTS = {
   RATE_LIMIT_GENERAL: { max: 300, windowMs: 60_000 },
@@ -23,7 +25,7 @@ export const COUNTING_DEFAULTS = {
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: 50,
   MAX_SUBSCRIPTIONS_PER_USER: 100,
   WS_SUBSCRIBE_RATE: { max: 100, windowMs: 60_000 },
-} as const satisfies Partial<Record<keyof GatewayEnv, RateSetting | number>>;
+} as const satisfies Record<string, RateSetting | number>;
 
 /** A limit that is off is `undefined`. */
 export interface SecurityLimits {
@@ -53,17 +55,20 @@ export interface SecurityLimits {
     leaseMs: number;
   };
   document: { maxDepth: number; maxCost: number; maxAliases: number; maxTokens: number };
+  /** The largest HTTP request body accepted, in bytes. */
+  maxRequestBytes: number;
 }
 
-export function securityLimits(env: GatewayEnv): SecurityLimits {
-  const pick = <K extends keyof typeof COUNTING_DEFAULTS>(key: K): Exclude<GatewayEnv[K], 'off'> | (typeof COUNTING_DEFAULTS)[K] | undefined => {
+/** The limits the security model's values (`env.ts`) set, under `nodeEnv`. */
+export function securityLimits(env: SecurityValues, nodeEnv: ConfigContext['nodeEnv']): SecurityLimits {
+  const pick = <K extends keyof typeof COUNTING_DEFAULTS>(key: K): Exclude<SecurityValues[K], 'off'> | (typeof COUNTING_DEFAULTS)[K] | undefined => {
     const value = env[key];
     if (value === 'off') return undefined;
-    if (value !== undefined) return value as Exclude<GatewayEnv[K], 'off'>;
-    return env.NODE_ENV === 'test' ? undefined : COUNTING_DEFAULTS[key];
+    if (value !== undefined) return value as Exclude<SecurityValues[K], 'off'>;
+    return nodeEnv === 'test' ? undefined : COUNTING_DEFAULTS[key];
   };
   return {
-    production: env.NODE_ENV === 'production',
+    production: nodeEnv === 'production',
     trustProxy: env.TRUST_PROXY,
     keyPrefix: env.LIMITS_KEY_PREFIX,
     rates: {
@@ -90,5 +95,6 @@ export function securityLimits(env: GatewayEnv): SecurityLimits {
       maxAliases: env.MAX_QUERY_ALIASES,
       maxTokens: env.MAX_QUERY_TOKENS,
     },
+    maxRequestBytes: env.MAX_REQUEST_BYTES,
   };
 }

@@ -7,10 +7,9 @@
 import type { IncomingMessage } from 'node:http';
 import { createRateLimiter, type RateLimiter } from '@chat/common';
 import type { Plugin } from 'graphql-yoga';
-import type { GatewayEnv } from '../env.ts';
 import type { GatewayContext } from '../subgraph-hosts.ts';
 import { clientAddress } from './client-address.ts';
-import { securityLimits, type SecurityLimits } from './config.ts';
+import type { SecurityLimits } from './config.ts';
 import { createConnectionCounter, MemoryConnectionCounter } from './connection-counter.ts';
 import { documentLimitPlugins } from './document-limits.ts';
 import { useEventStreamLimits } from './event-stream-limits.ts';
@@ -33,16 +32,16 @@ export interface GatewaySecurity {
   close(): Promise<void>;
 }
 
-export function createGatewaySecurity(env: GatewayEnv): GatewaySecurity {
-  const limits = securityLimits(env);
+/** @param redisUrl where the limits count, shared by every gateway instance; unset: in this process. */
+export function createGatewaySecurity(limits: SecurityLimits, redisUrl: string | undefined): GatewaySecurity {
   const { rates, ws } = limits;
   // Only what is used opens a Redis connection.
-  const limiter: RateLimiter | undefined = Object.values(rates).some(Boolean) || ws.subscribeRate ? createRateLimiter(env.REDIS_URL) : undefined;
+  const limiter: RateLimiter | undefined = Object.values(rates).some(Boolean) || ws.subscribeRate ? createRateLimiter(redisUrl) : undefined;
   // Subscriptions over server-sent events count against the subscribe rate per caller, in the shared limiter.
   const subscribeLimiter = ws.subscribeRate ? limiter : undefined;
   const counter =
     ws.maxConnectionsPerUser || ws.maxConnectionsPerIp || ws.maxSubscriptionsPerUser
-      ? createConnectionCounter(env.REDIS_URL, { keyPrefix: limits.keyPrefix, leaseMs: ws.leaseMs })
+      ? createConnectionCounter(redisUrl, { keyPrefix: limits.keyPrefix, leaseMs: ws.leaseMs })
       : new MemoryConnectionCounter();
   const webSocketLimits = new WebSocketLimits(ws, counter);
   return {

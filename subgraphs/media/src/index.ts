@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
-import { join } from 'node:path';
-import { buildFederatedSchema, loadTypeDefs, log, type Runtime, type RuntimeEnv, type Subgraph } from '@chat/common';
+import { buildFederatedSchema, loadConfig, loadTypeDefs, log, type Runtime, type Subgraph } from '@chat/common';
+import { MEDIA_MODELS, type MediaConfig } from './env.ts';
 import type { Context } from './context.ts';
 import { withPermissions } from './permissions.ts';
 import { ClamdScanner } from './processing/clamd.ts';
@@ -17,6 +17,7 @@ export { MediaStore } from './store/media-store.ts';
 export { MediaService } from './services/media-service.ts';
 export { MediaProcessor } from './services/media-processor.ts';
 export { LocalObjectStorage } from './storage/local-storage.ts';
+export { MEDIA_MODELS, type MediaConfig } from './env.ts';
 
 export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
@@ -26,7 +27,8 @@ export interface MediaSubgraph extends Subgraph<Context> {
   close(): Promise<void>;
 }
 
-export interface MediaSubgraphOptions {
+/** This subgraph's settings (`env.ts`); each one left out takes its default (tests). */
+export interface MediaSubgraphOptions extends Partial<MediaConfig> {
   /** Processing timings and the clock, of processing and of the upload limits (tests). */
   processing?: ProcessorOptions;
 }
@@ -36,41 +38,27 @@ function localUrlKey(runtime: Runtime): Buffer {
   return Buffer.from(hkdfSync('sha256', runtime.config.secrets.internalTokenSecret, new Uint8Array(0), 'media-urls', 32));
 }
 
-function openStorage(runtime: Runtime, env: RuntimeEnv): { storage: ObjectStorage; local?: LocalObjectStorage } {
-  if (env.S3_ENDPOINT) {
-    const storage = new S3ObjectStorage({
-      endpoint: env.S3_ENDPOINT,
-      region: env.S3_REGION,
-      credentials: env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY } : undefined,
-      forcePathStyle: env.S3_FORCE_PATH_STYLE === 'on',
-      buckets: { quarantine: env.MEDIA_BUCKET_QUARANTINE, clean: env.MEDIA_BUCKET_CLEAN },
-    });
-    return { storage };
-  }
-  const local = new LocalObjectStorage({
-    root: env.MEDIA_DIR ?? join(runtime.config.dataDir, 'media'),
-    publicBaseUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
-    key: localUrlKey(runtime),
-  });
+function openStorage(runtime: Runtime, { s3, local: disk }: MediaConfig['mediaStorage']): { storage: ObjectStorage; local?: LocalObjectStorage } {
+  if (s3) return { storage: new S3ObjectStorage(s3) };
+  const local = new LocalObjectStorage({ ...disk, key: localUrlKey(runtime) });
   return { storage: local, local };
 }
 
-function openScanner(env: RuntimeEnv): Scanner | null {
-  if (!env.CLAMD_ADDRESS) {
-    if (env.NODE_ENV === 'production') log.warn('no virus scanner configured (CLAMD_ADDRESS): uploads are only signature-checked');
+function openScanner(runtime: Runtime, { clamd }: MediaConfig['media']): Scanner | null {
+  if (!clamd) {
+    if (runtime.config.server.production) log.warn('no virus scanner configured (CLAMD_ADDRESS): uploads are only signature-checked');
     return null;
   }
-  const [host, port] = env.CLAMD_ADDRESS.split(':') as [string, string];
-  return new ClamdScanner({ host, port: Number(port) });
+  return new ClamdScanner(clamd);
 }
 
 export function createMediaSubgraph(runtime: Runtime, options: MediaSubgraphOptions = {}): MediaSubgraph {
-  const { env } = runtime.config;
+  const { media, mediaStorage } = { ...loadConfig(MEDIA_MODELS, {}), ...options };
   const store = new MediaStore(runtime.db.prisma);
-  const { storage, local } = openStorage(runtime, env);
-  const scanner = openScanner(env);
-  const processor = new MediaProcessor(store, storage, scanner, runtime.pubsub, { unattachedTtlMs: env.MEDIA_UNATTACHED_TTL_SECONDS * 1000, ...options.processing });
-  const limits = { quotaBytes: env.MEDIA_QUOTA_BYTES, bytesPerHour: env.MEDIA_UPLOAD_BYTES_PER_HOUR, filesPerHour: env.MEDIA_UPLOAD_FILES_PER_HOUR };
+  const { storage, local } = openStorage(runtime, mediaStorage);
+  const scanner = openScanner(runtime, media);
+  const processor = new MediaProcessor(store, storage, scanner, runtime.pubsub, { unattachedTtlMs: media.unattachedTtlMs, ...options.processing });
+  const { limits } = media;
   processor.start();
   const handler = local ? createLocalMediaHandler(local) : undefined;
   return {
@@ -78,7 +66,7 @@ export function createMediaSubgraph(runtime: Runtime, options: MediaSubgraphOpti
     schema: withPermissions(buildFederatedSchema(typeDefs, resolvers)),
     async createContext(forwarded) {
       const viewer = await runtime.checkSession(forwarded);
-      return { viewer, pubsub: runtime.pubsub, media: new MediaService(viewer, { store, storage, processor, ids: runtime.ids, downloadTtlSeconds: env.MEDIA_URL_TTL_SECONDS, limits, now: options.processing?.now }) };
+      return { viewer, pubsub: runtime.pubsub, media: new MediaService(viewer, { store, storage, processor, ids: runtime.ids, downloadTtlSeconds: media.downloadTtlSeconds, limits, now: options.processing?.now }) };
     },
     handleHttp: handler,
     processor,

@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { allow, buildFederatedSchema, createMemoryRuntime, executeSubgraph, openTestSession, permissionGaps, subscribeSubgraph, viewerOf, type Runtime, type Viewer } from '@chat/common';
+import { allow, buildFederatedSchema, createMemoryRuntime, executeSubgraph, loadConfig, openTestSession, permissionGaps, subscribeSubgraph, viewerOf, type Runtime, type Viewer } from '@chat/common';
 import type { ExecutionResult } from 'graphql';
-import { createMediaSubgraph, typeDefs, type MediaSubgraph } from './index.ts';
+import { createMediaSubgraph, MEDIA_MODELS, typeDefs, type MediaSubgraph } from './index.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
 
@@ -31,8 +31,7 @@ describe('media permissions', () => {
   before(async () => {
     runtime = await createMemoryRuntime();
     dir = mkdtempSync(join(tmpdir(), 'media-permissions-'));
-    runtime.config.env = { ...runtime.config.env, MEDIA_DIR: dir };
-    subgraph = createMediaSubgraph(runtime, { processing: { sweepMs: 3_600_000 } });
+    subgraph = createMediaSubgraph(runtime, { ...loadConfig(MEDIA_MODELS, { MEDIA_DIR: dir }), processing: { sweepMs: 3_600_000 } });
     for (const [username, id] of Object.entries(ids) as [keyof typeof ids, string][]) {
       await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username, passwordHash: 'x' } });
       viewers[username] = await viewerOf(runtime, await openTestSession(runtime, { id, username }));

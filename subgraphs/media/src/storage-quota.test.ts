@@ -13,10 +13,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, openTestSession, viewerOf, type Runtime, type Viewer } from '@chat/common';
+import { createMemoryRuntime, executeSubgraph, loadConfig, openTestSession, viewerOf, type Runtime, type Viewer } from '@chat/common';
 import type { ExecutionResult } from 'graphql';
 import sharp from 'sharp';
-import { createMediaSubgraph, type MediaSubgraph } from './index.ts';
+import { createMediaSubgraph, MEDIA_MODELS, type MediaSubgraph } from './index.ts';
 import { thumbnailKey } from './services/media-processor.ts';
 
 const QUOTA = 10_000;
@@ -70,15 +70,14 @@ describe('storage quota, upload rates and the unattached sweep', () => {
   before(async () => {
     runtime = await createMemoryRuntime();
     dir = mkdtempSync(join(tmpdir(), 'media-quota-'));
-    runtime.config.env = {
-      ...runtime.config.env,
+    const config = loadConfig(MEDIA_MODELS, {
       MEDIA_DIR: dir,
-      MEDIA_QUOTA_BYTES: QUOTA,
-      MEDIA_UPLOAD_BYTES_PER_HOUR: BYTES_PER_HOUR,
-      MEDIA_UPLOAD_FILES_PER_HOUR: FILES_PER_HOUR,
-      MEDIA_UNATTACHED_TTL_SECONDS: TTL_SECONDS,
-    };
-    subgraph = createMediaSubgraph(runtime, { processing: { sweepMs: 3_600_000, now: () => new Date(clock) } });
+      MEDIA_QUOTA_BYTES: String(QUOTA),
+      MEDIA_UPLOAD_BYTES_PER_HOUR: String(BYTES_PER_HOUR),
+      MEDIA_UPLOAD_FILES_PER_HOUR: String(FILES_PER_HOUR),
+      MEDIA_UNATTACHED_TTL_SECONDS: String(TTL_SECONDS),
+    });
+    subgraph = createMediaSubgraph(runtime, { ...config, processing: { sweepMs: 3_600_000, now: () => new Date(clock) } });
   });
   after(async () => {
     await subgraph.close();

@@ -1,4 +1,5 @@
-import { buildFederatedSchema, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
+import { buildFederatedSchema, loadConfig, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
+import { MESSAGES_MODELS, type MessagesConfig } from './env.ts';
 import type { Context } from './context.ts';
 import { withPermissions } from './permissions.ts';
 import { openMessageInfrastructure } from './infrastructure.ts';
@@ -12,15 +13,17 @@ import { MessageStateStore } from './store/message-state-store.ts';
 import { SendKeyStore } from './store/send-key-store.ts';
 
 export { createMessagePipeline } from './infrastructure.ts';
+export { CONSUMER_MODELS, MESSAGE_STORE_MODELS, MESSAGES_MODELS, type MessagesConfig, type MessageStoreConfig } from './env.ts';
 export { ChatSequencer } from './store/sequencer.ts';
 export { MessageStateStore } from './store/message-state-store.ts';
 export { PrismaMessageStore, placedRecord } from './store/message-store.ts';
 
 export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
-export function createMessagesSubgraph(runtime: Runtime): Subgraph<Context> {
-  const { env } = runtime.config;
-  const { store, messageLog, close } = openMessageInfrastructure(runtime, { consume: env.MESSAGE_CONSUMER === 'on' });
+/** @param config this subgraph's settings (`env.ts`); each one left out takes its default (tests). */
+export function createMessagesSubgraph(runtime: Runtime, config: Partial<MessagesConfig> = {}): Subgraph<Context> {
+  const { messages, kafka, cassandra } = { ...loadConfig(MESSAGES_MODELS, {}), ...config };
+  const { store, messageLog, close } = openMessageInfrastructure(runtime, { kafka, cassandra }, { consume: messages.consume });
   const keys = new SendKeyStore(runtime.db.prisma);
   const state = new MessageStateStore(runtime.db.prisma);
   const relay = new OutboxRelay(keys, messageLog, runtime.pubsub, new AccountErasures(runtime.db.prisma, store, state));
@@ -33,11 +36,7 @@ export function createMessagesSubgraph(runtime: Runtime): Subgraph<Context> {
     messageLog,
     pubsub: runtime.pubsub,
     nextId: () => runtime.ids.next(),
-    rules: {
-      editWindowMs: env.MESSAGE_EDIT_WINDOW_SECONDS * 1000,
-      deleteWindowMs: env.MESSAGE_DELETE_WINDOW_SECONDS * 1000,
-      typingTtlMs: env.TYPING_TTL_MS,
-    },
+    rules: { editWindowMs: messages.editWindowMs, deleteWindowMs: messages.deleteWindowMs, typingTtlMs: messages.typingTtlMs },
   };
   return {
     name: 'messages',

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { ConfigError, Topics, type Runtime, type RuntimeEnv } from '@chat/common';
+import { ConfigError, Topics, type CassandraConfig, type KafkaConfig, type Runtime } from '@chat/common';
+import type { MessageStoreConfig } from './env.ts';
 import { MemberCache } from './pipeline/member-cache.ts';
 import { InProcessMessageLog, type MessageLog } from './pipeline/message-log.ts';
 import { MessagePipeline } from './pipeline/message-pipeline.ts';
@@ -16,56 +17,31 @@ import { MembershipStore } from './store/membership-store.ts';
 import { PrismaMessageStore, type MessageStore } from './store/message-store.ts';
 import { ChatSequencer } from './store/sequencer.ts';
 
-const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
-
-export function kafkaSettings(runtime: Runtime): KafkaSettings | undefined {
-  const { env } = runtime.config;
-  if (!env.KAFKA_BROKERS) return undefined;
+/** The Kafka client's settings for the `kafka` config (its credentials checked by the model at boot). */
+export function kafkaSettings(kafka: NonNullable<KafkaConfig>): KafkaSettings {
   return {
-    brokers: list(env.KAFKA_BROKERS),
-    topicPrefix: env.KAFKA_TOPIC_PREFIX,
-    partitions: env.KAFKA_PARTITIONS,
-    replicationFactor: env.KAFKA_REPLICATION_FACTOR,
+    brokers: kafka.brokers,
+    topicPrefix: kafka.topicPrefix,
+    partitions: kafka.partitions,
+    replicationFactor: kafka.replicationFactor,
     clientId: `chat-${hostname()}-${process.pid}`,
-    sasl: env.KAFKA_SASL_MECHANISM
-      ? {
-          mechanism: env.KAFKA_SASL_MECHANISM,
-          username: required(env, 'KAFKA_USERNAME', 'KAFKA_SASL_MECHANISM'),
-          password: required(env, 'KAFKA_PASSWORD', 'KAFKA_SASL_MECHANISM'),
-        }
-      : undefined,
-    tls: env.KAFKA_TLS === 'on' ? { ca: readCaFile('KAFKA_CA_FILE', env.KAFKA_CA_FILE) } : undefined,
+    sasl: kafka.sasl ?? undefined,
+    tls: kafka.tls ? { ca: readCaFile('KAFKA_CA_FILE', kafka.tls.caFile) } : undefined,
   };
 }
 
-export function openMessageStore(runtime: Runtime): MessageStore {
-  const { env } = runtime.config;
-  if (!env.CASSANDRA_CONTACT_POINTS) return new PrismaMessageStore(runtime.db.prisma);
+/** Message history: Cassandra with a `cassandra` config, else Postgres. */
+export function openMessageStore(runtime: Runtime, cassandra: CassandraConfig): MessageStore {
+  if (!cassandra) return new PrismaMessageStore(runtime.db.prisma);
   return new CassandraMessageStore({
-    contactPoints: list(env.CASSANDRA_CONTACT_POINTS),
-    localDataCenter: env.CASSANDRA_LOCAL_DC,
-    keyspace: env.CASSANDRA_KEYSPACE,
-    replicationFactor: env.CASSANDRA_REPLICATION_FACTOR,
-    credentials:
-      env.CASSANDRA_USERNAME || env.CASSANDRA_PASSWORD
-        ? {
-            username: required(env, 'CASSANDRA_USERNAME', 'CASSANDRA_PASSWORD'),
-            password: required(env, 'CASSANDRA_PASSWORD', 'CASSANDRA_USERNAME'),
-          }
-        : undefined,
-    tls: env.CASSANDRA_TLS === 'on' ? { ca: readCaFile('CASSANDRA_CA_FILE', env.CASSANDRA_CA_FILE) } : undefined,
+    ...cassandra,
+    credentials: cassandra.credentials ?? undefined,
+    tls: cassandra.tls ? { ca: readCaFile('CASSANDRA_CA_FILE', cassandra.tls.caFile) } : undefined,
   });
 }
 
-/** A credential the store's other settings ask for (storeCredentialProblems reports its absence at boot). */
-function required(env: RuntimeEnv, name: 'KAFKA_USERNAME' | 'KAFKA_PASSWORD' | 'CASSANDRA_USERNAME' | 'CASSANDRA_PASSWORD', askedBy: string): string {
-  const value = env[name];
-  if (!value) throw new ConfigError(`Invalid configuration:\n  ${name}: required with ${askedBy}`);
-  return value;
-}
-
 /** The CA certificates (PEM) to trust, read once at start; unset: the system's. */
-function readCaFile(name: 'KAFKA_CA_FILE' | 'CASSANDRA_CA_FILE', file: string | undefined): string | undefined {
+function readCaFile(name: 'KAFKA_CA_FILE' | 'CASSANDRA_CA_FILE', file: string | null): string | undefined {
   if (!file) return undefined;
   try {
     return readFileSync(file, 'utf8');
@@ -99,9 +75,9 @@ export interface MessageInfrastructure {
  * Opens history and log. With Kafka, this process also joins the pipeline's
  * consumer group unless `consume` is false (dedicated consumer processes).
  */
-export function openMessageInfrastructure(runtime: Runtime, { consume }: { consume: boolean }): MessageInfrastructure {
-  const store = openMessageStore(runtime);
-  const kafka = kafkaSettings(runtime);
+export function openMessageInfrastructure(runtime: Runtime, config: MessageStoreConfig, { consume }: { consume: boolean }): MessageInfrastructure {
+  const store = openMessageStore(runtime, config.cassandra);
+  const kafka = config.kafka ? kafkaSettings(config.kafka) : undefined;
   if (!kafka) {
     const pipeline = createMessagePipeline(runtime, store);
     const messageLog = new InProcessMessageLog(pipeline);

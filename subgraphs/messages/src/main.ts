@@ -1,5 +1,6 @@
 /** Runs the messages subgraph on its own port (distributed mode). */
 import { runSubgraphMain } from '@chat/common';
+import { MESSAGES_MODELS } from './env.ts';
 import { createMessagesSubgraph } from './index.ts';
 
-await runSubgraphMain('messages', createMessagesSubgraph, 4003);
+await runSubgraphMain('messages', MESSAGES_MODELS, createMessagesSubgraph);

@@ -1,4 +1,5 @@
-import { buildFederatedSchema, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
+import { buildFederatedSchema, loadConfig, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
+import { PRESENCE_MODELS } from './env.ts';
 import type { Context } from './context.ts';
 import { withPermissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
@@ -9,6 +10,7 @@ import { PresenceVisibility } from './services/presence-visibility.ts';
 import { PresenceStore } from './store/presence-store.ts';
 
 export type { PresenceTiming } from './services/presence-timing.ts';
+export { PRESENCE_MODELS, type PresenceConfig } from './env.ts';
 
 export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
@@ -20,11 +22,12 @@ export interface PresenceSubgraph extends Subgraph<Context> {
 }
 
 /**
- * @param timing overrides of the timeouts and the clock from `runtime.config.env` (for tests).
+ * @param timing the timeouts (the `presence` section of its config, `env.ts`) and the clock; each one left out
+ *   takes its default (tests).
  */
 export function createPresenceSubgraph(runtime: Runtime, timing: Partial<PresenceTiming> = {}): PresenceSubgraph {
   const store = new PresenceStore(runtime.db.prisma);
-  const settings = presenceTiming(runtime.config.env, timing);
+  const settings = presenceTiming({ ...loadConfig(PRESENCE_MODELS, {}).presence, ...timing });
   const visibility = new PresenceVisibility(store);
   const sweeper = new PresenceSweeper(store, runtime.pubsub, settings);
   sweeper.start();

@@ -1,5 +1,6 @@
 /** Runs the presence subgraph on its own port (distributed mode). */
 import { runSubgraphMain } from '@chat/common';
+import { PRESENCE_MODELS } from './env.ts';
 import { createPresenceSubgraph } from './index.ts';
 
-await runSubgraphMain('presence', createPresenceSubgraph, 4004);
+await runSubgraphMain('presence', PRESENCE_MODELS, (runtime, config) => createPresenceSubgraph(runtime, config.presence));

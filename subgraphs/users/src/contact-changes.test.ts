@@ -4,9 +4,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, type Runtime, viewerOf } from '@chat/common';
+import { createMemoryRuntime, executeSubgraph, loadConfig, type Runtime, viewerOf } from '@chat/common';
 import type { ExecutionResult } from 'graphql';
-import { contactCodeKey, createUsersSubgraph } from './index.ts';
+import { contactCodeKey, createUsersSubgraph, USERS_MODELS } from './index.ts';
 import { openMessageSender } from './mail/open-sender.ts';
 import { DevOutboxSender, SmtpSender, type MessageSender, type OutboxEntry, type OutgoingMessage } from './mail/sender.ts';
 import { CODE_SUBJECT, ContactChangeService, maskEmail, maskPhone } from './services/contact-change-service.ts';
@@ -105,7 +105,7 @@ describe('contact changes (in-process)', () => {
     runtime = await createMemoryRuntime();
     outbox = mkdtempSync(join(tmpdir(), 'chat-outbox-'));
     // The memory runtime has no data directory: send to a temporary outbox.
-    subgraph = createUsersSubgraph({ ...runtime, config: { ...runtime.config, env: { ...runtime.config.env, OUTBOX_DIR: outbox } } });
+    subgraph = createUsersSubgraph(runtime, loadConfig(USERS_MODELS, { OUTBOX_DIR: outbox }));
   });
   after(async () => {
     await subgraph.close?.();

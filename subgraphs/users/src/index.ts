@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
-import { join } from 'node:path';
-import { buildFederatedSchema, ConfigError, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
+import { buildFederatedSchema, ConfigError, loadConfig, loadTypeDefs, type Runtime, type Subgraph } from '@chat/common';
+import { USERS_MODELS, type UsersConfig } from './env.ts';
 import type { Context } from './context.ts';
 import { withPermissions } from './permissions.ts';
 import { openMessageSender } from './mail/open-sender.ts';
@@ -17,6 +17,8 @@ import { ContactChangeStore } from './store/contact-change-store.ts';
 import { SessionStore } from './store/session-store.ts';
 import { UserStore } from './store/user-store.ts';
 
+export { USERS_MODELS, type UsersConfig } from './env.ts';
+
 export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 
 /** Confirmation codes are stored as HMACs under a key of their own, derived from the pepper. */
@@ -27,10 +29,12 @@ export function contactCodeKey(pepper: Uint8Array): Buffer {
 /**
  * The users subgraph issues access tokens and hashes passwords, so its
  * process must hold the signing keys and the pepper.
+ * @param config this subgraph's settings (`env.ts`); each one left out takes its default (tests).
  * @throws ConfigError when it does not.
  */
-export function createUsersSubgraph(runtime: Runtime): Subgraph<Context> {
-  const { env, secrets } = runtime.config;
+export function createUsersSubgraph(runtime: Runtime, config: Partial<UsersConfig> = {}): Subgraph<Context> {
+  const { secrets, server } = runtime.config;
+  const { users, mail } = { ...loadConfig(USERS_MODELS, {}), ...config };
   const tokens = runtime.tokens;
   if (!tokens || !secrets.passwordPepper) {
     throw new ConfigError('Invalid configuration:\n  JWT_PRIVATE_KEYS, PASSWORD_PEPPER: required where the users subgraph runs');
@@ -40,15 +44,10 @@ export function createUsersSubgraph(runtime: Runtime): Subgraph<Context> {
   const store = new UserStore(runtime.db.prisma, runtime.cache);
   const connectionStore = new ConnectionStore(runtime.db.prisma, runtime.cache);
   const contactChangeStore = new ContactChangeStore(runtime.db.prisma, runtime.cache);
-  const sender = openMessageSender({
-    smtpUrl: env.SMTP_URL,
-    from: env.MAIL_FROM,
-    outboxDir: env.OUTBOX_DIR ?? join(runtime.config.dataDir, 'outbox'),
-    production: env.NODE_ENV === 'production',
-  });
+  const sender = openMessageSender({ ...mail, production: server.production });
   const auth = new AuthService({ users: store, sessions: new SessionStore(runtime.db.prisma), passwords, ids: runtime.ids, tokens, cache: runtime.cache, pubsub: runtime.pubsub });
   const accounts = new AccountStore(runtime.db.prisma);
-  const search = { limits: runtime.limits, perWindow: env.SEARCH_RATE_LIMIT };
+  const search = { limits: runtime.limits, perWindow: users.searchPerWindow };
   return {
     name: 'users',
     schema: withPermissions(buildFederatedSchema(typeDefs, resolvers)),
@@ -61,7 +60,7 @@ export function createUsersSubgraph(runtime: Runtime): Subgraph<Context> {
         pubsub: runtime.pubsub,
         users: new UserService(viewer, store, search),
         connections: new ConnectionService(viewer, connectionStore, runtime.pubsub),
-        contactChanges: new ContactChangeService(viewer, contactChangeStore, sender, codeKey, () => new Date(), env.CONTACT_CODE_TTL_SECONDS * 1000),
+        contactChanges: new ContactChangeService(viewer, contactChangeStore, sender, codeKey, () => new Date(), users.contactCodeTtlMs),
       };
     },
     jwks: () => tokens.publicJwks(),

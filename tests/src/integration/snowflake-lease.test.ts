@@ -1,13 +1,13 @@
 /** Snowflake worker numbers and clock leases across processes sharing one Postgres database. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, createRuntime, parseEnv, resolveRuntimeConfig, snowflakeTime, ZRuntimeEnvSchema, type Runtime } from '@chat/common';
+import { ConfigError, createRuntime, loadConfig, runtimeModels, snowflakeTime, type Runtime } from '@chat/common';
 import { createTestDatabase, TEST_SECRETS } from '../kit/launcher.ts';
 
 describe('Snowflake leases on Postgres', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   const open = (extra: Record<string, string> = {}) =>
-    createRuntime(resolveRuntimeConfig(parseEnv(ZRuntimeEnvSchema, { DATABASE_URL: database.url, ...TEST_SECRETS, ...extra }), { issuesTokens: false }));
+    createRuntime(loadConfig(runtimeModels({ issuesTokens: false }), { DATABASE_URL: database.url, ...TEST_SECRETS, ...extra }));
 
   before(async () => {
     database = await createTestDatabase();

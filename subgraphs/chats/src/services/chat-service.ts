@@ -39,12 +39,12 @@ import {
   type ChatEventRecord,
   type Connection,
   type PubSubEngine,
-  type RuntimeEnv,
   type Snowflake,
   type SystemEventRecord,
   type Viewer,
 } from '@chat/common';
 import type DataLoader from 'dataloader';
+import type { ChatsConfig } from '../env.ts';
 import type { output, ZodType } from 'zod';
 import {
   directKey,
@@ -76,7 +76,7 @@ import { renderSystemText } from './system-text.ts';
 export const chatNotFound = () => notFound('Chat');
 
 /** Who may have a direct chat with whom: `anyone` (unless either blocked the other), or `connections` only. */
-export type DirectChatPolicy = RuntimeEnv['DIRECT_CHAT_POLICY'];
+export type DirectChatPolicy = ChatsConfig['chats']['directChatPolicy'];
 
 /** A block between the two, in either direction: neutral, it does not say who blocked whom. */
 const cannotChat = () => forbidden('You cannot start a chat with this user.');

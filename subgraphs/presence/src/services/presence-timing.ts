@@ -1,5 +1,4 @@
 /** How long devices live and users stay active: from configuration, or given by tests. */
-import type { RuntimeEnv } from '@chat/common';
 import type { PresenceTime } from '../store/presence-store.ts';
 
 export interface PresenceTiming {
@@ -13,14 +12,9 @@ export interface PresenceTiming {
   now: () => Date;
 }
 
-export function presenceTiming(env: RuntimeEnv, overrides: Partial<PresenceTiming> = {}): PresenceTiming {
-  return {
-    deviceTimeoutMs: env.PRESENCE_DEVICE_TIMEOUT_SECONDS * 1000,
-    idleMs: env.PRESENCE_IDLE_SECONDS * 1000,
-    sweepMs: env.PRESENCE_SWEEP_MS,
-    now: () => new Date(),
-    ...overrides,
-  };
+/** The timing of `settings` (the presence config), on the system clock unless it names one. */
+export function presenceTiming(settings: Omit<PresenceTiming, 'now'> & Partial<PresenceTiming>): PresenceTiming {
+  return { now: () => new Date(), ...settings };
 }
 
 /** The current instant, and the activity that still counts as recent at it. */
