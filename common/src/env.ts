@@ -45,6 +45,8 @@ export interface ConfigContext {
 export interface ConfigModel<V extends z.ZodObject = z.ZodObject, T = unknown> {
   /** What it configures, as the README's variable table heads it. */
   title: string;
+  /** Where the decisions behind these settings are written, from the repository root (the README links it). */
+  docs?: string;
   /** Every variable, each with `.describe()` (the README's table is generated from them) and its default. */
   variables: V;
   /**
@@ -75,8 +77,8 @@ export const ServerModel = defineConfigModel({
       .enum(NODE_ENVS)
       .default('development')
       .describe(
-        '`production`: GraphiQL and introspection off; every secret and store credential required. ' +
-          '`test`: counting limits off unless set',
+        '`production`: GraphiQL and introspection off; every secret and store credential required. `test`: ' +
+          'counting limits off unless set',
       ),
     HOST: z.string().default('127.0.0.1').describe('The address the process listens on'),
     PORT: z.coerce
@@ -85,7 +87,10 @@ export const ServerModel = defineConfigModel({
       .min(0)
       .max(65535)
       .default(4000)
-      .describe('Where the process listens: the gateway 4000, the subgraphs 4001–4005 (users, chats, messages, presence, media)'),
+      .describe(
+        'Where the process listens: the gateway 4000, the subgraphs 4001–4005 (users, chats, messages, presence, ' +
+          'media)',
+      ),
     DATA_DIR: z
       .string()
       .default('./.data')
@@ -128,11 +133,15 @@ export function loadConfig<M extends ConfigModels>(models: M, env: NodeJS.Proces
     // Without a valid NODE_ENV and DATA_DIR, what the values mean together (secrets, credentials) is unknown.
     if (values !== undefined && context) config[key] = model.read(values, context, problems);
   }
-  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
+  if (problems.length > 0)
+    throw new ConfigError(`Invalid configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
   return config as LoadedConfig<M>;
 }
 
-/** The context from the `server` variables, each valid one as given (a bad PORT takes its default); undefined without a valid NODE_ENV and DATA_DIR. */
+/**
+ * The context from the `server` variables, each valid one as given (a bad PORT
+ * takes its default); undefined without a valid NODE_ENV and DATA_DIR.
+ */
 function configContext(env: NodeJS.ProcessEnv): ConfigContext | undefined {
   const shape = ServerModel.variables.shape;
   const nodeEnv = shape.NODE_ENV.safeParse(env.NODE_ENV);
@@ -162,7 +171,11 @@ export function describeVariables(model: ConfigModel): VariableDoc[] {
   return Object.entries(model.variables.shape as Record<string, z.ZodType>).map(([name, schema]) => {
     const parsed = schema.safeParse(undefined);
     const value = parsed.success ? parsed.data : undefined;
-    return { name, defaultValue: value === undefined ? undefined : String(value), description: schema.description ?? '' };
+    return {
+      name,
+      defaultValue: value === undefined ? undefined : String(value),
+      description: schema.description ?? '',
+    };
   });
 }
 

@@ -28,10 +28,13 @@ export async function runSubgraphMain<M extends ConfigModels>(
   try {
     if (!process.env.DATABASE_URL) {
       // An embedded database belongs to one process: separate subgraph processes must share a server.
-      throw new ConfigError('Invalid configuration:\n  DATABASE_URL: required when a subgraph runs as its own process (npm start runs them all in one)');
+      throw new ConfigError(
+        'Invalid configuration:\n  DATABASE_URL: required when a subgraph runs as its own process (npm start runs them all in one)',
+      );
     }
     // A subgraph's models have keys of their own, beside the runtime's.
-    config = loadConfig(subgraphProcessModels(name, models), { PORT: String(SUBGRAPH_PORTS[name]), ...process.env }) as RuntimeConfig & LoadedConfig<M>;
+    const env = { PORT: String(SUBGRAPH_PORTS[name]), ...process.env };
+    config = loadConfig(subgraphProcessModels(name, models), env) as RuntimeConfig & LoadedConfig<M>;
     runtime = await createRuntime(config);
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -40,7 +43,8 @@ export async function runSubgraphMain<M extends ConfigModels>(
     }
     throw error;
   }
-  const served = await serveSubgraph(create(runtime, config), { host: config.server.host, port: config.server.port, identity: runtime.identity });
+  const { host, port } = config.server;
+  const served = await serveSubgraph(create(runtime, config), { host, port, identity: runtime.identity });
   log.info('subgraph ready', { subgraph: name, url: served.url, storage: runtime.describe() });
   onShutdown(async () => {
     await served.close();

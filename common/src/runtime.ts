@@ -49,7 +49,9 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
   const releaseLock = database ? undefined : acquireDataDirLock(server.dataDir);
   try {
     const db = await openDatabase(
-      database ? { kind: 'postgres', url: database.url, workerId: database.workerId } : { kind: 'embedded', dataDir: `${server.dataDir}/pglite` },
+      database
+        ? { kind: 'postgres', url: database.url, workerId: database.workerId }
+        : { kind: 'embedded', dataDir: `${server.dataDir}/pglite` },
     );
     const ids = await leaseSnowflake(db).catch(async (error: unknown) => {
       await db.close();
@@ -60,7 +62,11 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
     const limits = createRateLimiter(redis?.url);
     const { secrets } = config;
     const tokens = secrets.jwtPrivateKeys
-      ? await TokenService.create({ signingKeys: secrets.jwtPrivateKeys, signingKeyId: secrets.jwtSigningKeyId, accessTokenTtlSeconds: config.tokens.accessTokenTtlSeconds })
+      ? await TokenService.create({
+          signingKeys: secrets.jwtPrivateKeys,
+          signingKeyId: secrets.jwtSigningKeyId,
+          accessTokenTtlSeconds: config.tokens.accessTokenTtlSeconds,
+        })
       : null;
     return {
       config,

@@ -4,7 +4,7 @@
  * folders, the gateway, the supergraph, the README, package.json) names the same ones.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { describeVariables, SUBGRAPH_NAMES, SUBGRAPH_PORTS } from '@chat/common';
 import { generatedBlock, modelsWithReaders, renderConfigTables, renderSubgraphTable } from './config-doc.ts';
@@ -20,7 +20,9 @@ const STALE = 'the README is out of date with the code: run `npm run env:doc`';
 const tableVariables = (text: string) => [...text.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((match) => match[1]!);
 
 describe('the README and the code agree', () => {
-  const modelVariables = modelsWithReaders().flatMap(({ model }) => describeVariables(model).map((variable) => variable.name));
+  const modelVariables = modelsWithReaders().flatMap(({ model }) =>
+    describeVariables(model).map((variable) => variable.name),
+  );
 
   it('lists every variable a model reads, once, and none that no model reads', () => {
     assert.equal(new Set(modelVariables).size, modelVariables.length, 'a variable belongs to one model only');
@@ -28,6 +30,13 @@ describe('the README and the code agree', () => {
     assert.ok(block, 'README.md has no config-tables block');
     assert.deepEqual(sorted(tableVariables(block)), sorted(modelVariables), STALE);
     assert.equal(block, renderConfigTables(), STALE);
+  });
+
+  it('links every model to docs that exist', () => {
+    for (const { model } of modelsWithReaders()) {
+      if (model.docs)
+        assert.ok(existsSync(new URL(model.docs.split('#')[0]!, root)), `${model.title}: ${model.docs} does not exist`);
+    }
   });
 
   it('names in .env.example only variables a model reads', () => {
@@ -40,11 +49,15 @@ describe('the README and the code agree', () => {
   });
 
   it('has one subgraph per folder, the gateway mounts each, and the supergraph composes each on its port', () => {
-    const folders = readdirSync(new URL('subgraphs/', root), { withFileTypes: true }).filter((entry) => entry.isDirectory());
+    const folders = readdirSync(new URL('subgraphs/', root), { withFileTypes: true }).filter((entry) =>
+      entry.isDirectory(),
+    );
     assert.deepEqual(sorted(folders.map((entry) => entry.name)), sorted(SUBGRAPH_NAMES));
     assert.deepEqual(sorted(Object.keys(SUBGRAPH_MODELS)), sorted(SUBGRAPH_NAMES));
     assert.deepEqual(sorted(Object.keys(SUBGRAPH_URL_VARIABLES)), sorted(SUBGRAPH_NAMES));
-    const composed = [...read('schema/supergraph.graphql').matchAll(/@join__graph\(name: "(\w+)", url: "http:\/\/[^:]+:(\d+)\//g)];
+    const composed = [
+      ...read('schema/supergraph.graphql').matchAll(/@join__graph\(name: "(\w+)", url: "http:\/\/[^:]+:(\d+)\//g),
+    ];
     assert.deepEqual(
       sorted(composed.map(([, name, port]) => `${name}:${port}`)),
       sorted(SUBGRAPH_NAMES.map((name) => `${name}:${SUBGRAPH_PORTS[name]}`)),

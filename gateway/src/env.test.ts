@@ -20,7 +20,11 @@ describe('the gateway configuration', () => {
       () => loadGatewayConfig({ ...base, CLAMD_ADDRESS: 'no port' }),
       (error: unknown) => error instanceof ConfigError && /CLAMD_ADDRESS/.test(error.message),
     );
-    const remote = loadGatewayConfig({ ...base, SUBGRAPH_MEDIA_URL: 'http://media:4005/graphql', CLAMD_ADDRESS: 'no port' });
+    const remote = loadGatewayConfig({
+      ...base,
+      SUBGRAPH_MEDIA_URL: 'http://media:4005/graphql',
+      CLAMD_ADDRESS: 'no port',
+    });
     assert.deepEqual(remote.hosting.mounted, ['users', 'chats', 'messages', 'presence']);
     assert.equal(remote.media, undefined);
     assert.equal(remote.hosting.urls.media, 'http://media:4005/graphql');

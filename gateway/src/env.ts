@@ -50,13 +50,19 @@ export const ZRateSettingSchema = z.preprocess(
           const [, max, amount, unit] = RATE.exec(value) as unknown as [string, string, string, keyof typeof UNIT_MS];
           return { max: Number(max), windowMs: Number(amount) * UNIT_MS[unit] };
         })
-        .refine(({ max, windowMs }) => max >= 1 && windowMs >= 1_000 && windowMs <= 86_400_000, 'N must be at least 1, the window 1s to 24h'),
+        .refine(
+          ({ max, windowMs }) => max >= 1 && windowMs >= 1_000 && windowMs <= 86_400_000,
+          'N must be at least 1, the window 1s to 24h',
+        ),
     ])
     .optional(),
 );
 
 /** A count limit: a positive number or `off`. Unset: as for {@link ZRateSettingSchema}. */
-export const ZCountSettingSchema = z.preprocess(unsetIfEmpty, z.union([z.literal('off'), z.coerce.number().int().min(1).max(1_000_000)]).optional());
+export const ZCountSettingSchema = z.preprocess(
+  unsetIfEmpty,
+  z.union([z.literal('off'), z.coerce.number().int().min(1).max(1_000_000)]).optional(),
+);
 
 /** `N/<window>` as an operator writes it. */
 function formatRate({ max, windowMs }: RateSetting): string {
@@ -81,37 +87,66 @@ export const SecurityVariables = z.object({
     .max(20)
     .default(0)
     .describe(
-      'How many reverse proxies in front of the gateway append to X-Forwarded-For and are trusted to: the client address is ' +
-        'the entry that many hops from the right. 0: X-Forwarded-For is ignored and the socket peer is the client',
+      'How many reverse proxies in front of the gateway append to X-Forwarded-For and are trusted to: the client ' +
+        'address is the entry that many hops from the right. 0: X-Forwarded-For is ignored and the socket peer is ' +
+        'the client',
     ),
   LIMITS_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ -')
     .default('chat')
-    .describe('Prefix of the Redis keys that count rate limits and WebSocket connections, so deployments can share a Redis'),
+    .describe(
+      'Prefix of the Redis keys that count rate limits and WebSocket connections, so deployments can share a Redis',
+    ),
   RATE_LIMIT_GENERAL: ZRateSettingSchema.describe(
-    counting('RATE_LIMIT_GENERAL', 'Every root query and mutation field without a limit of its own, per field and caller (the viewer, else the client address)'),
+    counting(
+      'RATE_LIMIT_GENERAL',
+      'Every root query and mutation field without a limit of its own, per field and caller (the viewer, else the ' +
+        'client address)',
+    ),
   ),
-  RATE_LIMIT_LOGIN_PER_IP: ZRateSettingSchema.describe(counting('RATE_LIMIT_LOGIN_PER_IP', '`login` per client address')),
+  RATE_LIMIT_LOGIN_PER_IP: ZRateSettingSchema.describe(
+    counting('RATE_LIMIT_LOGIN_PER_IP', '`login` per client address'),
+  ),
   RATE_LIMIT_LOGIN_PER_USERNAME: ZRateSettingSchema.describe(
     counting('RATE_LIMIT_LOGIN_PER_USERNAME', '`login` per username, from any address'),
   ),
-  RATE_LIMIT_REGISTER_PER_IP: ZRateSettingSchema.describe(counting('RATE_LIMIT_REGISTER_PER_IP', '`register` per client address')),
-  RATE_LIMIT_REFRESH_TOKEN_PER_IP: ZRateSettingSchema.describe(counting('RATE_LIMIT_REFRESH_TOKEN_PER_IP', '`refreshToken` per client address')),
+  RATE_LIMIT_REGISTER_PER_IP: ZRateSettingSchema.describe(
+    counting('RATE_LIMIT_REGISTER_PER_IP', '`register` per client address'),
+  ),
+  RATE_LIMIT_REFRESH_TOKEN_PER_IP: ZRateSettingSchema.describe(
+    counting('RATE_LIMIT_REFRESH_TOKEN_PER_IP', '`refreshToken` per client address'),
+  ),
   RATE_LIMIT_CONFIRM_CODE_PER_IP: ZRateSettingSchema.describe(
-    counting('RATE_LIMIT_CONFIRM_CODE_PER_IP', '`confirmEmailChange` and `confirmPhoneChange`, each per client address'),
+    counting(
+      'RATE_LIMIT_CONFIRM_CODE_PER_IP',
+      '`confirmEmailChange` and `confirmPhoneChange`, each per client address',
+    ),
   ),
   WS_MAX_CONNECTIONS_PER_USER: ZCountSettingSchema.describe(
-    counting('WS_MAX_CONNECTIONS_PER_USER', 'Open graphql-ws connections (and server-sent-event subscriptions) per user, across gateway instances'),
+    counting(
+      'WS_MAX_CONNECTIONS_PER_USER',
+      'Open graphql-ws connections (and server-sent-event subscriptions) per user, across gateway instances',
+    ),
   ),
   WS_MAX_CONNECTIONS_PER_IP: ZCountSettingSchema.describe(
-    counting('WS_MAX_CONNECTIONS_PER_IP', 'Open graphql-ws connections (and server-sent-event subscriptions) per client address, across gateway instances'),
+    counting(
+      'WS_MAX_CONNECTIONS_PER_IP',
+      'Open graphql-ws connections (and server-sent-event subscriptions) per client address, across gateway instances',
+    ),
   ),
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: ZCountSettingSchema.describe(
-    counting('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 'Operations (subscriptions, and queries in flight) open at once on one connection'),
+    counting(
+      'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION',
+      'Operations (subscriptions, and queries in flight) open at once on one connection',
+    ),
   ),
   MAX_SUBSCRIPTIONS_PER_USER: ZCountSettingSchema.describe(
-    counting('MAX_SUBSCRIPTIONS_PER_USER', 'Live subscriptions per user, over all their connections (graphql-ws and server-sent events) and gateway instances'),
+    counting(
+      'MAX_SUBSCRIPTIONS_PER_USER',
+      'Live subscriptions per user, over all their connections (graphql-ws and server-sent events) and gateway ' +
+        'instances',
+    ),
   ),
   WS_SUBSCRIBE_RATE: ZRateSettingSchema.describe(counting('WS_SUBSCRIBE_RATE', '`subscribe` messages per connection')),
   WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce
@@ -135,7 +170,13 @@ export const SecurityVariables = z.object({
     .max(3_600)
     .default(60)
     .describe('How long a connection counts in Redis after its gateway stops renewing it (a crashed instance)'),
-  MAX_QUERY_DEPTH: z.coerce.number().int().min(1).max(100).default(10).describe('Deepest selection (fragments count as a level)'),
+  MAX_QUERY_DEPTH: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(10)
+    .describe('Deepest selection (fragments count as a level)'),
   MAX_QUERY_COST: z.coerce
     .number()
     .int()
@@ -143,7 +184,13 @@ export const SecurityVariables = z.object({
     .default(50_000)
     .describe('Estimated cost (graphql-armor: objects 2, scalars 1, ×1.5 per level, × a literal `first`/`last`)'),
   MAX_QUERY_ALIASES: z.coerce.number().int().min(0).max(1_000).default(15).describe('Aliased fields in one document'),
-  MAX_QUERY_TOKENS: z.coerce.number().int().min(10).max(100_000).default(1_000).describe('Lexical tokens in one document'),
+  MAX_QUERY_TOKENS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(100_000)
+    .default(1_000)
+    .describe('Lexical tokens in one document'),
   MAX_REQUEST_BYTES: z.coerce
     .number()
     .int()
@@ -151,8 +198,8 @@ export const SecurityVariables = z.object({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024)
     .describe(
-      'The largest HTTP request body accepted, counted as it arrives (then 413 and the connection closed); ' +
-        'media uploads have their own, signed, limit',
+      'The largest HTTP request body accepted, counted as it arrives (then 413 and the connection closed); media ' +
+        'uploads have their own, signed, limit',
     ),
 });
 
@@ -160,6 +207,7 @@ export type SecurityValues = z.output<typeof SecurityVariables>;
 
 export const SecurityModel = defineConfigModel({
   title: 'Limits against abuse (gateway)',
+  docs: 'docs/SECURITY.md#rate-limits',
   variables: SecurityVariables,
   read: (values, context) => securityLimits(values, context.nodeEnv),
 });
@@ -174,7 +222,9 @@ export const SUBGRAPH_URL_VARIABLES = {
 } as const satisfies Record<SubgraphName, string>;
 
 const subgraphUrl = (name: SubgraphName) =>
-  ZOptionalUrlSchema.describe(`The gateway reaches the ${name} subgraph at this URL (its own process) instead of mounting it`);
+  ZOptionalUrlSchema.describe(
+    `The gateway reaches the ${name} subgraph at this URL (its own process) instead of mounting it`,
+  );
 
 /** Where each subgraph runs: a URL, or mounted in the gateway's process (unset, the embedded default). */
 export const HostingModel = defineConfigModel({
@@ -186,12 +236,14 @@ export const HostingModel = defineConfigModel({
     SUBGRAPH_PRESENCE_URL: subgraphUrl('presence'),
     SUBGRAPH_MEDIA_URL: subgraphUrl('media'),
     JWKS_URL: ZOptionalUrlSchema.describe(
-      'Where a gateway without the users subgraph in its process reads the public keys. ' +
-        "Default: `/.well-known/jwks.json` at `SUBGRAPH_USERS_URL`'s origin",
+      'Where a gateway without the users subgraph in its process reads the public keys. Default: ' +
+        "`/.well-known/jwks.json` at `SUBGRAPH_USERS_URL`'s origin",
     ),
   }),
   read: (values) => {
-    const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, values[SUBGRAPH_URL_VARIABLES[name]]])) as Record<SubgraphName, string | undefined>;
+    const urls = Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => [name, values[SUBGRAPH_URL_VARIABLES[name]]]),
+    ) as Record<SubgraphName, string | undefined>;
     return {
       /** Each subgraph's URL; undefined: mounted in this process. */
       urls,
@@ -212,7 +264,11 @@ export const SUBGRAPH_MODELS = {
 
 /** What every gateway reads, whatever it mounts. */
 export function gatewayCoreModels(mounted: readonly SubgraphName[]) {
-  return { ...runtimeModels({ issuesTokens: mounted.includes('users') }), hosting: HostingModel, security: SecurityModel };
+  return {
+    ...runtimeModels({ issuesTokens: mounted.includes('users') }),
+    hosting: HostingModel,
+    security: SecurityModel,
+  };
 }
 
 type SubgraphConfigs = ConfigOf<typeof USERS_MODELS> &

@@ -12,10 +12,11 @@ try {
   const runtime = config.hosting.mounted.length > 0 ? await createRuntime(config) : undefined;
   // Without the users subgraph in this process, public keys come from its JWKS.
   const { jwksUrl } = config.hosting;
+  const { accessTokenTtlSeconds } = config.tokens;
   const gateway = await startGatewayServer({
     config,
     runtime,
-    tokens: runtime?.tokens ?? (await TokenService.create({ jwksUrl, accessTokenTtlSeconds: config.tokens.accessTokenTtlSeconds })),
+    tokens: runtime?.tokens ?? (await TokenService.create({ jwksUrl, accessTokenTtlSeconds })),
     identity: runtime?.identity ?? new InternalIdentity(config.secrets.internalTokenSecret),
   });
   log.info('gateway ready', {

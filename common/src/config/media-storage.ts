@@ -9,6 +9,7 @@ import { defineConfigModel, ZOptionalUrlSchema } from '../env.ts';
 
 export const MediaStorageModel = defineConfigModel({
   title: 'Media storage',
+  docs: 'docs/MEDIA.md',
   variables: z.object({
     S3_ENDPOINT: ZOptionalUrlSchema.describe('Media in an S3-compatible store at this URL instead of on local disk'),
     S3_REGION: z.string().default('us-east-1').describe('The S3 region'),
@@ -18,11 +19,18 @@ export const MediaStorageModel = defineConfigModel({
       .enum(['on', 'off'])
       .default('off')
       .describe('`on`: path-style bucket addressing (S3Proxy, MinIO); AWS uses virtual-hosted style'),
-    MEDIA_BUCKET_QUARANTINE: z.string().default('chat-quarantine').describe('Uploads land here, unchecked, never served'),
+    MEDIA_BUCKET_QUARANTINE: z
+      .string()
+      .default('chat-quarantine')
+      .describe('Uploads land here, unchecked, never served'),
     MEDIA_BUCKET_CLEAN: z.string().default('chat-media').describe('What processing accepted; downloads come from here'),
-    MEDIA_DIR: z.string().optional().describe('Local media storage, without `S3_ENDPOINT`. Default: `<DATA_DIR>/media`'),
+    MEDIA_DIR: z
+      .string()
+      .optional()
+      .describe('Local media storage, without `S3_ENDPOINT`. Default: `<DATA_DIR>/media`'),
     PUBLIC_URL: ZOptionalUrlSchema.describe(
-      'The public origin clients reach this deployment at (signed local media URLs point there). Default: `http://localhost:<PORT>`',
+      'The public origin clients reach this deployment at (signed local media URLs point there). Default: ' +
+        '`http://localhost:<PORT>`',
     ),
   }),
   read: (values, context) => ({

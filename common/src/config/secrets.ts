@@ -35,18 +35,23 @@ const SecretVariables = z.object({
     .string()
     .optional()
     .describe(
-      'The access-token signing keys: a JWK set (JSON) of private Ed25519 keys, each with a distinct `kid`. ' +
-        'Where the users subgraph runs (it issues tokens); everyone else verifies with the public keys (JWKS)',
+      'The access-token signing keys: a JWK set (JSON) of private Ed25519 keys, each with a distinct `kid`. Where ' +
+        'the users subgraph runs (it issues tokens); everyone else verifies with the public keys (JWKS)',
     ),
-  JWT_SIGNING_KEY_ID: z.string().optional().describe('The `kid` that signs new tokens. Default: the last key of `JWT_PRIVATE_KEYS`'),
+  JWT_SIGNING_KEY_ID: z
+    .string()
+    .optional()
+    .describe('The `kid` that signs new tokens. Default: the last key of `JWT_PRIVATE_KEYS`'),
   INTERNAL_TOKEN_SECRET: ZSecretSchema.describe(
-    'The key of the identity the gateway signs for subgraphs (HS256, at least 32 characters); the gateway and every subgraph process',
+    'The key of the identity the gateway signs for subgraphs (HS256, at least 32 characters); the gateway and ' +
+      'every subgraph process',
   ),
   PASSWORD_PEPPER: ZSecretSchema.describe(
     'Mixed into every password hash, kept outside the database (at least 32 characters). Where the users subgraph runs',
   ),
   PASSWORD_PEPPER_PREVIOUS: ZSecretSchema.describe(
-    'The previous pepper while passwords move to a new one: accepted at login, and the password re-hashed with the current one',
+    'The previous pepper while passwords move to a new one: accepted at login, and the password re-hashed with the ' +
+      'current one',
   ),
 });
 
@@ -60,14 +65,22 @@ type StoredSecrets = Required<Pick<SecretValues, 'JWT_PRIVATE_KEYS' | 'INTERNAL_
 export function secretsModel({ issuesTokens }: SecretsOptions) {
   return defineConfigModel({
     title: 'Secrets',
+    docs: 'docs/SECURITY.md',
     variables: SecretVariables,
     read: (values, context, problems): RuntimeSecrets => resolveSecrets(values, context, issuesTokens, problems),
   });
 }
 
-function resolveSecrets(values: SecretValues, context: ConfigContext, issuesTokens: boolean, problems: string[]): RuntimeSecrets {
+function resolveSecrets(
+  values: SecretValues,
+  context: ConfigContext,
+  issuesTokens: boolean,
+  problems: string[],
+): RuntimeSecrets {
   const generated = !context.production && context.embedded ? developmentSecrets(context.dataDir) : undefined;
-  const why = context.production ? 'required in production' : 'required with DATABASE_URL (every process of a deployment must share it)';
+  const why = context.production
+    ? 'required in production'
+    : 'required with DATABASE_URL (every process of a deployment must share it)';
   const required = (name: keyof StoredSecrets, needed: boolean): string | undefined => {
     const value = values[name] ?? generated?.[name];
     if (needed && !value) problems.push(`${name}: ${why}`);
@@ -140,7 +153,13 @@ function developmentSecrets(dataDir: string): StoredSecrets {
 export const TokensModel = defineConfigModel({
   title: 'Access tokens',
   variables: z.object({
-    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900).describe('How long an access token lasts'),
+    ACCESS_TOKEN_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(86_400)
+      .default(900)
+      .describe('How long an access token lasts'),
   }),
   read: (values) => ({ accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_SECONDS }),
 });

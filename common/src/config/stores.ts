@@ -15,8 +15,8 @@ export const DatabaseModel = defineConfigModel({
   title: 'Postgres',
   variables: z.object({
     DATABASE_URL: ZOptionalUrlSchema.describe(
-      'Postgres instead of the embedded PGlite (migrations applied on start, under an advisory lock); ' +
-        'credentials and TLS in the URL: `postgresql://user:password@host:5432/db?sslmode=verify-full&sslrootcert=/path/ca.pem`',
+      'Postgres instead of the embedded PGlite (migrations applied on start, under an advisory lock); credentials ' +
+        'and TLS in the URL: `postgresql://user:password@host:5432/db?sslmode=verify-full&sslrootcert=/path/ca.pem`',
     ),
     WORKER_ID: z.coerce
       .number()
@@ -25,8 +25,8 @@ export const DatabaseModel = defineConfigModel({
       .max(1023)
       .optional()
       .describe(
-        "This process's Snowflake worker number (0–1023), e.g. a StatefulSet pod ordinal. " +
-          'Unset: any number no other live process holds. Either way it is locked in Postgres while the process lives',
+        "This process's Snowflake worker number (0–1023), e.g. a StatefulSet pod ordinal. Unset: any number no " +
+          'other live process holds. Either way it is locked in Postgres while the process lives',
       ),
   }),
   read: (values, context, problems) => {
@@ -56,7 +56,8 @@ export type RedisConfig = ReturnType<(typeof RedisModel)['read']>;
 
 const KafkaVariables = z.object({
   KAFKA_BROKERS: ZOptionalTextSchema.describe(
-    'Comma-separated `host:port` list: the message log becomes Kafka, and `sendMessage` acknowledges once Kafka has the message',
+    'Comma-separated `host:port` list: the message log becomes Kafka, and `sendMessage` acknowledges once Kafka ' +
+      'has the message',
   ),
   KAFKA_TOPIC_PREFIX: z
     .string()
@@ -71,7 +72,10 @@ const KafkaVariables = z.object({
   KAFKA_USERNAME: z.string().optional().describe('SASL user name'),
   KAFKA_PASSWORD: z.string().optional().describe('SASL password'),
   KAFKA_TLS: ZOnOffSchema.default('off').describe('`on`: TLS to the brokers'),
-  KAFKA_CA_FILE: z.string().optional().describe("PEM file of the CA that signed the brokers' certificates. Default: the system's CAs"),
+  KAFKA_CA_FILE: z
+    .string()
+    .optional()
+    .describe("PEM file of the CA that signed the brokers' certificates. Default: the system's CAs"),
 });
 
 /** The message log: Kafka when `KAFKA_BROKERS` is set, else in-process. */
@@ -88,7 +92,9 @@ export const KafkaModel = defineConfigModel({
       partitions: values.KAFKA_PARTITIONS,
       replicationFactor: values.KAFKA_REPLICATION_FACTOR,
       // Both credentials are there with a mechanism, or a problem above stops the start.
-      sasl: sasl ? { mechanism: sasl, username: values.KAFKA_USERNAME ?? '', password: values.KAFKA_PASSWORD ?? '' } : null,
+      sasl: sasl
+        ? { mechanism: sasl, username: values.KAFKA_USERNAME ?? '', password: values.KAFKA_PASSWORD ?? '' }
+        : null,
       tls: values.KAFKA_TLS === 'on' ? { caFile: values.KAFKA_CA_FILE ?? null } : null,
     };
   },
@@ -97,7 +103,9 @@ export const KafkaModel = defineConfigModel({
 export type KafkaConfig = ReturnType<(typeof KafkaModel)['read']>;
 
 const CassandraVariables = z.object({
-  CASSANDRA_CONTACT_POINTS: ZOptionalTextSchema.describe('Comma-separated `host:port` list: message history moves to Cassandra'),
+  CASSANDRA_CONTACT_POINTS: ZOptionalTextSchema.describe(
+    'Comma-separated `host:port` list: message history moves to Cassandra',
+  ),
   CASSANDRA_LOCAL_DC: z.string().default('datacenter1').describe('The data center this process is in'),
   CASSANDRA_KEYSPACE: z
     .string()
@@ -113,12 +121,16 @@ const CassandraVariables = z.object({
   CASSANDRA_TLS: ZOnOffSchema.default('off').describe(
     "`on`: TLS to Cassandra, each node's certificate verified (chain, and the address connected to)",
   ),
-  CASSANDRA_CA_FILE: z.string().optional().describe("PEM file of the CA that signed Cassandra's certificates. Default: the system's CAs"),
+  CASSANDRA_CA_FILE: z
+    .string()
+    .optional()
+    .describe("PEM file of the CA that signed Cassandra's certificates. Default: the system's CAs"),
 });
 
 /** Message history: Cassandra when `CASSANDRA_CONTACT_POINTS` is set, else Postgres. */
 export const CassandraModel = defineConfigModel({
   title: 'Cassandra',
+  docs: 'docs/CASSANDRA.md',
   variables: CassandraVariables,
   read: (values, context, problems) => {
     problems.push(...cassandraProblems(values, context.production));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 export const ChatsModel = defineConfigModel({
   title: 'Chats',
+  docs: 'docs/CONNECTIONS.md',
   variables: z.object({
     DIRECT_CHAT_POLICY: z
       .enum(['anyone', 'connections'])

@@ -38,7 +38,10 @@ function localUrlKey(runtime: Runtime): Buffer {
   return Buffer.from(hkdfSync('sha256', runtime.config.secrets.internalTokenSecret, new Uint8Array(0), 'media-urls', 32));
 }
 
-function openStorage(runtime: Runtime, { s3, local: disk }: MediaConfig['mediaStorage']): { storage: ObjectStorage; local?: LocalObjectStorage } {
+function openStorage(
+  runtime: Runtime,
+  { s3, local: disk }: MediaConfig['mediaStorage'],
+): { storage: ObjectStorage; local?: LocalObjectStorage } {
   if (s3) return { storage: new S3ObjectStorage(s3) };
   const local = new LocalObjectStorage({ ...disk, key: localUrlKey(runtime) });
   return { storage: local, local };
@@ -46,7 +49,9 @@ function openStorage(runtime: Runtime, { s3, local: disk }: MediaConfig['mediaSt
 
 function openScanner(runtime: Runtime, { clamd }: MediaConfig['media']): Scanner | null {
   if (!clamd) {
-    if (runtime.config.server.production) log.warn('no virus scanner configured (CLAMD_ADDRESS): uploads are only signature-checked');
+    if (runtime.config.server.production) {
+      log.warn('no virus scanner configured (CLAMD_ADDRESS): uploads are only signature-checked');
+    }
     return null;
   }
   return new ClamdScanner(clamd);
@@ -57,7 +62,8 @@ export function createMediaSubgraph(runtime: Runtime, options: MediaSubgraphOpti
   const store = new MediaStore(runtime.db.prisma);
   const { storage, local } = openStorage(runtime, mediaStorage);
   const scanner = openScanner(runtime, media);
-  const processor = new MediaProcessor(store, storage, scanner, runtime.pubsub, { unattachedTtlMs: media.unattachedTtlMs, ...options.processing });
+  const processing = { unattachedTtlMs: media.unattachedTtlMs, ...options.processing };
+  const processor = new MediaProcessor(store, storage, scanner, runtime.pubsub, processing);
   const { limits } = media;
   processor.start();
   const handler = local ? createLocalMediaHandler(local) : undefined;

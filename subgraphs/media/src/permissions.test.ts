@@ -31,7 +31,8 @@ describe('media permissions', () => {
   before(async () => {
     runtime = await createMemoryRuntime();
     dir = mkdtempSync(join(tmpdir(), 'media-permissions-'));
-    subgraph = createMediaSubgraph(runtime, { ...loadConfig(MEDIA_MODELS, { MEDIA_DIR: dir }), processing: { sweepMs: 3_600_000 } });
+    const config = loadConfig(MEDIA_MODELS, { MEDIA_DIR: dir });
+    subgraph = createMediaSubgraph(runtime, { ...config, processing: { sweepMs: 3_600_000 } });
     for (const [username, id] of Object.entries(ids) as [keyof typeof ids, string][]) {
       await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username, passwordHash: 'x' } });
       viewers[username] = await viewerOf(runtime, await openTestSession(runtime, { id, username }));

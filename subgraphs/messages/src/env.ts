@@ -7,13 +7,14 @@ import { z } from 'zod';
 
 export const MessagesModel = defineConfigModel({
   title: 'Messages',
+  docs: 'docs/EVENTS.md',
   variables: z.object({
     MESSAGE_CONSUMER: z
       .enum(['on', 'off'])
       .default('on')
       .describe(
-        '`on`: a process hosting the messages subgraph also consumes the Kafka log; ' +
-          '`off`: leave it to dedicated consumers (`npm run consumer -w @chat/subgraph-messages`)',
+        '`on`: a process hosting the messages subgraph also consumes the Kafka log; `off`: leave it to dedicated ' +
+          'consumers (`npm run consumer -w @chat/subgraph-messages`)',
       ),
     MESSAGE_EDIT_WINDOW_SECONDS: z.coerce
       .number()
@@ -27,7 +28,13 @@ export const MessagesModel = defineConfigModel({
       .min(1)
       .default(48 * 3600)
       .describe('How long after sending its sender may delete a message for everyone (admins: always)'),
-    TYPING_TTL_MS: z.coerce.number().int().min(100).max(60_000).default(6_000).describe('How long a `setTyping(typing: true)` lasts unless repeated'),
+    TYPING_TTL_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(60_000)
+      .default(6_000)
+      .describe('How long a `setTyping(typing: true)` lasts unless repeated'),
   }),
   read: (values) => ({
     consume: values.MESSAGE_CONSUMER === 'on',

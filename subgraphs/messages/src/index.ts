@@ -13,7 +13,13 @@ import { MessageStateStore } from './store/message-state-store.ts';
 import { SendKeyStore } from './store/send-key-store.ts';
 
 export { createMessagePipeline } from './infrastructure.ts';
-export { CONSUMER_MODELS, MESSAGE_STORE_MODELS, MESSAGES_MODELS, type MessagesConfig, type MessageStoreConfig } from './env.ts';
+export {
+  CONSUMER_MODELS,
+  MESSAGE_STORE_MODELS,
+  MESSAGES_MODELS,
+  type MessagesConfig,
+  type MessageStoreConfig,
+} from './env.ts';
 export { ChatSequencer } from './store/sequencer.ts';
 export { MessageStateStore } from './store/message-state-store.ts';
 export { PrismaMessageStore, placedRecord } from './store/message-store.ts';
@@ -23,7 +29,8 @@ export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url
 /** @param config this subgraph's settings (`env.ts`); each one left out takes its default (tests). */
 export function createMessagesSubgraph(runtime: Runtime, config: Partial<MessagesConfig> = {}): Subgraph<Context> {
   const { messages, kafka, cassandra } = { ...loadConfig(MESSAGES_MODELS, {}), ...config };
-  const { store, messageLog, close } = openMessageInfrastructure(runtime, { kafka, cassandra }, { consume: messages.consume });
+  const consume = messages.consume;
+  const { store, messageLog, close } = openMessageInfrastructure(runtime, { kafka, cassandra }, { consume });
   const keys = new SendKeyStore(runtime.db.prisma);
   const state = new MessageStateStore(runtime.db.prisma);
   const relay = new OutboxRelay(keys, messageLog, runtime.pubsub, new AccountErasures(runtime.db.prisma, store, state));
@@ -36,7 +43,11 @@ export function createMessagesSubgraph(runtime: Runtime, config: Partial<Message
     messageLog,
     pubsub: runtime.pubsub,
     nextId: () => runtime.ids.next(),
-    rules: { editWindowMs: messages.editWindowMs, deleteWindowMs: messages.deleteWindowMs, typingTtlMs: messages.typingTtlMs },
+    rules: {
+      editWindowMs: messages.editWindowMs,
+      deleteWindowMs: messages.deleteWindowMs,
+      typingTtlMs: messages.typingTtlMs,
+    },
   };
   return {
     name: 'messages',

@@ -75,7 +75,11 @@ export interface MessageInfrastructure {
  * Opens history and log. With Kafka, this process also joins the pipeline's
  * consumer group unless `consume` is false (dedicated consumer processes).
  */
-export function openMessageInfrastructure(runtime: Runtime, config: MessageStoreConfig, { consume }: { consume: boolean }): MessageInfrastructure {
+export function openMessageInfrastructure(
+  runtime: Runtime,
+  config: MessageStoreConfig,
+  { consume }: { consume: boolean },
+): MessageInfrastructure {
   const store = openMessageStore(runtime, config.cassandra);
   const kafka = config.kafka ? kafkaSettings(config.kafka) : undefined;
   if (!kafka) {

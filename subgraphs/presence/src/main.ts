@@ -3,4 +3,4 @@ import { runSubgraphMain } from '@chat/common';
 import { PRESENCE_MODELS } from './env.ts';
 import { createPresenceSubgraph } from './index.ts';
 
-await runSubgraphMain('presence', PRESENCE_MODELS, (runtime, config) => createPresenceSubgraph(runtime, config.presence));
+await runSubgraphMain('presence', PRESENCE_MODELS, (runtime, { presence }) => createPresenceSubgraph(runtime, presence));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 export const UsersModel = defineConfigModel({
   title: 'Users',
+  docs: 'docs/CACHING.md',
   variables: z.object({
     CONTACT_CODE_TTL_SECONDS: z.coerce
       .number()
@@ -20,7 +21,10 @@ export const UsersModel = defineConfigModel({
       .default(30)
       .describe('User searches allowed per user in each 10-second window'),
   }),
-  read: (values) => ({ contactCodeTtlMs: values.CONTACT_CODE_TTL_SECONDS * 1000, searchPerWindow: values.SEARCH_RATE_LIMIT }),
+  read: (values) => ({
+    contactCodeTtlMs: values.CONTACT_CODE_TTL_SECONDS * 1000,
+    searchPerWindow: values.SEARCH_RATE_LIMIT,
+  }),
 });
 
 export const USERS_MODELS = { users: UsersModel, mail: MailModel };
