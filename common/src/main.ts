@@ -1,17 +1,9 @@
-import { runtimeModels, type RuntimeConfig } from './config/index.ts';
+import { subgraphProcessModels, type RuntimeConfig } from './config/index.ts';
 import { ConfigError, loadConfig, type ConfigModels, type LoadedConfig } from './env.ts';
 import { log } from './log.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { serveSubgraph } from './serve.ts';
 import { SUBGRAPH_PORTS, type BaseContext, type Subgraph, type SubgraphName } from './subgraph.ts';
-
-/**
- * What a subgraph's own process reads: the runtime's models (the signing keys
- * and pepper only for users, which issues tokens) and the subgraph's own.
- */
-export function subgraphProcessModels<M extends ConfigModels>(name: SubgraphName, models: M) {
-  return { ...runtimeModels({ issuesTokens: name === 'users' }), ...models };
-}
 
 /**
  * Entry point of a subgraph running as its own process: reads the models it

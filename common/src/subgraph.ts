@@ -21,15 +21,9 @@ import type { JSONWebKeySet } from 'jose';
 import type { Viewer } from './auth.ts';
 import { log } from './log.ts';
 
-/**
- * Every subgraph, with the port its own process listens on by default
- * (distributed mode); the gateway mounts each one without a URL.
- */
-export const SUBGRAPH_PORTS = { users: 4001, chats: 4002, messages: 4003, presence: 4004, media: 4005 } as const;
+import type { SubgraphName } from './subgraph-names.ts';
 
-export type SubgraphName = keyof typeof SUBGRAPH_PORTS;
-
-export const SUBGRAPH_NAMES = Object.keys(SUBGRAPH_PORTS) as SubgraphName[];
+export { SUBGRAPH_NAMES, SUBGRAPH_PORTS, type SubgraphName } from './subgraph-names.ts';
 
 export interface BaseContext {
   viewer: Viewer | null;

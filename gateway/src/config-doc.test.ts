@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { describeVariables, SUBGRAPH_NAMES, SUBGRAPH_PORTS } from '@chat/common';
+import { describeVariables, SUBGRAPH_NAMES, SUBGRAPH_PORTS } from '@chat/common/config';
 import { generatedBlock, modelsWithReaders, renderConfigTables, renderSubgraphTable } from './config-doc.ts';
 import { SUBGRAPH_MODELS, SUBGRAPH_URL_VARIABLES } from './env.ts';
 

@@ -13,8 +13,8 @@ import {
   subgraphProcessModels,
   type ConfigModel,
   type ConfigModels,
-} from '@chat/common';
-import { CONSUMER_MODELS } from '@chat/subgraph-messages';
+} from '@chat/common/config';
+import { CONSUMER_MODELS } from '@chat/subgraph-messages/env';
 import { gatewayCoreModels, SUBGRAPH_MODELS, SUBGRAPH_URL_VARIABLES } from './env.ts';
 
 /** One process of a deployment and the models it composes. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ConfigError, generateSecrets } from '@chat/common';
+import { ConfigError, generateSecrets } from '@chat/common/config';
 import { loadGatewayConfig } from './env.ts';
 
 describe('the gateway configuration', () => {
@@ -30,9 +30,10 @@ describe('the gateway configuration', () => {
     assert.equal(remote.hosting.urls.media, 'http://media:4005/graphql');
   });
 
-  it('reads the public keys at the users subgraph when it runs elsewhere', () => {
+  it('holds neither signing keys nor pepper when the users subgraph runs elsewhere', () => {
     const config = loadGatewayConfig({ ...base, SUBGRAPH_USERS_URL: 'http://users:4001/graphql' });
-    assert.equal(config.hosting.jwksUrl, 'http://users:4001/.well-known/jwks.json');
+    assert.equal(config.hosting.urls.users, 'http://users:4001/graphql');
     assert.equal(config.secrets.passwordPepper, undefined);
+    assert.equal(config.secrets.jwtPrivateKeys, undefined);
   });
 });

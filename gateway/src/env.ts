@@ -10,16 +10,15 @@ import {
   SUBGRAPH_NAMES,
   unsetIfEmpty,
   ZOptionalUrlSchema,
-  JWKS_PATH,
   type ConfigOf,
   type LoadedConfig,
   type SubgraphName,
-} from '@chat/common';
-import { CHATS_MODELS } from '@chat/subgraph-chats';
-import { MEDIA_MODELS } from '@chat/subgraph-media';
-import { MESSAGES_MODELS } from '@chat/subgraph-messages';
-import { PRESENCE_MODELS } from '@chat/subgraph-presence';
-import { USERS_MODELS } from '@chat/subgraph-users';
+} from '@chat/common/config';
+import { CHATS_MODELS } from '@chat/subgraph-chats/env';
+import { MEDIA_MODELS } from '@chat/subgraph-media/env';
+import { MESSAGES_MODELS } from '@chat/subgraph-messages/env';
+import { PRESENCE_MODELS } from '@chat/subgraph-presence/env';
+import { USERS_MODELS } from '@chat/subgraph-users/env';
 import { z } from 'zod';
 import { COUNTING_DEFAULTS, securityLimits } from './security/config.ts';
 
@@ -248,7 +247,8 @@ export const HostingModel = defineConfigModel({
       /** Each subgraph's URL; undefined: mounted in this process. */
       urls,
       mounted: SUBGRAPH_NAMES.filter((name) => !urls[name]),
-      jwksUrl: values.JWKS_URL ?? (urls.users ? new URL(JWKS_PATH, urls.users).toString() : undefined),
+      /** Unset: main.ts reads the keys at the users subgraph's origin, when it runs elsewhere. */
+      jwksUrl: values.JWKS_URL,
     };
   },
 });

@@ -3,7 +3,7 @@
  * mounted in this process. With no configuration at all that is the whole
  * graph on embedded storage: one process, one port.
  */
-import { ConfigError, createRuntime, InternalIdentity, log, onShutdown, TokenService } from '@chat/common';
+import { ConfigError, createRuntime, InternalIdentity, JWKS_PATH, log, onShutdown, TokenService } from '@chat/common';
 import { loadGatewayConfig } from './env.ts';
 import { startGatewayServer } from './server.ts';
 
@@ -11,7 +11,8 @@ try {
   const config = loadGatewayConfig();
   const runtime = config.hosting.mounted.length > 0 ? await createRuntime(config) : undefined;
   // Without the users subgraph in this process, public keys come from its JWKS.
-  const { jwksUrl } = config.hosting;
+  const { urls } = config.hosting;
+  const jwksUrl = config.hosting.jwksUrl ?? (urls.users ? new URL(JWKS_PATH, urls.users).toString() : undefined);
   const { accessTokenTtlSeconds } = config.tokens;
   const gateway = await startGatewayServer({
     config,

@@ -1,9 +1,16 @@
-/** The models `common` offers, and the composition every runtime reads. */
-import type { LoadedConfig } from '../env.ts';
+/**
+ * The models `common` offers, and the composition every runtime reads. Also
+ * `@chat/common/config`: what a model or a composition needs, without the
+ * rest of `common` (Prisma, Redis, GraphQL) loaded.
+ */
+import type { ConfigModels, LoadedConfig } from '../env.ts';
+import type { SubgraphName } from '../subgraph-names.ts';
 import { LoggingModel } from './logging.ts';
 import { secretsModel, TokensModel, type SecretsOptions } from './secrets.ts';
 import { DatabaseModel, RedisModel } from './stores.ts';
 
+export * from '../env.ts';
+export * from '../subgraph-names.ts';
 export * from './logging.ts';
 export * from './mail.ts';
 export * from './media-storage.ts';
@@ -22,3 +29,11 @@ export function runtimeModels(options: SecretsOptions) {
 }
 
 export type RuntimeConfig = LoadedConfig<ReturnType<typeof runtimeModels>>;
+
+/**
+ * What a subgraph's own process reads: the runtime's models (the signing keys
+ * and pepper only for users, which issues tokens) and the subgraph's own.
+ */
+export function subgraphProcessModels<M extends ConfigModels>(name: SubgraphName, models: M) {
+  return { ...runtimeModels({ issuesTokens: name === 'users' }), ...models };
+}

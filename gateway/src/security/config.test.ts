@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '@chat/common';
+import { ConfigError, loadConfig } from '@chat/common/config';
 import { SecurityModel } from '../env.ts';
 import { COUNTING_DEFAULTS } from './config.ts';
 

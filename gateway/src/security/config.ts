@@ -3,7 +3,7 @@
  * setting in `env.ts` means when it is unset, and which limits are off.
  * Decisions and reasons: docs/SECURITY.md#rate-limits.
  */
-import type { ConfigContext } from '@chat/common';
+import type { ConfigContext } from '@chat/common/config';
 import type { RateSetting, SecurityValues } from '../env.ts';
 
 /**

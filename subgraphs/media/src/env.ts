@@ -1,5 +1,5 @@
 /** The media subgraph's configuration: what its process composes besides the runtime's. */
-import { defineConfigModel, MediaStorageModel, unsetIfEmpty, type ConfigOf } from '@chat/common';
+import { defineConfigModel, MediaStorageModel, unsetIfEmpty, type ConfigOf } from '@chat/common/config';
 import { z } from 'zod';
 
 const GiB = 1024 ** 3;

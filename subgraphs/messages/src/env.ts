@@ -2,7 +2,7 @@
  * The messages subgraph's configuration, and its dedicated consumer's: what
  * each process composes besides the runtime's.
  */
-import { CassandraModel, defineConfigModel, KafkaModel, runtimeModels, type ConfigOf } from '@chat/common';
+import { CassandraModel, defineConfigModel, KafkaModel, runtimeModels, type ConfigOf } from '@chat/common/config';
 import { z } from 'zod';
 
 export const MessagesModel = defineConfigModel({

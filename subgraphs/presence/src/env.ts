@@ -1,5 +1,5 @@
 /** The presence subgraph's configuration: what its process composes besides the runtime's. */
-import { defineConfigModel, type ConfigOf } from '@chat/common';
+import { defineConfigModel, type ConfigOf } from '@chat/common/config';
 import { z } from 'zod';
 
 export const PresenceModel = defineConfigModel({

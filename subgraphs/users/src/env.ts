@@ -1,5 +1,5 @@
 /** The users subgraph's configuration: what its process composes besides the runtime's. */
-import { defineConfigModel, MailModel, type ConfigOf } from '@chat/common';
+import { defineConfigModel, MailModel, type ConfigOf } from '@chat/common/config';
 import { z } from 'zod';
 
 export const UsersModel = defineConfigModel({
