@@ -25,4 +25,3 @@ export * from './system-text.ts';
 export * from './text.ts';
 export * from './scalars.ts';
 export * from './main.ts';
-export * from './testing.ts';

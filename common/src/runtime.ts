@@ -4,7 +4,7 @@
  * generator and the token service. In the embedded mode the gateway opens one
  * runtime and mounts every subgraph on it.
  */
-import { DatabaseConnectionError, openDatabase, WorkerIdInUseError, type Database } from '@chat/prisma';
+import { DatabaseConnectionError, migratedTemplate, openDatabase, WorkerIdInUseError, type Database } from '@chat/prisma';
 import { log } from './log.ts';
 import { tokenRefused, TokenService, type Viewer } from './auth.ts';
 import { InternalIdentity } from './identity.ts';
@@ -169,10 +169,11 @@ function redact(url: string): string {
 
 /**
  * A runtime on a throw-away in-memory database and in-process pub/sub, for
- * in-process tests (`*.test.ts` beside the code).
+ * in-process tests (`*.test.ts` beside the code). The database starts as a
+ * copy of a migrated template made once for all test files (`migratedTemplate`).
  */
 export async function createMemoryRuntime(): Promise<Runtime> {
-  const db = await openDatabase({ kind: 'embedded', dataDir: 'memory://' });
+  const db = await openDatabase({ kind: 'embedded', dataDir: 'memory://', loadDataDir: await migratedTemplate() });
   const bus = createEventBus();
   const generated = generateSecrets();
   const secrets = {

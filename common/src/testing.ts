@@ -1,27 +1,12 @@
 /**
- * Helpers for in-process tests (`*.test.ts` beside the code), which run
- * subgraphs without a gateway: a session and its access token for a user row
- * a test created directly, and the viewer the gateway would forward for an
- * `Authorization` value.
+ * Helpers for in-process tests (`*.test.ts` beside the code), imported as
+ * `@chat/common/testing`, never by product code: a subgraph on an in-memory
+ * runtime (`createSubgraphTestkit`), seed builders, result readers and the
+ * permission-coverage checks every subgraph makes.
  */
-import type { Viewer } from './auth.ts';
-import type { Runtime } from './runtime.ts';
-
-let nextSessionId = 9_000_000_000n;
-
-/** Starts a session for an existing user and returns `Bearer <access token>` for it. */
-export async function openTestSession(runtime: Runtime, user: { id: string; username: string }): Promise<string> {
-  if (!runtime.tokens) throw new Error('this runtime issues no tokens');
-  const sessionId = nextSessionId++;
-  await runtime.db.prisma.authSession.create({
-    data: { id: sessionId, userId: BigInt(user.id), expiresAt: new Date(Date.now() + 86_400_000) },
-  });
-  const { token } = await runtime.tokens.issueAccessToken({ ...user, sessionId: sessionId.toString() });
-  return `Bearer ${token}`;
-}
-
-/** What the gateway forwards for `authorization`: the viewer its token names (no session check; the subgraph makes it). */
-export async function viewerOf(runtime: Runtime, authorization: string | null | undefined): Promise<Viewer | null> {
-  if (!runtime.tokens) throw new Error('this runtime issues no tokens');
-  return runtime.tokens.viewerFromAuthorization(authorization);
-}
+export { createMemoryRuntime } from './runtime.ts';
+export * from './testing/permission-coverage.ts';
+export * from './testing/results.ts';
+export * from './testing/seed.ts';
+export * from './testing/sessions.ts';
+export * from './testing/subgraph-testkit.ts';

@@ -17,6 +17,7 @@ export { Prisma, PrismaClient } from './generated/prisma/client.ts';
 export type * from './generated/prisma/client.ts';
 export { ChatKind, ChatRole, PresenceStatus } from './generated/prisma/enums.ts';
 export { applyMigrations, listMigrations } from './migrate.ts';
+export { migratedTemplate } from './template.ts';
 
 /**
  * Whether a Prisma error is a unique-constraint violation: P2002 from the
@@ -65,8 +66,12 @@ export type DatabaseConfig =
    * worker number instead of any free one.
    */
   | { kind: 'postgres'; url: string; poolSize?: number; workerId?: number }
-  /** Embedded Postgres (PGlite) kept in `dataDir`; `memory://` keeps nothing. */
-  | { kind: 'embedded'; dataDir: string };
+  /**
+   * Embedded Postgres (PGlite) kept in `dataDir`; `memory://` keeps nothing.
+   * `loadDataDir` starts it from a dump instead of an empty directory (tests:
+   * `migratedTemplate()`).
+   */
+  | { kind: 'embedded'; dataDir: string; loadDataDir?: Blob };
 
 export interface Database {
   prisma: PrismaClient;
@@ -87,7 +92,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.kind === 'embedded') {
     if (!config.dataDir.startsWith('memory://')) mkdirSync(config.dataDir, { recursive: true });
     // pg_trgm backs user search (the migrations create it, as on a Postgres server).
-    const lite = await PGlite.create(config.dataDir, { extensions: { pg_trgm } });
+    const lite = await PGlite.create(config.dataDir, { extensions: { pg_trgm }, loadDataDir: config.loadDataDir });
     // PGlite serves one connection; the process is the only writer, so no lock.
     await applyMigrations({
       query: async (sql, params) => (await lite.query<Record<string, unknown>>(sql, params)).rows,

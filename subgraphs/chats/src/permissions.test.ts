@@ -7,64 +7,42 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { allow, applyPermissions, buildFederatedSchema, createMemoryRuntime, executeSubgraph, openTestSession, permissionGaps, viewerOf, type Runtime, type Viewer } from '@chat/common';
-import type { ExecutionResult } from 'graphql';
+import { applyPermissions, buildFederatedSchema, executeSubgraph, type Viewer } from '@chat/common';
+import { codeOf, createSubgraphTestkit, describePermissionCoverage, errorOf, plain, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
 import { createChatsSubgraph, typeDefs } from './index.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
 
-/** graphql-js builds results with null prototypes; compare plain JSON. */
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
-const codeOf = (result: ExecutionResult) => result.errors?.[0]?.extensions.code;
-const errorOf = (result: ExecutionResult) => {
-  const { message, extensions } = result.errors?.[0] ?? {};
-  return plain({ message, extensions });
-};
-
 describe('chats permissions', () => {
-  let runtime: Runtime;
-  let subgraph: ReturnType<typeof createChatsSubgraph>;
-  const viewers: Record<'ann' | 'bob' | 'eve', Viewer | null> = { ann: null, bob: null, eve: null };
+  let kit: SubgraphTestkit<ReturnType<typeof createChatsSubgraph>>;
+  let users: Record<'ann' | 'bob' | 'eve', TestUser>;
   const ids = { ann: '201', bob: '202', eve: '203' } as const;
   let chatId: string;
 
-  const run = (query: string, variables: Record<string, unknown> = {}, as: keyof typeof viewers | null = null) =>
-    executeSubgraph(subgraph, { query, variables, viewer: as ? viewers[as] : null });
+  const run = (query: string, variables: Record<string, unknown> = {}, as: keyof typeof users | null = null) =>
+    kit.run(query, variables, as && users[as]);
 
   before(async () => {
-    runtime = await createMemoryRuntime();
-    subgraph = createChatsSubgraph(runtime);
-    for (const [username, id] of Object.entries(ids) as [keyof typeof ids, string][]) {
-      // EVERYONE: they join groups at once, without the invitations of docs/GROUPS.md.
-      await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username.toUpperCase(), passwordHash: 'x', groupAddPolicy: 'EVERYONE' } });
-      viewers[username] = await viewerOf(runtime, await openTestSession(runtime, { id, username }));
-    }
+    kit = await createSubgraphTestkit(createChatsSubgraph);
+    // EVERYONE: they join groups at once, without the invitations of docs/GROUPS.md.
+    users = await kit.seed.users(ids, { groupAddPolicy: 'EVERYONE' });
     const created = await run('mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i) { id } }', { i: { title: 'Trip', memberIds: [ids.bob] } }, 'ann');
     assert.equal(created.errors, undefined, JSON.stringify(created.errors));
     chatId = (plain(created.data) as { createGroupChat: { id: string } }).createGroupChat.id;
   });
-  after(() => runtime.close());
+  after(() => kit.close());
 
-  it('names a rule for every field of every object type, and none for a field that does not exist', () => {
-    assert.deepEqual(permissionGaps(buildFederatedSchema(typeDefs, resolvers), permissions), { withoutRule: [], withoutField: [] });
-  });
-
-  it('allows no root field to anonymous callers but the SDL, and checks membership wherever a root field names a chat', () => {
-    const schema = buildFederatedSchema(typeDefs, resolvers);
-    const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) => (type ? [type] : []));
-    const allowed: string[] = [];
-    const unchecked: string[] = [];
-    for (const root of roots) {
-      for (const field of Object.values(root.getFields())) {
-        const rule = permissions[root.name]?.[field.name];
-        if (rule === allow) allowed.push(`${root.name}.${field.name}`);
-        const namesChat = field.args.some((arg) => arg.name === 'chatId') || (root.name === 'Query' && field.name === 'chat');
-        if (namesChat && !rule?.name.startsWith('chats.isChatMember')) unchecked.push(`${root.name}.${field.name}`);
-      }
-    }
-    assert.deepEqual(allowed, ['Query._service']);
-    // The invitee is not a member yet: ChatService answers NOT_FOUND unless they hold an invitation.
-    assert.deepEqual(unchecked, ['Mutation.acceptGroupInvitation', 'Mutation.declineGroupInvitation']);
+  describePermissionCoverage({
+    typeDefs,
+    resolvers,
+    permissions,
+    anonymous: ['Query._service'],
+    membership: {
+      rule: 'chats.isChatMember',
+      alsoNamingChat: ['Query.chat'],
+      // The invitee is not a member yet: ChatService answers NOT_FOUND unless they hold an invitation.
+      unchecked: ['Mutation.acceptGroupInvitation', 'Mutation.declineGroupInvitation'],
+    },
   });
 
   it('refuses an anonymous caller with UNAUTHENTICATED', async () => {
@@ -106,13 +84,13 @@ describe('chats permissions', () => {
       Query: { ...resolvers.Query, chat: spy('chat') },
       Mutation: { ...resolvers.Mutation, renameChat: spy('renameChat') },
     });
-    const guarded = { ...subgraph, schema: applyPermissions(spied, permissions) };
+    const guarded = { ...kit.subgraph, schema: applyPermissions(spied, permissions) };
     const as = async (query: string, viewer: Viewer | null) => codeOf(await executeSubgraph(guarded, { query, variables: { c: chatId }, viewer }));
-    assert.equal(await as('query ($c: ID!) { chat(id: $c) { id } }', viewers.eve), 'NOT_FOUND');
-    assert.equal(await as('mutation ($c: ID!) { renameChat(chatId: $c, title: "x") { id } }', viewers.eve), 'NOT_FOUND');
+    assert.equal(await as('query ($c: ID!) { chat(id: $c) { id } }', users.eve.viewer), 'NOT_FOUND');
+    assert.equal(await as('mutation ($c: ID!) { renameChat(chatId: $c, title: "x") { id } }', users.eve.viewer), 'NOT_FOUND');
     assert.equal(await as('mutation ($c: ID!) { renameChat(chatId: $c, title: "x") { id } }', null), 'UNAUTHENTICATED');
     assert.deepEqual(called, []);
-    assert.equal(await as('query ($c: ID!) { chat(id: $c) { id } }', viewers.ann), 'INTERNAL_SERVER_ERROR', 'a member reaches the resolver');
+    assert.equal(await as('query ($c: ID!) { chat(id: $c) { id } }', users.ann.viewer), 'INTERNAL_SERVER_ERROR', 'a member reaches the resolver');
     assert.deepEqual(called, ['chat']);
   });
 

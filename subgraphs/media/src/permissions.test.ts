@@ -9,51 +9,35 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { allow, buildFederatedSchema, createMemoryRuntime, executeSubgraph, loadConfig, openTestSession, permissionGaps, subscribeSubgraph, viewerOf, type Runtime, type Viewer } from '@chat/common';
-import type { ExecutionResult } from 'graphql';
+import { loadConfig } from '@chat/common';
+import { codeOf, createSubgraphTestkit, describePermissionCoverage, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
 import { createMediaSubgraph, MEDIA_MODELS, typeDefs, type MediaSubgraph } from './index.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
 
-const codeOf = (result: ExecutionResult) => result.errors?.[0]?.extensions.code;
 const CREATE = 'mutation ($input: CreateUploadInput!) { createUpload(input: $input) { mediaId uploadUrl } }';
 
 describe('media permissions', () => {
-  let runtime: Runtime;
-  let subgraph: MediaSubgraph;
+  let kit: SubgraphTestkit<MediaSubgraph>;
   let dir: string;
-  const viewers: Record<'ann' | 'eve', Viewer | null> = { ann: null, eve: null };
+  let users: Record<'ann' | 'eve', TestUser>;
   const ids = { ann: '501', eve: '502' } as const;
 
-  const run = (query: string, variables: Record<string, unknown> = {}, as: keyof typeof viewers | null = null) =>
-    executeSubgraph(subgraph, { query, variables, viewer: as ? viewers[as] : null });
+  const run = (query: string, variables: Record<string, unknown> = {}, as: keyof typeof users | null = null) =>
+    kit.run(query, variables, as && users[as]);
 
   before(async () => {
-    runtime = await createMemoryRuntime();
     dir = mkdtempSync(join(tmpdir(), 'media-permissions-'));
     const config = loadConfig(MEDIA_MODELS, { MEDIA_DIR: dir });
-    subgraph = createMediaSubgraph(runtime, { ...config, processing: { sweepMs: 3_600_000 } });
-    for (const [username, id] of Object.entries(ids) as [keyof typeof ids, string][]) {
-      await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username, passwordHash: 'x' } });
-      viewers[username] = await viewerOf(runtime, await openTestSession(runtime, { id, username }));
-    }
+    kit = await createSubgraphTestkit((runtime) => createMediaSubgraph(runtime, { ...config, processing: { sweepMs: 3_600_000 } }));
+    users = await kit.seed.users(ids);
   });
   after(async () => {
-    await subgraph.close();
-    await runtime.close();
+    await kit.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('names a rule for every field of every object type, and none for a field that does not exist', () => {
-    assert.deepEqual(permissionGaps(buildFederatedSchema(typeDefs, resolvers), permissions), { withoutRule: [], withoutField: [] });
-  });
-
-  it('allows no root field to anonymous callers but the SDL', () => {
-    const allowed = ['Query', 'Mutation', 'Subscription'].flatMap((root) =>
-      Object.entries(permissions[root] ?? {}).flatMap(([field, rule]) => (rule === allow ? [`${root}.${field}`] : [])),
-    );
-    assert.deepEqual(allowed, ['Query._service']);
-  });
+  describePermissionCoverage({ typeDefs, resolvers, permissions, anonymous: ['Query._service'] });
 
   it('refuses an anonymous caller with UNAUTHENTICATED, the subscription when it opens', async () => {
     const input = { fileName: 'a.png', contentType: 'image/png', size: 10, purpose: 'MESSAGE_ATTACHMENT' };
@@ -62,7 +46,7 @@ describe('media permissions', () => {
     assert.equal(codeOf(await run('{ media(id: "1") { id } }')), 'UNAUTHENTICATED');
     const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on Media { url } } }', { r: [{ __typename: 'Media', id: '1' }] });
     assert.deepEqual([codeOf(entities), entities.data], ['UNAUTHENTICATED', null]);
-    const stream = await subscribeSubgraph(subgraph, { query: 'subscription { mediaStatusChanged { id } }', viewer: null });
+    const stream = await kit.subscribe('subscription { mediaStatusChanged { id } }');
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.equal(codeOf(stream), 'UNAUTHENTICATED');
   });

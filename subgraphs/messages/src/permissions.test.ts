@@ -10,32 +10,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  allow,
-  applyPermissions,
-  buildFederatedSchema,
-  createMemoryRuntime,
-  executeSubgraph,
-  openTestSession,
-  permissionGaps,
-  subscribeSubgraph,
-  viewerOf,
-  type Runtime,
-  type Viewer,
-} from '@chat/common';
+import { applyPermissions, buildFederatedSchema, executeSubgraph, subscribeSubgraph } from '@chat/common';
+import { codeOf, createSubgraphTestkit, describePermissionCoverage, errorOf, plain, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
 import type { PrismaClient } from '@chat/prisma';
-import { getNamedType, isInputObjectType, type ExecutionResult } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 import { createMessagesSubgraph, typeDefs } from './index.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
-
-/** graphql-js builds results with null prototypes; compare plain JSON. */
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
-const codeOf = (result: ExecutionResult) => result.errors?.[0]?.extensions.code;
-const errorOf = (result: ExecutionResult) => {
-  const { message, extensions } = result.errors?.[0] ?? {};
-  return plain({ message, extensions });
-};
 
 const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
 const HISTORY = 'query ($chatId: ID!) { messages(chatId: $chatId) { edges { node { id } } } }';
@@ -44,61 +25,33 @@ const EVENTS = 'subscription ($chatId: ID, $after: String) { chatEvents(chatId: 
 const NOT_A_MEMBER = { message: 'Chat was not found.', extensions: { code: 'NOT_FOUND' } };
 
 describe('messages permissions', () => {
-  let runtime: Runtime;
-  let subgraph: ReturnType<typeof createMessagesSubgraph>;
-  const viewers: Record<'ann' | 'bob' | 'eve', Viewer | null> = { ann: null, bob: null, eve: null };
+  let kit: SubgraphTestkit<ReturnType<typeof createMessagesSubgraph>>;
+  let users: Record<'ann' | 'bob' | 'eve', TestUser>;
   const ids = { ann: '301', bob: '302', eve: '303' } as const;
   let chatId: string;
   let keys = 0;
 
-  const run = (query: string, variables: Record<string, unknown> = {}, as: keyof typeof viewers | null = null) =>
-    executeSubgraph(subgraph, { query, variables, viewer: as ? viewers[as] : null });
-  const send = (as: keyof typeof viewers | null, text: string, chat = chatId) =>
+  const run = (query: string, variables: Record<string, unknown> = {}, as: keyof typeof users | null = null) =>
+    kit.run(query, variables, as && users[as]);
+  const send = (as: keyof typeof users | null, text: string, chat = chatId) =>
     run(SEND, { input: { chatId: chat, text, clientMessageId: `perm-${++keys}` } }, as);
-  const subscribe = (query: string, variables: Record<string, unknown>, as: keyof typeof viewers | null) =>
-    subscribeSubgraph(subgraph, { query, variables, viewer: as ? viewers[as] : null });
-  const storedCount = () => runtime.db.prisma.message.count({ where: { chatId: BigInt(chatId) } });
+  const subscribe = (query: string, variables: Record<string, unknown>, as: keyof typeof users | null) =>
+    kit.subscribe(query, variables, as && users[as]);
+  const storedCount = () => kit.runtime.db.prisma.message.count({ where: { chatId: BigInt(chatId) } });
 
   before(async () => {
-    runtime = await createMemoryRuntime();
-    subgraph = createMessagesSubgraph(runtime);
-    for (const [username, id] of Object.entries(ids) as [keyof typeof ids, string][]) {
-      await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username, passwordHash: 'x' } });
-      viewers[username] = await viewerOf(runtime, await openTestSession(runtime, { id, username }));
-    }
-    const id = runtime.ids.next();
-    await runtime.db.prisma.chat.create({
-      data: { id, kind: 'GROUP', title: 'Trip', createdById: BigInt(ids.ann), members: { create: [{ userId: BigInt(ids.ann) }, { userId: BigInt(ids.bob) }] } },
-    });
-    chatId = id.toString();
+    kit = await createSubgraphTestkit(createMessagesSubgraph);
+    users = await kit.seed.users(ids);
+    chatId = await kit.seed.chat({ title: 'Trip', createdBy: users.ann, members: [users.bob] });
   });
-  after(async () => {
-    await subgraph.close?.();
-    await runtime.close();
-  });
+  after(() => kit.close());
 
-  it('names a rule for every field of every object type, and none for a field that does not exist', () => {
-    assert.deepEqual(permissionGaps(buildFederatedSchema(typeDefs, resolvers), permissions), { withoutRule: [], withoutField: [] });
-  });
-
-  it('allows no root field to anonymous callers but the SDL, and checks membership wherever a root field names a chat', () => {
-    const schema = buildFederatedSchema(typeDefs, resolvers);
-    const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) => (type ? [type] : []));
-    const allowed: string[] = [];
-    const unchecked: string[] = [];
-    for (const root of roots) {
-      for (const field of Object.values(root.getFields())) {
-        const rule = permissions[root.name]?.[field.name];
-        if (rule === allow) allowed.push(`${root.name}.${field.name}`);
-        const namesChat = field.args.some((arg) => {
-          const type = getNamedType(arg.type);
-          return arg.name === 'chatId' || (isInputObjectType(type) && 'chatId' in type.getFields());
-        });
-        if (namesChat && !rule?.name.startsWith('messages.isChatMember')) unchecked.push(`${root.name}.${field.name}`);
-      }
-    }
-    assert.deepEqual(allowed, ['Query._service']);
-    assert.deepEqual(unchecked, []);
+  describePermissionCoverage({
+    typeDefs,
+    resolvers,
+    permissions,
+    anonymous: ['Query._service'],
+    membership: { rule: 'messages.isChatMember' },
   });
 
   it('refuses an anonymous caller with UNAUTHENTICATED, subscriptions when they open', async () => {
@@ -147,8 +100,8 @@ describe('messages permissions', () => {
       Mutation: { ...resolvers.Mutation, sendMessage: spy('sendMessage'), setTyping: spy('setTyping') },
       Subscription: { ...resolvers.Subscription, chatEvents: { subscribe: spy('chatEvents'), resolve: (event: unknown) => event } },
     });
-    const guarded = { ...subgraph, schema: applyPermissions(spied, permissions) };
-    const eve = viewers.eve;
+    const guarded = { ...kit.subgraph, schema: applyPermissions(spied, permissions) };
+    const eve = users.eve.viewer;
     const codes = [
       codeOf(await executeSubgraph(guarded, { query: HISTORY, variables: { chatId }, viewer: eve })),
       codeOf(await executeSubgraph(guarded, { query: SEND, variables: { input: { chatId, text: 'x', clientMessageId: 'spy-1' } }, viewer: eve })),
@@ -157,7 +110,7 @@ describe('messages permissions', () => {
     ];
     assert.deepEqual(codes, ['NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND']);
     assert.deepEqual(called, []);
-    const member = await executeSubgraph(guarded, { query: HISTORY, variables: { chatId }, viewer: viewers.bob });
+    const member = await executeSubgraph(guarded, { query: HISTORY, variables: { chatId }, viewer: users.bob.viewer });
     assert.deepEqual([codeOf(member), called], ['INTERNAL_SERVER_ERROR', ['messages']], 'a member reaches the resolver');
   });
 
@@ -182,7 +135,7 @@ describe('messages permissions', () => {
     // Every Prisma operation of the subgraph, named by model, or by the verb and tables of a raw statement (one SQL
     // statement each; a model read with a relation would be two).
     const operations: string[] = [];
-    const counted = runtime.db.prisma.$extends({
+    const counted = kit.runtime.db.prisma.$extends({
       query: {
         $allOperations({ model, operation, args, query }) {
           const sql = model ? '' : ((args as { strings?: string[] }).strings ?? []).join('?');
@@ -192,7 +145,7 @@ describe('messages permissions', () => {
         },
       },
     }) as unknown as PrismaClient;
-    const observed = createMessagesSubgraph({ ...runtime, db: { ...runtime.db, prisma: counted } });
+    const observed = createMessagesSubgraph({ ...kit.runtime, db: { ...kit.runtime.db, prisma: counted } });
     const LOOKUP = '$queryRaw(SELECT chats+chat_members)';
     // The page touches the membership tables only to check access; sending also places the message (in-process pipeline).
     const membershipReads = () => operations.filter((name) => /^Chat(Member)?\.|chats|chat_members/.test(name));
@@ -208,7 +161,7 @@ describe('messages permissions', () => {
       let before: string | null = null;
       for (let i = 0; i < 2; i++) {
         operations.length = 0;
-        const result = await executeSubgraph(observed, { query: page, variables: { chatId, before }, viewer: viewers.bob });
+        const result = await executeSubgraph(observed, { query: page, variables: { chatId, before }, viewer: users.bob.viewer });
         assert.equal(result.errors, undefined, JSON.stringify(result.errors));
         before = (plain(result.data) as { messages: { pageInfo: { endCursor: string } } }).messages.pageInfo.endCursor;
         assert.deepEqual(membershipReads(), [LOOKUP], 'one membership statement per page');
@@ -216,12 +169,12 @@ describe('messages permissions', () => {
       }
 
       operations.length = 0;
-      const sent = await executeSubgraph(observed, { query: SEND, variables: { input: { chatId, text: 'counted', clientMessageId: `perm-${++keys}` } }, viewer: viewers.ann });
+      const sent = await executeSubgraph(observed, { query: SEND, variables: { input: { chatId, text: 'counted', clientMessageId: `perm-${++keys}` } }, viewer: users.ann.viewer });
       assert.equal(sent.errors, undefined, JSON.stringify(sent.errors));
       assert.deepEqual(accessChecks(), [LOOKUP], 'one membership statement per send');
 
       operations.length = 0;
-      assert.deepEqual(errorOf(await executeSubgraph(observed, { query: HISTORY, variables: { chatId }, viewer: viewers.eve })), NOT_A_MEMBER);
+      assert.deepEqual(errorOf(await executeSubgraph(observed, { query: HISTORY, variables: { chatId }, viewer: users.eve.viewer })), NOT_A_MEMBER);
       assert.deepEqual(membershipReads(), [LOOKUP], 'one for a refusal too');
     } finally {
       await observed.close?.();
@@ -232,11 +185,11 @@ describe('messages permissions', () => {
     const eve = () => run(HISTORY, { chatId }, 'eve');
     const member = { chatId_userId: { chatId: BigInt(chatId), userId: BigInt(ids.eve) } };
     assert.deepEqual(errorOf(await eve()), NOT_A_MEMBER);
-    await runtime.db.prisma.chatMember.create({ data: member.chatId_userId });
+    await kit.runtime.db.prisma.chatMember.create({ data: member.chatId_userId });
     try {
       assert.equal((await eve()).errors, undefined, 'a member now');
     } finally {
-      await runtime.db.prisma.chatMember.delete({ where: member });
+      await kit.runtime.db.prisma.chatMember.delete({ where: member });
     }
     assert.deepEqual(errorOf(await eve()), NOT_A_MEMBER);
   });

@@ -5,49 +5,27 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { allow, buildFederatedSchema, createMemoryRuntime, executeSubgraph, openTestSession, permissionGaps, subscribeSubgraph, viewerOf, type Runtime, type Viewer } from '@chat/common';
-import type { ExecutionResult } from 'graphql';
+import { codeOf, createSubgraphTestkit, describePermissionCoverage, plain, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
 import { createPresenceSubgraph, typeDefs, type PresenceSubgraph } from './index.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
 
-/** graphql-js builds results with null prototypes; compare plain JSON. */
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
-const codeOf = (result: ExecutionResult) => result.errors?.[0]?.extensions.code;
-
 describe('presence permissions', () => {
-  let runtime: Runtime;
-  let subgraph: PresenceSubgraph;
-  const viewers: Record<'ann' | 'eve', Viewer | null> = { ann: null, eve: null };
+  let kit: SubgraphTestkit<PresenceSubgraph>;
+  let users: Record<'ann' | 'eve', TestUser>;
   const ids = { ann: '401', eve: '402' } as const;
 
-  const run = (query: string, variables: Record<string, unknown> = {}, as: keyof typeof viewers | null = null) =>
-    executeSubgraph(subgraph, { query, variables, viewer: as ? viewers[as] : null });
+  const run = (query: string, variables: Record<string, unknown> = {}, as: keyof typeof users | null = null) =>
+    kit.run(query, variables, as && users[as]);
 
   before(async () => {
-    runtime = await createMemoryRuntime();
     // A sweep interval longer than the tests: the sweeper never runs here.
-    subgraph = createPresenceSubgraph(runtime, { sweepMs: 3_600_000 });
-    for (const [username, id] of Object.entries(ids) as [keyof typeof ids, string][]) {
-      await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username, passwordHash: 'x' } });
-      viewers[username] = await viewerOf(runtime, await openTestSession(runtime, { id, username }));
-    }
+    kit = await createSubgraphTestkit((runtime) => createPresenceSubgraph(runtime, { sweepMs: 3_600_000 }));
+    users = await kit.seed.users(ids);
   });
-  after(async () => {
-    await subgraph.close();
-    await runtime.close();
-  });
+  after(() => kit.close());
 
-  it('names a rule for every field of every object type, and none for a field that does not exist', () => {
-    assert.deepEqual(permissionGaps(buildFederatedSchema(typeDefs, resolvers), permissions), { withoutRule: [], withoutField: [] });
-  });
-
-  it('allows no root field to anonymous callers but the SDL', () => {
-    const allowed = ['Query', 'Mutation', 'Subscription'].flatMap((root) =>
-      Object.entries(permissions[root] ?? {}).flatMap(([field, rule]) => (rule === allow ? [`${root}.${field}`] : [])),
-    );
-    assert.deepEqual(allowed, ['Query._service']);
-  });
+  describePermissionCoverage({ typeDefs, resolvers, permissions, anonymous: ['Query._service'] });
 
   it('refuses an anonymous caller with UNAUTHENTICATED, the subscription when it opens', async () => {
     assert.equal(codeOf(await run('mutation { setPresence(status: BUSY) { id } }')), 'UNAUTHENTICATED');
@@ -55,7 +33,7 @@ describe('presence permissions', () => {
     assert.equal(codeOf(await run('mutation { presenceSignOff(deviceId: "phone") { status } }')), 'UNAUTHENTICATED');
     const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { presence { status } } } }', { r: [{ __typename: 'User', id: ids.ann }] });
     assert.deepEqual([codeOf(entities), entities.data], ['UNAUTHENTICATED', null]);
-    const stream = await subscribeSubgraph(subgraph, { query: 'subscription { presenceChanged { id } }', viewer: null });
+    const stream = await kit.subscribe('subscription { presenceChanged { id } }');
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.equal(codeOf(stream), 'UNAUTHENTICATED');
   });
@@ -72,7 +50,7 @@ describe('presence permissions', () => {
     };
     assert.deepEqual(plain({ message: hidden.errors?.[0]?.message, extensions: hidden.errors?.[0]?.extensions }), refusal);
 
-    const stream = await subscribeSubgraph(subgraph, { query: 'subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { id } }', variables: { ids: [ids.ann] }, viewer: viewers.eve });
+    const stream = await kit.subscribe('subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { id } }', { ids: [ids.ann] }, users.eve);
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.deepEqual(plain({ message: stream.errors?.[0]?.message, extensions: stream.errors?.[0]?.extensions }), refusal);
   });

@@ -11,49 +11,35 @@ import {
   applyPermissions,
   badInput,
   buildFederatedSchema,
-  createMemoryRuntime,
   executeSubgraph,
   isAuthenticated,
-  permissionGaps,
   permissionRule,
   subscribeSubgraph,
   unauthenticated,
-  viewerOf,
   type BaseContext,
-  type Runtime,
   type Subgraph,
   type Viewer,
 } from '@chat/common';
-import { parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { codeOf, createSubgraphTestkit, describePermissionCoverage, plain, type SubgraphTestkit } from '@chat/common/testing';
+import { parse, type GraphQLSchema } from 'graphql';
 import { createUsersSubgraph, typeDefs } from './index.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
 
-/** graphql-js builds results with null prototypes; compare plain JSON. */
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
-const codeOf = (result: ExecutionResult) => result.errors?.[0]?.extensions.code;
-const ROOTS = ['Query', 'Mutation', 'Subscription'];
-
 describe('users permissions', () => {
-  let runtime: Runtime;
-  let subgraph: ReturnType<typeof createUsersSubgraph>;
-
-  const run = (query: string, variables: Record<string, unknown> = {}, viewer: Viewer | null = null) =>
-    executeSubgraph(subgraph, { query, variables, viewer });
+  let kit: SubgraphTestkit<ReturnType<typeof createUsersSubgraph>>;
+  const run = (query: string, variables: Record<string, unknown> = {}, viewer: Viewer | null = null) => kit.run(query, variables, viewer);
 
   before(async () => {
-    runtime = await createMemoryRuntime();
-    subgraph = createUsersSubgraph(runtime);
+    kit = await createSubgraphTestkit(createUsersSubgraph);
   });
-  after(() => runtime.close());
+  after(() => kit.close());
 
-  it('names a rule for every field of every object type, and none for a field that does not exist', () => {
-    assert.deepEqual(permissionGaps(buildFederatedSchema(typeDefs, resolvers), permissions), { withoutRule: [], withoutField: [] });
-  });
-
-  it('lets anonymous callers reach only register, login, refreshToken and the SDL', () => {
-    const allowed = ROOTS.flatMap((root) => Object.entries(permissions[root] ?? {}).flatMap(([field, rule]) => (rule === allow ? [`${root}.${field}`] : [])));
-    assert.deepEqual(allowed.sort(), ['Mutation.login', 'Mutation.refreshToken', 'Mutation.register', 'Query._service']);
+  describePermissionCoverage({
+    typeDefs,
+    resolvers,
+    permissions,
+    anonymous: ['Mutation.login', 'Mutation.refreshToken', 'Mutation.register', 'Query._service'],
   });
 
   it('refuses an anonymous caller on protected root fields with UNAUTHENTICATED, `me` included', async () => {
@@ -65,7 +51,7 @@ describe('users permissions', () => {
     assert.equal(codeOf(await run('mutation { logout }')), 'UNAUTHENTICATED');
     const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }', { r: [{ __typename: 'User', id: '1' }] });
     assert.deepEqual([codeOf(entities), entities.data], ['UNAUTHENTICATED', null]);
-    const stream = await subscribeSubgraph(subgraph, { query: 'subscription { connectionChanged { status } }', viewer: null });
+    const stream = await kit.subscribe('subscription { connectionChanged { status } }');
     assert.ok(!(Symbol.asyncIterator in stream), 'the subscription is refused when it opens');
     assert.equal(codeOf(stream), 'UNAUTHENTICATED');
   });
@@ -87,7 +73,7 @@ describe('users permissions', () => {
     assert.deepEqual(plain(wrong.errors), [{ message: 'Invalid username or password.', locations: [{ line: 1, column: 12 }], path: ['login'], extensions: { code: 'UNAUTHENTICATED' } }]);
 
     // The same viewer, logged in, reaches what the anonymous caller could not.
-    const me = await run('{ me { id username } }', {}, await viewerOf(runtime, `Bearer ${accessToken}`));
+    const me = await run('{ me { id username } }', {}, await kit.viewer(`Bearer ${accessToken}`));
     assert.deepEqual(plain(me), { data: { me: user } });
   });
 });
