@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, Topics, type Runtime, openTestSession, viewerOf } from '@chat/common';
+import { executeSubgraph, Topics, type Runtime } from '@chat/common';
+import { codeOf, createMemoryRuntime, openTestSession, plain, viewerOf } from '@chat/common/testing';
 import { createChatsSubgraph } from './index.ts';
 import { ChatStore, directKey } from './store/chat-store.ts';
-
-/** graphql-js builds results with null prototypes; compare plain JSON. */
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
 const CHAT_FIELDS = 'id kind title members { user { id } role joinedAt } lastMessage { id } unreadCount createdAt lastActivityAt';
 
@@ -28,8 +26,6 @@ describe('chats subgraph (in-process)', () => {
   /** Runs an operation as `user` (a username from `before`), or anonymously. */
   const run = async (query: string, variables: Record<string, unknown> = {}, user?: string) =>
     executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, user ? auth[user] : null) });
-
-  const codeOf = (result: Awaited<ReturnType<typeof run>>): unknown => result.errors?.[0]?.extensions.code;
 
   const createDirect = async (userId: string, as: string): Promise<ChatData> => {
     const result = await run(`mutation ($u: ID!) { createDirectChat(userId: $u) { ${CHAT_FIELDS} } }`, { u: userId }, as);

@@ -6,11 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, openTestSession, Topics, viewerOf, type Runtime } from '@chat/common';
+import { executeSubgraph, Topics, type Runtime } from '@chat/common';
+import { createMemoryRuntime, openTestSession, plain, viewerOf } from '@chat/common/testing';
 import { createChatsSubgraph } from './index.ts';
 import { INVITATION_TTL_MS, REINVITE_WAIT_MS } from './services/group-admission.ts';
-
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
 const CHAT = 'id memberCount members { user { id } }';
 const CREATE = `mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i) { ${CHAT} } }`;

@@ -18,6 +18,10 @@ export { MediaService } from './services/media-service.ts';
 export { MediaProcessor } from './services/media-processor.ts';
 export { LocalObjectStorage } from './storage/local-storage.ts';
 export { MEDIA_MODELS, type MediaConfig } from './env.ts';
+// For the integration tests of the S3 store and the scanner against their real servers (tests/src/integration).
+export { ObjectNotFoundError } from './storage/object-storage.ts';
+export { S3ObjectStorage } from './storage/s3-storage.ts';
+export { ClamdError, ClamdScanner } from './processing/clamd.ts';
 
 export const typeDefs = loadTypeDefs(new URL('./schema.graphql', import.meta.url));
 

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, subscribeSubgraph, type Runtime, openTestSession, viewerOf } from '@chat/common';
+import { executeSubgraph, subscribeSubgraph, type Runtime } from '@chat/common';
+import { codeOf, createMemoryRuntime, openTestSession, plain, viewerOf } from '@chat/common/testing';
 import type { ExecutionResult } from 'graphql';
 import { createMessagePipeline, createMessagesSubgraph } from './index.ts';
 import { PrismaMessageStore, type PendingMessage } from './store/message-store.ts';
-
-/** graphql-js builds results with null prototypes; compare plain JSON. */
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
 type Stream = AsyncIterableIterator<ExecutionResult>;
 
@@ -95,8 +93,6 @@ describe('messages subgraph (in-process)', () => {
   }
 
   const storedCount = (chatId: string) => runtime.db.prisma.message.count({ where: { chatId: BigInt(chatId) } });
-
-  const codeOf = (result: ExecutionResult) => result.errors?.[0]?.extensions.code;
 
   before(async () => {
     runtime = await createMemoryRuntime();

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, subscribeSubgraph, type Runtime, viewerOf, openTestSession } from '@chat/common';
+import { executeSubgraph, subscribeSubgraph, type Runtime } from '@chat/common';
+import { codeOf, createMemoryRuntime, openTestSession, plain, viewerOf } from '@chat/common/testing';
 import { createPresenceSubgraph, type PresenceSubgraph } from './index.ts';
 import { PresenceVisibility } from './services/presence-visibility.ts';
 import type { PresenceStore } from './store/presence-store.ts';
-
-/** graphql-js builds results with null prototypes; compare plain JSON. */
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
 const SECOND = 1000;
 const DEVICE_TIMEOUT = 60 * SECOND;
@@ -46,7 +44,6 @@ describe('presence subgraph (in-process)', () => {
 
   const run = async (query: string, variables: Record<string, unknown> = {}, auth?: string, target: PresenceSubgraph = subgraph) =>
     executeSubgraph(target, { query, variables, viewer: await viewerOf(runtime, auth ? auth : null) });
-  const codeOf = (result: { errors?: readonly { extensions: Record<string, unknown> }[] }): unknown => result.errors?.[0]?.extensions.code;
 
   /** A user of their own, with a token. */
   const user = async (name: string) => {

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, MemoryEntityCache, subscribeSubgraph, Topics, type Runtime, openTestSession, viewerOf } from '@chat/common';
+import { executeSubgraph, MemoryEntityCache, subscribeSubgraph, Topics, type Runtime } from '@chat/common';
+import { createMemoryRuntime, openTestSession, plain, viewerOf } from '@chat/common/testing';
 import type { PrismaClient } from '@chat/prisma';
 import type { ExecutionResult } from 'graphql';
 import { createUsersSubgraph } from './index.ts';
 import type { ConnectionEvent } from './services/connection-service.ts';
 import { ConnectionStore } from './store/connection-store.ts';
 
-/** graphql-js builds results with null prototypes; compare plain JSON. */
-const plain = (value: unknown): any => JSON.parse(JSON.stringify(value));
 /** Lets published events reach their subscribers. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 

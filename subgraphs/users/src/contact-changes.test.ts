@@ -4,16 +4,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, loadConfig, type Runtime, viewerOf } from '@chat/common';
+import { executeSubgraph, loadConfig, type Runtime } from '@chat/common';
+import { createMemoryRuntime, plain, viewerOf } from '@chat/common/testing';
 import type { ExecutionResult } from 'graphql';
 import { contactCodeKey, createUsersSubgraph, USERS_MODELS } from './index.ts';
 import { openMessageSender } from './mail/open-sender.ts';
 import { DevOutboxSender, SmtpSender, type MessageSender, type OutboxEntry, type OutgoingMessage } from './mail/sender.ts';
 import { CODE_SUBJECT, ContactChangeService, maskEmail, maskPhone } from './services/contact-change-service.ts';
 import { ContactChangeStore } from './store/contact-change-store.ts';
-
-/** graphql-js builds results with null prototypes; compare plain JSON. */
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
 const REGISTER = `mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }`;
 const REQUEST_EMAIL = `mutation ($value: String!) { requestEmailChange(newEmail: $value) { sentTo expiresAt } }`;

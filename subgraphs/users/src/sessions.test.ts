@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, type Runtime, viewerOf } from '@chat/common';
+import { executeSubgraph, type Runtime } from '@chat/common';
+import { createMemoryRuntime, plain, viewerOf } from '@chat/common/testing';
 import type { ExecutionResult } from 'graphql';
 import { createUsersSubgraph } from './index.ts';
 import { hashPassword, PasswordHasher } from './services/password.ts';
-
-const plain = (value: unknown): any => JSON.parse(JSON.stringify(value));
 
 const PAYLOAD = 'accessToken accessTokenExpiresAt refreshToken session { id deviceName current } user { id username }';
 const REGISTER = `mutation ($input: RegisterInput!) { register(input: $input) { ${PAYLOAD} } }`;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, openTestSession, viewerOf, type Runtime } from '@chat/common';
+import { executeSubgraph, type Runtime } from '@chat/common';
+import { createMemoryRuntime, openTestSession, viewerOf } from '@chat/common/testing';
 import type { PrismaClient } from '@chat/prisma';
 import { isObjectType } from 'graphql';
 import { createUsersSubgraph } from './index.ts';

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, executeSubgraph, type Runtime, viewerOf } from '@chat/common';
+import { executeSubgraph, type Runtime } from '@chat/common';
+import { createMemoryRuntime, plain, viewerOf } from '@chat/common/testing';
 import type { PrismaClient } from '@chat/prisma';
 import type { ExecutionResult } from 'graphql';
 import { createUsersSubgraph } from './index.ts';
 import { UserStore } from './store/user-store.ts';
-
-/** graphql-js builds results with null prototypes; compare plain JSON. */
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
 const REGISTER = `mutation ($input: RegisterInput!) {
   register(input: $input) { accessToken refreshToken user { id username displayName createdAt } }

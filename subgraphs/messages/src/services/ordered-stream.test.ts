@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMemoryRuntime, type ChatEventRecord, type Runtime } from '@chat/common';
+import { type ChatEventRecord, type Runtime } from '@chat/common';
+import { createMemoryRuntime } from '@chat/common/testing';
 import { PubSub } from 'graphql-subscriptions';
 import { PrismaMessageStore, type MessageRecord } from '../store/message-store.ts';
 import { OrderedEventStream } from './ordered-stream.ts';

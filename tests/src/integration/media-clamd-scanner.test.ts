@@ -1,7 +1,9 @@
 /**
- * ClamdScanner against a real clamd, started here: Debian's clamav-daemon
- * (apt-get install clamav-daemon) with a database of one test signature, the
- * same setup as the test kit's `startClamd` (which a subgraph may not import).
+ * The media subgraph's ClamdScanner (`subgraphs/media/src/processing/clamd.ts`)
+ * against a real clamd, started here: Debian's clamav-daemon (apt-get install
+ * clamav-daemon) with a database of one test signature found anywhere in a
+ * file and a 1 MB stream limit (the kit's `startClamd` matches at the start
+ * only, with a limit of its own).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { ClamdError, ClamdScanner } from './clamd.ts';
+import { ClamdError, ClamdScanner } from '@chat/subgraph-media';
 
 /** The standard anti-virus test file: harmless, detected by every scanner. */
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';

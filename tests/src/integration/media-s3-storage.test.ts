@@ -1,12 +1,13 @@
 /**
- * The S3 storage against a real S3-compatible server: the S3Proxy that
- * `npm run services:up` runs on loopback (endpoint and generated credentials
- * in `credentials.json` of its state directory (`~/.local/state/federated-chat/s3proxy`), written by
+ * The media subgraph's S3 storage (`subgraphs/media/src/storage/s3-storage.ts`)
+ * against a real S3-compatible server: the S3Proxy that `npm run services:up`
+ * runs on loopback (endpoint and generated credentials in `credentials.json` of
+ * its state directory (`~/.local/state/federated-chat/s3proxy`), written by
  * `scripts/services/s3proxy/s3proxy.sh`), or the store named by
  * `TEST_S3_ENDPOINT`, `TEST_S3_ACCESS_KEY`, `TEST_S3_SECRET_KEY` (and
- * `TEST_S3_REGION`). The same contract as the test kit's `testS3()`, read
- * here because a subgraph does not import the kit. Each run uses a pair of
- * buckets of its own and removes them.
+ * `TEST_S3_REGION`): the same contract as the test kit's `testS3()`, of which
+ * this file still has its own copy from when it lived beside the storage. Each
+ * run uses a pair of buckets of its own and removes them.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -16,8 +17,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DeleteBucketCommand, DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ObjectNotFoundError } from './object-storage.ts';
-import { S3ObjectStorage } from './s3-storage.ts';
+import { ObjectNotFoundError, S3ObjectStorage } from '@chat/subgraph-media';
 
 interface TestS3 {
   endpoint: string;
