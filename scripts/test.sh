@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: every check and test suite, against real Postgres and Redis.
+# `npm test` (what CI runs): build and typecheck, then the three test tiers in order,
+# unit, integration, end-to-end (scripts/test-tier.sh; docs/TESTING.md#tiers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,14 @@ echo "== build (Prisma client, resolver types)"
 npm run build --silent
 echo "== typecheck"
 npm run typecheck --silent
-echo "== tests"
-mapfile -t files < <(find common gateway subgraphs tests bench -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
-LOG_LEVEL="${LOG_LEVEL:-silent}" node --import tsx --test "${files[@]}"
+# Every test file belongs to a tier, so none is left out of CI.
+unlisted=$(comm -23 <(find common gateway subgraphs tests bench -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort) \
+  <(for tier in unit integration e2e; do bash scripts/test-tier.sh "$tier" --list; done | sort))
+if [[ -n "$unlisted" ]]; then
+  echo "test files in no tier (scripts/test-tier.sh):" >&2
+  echo "$unlisted" >&2
+  exit 1
+fi
+for tier in unit integration e2e; do
+  bash scripts/test-tier.sh "$tier"
+done
