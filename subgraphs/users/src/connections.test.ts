@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { executeSubgraph, MemoryEntityCache, subscribeSubgraph, Topics, type Runtime } from '@chat/common';
-import { createMemoryRuntime, openTestSession, plain, viewerOf } from '@chat/common/testing';
+import { createMemoryRuntime, plain, seedUser, viewerOf } from '@chat/common/testing';
 import type { PrismaClient } from '@chat/prisma';
 import type { ExecutionResult } from 'graphql';
 import { createUsersSubgraph } from './index.ts';
@@ -47,18 +47,12 @@ describe('connections and blocks (in-process)', () => {
   let runtime: Runtime;
   let subgraph: ReturnType<typeof createUsersSubgraph>;
   let prisma: PrismaClient;
-  let counter = 0;
 
   const run = async (query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<ExecutionResult> =>
     executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, authorization) });
 
   /** A user of the test's own, with a token (no password hashing: fast). */
-  const person = async (name: string) => {
-    const id = runtime.ids.next().toString();
-    const username = `${name}_${++counter}`;
-    await prisma.user.create({ data: { id: BigInt(id), username, displayName: name, passwordHash: 'x' } });
-    return { id, username, auth: await openTestSession(runtime, { id, username }) };
-  };
+  const person = (name: string) => seedUser(runtime, name);
   type Person = Awaited<ReturnType<typeof person>>;
 
   const act = async (action: Action, viewer: Person, other: Person | string): Promise<Contact> => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { executeSubgraph, type Runtime } from '@chat/common';
-import { createMemoryRuntime, openTestSession, viewerOf } from '@chat/common/testing';
-import type { PrismaClient } from '@chat/prisma';
+import { createMemoryRuntime, seedUser, viewerOf } from '@chat/common/testing';
 import { isObjectType } from 'graphql';
 import { createUsersSubgraph } from './index.ts';
 import { SHARED_FIELDS } from './shared-fields.ts';
@@ -15,25 +14,18 @@ import { SHARED_FIELDS } from './shared-fields.ts';
 describe('users fields shared among viewers', () => {
   let runtime: Runtime;
   let subgraph: ReturnType<typeof createUsersSubgraph>;
-  let prisma: PrismaClient;
-  let counter = 0;
 
   before(async () => {
     runtime = await createMemoryRuntime();
     subgraph = createUsersSubgraph(runtime);
-    prisma = runtime.db.prisma;
   });
   after(async () => {
     await subgraph.close?.();
     await runtime.close();
   });
 
-  const person = async (name: string) => {
-    const id = runtime.ids.next().toString();
-    const username = `${name}_${++counter}`;
-    await prisma.user.create({ data: { id: BigInt(id), username, displayName: name, passwordHash: 'x' } });
-    return { id, username, auth: await openTestSession(runtime, { id, username }) };
-  };
+  /** A user of the test's own, with a token (no password hashing: fast). */
+  const person = (name: string) => seedUser(runtime, name);
   const run = async (query: string, variables: Record<string, unknown>, authorization: string) => {
     const result = await executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, authorization) });
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
