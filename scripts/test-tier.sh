@@ -20,9 +20,9 @@ esac
 
 concurrency=()
 if [[ "$tier" == unit ]]; then
-  # Node runs one file at a time on 2 cores (cores - 1); a unit file mostly waits on its
-  # PGlite and its own timers, so more at once finish sooner (docs/TESTING.md#tiers).
-  concurrency=(--test-concurrency="${TEST_UNIT_CONCURRENCY:-4}")
+  # Node's default (cores - 1) runs one file at a time on 2 cores, leaving a core to a parent
+  # that barely works; one file per core was the fastest measured (docs/TESTING.md#durations).
+  concurrency=(--test-concurrency="${TEST_UNIT_CONCURRENCY:-$(nproc)}")
 else
   export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
   export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
