@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { openDatabase } from '@chat/prisma';
 import { gql, gqlOk } from '../kit/client.ts';
-import { freePort, launch, tempDataDir, testRedisUrl } from '../kit/launcher.ts';
+import { freePort, launch, migratedDataDir, testRedisUrl } from '../kit/launcher.ts';
 import { directChat, openToGroups, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { cassandraContactPoints, startDistributed } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
@@ -134,7 +134,7 @@ function deletionSuite(name: string, start: () => Promise<Deployment>): void {
 }
 
 deletionSuite('account deletion on the embedded default', async () => {
-  const data = tempDataDir();
+  const data = await migratedDataDir();
   const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path }, await freePort());
   return {
     url: gateway.url,

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'graphql-ws';
 import { gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
-import { freePort, launch, tempDataDir } from '../kit/launcher.ts';
+import { freePort, launch, migratedDataDir } from '../kit/launcher.ts';
 import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { startDistributed, startEmbedded } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
@@ -314,7 +314,7 @@ describe('connections end to end', { concurrency: true }, () => {
     let stop: () => Promise<void>;
 
     before(async () => {
-      const data = tempDataDir();
+      const data = await migratedDataDir();
       const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, DIRECT_CHAT_POLICY: 'connections' }, await freePort());
       url = gateway.url;
       stop = async () => {

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { gql, gqlOk } from '../kit/client.ts';
-import { freePort, launch, tempDataDir, type Process } from '../kit/launcher.ts';
+import { addMigratedDatabase, freePort, launch, tempDataDir, type Process } from '../kit/launcher.ts';
 import { registerUser, type TestUser } from '../kit/seed.ts';
 
 const REQUEST_EMAIL = 'mutation ($value: String!) { requestEmailChange(newEmail: $value) { sentTo expiresAt } }';
@@ -225,6 +225,7 @@ describe('contact changes: embedded gateway, codes in the development outbox', (
   let gateway: Process;
 
   before(async () => {
+    await addMigratedDatabase(data.path);
     gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path }, await freePort());
   });
   after(async () => {
@@ -262,6 +263,7 @@ describe('contact changes: gateway with SMTP_URL, emails through a real SMTP ser
 
   before(async () => {
     const smtpUrl = await smtp.start();
+    await addMigratedDatabase(data.path);
     gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, SMTP_URL: smtpUrl, MAIL_FROM }, await freePort());
   });
   after(async () => {
@@ -291,6 +293,7 @@ describe('contact changes: a gateway whose codes last one second', () => {
   let gateway: Process;
 
   before(async () => {
+    await addMigratedDatabase(data.path);
     gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, CONTACT_CODE_TTL_SECONDS: '1' }, await freePort());
   });
   after(async () => {

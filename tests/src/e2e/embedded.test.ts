@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { gqlOk, Subscription, wsClient } from '../kit/client.ts';
-import { freePort, launch, tempDataDir } from '../kit/launcher.ts';
+import { freePort, launch, migratedDataDir, tempDataDir } from '../kit/launcher.ts';
 import { registerUser, directChat, sendText } from '../kit/seed.ts';
 import { startEmbedded } from '../kit/topology.ts';
 import { chatFlowSuite } from './chat-flow.ts';
@@ -17,6 +17,7 @@ chatFlowSuite('embedded default: one gateway process with every subgraph in-proc
 });
 
 describe('embedded default: data on disk', () => {
+  // The very first start, from an empty directory (initdb and every migration), as `npm start` does it.
   const data = tempDataDir();
   after(() => data.remove());
 
@@ -44,7 +45,8 @@ describe('embedded default: data on disk', () => {
   });
 
   it('closes a WebSocket that presents an invalid token with 4403', async () => {
-    const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: `${data.path}-ws` }, await freePort());
+    const own = await migratedDataDir();
+    const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: own.path }, await freePort());
     try {
       const client = wsClient(gateway.url, 'not-a-valid-token');
       const subscription = new Subscription(client, 'subscription { messageAdded { id } }');
@@ -53,11 +55,13 @@ describe('embedded default: data on disk', () => {
       await client.dispose();
     } finally {
       await gateway.stop();
+      own.remove();
     }
   });
 
   it('shows GraphiQL to a browser and the composed schema to introspection', async () => {
-    const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: `${data.path}-graphiql` }, await freePort());
+    const own = await migratedDataDir();
+    const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: own.path }, await freePort());
     try {
       const page = await fetch(gateway.url, { headers: { accept: 'text/html' } });
       assert.equal(page.status, 200);
@@ -70,6 +74,7 @@ describe('embedded default: data on disk', () => {
       }
     } finally {
       await gateway.stop();
+      own.remove();
     }
   });
 });

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import cassandra from 'cassandra-driver';
 import pg from 'pg';
 import { gql } from '../kit/client.ts';
-import { freePort, launch, tempDataDir } from '../kit/launcher.ts';
+import { addMigratedDatabase, freePort, launch, tempDataDir } from '../kit/launcher.ts';
 import { directChat, registerUser, sendText } from '../kit/seed.ts';
 import { cassandraContactPoints, startDistributed, startEmbedded } from '../kit/topology.ts';
 import { messagingSuite, TEST_TYPING_TTL_MS } from './messaging.ts';
@@ -55,6 +55,7 @@ describe('messaging rules with a gateway of their own', () => {
   after(() => data.remove());
 
   it('refuses an edit after the edit window, changing nothing', async () => {
+    await addMigratedDatabase(data.path);
     const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, MESSAGE_EDIT_WINDOW_SECONDS: '1' }, await freePort());
     try {
       const [ann, bob] = await Promise.all([registerUser(gateway.url, 'ann'), registerUser(gateway.url, 'bob')]);

@@ -8,7 +8,7 @@
  */
 import cassandra from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTestDatabase, freePort, launch, tempDataDir, testRedisUrl, TEST_SECRETS, type Process } from './launcher.ts';
+import { createTestDatabase, freePort, launch, migratedDataDir, tempDataDir, testRedisUrl, TEST_SECRETS, type Process } from './launcher.ts';
 
 export interface DistributedOptions {
   /** Kafka log, Cassandra history and this many dedicated consumer processes. */
@@ -140,10 +140,16 @@ export interface Embedded {
   stop(): Promise<void>;
 }
 
-/** The embedded default: one gateway process with every subgraph in-process and its data in a directory of its own. */
+/**
+ * The embedded default: one gateway process with every subgraph in-process and its data in a directory of its own,
+ * its database created and migrated beforehand (`migratedDataDir`).
+ */
 export async function startEmbedded(env: Record<string, string> = {}): Promise<Embedded> {
-  const data = tempDataDir();
-  const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, ...env }, await freePort());
+  const data = await migratedDataDir();
+  const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, ...env }, await freePort()).catch((error: unknown) => {
+    data.remove();
+    throw error;
+  });
   return {
     url: gateway.url,
     dataDir: data.path,

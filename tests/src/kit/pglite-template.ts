@@ -1,0 +1,51 @@
+/**
+ * An embedded gateway's first start spends seconds on PGlite's initdb (about
+ * 10 s of a 20 s start on a busy 2-core machine; the migrations take a
+ * fraction of a second). The kit pays that once: a PGlite data directory
+ * created and migrated by the project's own opener (`openDatabase`, as the
+ * gateway does at start) is kept in the system's temporary directory, under
+ * a name that changes with the migrations and the PGlite version, and each
+ * embedded gateway of a suite starts on a copy of it (40 MB, a fraction of a
+ * second). The gateway still runs its migrations on the copy, finding them
+ * applied. Test processes that start at once build it at once; the first to
+ * finish renames its copy into place, the others use that one.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listMigrations, openDatabase } from '@chat/prisma';
+import { REPO_ROOT } from './processes.ts';
+
+let template: Promise<string> | undefined;
+
+/** Copies a created and migrated PGlite data directory to `target` (which must not exist yet). */
+export async function copyMigratedPglite(target: string): Promise<void> {
+  cpSync(await (template ??= migratedTemplate()), target, { recursive: true });
+}
+
+/** The template's directory, made first when missing. */
+async function migratedTemplate(): Promise<string> {
+  const path = join(tmpdir(), `chat-pglite-template-${templateKey()}`);
+  if (existsSync(join(path, 'PG_VERSION'))) return path;
+  const building = mkdtempSync(join(tmpdir(), 'chat-pglite-building-'));
+  try {
+    const db = await openDatabase({ kind: 'embedded', dataDir: join(building, 'pglite') });
+    await db.close();
+    renameSync(join(building, 'pglite'), path);
+  } catch (error) {
+    if (!existsSync(join(path, 'PG_VERSION'))) throw error; // else another test process put its template there first
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+  return path;
+}
+
+/** Changes whenever what the template holds would: the migrations, or the PGlite that wrote it. */
+function templateKey(): string {
+  const hash = createHash('sha256');
+  for (const migration of listMigrations()) hash.update(`${migration.name}:${migration.checksum}\n`);
+  const pglitePackage = join(REPO_ROOT, 'node_modules', '@electric-sql', 'pglite', 'package.json');
+  hash.update(existsSync(pglitePackage) ? String((JSON.parse(readFileSync(pglitePackage, 'utf8')) as { version?: string }).version) : 'unknown');
+  return hash.digest('hex').slice(0, 16);
+}
