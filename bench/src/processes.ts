@@ -2,126 +2,26 @@
  * Starts a Node entry point (TypeScript, through tsx) as a child process on a
  * free loopback port, waits until it answers HTTP, and stops it. What the
  * scenarios run as "the server under test", "a baseline" or "a subgraph", so
- * that nothing measured shares a process with the harness.
+ * that nothing measured shares a process with the harness. Spawning and
+ * readiness are the test kit's (`@chat/tests/kit/processes`): one launcher
+ * for the suites and the bench.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startNode as startKitNode, type NodeProcess, type StartNodeOptions } from '@chat/tests/kit/processes';
 
-/** The repository's root: relative entry paths start here, and children run here. */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { freePort, REPO_ROOT, type NodeProcess, type StartNodeOptions } from '@chat/tests/kit/processes';
 
 /** Output kept per child (the tail), for the error when it fails to start. */
 const KEPT_OUTPUT = 64 * 1024;
 
-/** Children still running: killed if the harness exits without stopping them (one listener for all). */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-/** A port nobody listens on right now, on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-export interface NodeProcess {
-  name: string;
-  port: number;
-  /** `http://127.0.0.1:<port><path>`: where readiness was checked. */
-  url: string;
-  pid: number;
-  /** The tail of its stdout and stderr. */
-  output(): string;
-  /** SIGTERM, then SIGKILL after 10 s; resolves once it has exited. Idempotent. */
-  stop(): Promise<void>;
-}
-
-export interface StartNodeOptions {
-  /** Added to this process's environment; `PORT` and `HOST` (127.0.0.1) are set too. */
-  env?: Record<string, string>;
-  /** @default a free port */
-  port?: number;
-  /** Path that must answer. @default '/graphql' */
-  path?: string;
-  /**
-   * When it counts as ready. @default any HTTP answer below 500 to
-   * `POST <path>` with `{ "query": "{ __typename }" }` (a refusal still proves it listens)
-   */
-  isReady?: (url: string) => Promise<boolean>;
-  /** @default 60 000 */
-  timeoutMs?: number;
-}
-
-const answersGraphQL = async (url: string): Promise<boolean> => {
-  try {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
-    await response.body?.cancel();
-    return response.status < 500;
-  } catch {
-    return false; // not listening yet
-  }
-};
-
 /**
  * Runs `node --import tsx <entry>` (`entry` relative to the repository root,
- * or absolute) and resolves once it is ready.
- * @throws with the child's output when it exits or does not answer in time (it is killed first)
+ * or absolute) with the test kit's launcher and resolves once it is ready,
+ * however long that takes while it runs (the kit's `readiness.ts`), keeping
+ * the tail of its output.
+ * @throws with the child's output, at once, when it exits before it is ready (or at the kit's backstop)
  */
-export async function startNode(name: string, entry: string, options: StartNodeOptions = {}): Promise<NodeProcess> {
-  const port = options.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}${options.path ?? '/graphql'}`;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', isAbsolute(entry) ? entry : join(REPO_ROOT, entry)], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', ...options.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output += chunk.toString();
-    if (output.length > 2 * KEPT_OUTPUT) output = output.slice(-KEPT_OUTPUT);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  running.add(child);
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      running.delete(child);
-      resolve();
-    }),
-  );
-  const alive = () => child.exitCode === null && child.signalCode === null;
-  const stop = async () => {
-    if (alive()) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
-  const isReady = options.isReady ?? answersGraphQL;
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const started = Date.now();
-  while (!(await isReady(url))) {
-    if (!alive()) {
-      await stop();
-      throw new Error(`${name} (${entry}) exited with ${child.exitCode ?? child.signalCode} before answering:\n${output.slice(-KEPT_OUTPUT)}`);
-    }
-    if (Date.now() - started > timeoutMs) {
-      await stop();
-      throw new Error(`${name} (${entry}) did not answer ${url} within ${timeoutMs} ms:\n${output.slice(-KEPT_OUTPUT)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { name, port, url, pid: child.pid!, output: () => output.slice(-KEPT_OUTPUT), stop };
+export function startNode(name: string, entry: string, options: StartNodeOptions = {}): Promise<NodeProcess> {
+  return startKitNode(name, entry, { keptOutputBytes: KEPT_OUTPUT, ...options });
 }
 
 /**

@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { generateSecrets } from '@chat/common';
+import { waitUntilReady } from '@chat/tests/kit/readiness';
 import type cassandra from 'cassandra-driver';
 import { cleanUpOnSignal, startNode, type NodeProcess } from '../processes.ts';
 import { cassandraClient, dropKeyspace, keyspaceReady, seedCassandra, tableSizes, tracePage, waitForCompactions } from './cassandra.ts';
@@ -164,11 +165,12 @@ export async function startDeployments(settings: HistorySettings, secrets: Retur
         await relational.seed(data, { withHistory: false, progress });
         // The messages subgraph creates its keyspace and tables at start: seed exactly those.
         started = await startGateway('cassandra', { ...serverEnv, DATABASE_URL: relational.url, ...cassandraEnv });
-        const deadline = Date.now() + 60_000;
-        while (!(await keyspaceReady(client, keyspace))) {
-          if (Date.now() > deadline) throw new Error(`the Cassandra gateway did not create ${keyspace} within 60 s:\n${started.output()}`);
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
+        const gateway = started;
+        await waitUntilReady(() => keyspaceReady(client, keyspace), { what: `the keyspace ${keyspace} of the Cassandra gateway`, gone: gateway.exited }).catch(
+          (error: unknown) => {
+            throw new Error(`${String(error)}:\n${gateway.output()}`);
+          },
+        );
         const cassandraStarted = performance.now();
         await seedCassandra(client, keyspace, data, { progress });
         progress(`  Cassandra rows: ${((performance.now() - cassandraStarted) / 1000).toFixed(1)} s`);

@@ -274,7 +274,6 @@ async function startGateway(population: Population): Promise<Target> {
   let server: NodeProcess;
   try {
     server = await startNode('gateway', 'gateway/src/main.ts', {
-      timeoutMs: 90_000,
       env: {
         NODE_OPTIONS: INSPECT,
         NODE_ENV: 'development',

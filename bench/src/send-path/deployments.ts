@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitUntilReady } from '@chat/tests/kit/readiness';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { INSPECT } from '../fanout/processes.ts';
 import { seedPopulation, type Population } from '../fanout/seed.ts';
@@ -56,8 +57,6 @@ export interface Deployments {
   /** Stops every process and drops every database, keyspace, topic and group made. Idempotent. */
   dispose(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 
 export async function startDeployments(settings: SendPathSettings, progress: (message: string) => void): Promise<Deployments> {
@@ -102,7 +101,6 @@ export async function startDeployments(settings: SendPathSettings, progress: (me
 
   const start = async (name: string, entry: string, env: Record<string, string>, options: { isReady?: () => Promise<boolean> } = {}) => {
     const child = await startNode(name, entry, {
-      timeoutMs: 90_000,
       ...(options.isReady ? { isReady: options.isReady } : {}),
       env: { ...LOCAL_ONLY_ENV, ...(settings.profileDir ? { NODE_OPTIONS: INSPECT } : {}), ...env },
     });
@@ -151,11 +149,12 @@ export async function startDeployments(settings: SendPathSettings, progress: (me
     };
     const distributedGateway = await start('gateway (kafka+cassandra)', 'gateway/src/main.ts', { ...distributedEnv, MESSAGE_CONSUMER: 'off' });
     // The gateway creates the keyspace and the topic as it starts; the consumer would race it for both.
-    const deadline = Date.now() + 60_000;
-    while (!((await keyspaceReady(cassandra, prefix)) && (await admin.listTopics()).includes(topic))) {
-      if (Date.now() > deadline) throw new Error(`the gateway did not create the keyspace ${prefix} and the topic ${topic} within 60 s:\n${distributedGateway.output()}`);
-      await sleep(200);
-    }
+    await waitUntilReady(async () => (await keyspaceReady(cassandra, prefix)) && (await admin.listTopics()).includes(topic), {
+      what: `the keyspace ${prefix} and the topic ${topic} of the distributed gateway`,
+      gone: distributedGateway.exited,
+    }).catch((error: unknown) => {
+      throw new Error(`${String(error)}:\n${distributedGateway.output()}`);
+    });
     const consumer = await start('consumer (kafka+cassandra)', 'subgraphs/messages/src/consumer-main.ts', distributedEnv, {
       isReady: async () => {
         try {

@@ -97,6 +97,8 @@ export interface NodeProcess {
   url: string;
   pid: number;
   child: ChildProcess;
+  /** Resolves once it has exited, with its exit code, or the signal that ended it (to wait on something it does). */
+  exited: Promise<number | NodeJS.Signals | null>;
   /** Its stdout and stderr (the tail, with `keptOutputBytes`). */
   output(): string;
   /** SIGTERM, then SIGKILL after 10 s; resolves once it has exited. Idempotent. */
@@ -147,7 +149,7 @@ export async function startNode(name: string, entry: string, options: StartNodeO
     const why = error instanceof GoneError ? error.message : `${(error as Error).message}; killed`;
     throw new Error(`${why}:\n${spawned.output()}`);
   }
-  return { name, port, url, pid: spawned.child.pid!, child: spawned.child, output: spawned.output, stop };
+  return { name, port, url, pid: spawned.child.pid!, child: spawned.child, exited: spawned.exited, output: spawned.output, stop };
 }
 
 /**
