@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gql, gqlOk, Subscription, wsClient } from '../kit/client.ts';
+import { EVENT_WAIT_MS, warmUp } from '../kit/readiness.ts';
 import { connectAll, directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 
 export interface Topology {
@@ -29,16 +30,7 @@ const MESSAGE_ADDED = `subscription ($chatId: ID) {
  * is live end to end. @returns how many warm-up messages were sent.
  */
 async function untilLive(subscription: Subscription, send: (n: number) => Promise<unknown>): Promise<number> {
-  for (let n = 1; n <= 50; n++) {
-    await send(n);
-    try {
-      await subscription.waitFor(1, 300);
-      return n;
-    } catch {
-      // not live yet
-    }
-  }
-  throw new Error('subscription never became live');
+  return warmUp(send, (ms) => subscription.waitFor(1, ms), { stop: () => subscription.error !== undefined });
 }
 
 /**
@@ -46,7 +38,7 @@ async function untilLive(subscription: Subscription, send: (n: number) => Promis
  * sent message is acknowledged once the log has it, and reaches history a
  * moment later; tests wait for that instead of sleeping.
  */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 15_000): Promise<T> {
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = EVENT_WAIT_MS): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await read();

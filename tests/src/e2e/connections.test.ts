@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from 'graphql-ws';
 import { gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
 import { freePort, launch, migratedDataDir } from '../kit/launcher.ts';
+import { warmUp } from '../kit/readiness.ts';
 import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { startDistributed, startEmbedded } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
@@ -121,16 +122,13 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
      */
     const untilLive = async (...devices: Device[]) => {
       const owners = [...new Map(devices.map((device) => [device.owner.id, device.owner])).values()];
-      for (let attempt = 1; ; attempt++) {
-        await Promise.all(owners.map((owner) => act('invite', prober, owner)));
-        await Promise.all(owners.map((owner) => act('cancel', prober, owner)));
-        try {
-          await Promise.all(devices.map((device) => device.subscription.waitForMatch((event) => event.data?.connectionChanged.user.id === prober.id, 500)));
-          return;
-        } catch (error) {
-          if (attempt >= 20) throw error;
-        }
-      }
+      await warmUp(
+        async () => {
+          await Promise.all(owners.map((owner) => act('invite', prober, owner)));
+          await Promise.all(owners.map((owner) => act('cancel', prober, owner)));
+        },
+        (ms) => Promise.all(devices.map((device) => device.subscription.waitForMatch((event) => event.data?.connectionChanged.user.id === prober.id, ms))),
+      );
     };
 
     it('invites, accepts, lists and removes, with connectionChanged on every device of both users', async () => {

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
+import { warmUp } from '../kit/readiness.ts';
 import { connectAll, directChat, openToGroups, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { startDistributed, startEmbedded } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
@@ -146,16 +147,10 @@ function groupsSuite(name: string, start: () => Promise<Topology>): void {
     };
     /** Sends warm-up messages until every subscription has delivered one: proof that they are live. */
     const untilLive = async (subscriptions: Subscription<{ chatEvents: ChatEvent }>[], chatId: string, sender: TestUser) => {
-      for (let n = 1; n <= 50; n++) {
-        await sendText(topology.url, sender, chatId, `warm-up ${n}`);
-        try {
-          await Promise.all(subscriptions.map((subscription) => subscription.waitForMatch((e) => e.data?.chatEvents.__typename === 'MessageAdded', 300)));
-          return;
-        } catch {
-          // not live yet
-        }
-      }
-      throw new Error('chatEvents never became live');
+      await warmUp(
+        (n) => sendText(topology.url, sender, chatId, `warm-up ${n}`),
+        (ms) => Promise.all(subscriptions.map((subscription) => subscription.waitForMatch((e) => e.data?.chatEvents.__typename === 'MessageAdded', ms))),
+      );
     };
 
     it('runs a group through every change, with SYSTEM messages in history and chatEvents on every member’s devices', async () => {

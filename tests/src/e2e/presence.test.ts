@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'graphql-ws';
 import { gql, gqlOk, Subscription, wsClient } from '../kit/client.ts';
+import { warmUp } from '../kit/readiness.ts';
 import { directChat, openToGroups, registerUser, type TestUser } from '../kit/seed.ts';
 import { startDistributed, startEmbedded } from '../kit/topology.ts';
 
@@ -128,21 +129,21 @@ class Watch {
  * is still on its way, and `user` is OFFLINE again. Tests count from there.
  */
 async function untilLive(url: string, user: TestUser, ...watches: Watch[]): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    await heartbeat(url, user, 'warm-up');
-    const { lastSeenAt } = await signOff(url, user, 'warm-up');
-    try {
+  let lastSeenAt: string | null = null;
+  await warmUp(
+    async () => {
+      await heartbeat(url, user, 'warm-up');
+      ({ lastSeenAt } = await signOff(url, user, 'warm-up'));
+    },
+    async (ms) => {
       for (const watch of watches) {
         await watch.subscription.waitForMatch((event) => {
           const change = event.data?.presenceChanged;
           return change?.id === user.id && change.presence.status === 'OFFLINE' && change.presence.lastSeenAt === lastSeenAt;
-        }, 500);
+        }, ms);
       }
-      break;
-    } catch (error) {
-      if (attempt >= 20) throw error;
-    }
-  }
+    },
+  );
   for (const watch of watches) watch.reset();
 }
 

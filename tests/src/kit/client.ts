@@ -1,6 +1,7 @@
 /** A minimal GraphQL client over real HTTP and WebSocket connections. */
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { EVENT_WAIT_MS } from './readiness.ts';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   data?: T | null;
@@ -52,6 +53,7 @@ export class Subscription<T = Record<string, any>> {
   readonly done: Promise<void>;
   #waiters: (() => void)[] = [];
   #dispose: () => void;
+  #ended = false;
   error: unknown;
 
   constructor(client: Client, query: string, variables: Record<string, unknown> = {}) {
@@ -70,6 +72,7 @@ export class Subscription<T = Record<string, any>> {
           finish();
         },
         complete: () => {
+          this.#ended = true;
           for (const wake of this.#waiters.splice(0)) wake();
           finish();
         },
@@ -78,9 +81,9 @@ export class Subscription<T = Record<string, any>> {
   }
 
   /** Waits until `count` events arrived (or the stream ended), at most `ms`. */
-  async waitFor(count: number, ms = 10_000): Promise<GraphQLResponse<T>[]> {
+  async waitFor(count: number, ms = EVENT_WAIT_MS): Promise<GraphQLResponse<T>[]> {
     const deadline = Date.now() + ms;
-    while (this.events.length < count && this.error === undefined) {
+    while (this.events.length < count && this.error === undefined && !this.#ended) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`expected ${count} events, got ${this.events.length}: ${JSON.stringify(this.events)}`);
       await new Promise<void>((resolve) => {
@@ -91,12 +94,14 @@ export class Subscription<T = Record<string, any>> {
         });
       });
     }
-    if (this.events.length < count) throw new Error(`subscription failed: ${JSON.stringify(this.error)}`);
+    if (this.events.length < count) {
+      throw new Error(this.#ended && this.error === undefined ? `the subscription completed after ${this.events.length} of ${count} events` : `subscription failed: ${JSON.stringify(this.error)}`);
+    }
     return this.events;
   }
 
   /** Waits for the first event that satisfies `match`, at most `ms`. */
-  async waitForMatch(match: (event: GraphQLResponse<T>) => boolean, ms = 10_000): Promise<GraphQLResponse<T>> {
+  async waitForMatch(match: (event: GraphQLResponse<T>) => boolean, ms = EVENT_WAIT_MS): Promise<GraphQLResponse<T>> {
     const deadline = Date.now() + ms;
     for (;;) {
       const found = this.events.find(match);
@@ -175,7 +180,7 @@ export class EventStream<T = Record<string, any>> {
   }
 
   /** Waits for the first event that satisfies `match`, at most `ms`. */
-  async waitForMatch(match: (event: GraphQLResponse<T>) => boolean, ms = 10_000): Promise<GraphQLResponse<T>> {
+  async waitForMatch(match: (event: GraphQLResponse<T>) => boolean, ms = EVENT_WAIT_MS): Promise<GraphQLResponse<T>> {
     const deadline = Date.now() + ms;
     let done = false;
     void this.ended.finally(() => (done = true));
@@ -217,7 +222,12 @@ export class RawSocket {
       this.messages.push(JSON.parse(String(data)));
       for (const wake of this.#waiters.splice(0)) wake();
     });
-    this.closed = new Promise((resolve) => this.#socket.on('close', (code, reason) => resolve({ code, reason: String(reason), at: Date.now() })));
+    this.closed = new Promise((resolve) =>
+      this.#socket.on('close', (code, reason) => {
+        resolve({ code, reason: String(reason), at: Date.now() });
+        for (const wake of this.#waiters.splice(0)) wake();
+      }),
+    );
   }
 
   async open(token: string): Promise<void> {
@@ -240,12 +250,14 @@ export class RawSocket {
     this.#socket.send(JSON.stringify(message));
   }
 
-  async next(match: (message: { type: string; id?: string; payload?: any }) => boolean, ms = 10_000) {
+  /** Waits for the first message that satisfies `match`, at most `ms`. @throws at once when the socket closed first */
+  async next(match: (message: { type: string; id?: string; payload?: any }) => boolean, ms = EVENT_WAIT_MS) {
     const deadline = Date.now() + ms;
     for (;;) {
       const found = this.messages.find(match);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no matching message; got ${JSON.stringify(this.messages)}`);
+      const closed = this.#socket.readyState === WebSocket.CLOSED;
+      if (closed || Date.now() > deadline) throw new Error(`no matching message${closed ? ' before the socket closed' : ''}; got ${JSON.stringify(this.messages)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 200);
         this.#waiters.push(() => {

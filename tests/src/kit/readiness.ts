@@ -15,6 +15,16 @@ import { createConnection } from 'node:net';
  */
 export const BACKSTOP_MS = Number(process.env.TEST_BACKSTOP_MS) || 10 * 60_000;
 
+/**
+ * How long the kit's clients wait by default for an event a test expects
+ * (a subscription's next event, a WebSocket message, a condition that
+ * `eventually` holds): passing tests never wait it out, so it only bounds how
+ * long a failing one takes to report, and it is generous enough for a
+ * machine several times slower than a developer's. A wait also ends at once
+ * when the stream it waits on ends. `TEST_EVENT_WAIT_MS` overrides. @default 60 s
+ */
+export const EVENT_WAIT_MS = Number(process.env.TEST_EVENT_WAIT_MS) || 60_000;
+
 /** How often a readiness check is repeated while it fails. */
 const POLL_MS = 100;
 
@@ -90,4 +100,30 @@ export function acceptsTcp(port: number, host = '127.0.0.1'): Promise<boolean> {
     });
     socket.on('error', () => resolve(false));
   });
+}
+
+/**
+ * Repeats a warm-up (`attempt`: send a message, say) until `heard` resolves
+ * (given how long to wait for the warm-up's event, `ms`): proof that
+ * subscriptions are live end to end. The wait grows from 300 ms to 3 s, so a
+ * slow machine is not flooded with warm-ups, and the tries go on for
+ * {@link EVENT_WAIT_MS} rather than for a fixed count.
+ * @returns how many warm-ups it took
+ * @throws `heard`'s last error, once the time is up or `stop` says a try cannot succeed (a subscription failed)
+ */
+export async function warmUp(
+  attempt: (n: number) => Promise<unknown>,
+  heard: (ms: number) => Promise<unknown>,
+  { stop = () => false }: { stop?: () => boolean } = {},
+): Promise<number> {
+  const deadline = Date.now() + EVENT_WAIT_MS;
+  for (let n = 1; ; n++) {
+    await attempt(n);
+    try {
+      await heard(Math.min(300 * n, 3_000));
+      return n;
+    } catch (error) {
+      if (stop() || Date.now() > deadline) throw error;
+    }
+  }
 }
