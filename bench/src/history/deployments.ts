@@ -166,11 +166,12 @@ export async function startDeployments(settings: HistorySettings, secrets: Retur
         // The messages subgraph creates its keyspace and tables at start: seed exactly those.
         started = await startGateway('cassandra', { ...serverEnv, DATABASE_URL: relational.url, ...cassandraEnv });
         const gateway = started;
-        await waitUntilReady(() => keyspaceReady(client, keyspace), { what: `the keyspace ${keyspace} of the Cassandra gateway`, gone: gateway.exited }).catch(
-          (error: unknown) => {
-            throw new Error(`${String(error)}:\n${gateway.output()}`);
-          },
-        );
+        await waitUntilReady(() => keyspaceReady(client, keyspace), {
+          what: `the keyspace ${keyspace} of the Cassandra gateway`,
+          gone: gateway.exited,
+        }).catch((error: unknown) => {
+          throw new Error(`${String(error)}:\n${gateway.output()}`);
+        });
         const cassandraStarted = performance.now();
         await seedCassandra(client, keyspace, data, { progress });
         progress(`  Cassandra rows: ${((performance.now() - cassandraStarted) / 1000).toFixed(1)} s`);

@@ -149,7 +149,8 @@ export async function startDeployments(settings: SendPathSettings, progress: (me
     };
     const distributedGateway = await start('gateway (kafka+cassandra)', 'gateway/src/main.ts', { ...distributedEnv, MESSAGE_CONSUMER: 'off' });
     // The gateway creates the keyspace and the topic as it starts; the consumer would race it for both.
-    await waitUntilReady(async () => (await keyspaceReady(cassandra, prefix)) && (await admin.listTopics()).includes(topic), {
+    const created = async () => (await keyspaceReady(cassandra, prefix)) && (await admin.listTopics()).includes(topic);
+    await waitUntilReady(created, {
       what: `the keyspace ${prefix} and the topic ${topic} of the distributed gateway`,
       gone: distributedGateway.exited,
     }).catch((error: unknown) => {

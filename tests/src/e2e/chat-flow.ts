@@ -38,7 +38,11 @@ async function untilLive(subscription: Subscription, send: (n: number) => Promis
  * sent message is acknowledged once the log has it, and reaches history a
  * moment later; tests wait for that instead of sleeping.
  */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = EVENT_WAIT_MS): Promise<T> {
+export async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  ms = EVENT_WAIT_MS,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await read();

@@ -127,7 +127,10 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
           await Promise.all(owners.map((owner) => act('invite', prober, owner)));
           await Promise.all(owners.map((owner) => act('cancel', prober, owner)));
         },
-        (ms) => Promise.all(devices.map((device) => device.subscription.waitForMatch((event) => event.data?.connectionChanged.user.id === prober.id, ms))),
+        (ms) => {
+          const heard = (event: GraphQLResponse<Changed>) => event.data?.connectionChanged.user.id === prober.id;
+          return Promise.all(devices.map((device) => device.subscription.waitForMatch(heard, ms)));
+        },
       );
     };
 

@@ -149,7 +149,10 @@ function groupsSuite(name: string, start: () => Promise<Topology>): void {
     const untilLive = async (subscriptions: Subscription<{ chatEvents: ChatEvent }>[], chatId: string, sender: TestUser) => {
       await warmUp(
         (n) => sendText(topology.url, sender, chatId, `warm-up ${n}`),
-        (ms) => Promise.all(subscriptions.map((subscription) => subscription.waitForMatch((e) => e.data?.chatEvents.__typename === 'MessageAdded', ms))),
+        (ms) => {
+          const added = (e: GraphQLResponse<{ chatEvents: ChatEvent }>) => e.data?.chatEvents.__typename === 'MessageAdded';
+          return Promise.all(subscriptions.map((subscription) => subscription.waitForMatch(added, ms)));
+        },
       );
     };
 

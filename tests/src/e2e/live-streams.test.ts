@@ -45,7 +45,10 @@ async function openStreams(streamUrl: string, sendUrl: string, token: string, fr
     (n) => sendText(sendUrl, friend, chatId, `warm-up ${n}`),
     async (ms) => {
       await sse.waitForMatch((event) => event.data?.messageAdded?.text?.startsWith('warm-up'), ms);
-      await socket.next((message) => message.type === 'next' && message.payload.data?.messageAdded.text.startsWith('warm-up'), ms);
+      await socket.next(
+        (message) => message.type === 'next' && message.payload.data?.messageAdded.text.startsWith('warm-up'),
+        ms,
+      );
     },
   );
   return { sse, socket };
@@ -224,7 +227,9 @@ describe('live streams across gateway instances (distributed, Redis)', () => {
       (n) => sendText(a, pam, chatId, `four live ${n}`),
       async (ms) => {
         await sse.waitForMatch((event) => !!event.data?.messageAdded, ms);
-        for (const id of ['1', '2', '3']) await socket.next((message) => message.id === id && message.type === 'next', ms);
+        for (const id of ['1', '2', '3']) {
+          await socket.next((message) => message.id === id && message.type === 'next', ms);
+        }
       },
     );
 

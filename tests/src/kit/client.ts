@@ -95,7 +95,10 @@ export class Subscription<T = Record<string, any>> {
       });
     }
     if (this.events.length < count) {
-      throw new Error(this.#ended && this.error === undefined ? `the subscription completed after ${this.events.length} of ${count} events` : `subscription failed: ${JSON.stringify(this.error)}`);
+      const completed = this.#ended && this.error === undefined;
+      throw new Error(
+        completed ? `the subscription completed after ${this.events.length} of ${count} events` : `subscription failed: ${JSON.stringify(this.error)}`,
+      );
     }
     return this.events;
   }
@@ -257,7 +260,9 @@ export class RawSocket {
       const found = this.messages.find(match);
       if (found) return found;
       const closed = this.#socket.readyState === WebSocket.CLOSED;
-      if (closed || Date.now() > deadline) throw new Error(`no matching message${closed ? ' before the socket closed' : ''}; got ${JSON.stringify(this.messages)}`);
+      if (closed || Date.now() > deadline) {
+        throw new Error(`no matching message${closed ? ' before the socket closed' : ''}; got ${JSON.stringify(this.messages)}`);
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 200);
         this.#waiters.push(() => {

@@ -37,7 +37,7 @@ export async function migratedDataDir(): Promise<{ path: string; remove(): void 
   return dir;
 }
 
-/** Puts a created and migrated embedded database into the gateway data directory `dataDir`, as `migratedDataDir` does. */
+/** Puts a created and migrated embedded database into a gateway's `dataDir`, as `migratedDataDir` does. */
 export async function addMigratedDatabase(dataDir: string): Promise<void> {
   await copyMigratedPglite(join(dataDir, 'pglite'));
 }

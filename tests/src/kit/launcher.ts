@@ -16,7 +16,14 @@ import { answersGraphQL, loggedReady } from './readiness.ts';
 export { freePort, REPO_ROOT } from './processes.ts';
 export { BACKSTOP_MS } from './readiness.ts';
 export { TEST_SECRETS } from './secrets.ts';
-export { addMigratedDatabase, createTestDatabase, migratedDataDir, startSecurePostgres, tempDataDir, type SecurePostgres } from './databases.ts';
+export {
+  addMigratedDatabase,
+  createTestDatabase,
+  migratedDataDir,
+  startSecurePostgres,
+  tempDataDir,
+  type SecurePostgres,
+} from './databases.ts';
 export { startRedis, testRedisUrl } from './redis.ts';
 export { startKafka } from './kafka.ts';
 export { makeTestCertificates, type TestCertificates } from './certificates.ts';
@@ -27,6 +34,9 @@ export type Process = NodeProcess;
 
 /** What every product process of a test runs with (its logs at info, for the error when it fails). */
 const PRODUCT_ENV = { LOG_LEVEL: 'info', NODE_ENV: 'test' };
+
+/** A product process is up when `{ __typename }` succeeds (2xx). */
+const isSuccess = (status: number) => status >= 200 && status < 300;
 
 /**
  * Spawns `entry` (a path from the repo root) and waits until it is ready,
@@ -39,7 +49,7 @@ export async function launch(name: string, entry: string, env: Record<string, st
   const started = await startNode(name, entry, {
     env: { ...PRODUCT_ENV, ...env },
     port,
-    isReady: (url, output) => (port === 0 ? loggedReady(output) : answersGraphQL(url, (status) => status >= 200 && status < 300)),
+    isReady: (url, output) => (port === 0 ? loggedReady(output) : answersGraphQL(url, isSuccess)),
   });
   return {
     ...started,
@@ -55,7 +65,11 @@ export async function launch(name: string, entry: string, env: Record<string, st
  * expected not to start: waits until it exits, however long that takes.
  * @throws when it still runs after the kit's backstop (it is killed first)
  */
-export async function runToExit(name: string, entry: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+export async function runToExit(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
   const { code, output } = await runNodeToExit(name, entry, { ...PRODUCT_ENV, ...env });
   keepOutput(name, output);
   return { code: typeof code === 'number' ? code : null, output };

@@ -188,7 +188,8 @@ export async function startClamd({ streamMaxLength = '100M' }: {
       socket.on('error', () => undefined);
     });
   try {
-    await waitUntilReady(pong, { what: 'clamd', gone: exited, whyGone: () => `exited with ${child.exitCode ?? child.signalCode}` });
+    const whyGone = () => `exited with ${child.exitCode ?? child.signalCode}`;
+    await waitUntilReady(pong, { what: 'clamd', gone: exited, whyGone });
   } catch (error) {
     await stop();
     const why = spawnError

@@ -46,6 +46,7 @@ function templateKey(): string {
   const hash = createHash('sha256');
   for (const migration of listMigrations()) hash.update(`${migration.name}:${migration.checksum}\n`);
   const pglitePackage = join(REPO_ROOT, 'node_modules', '@electric-sql', 'pglite', 'package.json');
-  hash.update(existsSync(pglitePackage) ? String((JSON.parse(readFileSync(pglitePackage, 'utf8')) as { version?: string }).version) : 'unknown');
+  const version = existsSync(pglitePackage) ? (JSON.parse(readFileSync(pglitePackage, 'utf8')) as { version?: string }).version : undefined;
+  hash.update(`pglite ${version ?? 'unknown'}\n`);
   return hash.digest('hex').slice(0, 16);
 }

@@ -52,7 +52,11 @@ export interface SpawnedNode {
  * or absolute) with `env` added to this process's environment, collecting
  * its output. It is killed should this process exit first.
  */
-export function spawnNode(entry: string, env: Record<string, string>, { keptOutputBytes }: { keptOutputBytes?: number } = {}): SpawnedNode {
+export function spawnNode(
+  entry: string,
+  env: Record<string, string>,
+  { keptOutputBytes }: { keptOutputBytes?: number } = {},
+): SpawnedNode {
   const child = spawn(process.execPath, ['--import', 'tsx', isAbsolute(entry) ? entry : join(REPO_ROOT, entry)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
@@ -77,7 +81,8 @@ export function spawnNode(entry: string, env: Record<string, string>, { keptOutp
     });
   });
   const tail = () => (keptOutputBytes === undefined ? output : output.slice(-keptOutputBytes));
-  return { child, output: tail, exited, alive: () => child.exitCode === null && child.signalCode === null && running.has(child) };
+  const alive = () => child.exitCode === null && child.signalCode === null && running.has(child);
+  return { child, output: tail, exited, alive };
 }
 
 /** SIGTERM, then SIGKILL after a grace period; resolves once `spawned` has exited. */
@@ -136,7 +141,8 @@ export async function startNode(name: string, entry: string, options: StartNodeO
   const url = `http://127.0.0.1:${port}${options.path ?? '/graphql'}`;
   const spawned = spawnNode(entry, { HOST: '127.0.0.1', ...options.env, PORT: String(port) }, options);
   const stop = () => stopSpawned(spawned);
-  const isReady = options.isReady ?? (port === 0 ? (_url: string, output: string) => loggedReady(output) : (at: string) => answersGraphQL(at));
+  const isReady =
+    options.isReady ?? (port === 0 ? (_url: string, output: string) => loggedReady(output) : (at: string) => answersGraphQL(at));
   try {
     await waitUntilReady(() => isReady(url, spawned.output()), {
       what: `${name} (${entry})`,
@@ -149,7 +155,8 @@ export async function startNode(name: string, entry: string, options: StartNodeO
     const why = error instanceof GoneError ? error.message : `${(error as Error).message}; killed`;
     throw new Error(`${why}:\n${spawned.output()}`);
   }
-  return { name, port, url, pid: spawned.child.pid!, child: spawned.child, exited: spawned.exited, output: spawned.output, stop };
+  const { child, exited, output } = spawned;
+  return { name, port, url, pid: child.pid!, child, exited, output, stop };
 }
 
 /**
@@ -165,29 +172,38 @@ export async function runNodeToExit(
 ): Promise<{ code: number | NodeJS.Signals | null; output: string }> {
   const spawned = spawnNode(entry, { HOST: '127.0.0.1', PORT: String(await freePort()), ...env });
   let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([spawned.exited, new Promise<'backstop'>((resolve) => (timer = setTimeout(() => resolve('backstop'), backstopMs)))]);
+  const backstop = new Promise<'backstop'>((resolve) => (timer = setTimeout(() => resolve('backstop'), backstopMs)));
+  const code = await Promise.race([spawned.exited, backstop]);
   clearTimeout(timer);
   if (code === 'backstop') {
     spawned.child.kill('SIGKILL');
     await spawned.exited;
-    throw new Error(`${name} was still running after ${Math.round(backstopMs / 1000)} s (the backstop; TEST_BACKSTOP_MS):\n${spawned.output()}`);
+    const after = Math.round(backstopMs / 1000);
+    throw new Error(`${name} was still running after ${after} s (the backstop; TEST_BACKSTOP_MS):\n${spawned.output()}`);
   }
   return { code, output: spawned.output() };
 }
 
 /** Runs a command (not Node) to completion. @throws with its output when it fails */
-export function runCommand(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export function runCommand(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output}`))));
+    child.once('exit', (code) => {
+      if (code === 0) resolve(output);
+      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output}`));
+    });
   });
 }
 
-/** With TEST_PROCESS_LOGS set to a directory, a stopped process leaves its output there (for a failure's post-mortem). */
+/** With TEST_PROCESS_LOGS set to a directory, a stopped process leaves its output there (a failure's post-mortem). */
 export function keepOutput(name: string, output: string): void {
   const dir = process.env.TEST_PROCESS_LOGS;
   if (!dir) return;

@@ -53,7 +53,10 @@ export interface ReadinessOptions {
  * @throws {GoneError} once `gone` settles
  * @throws after `backstopMs` of checks that did not hold
  */
-export async function waitUntilReady(isReady: () => boolean | Promise<boolean>, options: ReadinessOptions): Promise<void> {
+export async function waitUntilReady(
+  isReady: () => boolean | Promise<boolean>,
+  options: ReadinessOptions,
+): Promise<void> {
   const { what, backstopMs = BACKSTOP_MS } = options;
   const ended: { why?: 'gone' | 'backstop' } = {};
   let timer: NodeJS.Timeout | undefined;
@@ -64,8 +67,12 @@ export async function waitUntilReady(isReady: () => boolean | Promise<boolean>, 
   try {
     for (;;) {
       const ready = await Promise.race([Promise.resolve(isReady()).catch(() => false), ...ending]);
-      if (ended.why === 'gone') throw new GoneError(`${what} went away before it was ready${options.whyGone ? ` (${options.whyGone()})` : ''}`);
-      if (ended.why === 'backstop') throw new Error(`${what} was not ready after ${Math.round(backstopMs / 1000)} s (the backstop; TEST_BACKSTOP_MS)`);
+      if (ended.why === 'gone') {
+        throw new GoneError(`${what} went away before it was ready${options.whyGone ? ` (${options.whyGone()})` : ''}`);
+      }
+      if (ended.why === 'backstop') {
+        throw new Error(`${what} was not ready after ${Math.round(backstopMs / 1000)} s (the backstop; TEST_BACKSTOP_MS)`);
+      }
       if (ready) return;
       await Promise.race([sleep(POLL_MS), ...ending]);
     }
@@ -78,9 +85,13 @@ export async function waitUntilReady(isReady: () => boolean | Promise<boolean>, 
  * Whether `url` answers a GraphQL `{ __typename }` over HTTP with a status
  * that `accepts` takes. @default any status below 500 (a refusal still proves it listens)
  */
-export async function answersGraphQL(url: string, accepts: (status: number) => boolean = (status) => status < 500): Promise<boolean> {
+export async function answersGraphQL(
+  url: string,
+  accepts: (status: number) => boolean = (status) => status < 500,
+): Promise<boolean> {
   try {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    const headers = { 'content-type': 'application/json' };
+    const response = await fetch(url, { method: 'POST', headers, body: '{"query":"{ __typename }"}' });
     await response.body?.cancel();
     return accepts(response.status);
   } catch {

@@ -39,7 +39,8 @@ export async function startRedis({ password, tls = false }: {
     child = spawn('redis-server', [...listen, ...tlsClients, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], { stdio: 'ignore' });
     const server = child;
     const exited = new Promise((resolve) => server.once('exit', resolve).once('error', resolve));
-    await waitUntilReady(() => acceptsTcp(port), { what: `redis-server on port ${port}`, gone: exited, whyGone: () => `exit code ${server.exitCode}` });
+    const what = `redis-server on port ${port}`;
+    await waitUntilReady(() => acceptsTcp(port), { what, gone: exited, whyGone: () => `exit code ${server.exitCode}` });
   };
   const stop = async () => {
     if (!child || child.exitCode !== null) return;

@@ -146,7 +146,8 @@ export interface Embedded {
  */
 export async function startEmbedded(env: Record<string, string> = {}): Promise<Embedded> {
   const data = await migratedDataDir();
-  const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, ...env }, await freePort()).catch((error: unknown) => {
+  const started = launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, ...env }, await freePort());
+  const gateway = await started.catch((error: unknown) => {
     data.remove();
     throw error;
   });
