@@ -18,6 +18,10 @@ export async function gql<T = Record<string, any>>(
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
+  }).catch((error: unknown) => {
+    // fetch says only "fetch failed": name the transport's reason (a refused connection, a closed socket, ...).
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`POST ${url}: ${String(error)} (${cause?.code ?? cause?.message ?? 'no cause'})`, { cause: error });
   });
   const text = await response.text();
   try {
