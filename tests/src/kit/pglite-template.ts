@@ -7,14 +7,16 @@
  * a name that changes with the migrations and the PGlite version, and each
  * embedded gateway of a suite starts on a copy of it (40 MB, a fraction of a
  * second). The gateway still runs its migrations on the copy, finding them
- * applied. Test processes that start at once build it at once; the first to
+ * applied. The directory itself is made from the unit tier's migrated dump
+ * (`migratedTemplate` of `@chat/prisma`, which an embedded gateway cannot
+ * take: it opens a directory on disk). Test processes that start at once build it at once; the first to
  * finish renames its copy into place, the others use that one.
  */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listMigrations, openDatabase } from '@chat/prisma';
+import { listMigrations, migratedTemplate as migratedDump, openDatabase } from '@chat/prisma';
 import { REPO_ROOT } from './processes.ts';
 
 let template: Promise<string> | undefined;
@@ -30,7 +32,8 @@ async function migratedTemplate(): Promise<string> {
   if (existsSync(join(path, 'PG_VERSION'))) return path;
   const building = mkdtempSync(join(tmpdir(), 'chat-pglite-building-'));
   try {
-    const db = await openDatabase({ kind: 'embedded', dataDir: join(building, 'pglite') });
+    // From the unit tier's migrated dump (`@chat/prisma`'s migratedTemplate): no initdb here either.
+    const db = await openDatabase({ kind: 'embedded', dataDir: join(building, 'pglite'), loadDataDir: await migratedDump() });
     await db.close();
     renameSync(join(building, 'pglite'), path);
   } catch (error) {
