@@ -9,6 +9,7 @@ export * from './errors.ts';
 export * from './error-registry.ts';
 export * from './identity.ts';
 export * from './events.ts';
+export * from './group-succession.ts';
 export * from './ids.ts';
 export * from './log.ts';
 export * from './permissions.ts';

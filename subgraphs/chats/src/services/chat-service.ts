@@ -27,6 +27,7 @@ import {
   encodeCursor,
   forbidden,
   fromZodError,
+  heirOf,
   log,
   notFound,
   pageSize,
@@ -123,12 +124,6 @@ function chatEventOf(chatId: string, event: SystemEventRecord): ChatEventRecord 
     case 'CHAT_CREATED':
       return null;
   }
-}
-
-/** The member who becomes OWNER when the owner leaves: the longest-standing ADMIN, else MEMBER (members come in joining order). */
-function heirOf(members: readonly ChatMemberRecord[], owner: string): ChatMemberRecord | undefined {
-  const others = members.filter((member) => member.userId !== owner);
-  return others.find((member) => member.role === 'ADMIN') ?? others.find((member) => member.role === 'MEMBER');
 }
 
 function cursorOf(chat: ChatRecord): string {

@@ -5,7 +5,7 @@
  * has the rule; the history's SYSTEM messages that name the user are
  * re-rendered afterwards by the messages subgraph (account_erasures).
  */
-import { renderSystemText, type SystemEventRecord } from '@chat/common';
+import { heirOf, renderSystemText, type SystemEventRecord } from '@chat/common';
 import type { Prisma, PrismaClient } from '@chat/prisma';
 
 export const DELETED_USER_NAME = 'Deleted user';
@@ -64,8 +64,8 @@ export class AccountStore {
   }
 
   /**
-   * Leaves every chat. A group the user owned passes to its longest-standing
-   * ADMIN, or else MEMBER (the rule of leaveChat, docs/GROUPS.md), and its
+   * Leaves every chat. A group the user owned passes to its heir (`heirOf`,
+   * the rule of leaveChat, docs/GROUPS.md), and its
    * history records both in SYSTEM messages (through the outbox, like every
    * membership change). Chats are locked in ID order, as the chats subgraph
    * locks one at a time, so the two cannot deadlock.
@@ -82,8 +82,8 @@ export class AccountStore {
       let newOwnerId: bigint | null = null;
       if (chat?.kind === 'GROUP') {
         const events: SystemEventRecord[] = [{ action: 'MEMBER_LEFT', actorId: user.toString(), userIds: [user.toString()] }];
-        if (me?.role === 'OWNER' && others.length > 0) {
-          const successor = others.find((member) => member.role === 'ADMIN') ?? others[0]!;
+        const successor = me?.role === 'OWNER' ? heirOf(members, user) : undefined;
+        if (successor) {
           newOwnerId = successor.userId;
           await tx.chatMember.update({ where: { chatId_userId: { chatId, userId: successor.userId } }, data: { role: 'OWNER' } });
           events.push({ action: 'ROLE_CHANGED', actorId: user.toString(), userIds: [successor.userId.toString()], role: 'OWNER' });
