@@ -1,7 +1,7 @@
 import { subgraphCodegen } from '../../scripts/codegen-config.ts';
 
 export default subgraphCodegen({
-  Message: '../services/message-service.ts#MessageLike',
+  Message: '../services/event-types.ts#MessageLike',
   Chat: '../store/membership-store.ts#ChatRef',
   User: '../store/membership-store.ts#UserRef',
   Reaction: '../store/message-state-store.ts#ReactionRecord',

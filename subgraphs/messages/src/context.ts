@@ -1,8 +1,9 @@
 import type { BaseContext, PubSubEngine, Runtime } from '@chat/common';
-import type { MessageService } from './services/message-service.ts';
+import type { MessageServices } from './services/index.ts';
 
 export interface Context extends BaseContext {
-  messages: MessageService;
+  /** This request's services, one per capability. */
+  messages: MessageServices;
   pubsub: PubSubEngine;
 }
 

@@ -7,7 +7,7 @@ import { AttachmentStore } from './store/attachment-store.ts';
 import { AccountErasures } from './pipeline/account-erasures.ts';
 import { OutboxRelay } from './pipeline/outbox-relay.ts';
 import { resolvers } from './resolvers/index.ts';
-import { MessageService, type MessageServiceDeps } from './services/message-service.ts';
+import { createMessageServices, type MessageServiceDeps } from './services/index.ts';
 import { MembershipStore } from './store/membership-store.ts';
 import { MessageStateStore } from './store/message-state-store.ts';
 import { SendKeyStore } from './store/send-key-store.ts';
@@ -54,7 +54,7 @@ export function createMessagesSubgraph(runtime: Runtime, config: Partial<Message
     schema: withPermissions(buildFederatedSchema(typeDefs, resolvers)),
     async createContext(forwarded) {
       const viewer = await runtime.checkSession(forwarded);
-      return { viewer, pubsub: runtime.pubsub, messages: new MessageService(viewer, deps) };
+      return { viewer, pubsub: runtime.pubsub, messages: createMessageServices(viewer, deps) };
     },
     close: async () => {
       await relay.close();

@@ -2,7 +2,7 @@
  * Permissions of the messages subgraph: a rule for every field, a logged-in
  * viewer for every root field, and a member of the chat for every root field
  * naming one (`chatId`, `input.chatId`), refused before the resolver runs and
- * as MessageService refuses (NOT_FOUND, for a chat the viewer is not in as
+ * as the services refuse (NOT_FOUND, for a chat the viewer is not in as
  * for one that does not exist); subscriptions refused
  * when they open; resolvers' own errors passed through unchanged. Membership
  * is looked up once per operation, rule and service together, and afresh in
@@ -69,7 +69,7 @@ describe('messages permissions', () => {
     assert.equal(await storedCount(), 0);
   });
 
-  it('refuses a non-member exactly as an unknown chat (NOT_FOUND), as MessageService does, storing nothing', async () => {
+  it('refuses a non-member exactly as an unknown chat (NOT_FOUND), as the services do, storing nothing', async () => {
     assert.deepEqual(errorOf(await send('eve', 'let me in')), NOT_A_MEMBER);
     assert.deepEqual(errorOf(await run(HISTORY, { chatId }, 'eve')), NOT_A_MEMBER);
     assert.deepEqual(errorOf(await run('mutation ($c: ID!) { setTyping(chatId: $c, typing: true) }', { c: chatId }, 'eve')), NOT_A_MEMBER);
@@ -131,7 +131,7 @@ describe('messages permissions', () => {
     assert.deepEqual(errorOf(stream), { message: 'after needs chatId: a cursor is a position in one chat.', extensions: { argument: 'after', code: 'BAD_USER_INPUT' } });
   });
 
-  it('looks membership up once per operation, in one statement, shared by the rule and MessageService', async () => {
+  it('looks membership up once per operation, in one statement, shared by the rule and the services', async () => {
     // Every Prisma operation of the subgraph, named by model, or by the verb and tables of a raw statement (one SQL
     // statement each; a model read with a relation would be two).
     const operations: string[] = [];

@@ -2,16 +2,16 @@
  * Who may call what in the messages subgraph (common/src/permissions.ts):
  * every root field needs a logged-in viewer, and those naming a chat
  * (`chatId`, or `input.chatId` for sendMessage) need a member of it. Fields
- * acting on one message (edit, delete, react) are checked by MessageService
+ * acting on one message (edit, delete, react) are checked by their services
  * against the message's chat, which only it knows. Fields of object types
  * are allowed: messages and events reach a client only through a member's
  * root field, the viewer's own event topic or export, or an entity reference,
- * which MessageService.messageById refuses to non-members.
+ * which MessageAccess.messageById refuses to non-members.
  */
 import { allow, applyPermissions, isAuthenticated, parseId, permissionRule, sameRule, unauthenticated, type PermissionRule, type PermissionRules } from '@chat/common';
 import type { GraphQLSchema } from 'graphql';
 import type { Context } from './context.ts';
-import { chatNotFound } from './services/message-service.ts';
+import { chatNotFound } from './services/message-access.ts';
 import { isMember } from './store/membership-store.ts';
 
 type ChatIdOf = (args: Readonly<Record<string, unknown>>) => unknown;
@@ -19,9 +19,9 @@ type ChatIdOf = (args: Readonly<Record<string, unknown>>) => unknown;
 /**
  * The viewer is a member of the chat `chatIdOf` names: UNAUTHENTICATED
  * without a viewer, NOT_FOUND for no such chat and for a non-member alike
- * (IDs cannot be probed), as MessageService refuses them. Membership comes from the operation's
- * MessageService (`standingIn`), whose checks then reuse the answer: one
- * look-up per chat per operation, rule and service together, and none kept
+ * (IDs cannot be probed), as the services refuse them. Membership comes from the operation's
+ * MessageAccess (`standingIn`), whose checks then reuse the answer: one
+ * look-up per chat per operation, rule and services together, and none kept
  * beyond the operation (a subscription's context lives as long as it does;
  * it is checked once, when it opens). A malformed ID passes, for the
  * resolver to refuse it as BAD_USER_INPUT naming its argument; no ID at all
@@ -34,7 +34,7 @@ function isChatMember(name: string, chatIdOf: ChatIdOf): PermissionRule {
     if (given === undefined || given === null) return true;
     const chatId = typeof given === 'string' ? parseId(given) : undefined;
     if (chatId === undefined) return true;
-    const { access } = await messages.standingIn(chatId.toString());
+    const { access } = await messages.access.standingIn(chatId.toString());
     return isMember(access) || chatNotFound();
   });
 }
@@ -52,7 +52,7 @@ export const permissions: PermissionRules = {
   Mutation: {
     sendMessage: isChatMember('input.chatId', (args) => (args.input as { chatId?: unknown } | undefined)?.chatId),
     ...sameRule(byChatId, 'markDelivered', 'markSeen', 'setTyping'),
-    // The chat is the message's: MessageService checks membership (NOT_FOUND, as for an unknown message) and who may do what.
+    // The chat is the message's: the services check membership (NOT_FOUND, as for an unknown message) and who may do what.
     ...sameRule(isAuthenticated, 'editMessage', 'deleteMessage', 'reactToMessage', 'unreactToMessage'),
   },
   // Checked when the subscription opens; `chatId` is optional (every chat of the viewer).
@@ -63,7 +63,7 @@ export const permissions: PermissionRules = {
     media: allow,
     // reactedByMe is the viewer's own.
     reactions: allow,
-    // Sender only: MessageService answers null to everyone else.
+    // Sender only: ReceiptService answers null to everyone else.
     ...sameRule(allow, 'status', 'receipts'),
   },
   Reaction: sameRule(allow, 'emoji', 'count', 'reactedByMe'),
@@ -88,7 +88,7 @@ export const permissions: PermissionRules = {
   Chat: { id: allow },
   User: { id: allow },
   Media: { id: allow },
-  // The viewer's own export only: MessageService.exportReference and sentByViewer refuse anyone else's (FORBIDDEN).
+  // The viewer's own export only: ExportService.exportReference and sentByViewer refuse anyone else's (FORBIDDEN).
   DataExport: sameRule(allow, 'userId', 'messages'),
   _Service: { sdl: allow },
 };

@@ -1,6 +1,7 @@
 import { DateTimeScalar, type ChatEventRecord } from '@chat/common';
 import type { Resolvers } from '../generated/resolvers.ts';
-import { messageCursor, type MessageLike } from '../services/message-service.ts';
+import type { MessageLike } from '../services/event-types.ts';
+import { messageCursor } from '../services/message-input.ts';
 
 const chatOf = (event: { chatId: string }) => ({ id: event.chatId });
 const userOf = (id: string) => ({ id });
@@ -8,22 +9,22 @@ const userOf = (id: string) => ({ id });
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
   Query: {
-    messages: (_parent, { chatId, ...page }, { messages }) => messages.history(chatId, page),
+    messages: (_parent, { chatId, ...page }, { messages }) => messages.history.history(chatId, page),
   },
   Mutation: {
-    sendMessage: (_parent, { input }, { messages }) => messages.sendMessage(input),
-    editMessage: (_parent, { id, text }, { messages }) => messages.editMessage(id, text),
-    deleteMessage: (_parent, { id, forEveryone }, { messages }) => messages.deleteMessage(id, forEveryone ?? false),
-    reactToMessage: (_parent, { messageId, emoji }, { messages }) => messages.react(messageId, emoji, true),
-    unreactToMessage: (_parent, { messageId, emoji }, { messages }) => messages.react(messageId, emoji, false),
-    markDelivered: (_parent, { chatId, upToMessageId }, { messages }) => messages.markReceipt('DELIVERED', chatId, upToMessageId),
-    markSeen: (_parent, { chatId, upToMessageId }, { messages }) => messages.markReceipt('SEEN', chatId, upToMessageId),
-    setTyping: (_parent, { chatId, typing }, { messages }) => messages.setTyping(chatId, typing),
+    sendMessage: (_parent, { input }, { messages }) => messages.sending.sendMessage(input),
+    editMessage: (_parent, { id, text }, { messages }) => messages.edits.editMessage(id, text),
+    deleteMessage: (_parent, { id, forEveryone }, { messages }) => messages.edits.deleteMessage(id, forEveryone ?? false),
+    reactToMessage: (_parent, { messageId, emoji }, { messages }) => messages.reactions.react(messageId, emoji, true),
+    unreactToMessage: (_parent, { messageId, emoji }, { messages }) => messages.reactions.react(messageId, emoji, false),
+    markDelivered: (_parent, { chatId, upToMessageId }, { messages }) => messages.receipts.markReceipt('DELIVERED', chatId, upToMessageId),
+    markSeen: (_parent, { chatId, upToMessageId }, { messages }) => messages.receipts.markReceipt('SEEN', chatId, upToMessageId),
+    setTyping: (_parent, { chatId, typing }, { messages }) => messages.typing.setTyping(chatId, typing),
   },
   Subscription: {
     messageAdded: {
       subscribe: (_parent, { chatId, after }, { messages, pubsub }) =>
-        messages.subscribe({ chatId, after, types: ['MessageAdded'] }, (topic) => pubsub.asyncIterableIterator<ChatEventRecord>(topic)),
+        messages.history.subscribe({ chatId, after, types: ['MessageAdded'] }, (topic) => pubsub.asyncIterableIterator<ChatEventRecord>(topic)),
       resolve: (event: ChatEventRecord): MessageLike => {
         if (event.type !== 'MessageAdded') throw new Error(`messageAdded received a ${event.type} event`);
         return event.message;
@@ -31,7 +32,7 @@ export const resolvers: Resolvers = {
     },
     chatEvents: {
       subscribe: (_parent, { chatId, after }, { messages, pubsub }) =>
-        messages.subscribe({ chatId, after }, (topic) => pubsub.asyncIterableIterator<ChatEventRecord>(topic)),
+        messages.history.subscribe({ chatId, after }, (topic) => pubsub.asyncIterableIterator<ChatEventRecord>(topic)),
       resolve: (event: ChatEventRecord): ChatEventRecord => event,
     },
   },
@@ -45,14 +46,14 @@ export const resolvers: Resolvers = {
   ReceiptsUpdated: {
     chat: chatOf,
     user: (event) => userOf(event.userId),
-    deliveredUpTo: (event, _args, { messages }) => messages.messageOrNull(event.deliveredUpToMessageId),
-    seenUpTo: (event, _args, { messages }) => messages.messageOrNull(event.seenUpToMessageId),
+    deliveredUpTo: (event, _args, { messages }) => messages.access.messageOrNull(event.deliveredUpToMessageId),
+    seenUpTo: (event, _args, { messages }) => messages.access.messageOrNull(event.seenUpToMessageId),
   },
   ReceiptPosition: {
     chat: chatOf,
     user: (position) => userOf(position.userId),
-    deliveredUpTo: (position, _args, { messages }) => messages.messageOrNull(position.deliveredUpToMessageId),
-    seenUpTo: (position, _args, { messages }) => messages.messageOrNull(position.seenUpToMessageId),
+    deliveredUpTo: (position, _args, { messages }) => messages.access.messageOrNull(position.deliveredUpToMessageId),
+    seenUpTo: (position, _args, { messages }) => messages.access.messageOrNull(position.seenUpToMessageId),
   },
   TypingChanged: { chat: chatOf, user: (event) => userOf(event.userId) },
   MembershipChanged: {
@@ -70,22 +71,22 @@ export const resolvers: Resolvers = {
   },
   MessageReceipt: { user: (receipt) => userOf(receipt.userId) },
   DataExport: {
-    __resolveReference: (reference, { messages }) => messages.exportReference(reference.userId),
-    messages: (data, _args, { messages }) => messages.sentByViewer(data.userId),
+    __resolveReference: (reference, { messages }) => messages.exports.exportReference(reference.userId),
+    messages: (data, _args, { messages }) => messages.exports.sentByViewer(data.userId),
   },
   Message: {
-    __resolveReference: (reference, { messages }) => messages.messageById(reference.id),
+    __resolveReference: (reference, { messages }) => messages.access.messageById(reference.id),
     chat: (message) => ({ id: message.chatId }),
     sender: (message) => ({ id: message.senderId }),
-    media: (message, _args, { messages }) => messages.mediaOf(message),
+    media: (message, _args, { messages }) => messages.history.mediaOf(message),
     createdAt: (message) => message.createdAt,
     cursor: (message) => ('seq' in message ? messageCursor(message.seq) : null),
     kind: (message) => message.kind ?? 'USER',
     systemEvent: (message) => message.system ?? null,
     editedAt: (message) => ('editedAt' in message ? message.editedAt : null),
     deletedAt: (message) => ('deletedAt' in message ? message.deletedAt : null),
-    reactions: (message, _args, { messages }) => messages.reactions(message),
-    status: (message, _args, { messages }) => messages.status(message),
-    receipts: (message, _args, { messages }) => messages.receipts(message),
+    reactions: (message, _args, { messages }) => messages.reactions.reactions(message),
+    status: (message, _args, { messages }) => messages.receipts.status(message),
+    receipts: (message, _args, { messages }) => messages.receipts.receipts(message),
   },
 };

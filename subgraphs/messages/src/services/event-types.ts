@@ -1,6 +1,7 @@
 /** The records behind the GraphQL event and receipt types (codegen mappers). */
 import type { ChatEventRecord } from '@chat/common';
 import type { ReceiptTimes } from '../store/message-state-store.ts';
+import type { MessageRecord, PendingMessage } from '../store/message-store.ts';
 
 type Event<T extends ChatEventRecord['type']> = Extract<ChatEventRecord, { type: T }>;
 
@@ -22,3 +23,6 @@ export interface MessageReceiptRecord extends ReceiptTimes {
 export interface DataExportRef {
   userId: string;
 }
+
+/** A message as resolvers receive it: acknowledged (pending) or placed. */
+export type MessageLike = PendingMessage | MessageRecord;
