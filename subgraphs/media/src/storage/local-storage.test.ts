@@ -11,7 +11,8 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createLocalMediaHandler, LocalObjectStorage } from './local-storage.ts';
+import { createLocalMediaHandler } from './local-media-handler.ts';
+import { LocalObjectStorage } from './local-storage.ts';
 import { ObjectNotFoundError } from './object-storage.ts';
 
 const KEY = randomBytes(32);
