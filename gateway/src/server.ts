@@ -5,31 +5,40 @@
  * the subscription bridge.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ApolloGateway } from '@apollo/gateway';
-import { useApolloFederation } from '@envelop/apollo-federation';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createEventBus, JWKS_PATH, limitRequestBody, log, maskError, SUBGRAPH_NAMES, type ErrorCode, type InternalIdentity, type Runtime, type Subgraph, type SubgraphName, type TokenService, type Viewer } from '@chat/common';
+import { createServer, type Server } from 'node:http';
+import {
+  createEventBus,
+  log,
+  maskError,
+  SUBGRAPH_NAMES,
+  type InternalIdentity,
+  type Runtime,
+  type Subgraph,
+  type SubgraphName,
+  type TokenService,
+  type Viewer,
+} from '@chat/common';
 import { createUsersSubgraph, SHARED_FIELDS as USERS_SHARED_FIELDS } from '@chat/subgraph-users';
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
 import { createPresenceSubgraph } from '@chat/subgraph-presence';
 import { createMediaSubgraph } from '@chat/subgraph-media';
-import { createYoga, type Plugin } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { GatewayConfig } from './env.ts';
-import { handleExportDownload } from './export-download.ts';
 import { gatewayError } from './errors.ts';
-import { maskGatewayError, useRequestErrorCodes, useRequestParseErrors } from './request-errors.ts';
-import { createGatewaySecurity } from './security/index.ts';
-import { inProcessHost, remoteHost, type GatewayContext, type SubgraphHost } from './subgraph-hosts.ts';
+import { buildGatewayPipeline, createRequestListener, type GatewayYoga } from './pipeline.ts';
+import { maskGatewayError } from './request-errors.ts';
+import type { GatewaySecurity } from './security/index.ts';
+import { inProcessHost, remoteHost, type SubgraphHost } from './subgraph-hosts.ts';
 import { SocketSessions } from './socket-sessions.ts';
 import { SubscriptionBridge } from './subscriptions/bridge.ts';
 import { EndedSessionWatch } from './subscriptions/ended-sessions.ts';
-import { useLiveStreamGuard } from './subscriptions/stream-guard.ts';
 import { expandSharedPayloads, sharedPayload } from './subscriptions/shared-frames.ts';
+
+export { buildGatewayPipeline, createRequestListener } from './pipeline.ts';
+export type { GatewayPipeline, GatewayPipelineOptions } from './pipeline.ts';
 
 export const SUPERGRAPH_PATH = new URL('../../schema/supergraph.graphql', import.meta.url);
 
@@ -59,51 +68,75 @@ export interface GatewayServer {
   close(): Promise<void>;
 }
 
-/** The bridge takes over subscription execution, which @apollo/gateway refuses. */
-const useSubscriptionBridge = (bridge: SubscriptionBridge): Plugin => ({
-  onSubscribe({ setSubscribeFn }) {
-    setSubscribeFn((args: ExecutionArgs) => bridge.subscribe(args));
-  },
-});
-
+/**
+ * Mounts or reaches every subgraph, builds the pipeline over the committed
+ * supergraph, and listens: HTTP and graphql-ws on one port.
+ */
 export async function startGatewayServer({ config, tokens, identity, runtime }: GatewayServerOptions): Promise<GatewayServer> {
-  const { server: listen } = config;
-  const hosts = SUBGRAPH_NAMES.map((name): SubgraphHost => {
+  const hosts = subgraphHosts(config, identity, runtime);
+  const byName = new Map(hosts.map((host) => [host.name as string, host]));
+  const supergraphSdl = readFileSync(SUPERGRAPH_PATH, 'utf8');
+  // Ended sessions end their live streams on every instance: announced on the bus (Redis, or in-process).
+  const ownBus = runtime ? undefined : createEventBus(config.redis?.url);
+  const endedSessions = await EndedSessionWatch.start(runtime?.pubsub ?? ownBus!.pubsub);
+  // Fields the same for every signed-in viewer: fetched once per event for all its subscribers.
+  const sharedFields = new Map([['users', new Set(USERS_SHARED_FIELDS)]]);
+  const bridge = new SubscriptionBridge(supergraphSdl, byName, { sharedFields });
+  const { gateway, yoga, security } = await buildGatewayPipeline({
+    limits: config.security,
+    redisUrl: config.redis?.url,
+    production: config.server.production,
+    tokens,
+    supergraphSdl,
+    dataSource: (name) => hostOf(byName, name).dataSource,
+    subscriptions: { bridge, endedSessions },
+  });
+  const httpHandlers = hosts.flatMap((host) => (host.handleHttp ? [host.handleHttp] : []));
+  const { maxRequestBytes } = config.security;
+  const server = createServer(createRequestListener({ maxRequestBytes, yoga, jwks: tokens.publicJwks(), httpHandlers }));
+  const sessionGoesOn = sessionCheck(hostOf(byName, 'users'));
+  const wsServer = serveGraphqlWs(server, { tokens, yoga, security, endedSessions, sessionGoesOn });
+  const url = await listen(server, config.server);
+  return {
+    server,
+    url,
+    hosts,
+    close: async () => {
+      await wsServer.dispose();
+      await endedSessions.close();
+      await ownBus?.close();
+      await security.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.stop();
+      await Promise.all(hosts.map((host) => host.close()));
+    },
+  };
+}
+
+/** Each subgraph in the process (`runtime` needed then) or over the network, as the config says. */
+function subgraphHosts(config: GatewayConfig, identity: InternalIdentity, runtime: Runtime | undefined): SubgraphHost[] {
+  return SUBGRAPH_NAMES.map((name): SubgraphHost => {
     const url = config.hosting.urls[name];
     if (url) return remoteHost(name, url, identity);
     if (!runtime) throw new Error(`subgraph ${name} is mounted in-process but no runtime was given`);
     return inProcessHost(FACTORIES[name](runtime, config));
   });
-  const byName = new Map(hosts.map((host) => [host.name as string, host]));
-  // Subgraphs in this process that answer plain HTTP themselves (the media subgraph's signed URLs).
-  const httpHandlers = hosts.flatMap((host) => (host.handleHttp ? [host.handleHttp] : []));
+}
 
-  const supergraphSdl = readFileSync(SUPERGRAPH_PATH, 'utf8');
-  const gateway = new ApolloGateway({
-    supergraphSdl,
-    buildService: ({ name }) => {
-      const host = byName.get(name);
-      if (!host) throw new Error(`the supergraph names subgraph ${name}, which this gateway does not know`);
-      return host.dataSource;
-    },
-    logger: { debug: () => {}, info: () => {}, warn: (message) => log.warn(String(message)), error: (message) => log.error(String(message)) },
-  });
-  await gateway.load();
-  // Fields the same for every signed-in viewer: fetched once per event for all its subscribers.
-  const bridge = new SubscriptionBridge(supergraphSdl, byName, { sharedFields: new Map([['users', new Set(USERS_SHARED_FIELDS)]]) });
+function hostOf(byName: ReadonlyMap<string, SubgraphHost>, name: string): SubgraphHost {
+  const host = byName.get(name);
+  if (!host) throw new Error(`the supergraph names subgraph ${name}, which this gateway does not know`);
+  return host;
+}
 
-  /** A bad token is refused here, before any planning; subgraphs then check that the session still goes on. */
-  const authenticate = async (authorization: string | null | undefined): Promise<Pick<GatewayContext, 'authorization' | 'viewer' | 'tokenExpiresAt'>> => {
-    const token = await tokens.authenticate(authorization);
-    return { authorization: authorization ?? null, viewer: token?.viewer ?? null, tokenExpiresAt: token?.expiresAt ?? null };
-  };
-  /**
-   * Whether the viewer's session still goes on, asked of the users subgraph
-   * (every subgraph refuses an ended session's operations). When it cannot
-   * answer, yes: each subscription is checked again where it is opened.
-   */
-  const usersHost = byName.get('users')!;
-  const sessionGoesOn = async (viewer: Viewer): Promise<boolean> => {
+/**
+ * Whether the viewer's session still goes on, asked of the users subgraph
+ * (every subgraph refuses an ended session's operations). When it cannot
+ * answer, yes: each subscription is checked again where it is opened.
+ */
+function sessionCheck(usersHost: SubgraphHost): (viewer: Viewer) => Promise<boolean> {
+  return async (viewer) => {
     try {
       const result = await usersHost.execute({ query: '{ __typename }', viewer });
       return !result.errors?.some((error) => error.extensions?.code === 'UNAUTHENTICATED');
@@ -112,59 +145,32 @@ export async function startGatewayServer({ config, tokens, identity, runtime }: 
       return true;
     }
   };
+}
 
-  // Ended sessions end their live streams on every instance: announced on the bus (Redis, or in-process).
-  const ownBus = runtime ? undefined : createEventBus(config.redis?.url);
-  const endedSessions = await EndedSessionWatch.start(runtime?.pubsub ?? ownBus!.pubsub);
+/** Listens on the configured port and host. @returns the GraphQL endpoint's URL. */
+async function listen(server: Server, at: GatewayConfig['server']): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(at.port, at.host, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : at.port;
+  const local = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(at.host);
+  return `http://${local ? 'localhost' : at.host}:${port}/graphql`;
+}
 
-  // Document, introspection and rate limits (HTTP and graphql-ws), connection limits: docs/SECURITY.md#rate-limits.
-  const security = createGatewaySecurity(config.security, config.redis?.url);
-  const production = listen.production;
-  const yoga = createYoga<{ connectionParams?: Record<string, unknown>; req?: IncomingMessage }, GatewayContext>({
-    graphqlEndpoint: '/graphql',
-    plugins: [
-      useApolloFederation({ gateway, logger: { warn: log.warn, error: log.error, info: () => {}, debug: () => {} } as never }),
-      useSubscriptionBridge(bridge),
-      useRequestParseErrors(),
-      ...security.plugins,
-      useLiveStreamGuard(endedSessions),
-      useRequestErrorCodes(),
-    ],
-    context: async ({ request, req, connectionParams }) => {
-      const fromSocket = connectionParams?.authorization;
-      const caller = await authenticate(typeof fromSocket === 'string' ? fromSocket : request?.headers.get('authorization'));
-      return { ...caller, clientIp: security.clientAddress(req), transport: connectionParams ? 'websocket' : 'http' };
-    },
-    maskedErrors: { maskError: (error) => maskGatewayError(maskError(error)) },
-    graphiql: production ? false : { title: 'Federated chat', subscriptionsProtocol: 'WS' },
-    renderGraphiQL,
-    landingPage: false,
-    logging: false,
-  });
+interface GraphqlWsOptions {
+  tokens: TokenService;
+  yoga: GatewayYoga;
+  security: GatewaySecurity;
+  endedSessions: EndedSessionWatch;
+  sessionGoesOn: (viewer: Viewer) => Promise<boolean>;
+}
 
-  const jwks = tokens.publicJwks();
-  const server = createServer((request, response) => {
-    // Media uploads have limits of their own (per kind, signed into each upload URL).
-    if (request.url?.startsWith('/media/') && httpHandlers.length > 0) {
-      void answerFirst(httpHandlers, request, response);
-      return;
-    }
-    // Every other body is counted as it arrives: 413 and a closed connection past MAX_REQUEST_BYTES.
-    if (!limitRequestBody(request, response, config.security.maxRequestBytes)) return;
-    if (request.url === JWKS_PATH && jwks.keys.length > 0) {
-      response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(JSON.stringify(jwks));
-      return;
-    }
-    if (request.url === '/export' || request.url?.startsWith('/export?')) {
-      handleExportDownload(yoga, request, response).catch((error: unknown) => {
-        log.error('the export download failed', { error: String(error) });
-        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ error: 'The export failed; try again.' }));
-      });
-      return;
-    }
-    void yoga(request, response);
-  });
+/**
+ * graphql-ws on `/graphql` of `server`, through the same Yoga plugins as
+ * HTTP: authentication at `connection_init`, the connection and subscription
+ * limits, token expiry and session end on open sockets (docs/SUBSCRIPTIONS.md).
+ */
+function serveGraphqlWs(server: Server, options: GraphqlWsOptions): { dispose(): Promise<void> | void } {
+  const { tokens, yoga, security, endedSessions, sessionGoesOn } = options;
   const sockets = new SocketSessions(tokens, endedSessions);
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: security.limits.ws.maxMessageBytes });
   wss.on('connection', (socket, request) => {
@@ -244,26 +250,7 @@ export async function startGatewayServer({ config, tokens, identity, runtime }: 
     wss,
   );
 
-  await new Promise<void>((resolve) => server.listen(listen.port, listen.host, resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : listen.port;
-  const local = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(listen.host);
-  const url = `http://${local ? 'localhost' : listen.host}:${port}/graphql`;
-  return {
-    server,
-    url,
-    hosts,
-    close: async () => {
-      await wsServer.dispose();
-      await endedSessions.close();
-      await ownBus?.close();
-      await security.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await gateway.stop();
-      await Promise.all(hosts.map((host) => host.close()));
-    },
-  };
+  return wsServer;
 }
 
 /** Message types only a server sends; graphql-ws would close with 4500 (internal error) on receiving one. */
@@ -285,20 +272,4 @@ function refuseServerMessages(socket: WebSocket): void {
     }
     if (typeof type === 'string' && SERVER_MESSAGE_TYPES.has(type)) socket.close(4400, `A client may not send ${type} messages`);
   });
-}
-
-/** Offers a request to each handler in turn; 404 when none takes it. A handler's failure is a 500 without detail. */
-async function answerFirst(
-  handlers: readonly ((request: IncomingMessage, response: ServerResponse) => Promise<boolean>)[],
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> {
-  try {
-    for (const handle of handlers) if (await handle(request, response)) return;
-    response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'Not found.', code: 'NOT_FOUND' satisfies ErrorCode }));
-  } catch (error) {
-    log.error('a media request failed', { error: String(error) });
-    if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ error: 'The request failed; try again.', code: 'INTERNAL_SERVER_ERROR' satisfies ErrorCode }));
-  }
 }

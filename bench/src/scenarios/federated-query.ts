@@ -24,12 +24,12 @@
  *   every `SUBGRAPH_*_URL` set (gateway B of the distributed topology): it
  *   verifies the viewer's access token (Ed25519, keys from the users
  *   subgraph's JWKS) and signs the internal identity for each subgraph.
- *   Heavy query: the gateway cannot serve a foreign supergraph without a
- *   product change (`startGatewayServer` reads `schema/supergraph.graphql` and
- *   mounts only our five subgraphs), so it is this gateway's request pipeline
- *   rebuilt from the gateway's own modules over the heavy supergraph
- *   (`bench/src/federated-query/this-gateway-pipeline-main.ts`: same Yoga
- *   options, plugins, context, masking and data source; not the same entry).
+ *   Heavy query: `startGatewayServer` reads `schema/supergraph.graphql` and
+ *   mounts only our five subgraphs, so it is the gateway's own request
+ *   pipeline (`buildGatewayPipeline` and `createRequestListener`, which
+ *   `startGatewayServer` runs too) over the heavy supergraph
+ *   (`bench/src/federated-query/this-gateway-pipeline-main.ts`; not the same
+ *   entry, the same code).
  * - `apollo-server`: Apollo Server 5 with a default `ApolloGateway`
  *   (`supergraphSdl`, `RemoteGraphQLDataSource`), NODE_ENV=production.
  * - `hive-gateway`: `@graphql-hive/gateway`'s `createGatewayRuntime` over the
