@@ -10,6 +10,7 @@
  * token belongs to, `jti`, `iat`, `exp`, `iss`.
  */
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -80,8 +81,8 @@ export class TokenService {
   readonly #signer: { kid: string; key: CryptoKey | Uint8Array } | undefined;
   readonly #publicKeys: JSONWebKeySet;
   readonly #keySet: JWTVerifyGetKey;
-  /** Verified tokens by their text, oldest first (Map order), with when the memo lapses. */
-  readonly #verified = new Map<string, { token: VerifiedToken; until: number }>();
+  /** Verified tokens by their text, each remembered until its memo lapses (least recently used go first when full). */
+  readonly #verified = new LRUCache<string, VerifiedToken>({ max: VERIFIED_MAX_ENTRIES });
 
   private constructor(options: {
     accessTokenTtlSeconds: number;
@@ -149,14 +150,12 @@ export class TokenService {
    * @throws UNAUTHENTICATED (reason TOKEN_EXPIRED or TOKEN_INVALID); UNAVAILABLE when the JWKS cannot be fetched.
    */
   async verifyAccessToken(token: string): Promise<VerifiedToken> {
-    const now = Date.now();
     const known = this.#verified.get(token);
-    if (known && known.until > now) return known.token;
+    if (known) return known;
+    const now = Date.now();
     const verified = await this.#verify(token);
-    // Map order is insertion order: the first entry is the oldest, the first to lapse.
-    this.#verified.delete(token);
-    if (this.#verified.size >= VERIFIED_MAX_ENTRIES) this.#verified.delete(this.#verified.keys().next().value!);
-    this.#verified.set(token, { token: verified, until: Math.min(now + VERIFIED_TTL_MS, verified.expiresAt.getTime()) });
+    const ttl = Math.min(VERIFIED_TTL_MS, verified.expiresAt.getTime() - now);
+    if (ttl > 0) this.#verified.set(token, verified, { ttl });
     return verified;
   }
 

@@ -20,6 +20,7 @@
  * wrong answer, not a slow one.
  */
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { log } from './log.ts';
 import { createRedisClient } from './redis.ts';
 
@@ -60,11 +61,11 @@ interface Stored {
 
 export class MemoryEntityCache implements EntityCache {
   readonly #generations = new Map<string, number>();
-  readonly #values = new Map<string, { stored: Stored; expires: number }>();
-  readonly #maxEntries: number;
+  /** Least recently used values go first past `maxEntries`; each lives VALUE_TTL_MS from its fill. */
+  readonly #values: LRUCache<string, Stored>;
 
   constructor({ maxEntries = 50_000 }: { maxEntries?: number } = {}) {
-    this.#maxEntries = maxEntries;
+    this.#values = new LRUCache({ max: maxEntries, ttl: VALUE_TTL_MS });
   }
 
   async read<T>(namespace: string, ids: readonly string[]): Promise<CacheRead<T>> {
@@ -74,8 +75,8 @@ export class MemoryEntityCache implements EntityCache {
       const key = `${namespace}:${id}`;
       const generation = String(this.#generations.get(key) ?? 0);
       generations.set(id, generation);
-      const entry = this.#values.get(key);
-      if (entry && entry.expires > Date.now() && entry.stored.g === generation) hits.set(id, entry.stored.v as T);
+      const stored = this.#values.get(key);
+      if (stored && stored.g === generation) hits.set(id, stored.v as T);
     }
     return { hits, generations };
   }
@@ -84,13 +85,7 @@ export class MemoryEntityCache implements EntityCache {
     for (const { id, value, generation } of entries) {
       const key = `${namespace}:${id}`;
       if (String(this.#generations.get(key) ?? 0) !== generation) continue;
-      this.#values.delete(key);
-      this.#values.set(key, { stored: { g: generation, v: value }, expires: Date.now() + VALUE_TTL_MS });
-    }
-    while (this.#values.size > this.#maxEntries) {
-      const oldest = this.#values.keys().next().value;
-      if (oldest === undefined) break;
-      this.#values.delete(oldest);
+      this.#values.set(key, { g: generation, v: value });
     }
   }
 

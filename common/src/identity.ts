@@ -11,6 +11,7 @@
  * there is no network to cross.
  */
 import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Viewer } from './auth.ts';
 import { commonError } from './errors.ts';
 
@@ -27,7 +28,8 @@ const refused = () => commonError('INTERNAL_IDENTITY', 'This service accepts req
 
 export class InternalIdentity {
   readonly #secret: Uint8Array;
-  readonly #signed = new Map<string, { token: string; reuseUntil: number }>();
+  /** Tokens reused while fresh, by viewer session and audience (least recently used go first when full). */
+  readonly #signed = new LRUCache<string, string>({ max: MAX_CACHED, ttl: REUSE_MS });
 
   constructor(secret: Uint8Array) {
     if (secret.byteLength < 32) throw new Error('the internal token secret must be at least 32 bytes');
@@ -37,14 +39,12 @@ export class InternalIdentity {
   /** A token for `audience` (a subgraph's name) saying the gateway authenticated `viewer` (null: an anonymous caller). */
   async sign(viewer: Viewer | null, audience: string): Promise<string> {
     const key = viewer ? `${viewer.sessionId}\u0000${viewer.id}\u0000${audience}` : `\u0000${audience}`;
-    const now = Date.now();
     const cached = this.#signed.get(key);
-    if (cached && cached.reuseUntil > now) return cached.token;
+    if (cached) return cached;
     const claims = viewer ? { username: viewer.username, sid: viewer.sessionId } : { anonymous: true };
     const jwt = new SignJWT(claims).setProtectedHeader({ alg: ALGORITHM }).setIssuer(ISSUER).setAudience(audience).setIssuedAt().setExpirationTime(`${TTL_SECONDS}s`);
     const token = await (viewer ? jwt.setSubject(viewer.id) : jwt).sign(this.#secret);
-    if (this.#signed.size >= MAX_CACHED) this.#signed.clear();
-    this.#signed.set(key, { token, reuseUntil: now + REUSE_MS });
+    this.#signed.set(key, token);
     return token;
   }
 

@@ -5,6 +5,8 @@
  * membership change is seen within `ttlMs` even without an explicit
  * invalidation; `invalidate` drops an entry at once.
  */
+import { LRUCache } from 'lru-cache';
+
 export interface MemberCacheOptions {
   load: (chatId: string) => Promise<string[]>;
   /** @default 10_000 chats */
@@ -15,19 +17,15 @@ export interface MemberCacheOptions {
 }
 
 export class MemberCache {
-  readonly #entries = new Map<string, { memberIds: Promise<string[]>; expires: number }>();
+  readonly #entries: LRUCache<string, Promise<string[]>>;
   readonly #load: (chatId: string) => Promise<string[]>;
-  readonly #maxEntries: number;
-  readonly #ttlMs: number;
-  readonly #now: () => number;
   hits = 0;
   misses = 0;
 
   constructor({ load, maxEntries = 10_000, ttlMs = 5_000, now = Date.now }: MemberCacheOptions) {
     this.#load = load;
-    this.#maxEntries = maxEntries;
-    this.#ttlMs = ttlMs;
-    this.#now = now;
+    // ttlResolution 0: ask the clock on every read (lru-cache otherwise reuses a reading for a millisecond).
+    this.#entries = new LRUCache({ max: maxEntries, ttl: ttlMs, ttlResolution: 0, perf: { now } });
   }
 
   get size(): number {
@@ -35,24 +33,15 @@ export class MemberCache {
   }
 
   memberIds(chatId: string): Promise<string[]> {
-    const entry = this.#entries.get(chatId);
-    if (entry && entry.expires > this.#now()) {
-      // Re-insert: Map order is the recency order.
-      this.#entries.delete(chatId);
-      this.#entries.set(chatId, entry);
+    const cached = this.#entries.get(chatId);
+    if (cached) {
       this.hits += 1;
-      return entry.memberIds;
+      return cached;
     }
     this.misses += 1;
     const memberIds = this.#load(chatId);
-    this.#entries.delete(chatId);
-    this.#entries.set(chatId, { memberIds, expires: this.#now() + this.#ttlMs });
+    this.#entries.set(chatId, memberIds);
     memberIds.catch(() => this.#entries.delete(chatId));
-    while (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
     return memberIds;
   }
 
