@@ -1,4 +1,5 @@
 import { DateTimeScalar } from '@chat/common';
+import { mergeResolvers } from '@graphql-tools/merge';
 import type { Resolvers } from '../generated/resolvers.ts';
 import { accountResolvers } from './account.ts';
 import { connectionResolvers } from './connections.ts';
@@ -26,24 +27,28 @@ const profileResolvers: Resolvers = {
   },
 };
 
-/** The resolvers of each area, one map per type. */
-export const resolvers: Resolvers = mergeResolvers([profileResolvers, sessionResolvers, connectionResolvers, contactChangeResolvers, accountResolvers]);
+const parts: Resolvers[] = [
+  profileResolvers,
+  sessionResolvers,
+  connectionResolvers,
+  contactChangeResolvers,
+  accountResolvers,
+];
+assertOneResolverPerField(parts);
 
-function mergeResolvers(parts: Resolvers[]): Resolvers {
-  const isPlain = (value: unknown): value is Record<string, unknown> =>
-    typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
-  const merged: Record<string, unknown> = {};
-  for (const part of parts) {
-    for (const [type, fields] of Object.entries(part)) {
-      const existing = merged[type];
-      if (isPlain(existing) && isPlain(fields)) {
-        const clash = Object.keys(fields).find((field) => field in existing);
-        if (clash) throw new Error(`two resolvers for ${type}.${clash}`);
-        merged[type] = { ...existing, ...fields };
-      } else {
-        merged[type] = fields;
+/** The resolvers of each area, one map per type. */
+export const resolvers = mergeResolvers(parts) as Resolvers;
+
+/** Merging would let a later area silently replace an earlier one's resolver: two for one field is a mistake. */
+function assertOneResolverPerField(areas: readonly Resolvers[]): void {
+  const seen = new Set<string>();
+  for (const area of areas) {
+    for (const [type, fields] of Object.entries(area)) {
+      if (Object.getPrototypeOf(fields) !== Object.prototype) continue; // a scalar's own object
+      for (const field of Object.keys(fields as object)) {
+        if (seen.has(`${type}.${field}`)) throw new Error(`two resolvers for ${type}.${field}`);
+        seen.add(`${type}.${field}`);
       }
     }
   }
-  return merged as Resolvers;
 }
