@@ -85,7 +85,6 @@
  * do (`npm run services:up`); `BENCH_DATABASE_URL` (an admin URL: a database
  * is created there and dropped afterwards) and `BENCH_REDIS_URL` point elsewhere.
  */
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +92,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { spawn } from 'node:child_process';
 import { composeServices } from '@apollo/composition';
 import { generateSecrets } from '@chat/common';
+import { decodeJwt, SignJWT } from 'jose';
 import pg from 'pg';
 import type { Metric, Scenario, Variant } from '../harness.ts';
 import { REPO_ROOT, startNode, type NodeProcess } from '../processes.ts';
@@ -133,11 +133,20 @@ const variants: Variant[] = [
 ];
 
 /** The identity `InternalIdentity.sign` makes (common/src/identity.ts), with a lifetime of our choosing. */
-function signIdentity(secret: string, viewer: { id: string; username: string; sessionId: string }, audience: string, ttlSeconds: number): string {
-  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  const unsigned = `${part({ alg: 'HS256' })}.${part({ username: viewer.username, sid: viewer.sessionId, iss: 'federated-chat-gateway', aud: audience, iat: now, exp: now + ttlSeconds, sub: viewer.id })}`;
-  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+function signIdentity(
+  secret: string,
+  viewer: { id: string; username: string; sessionId: string },
+  audience: string,
+  ttlSeconds: number,
+): Promise<string> {
+  return new SignJWT({ username: viewer.username, sid: viewer.sessionId })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer('federated-chat-gateway')
+    .setAudience(audience)
+    .setSubject(viewer.id)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(new TextEncoder().encode(secret));
 }
 
 /** Points each `@join__graph(name: …, url: …)` of a supergraph at `urls[name]`. */
@@ -208,7 +217,7 @@ async function seed(url: string): Promise<Seeded> {
     await send(friend.token, chatId, `Hello from friend ${index + 1}, are we still on for Saturday?`);
     if (index % 2 === 1) await send(viewer.token, chatId, 'Yes! See you at ten, I will bring the coffee.');
   }
-  const claims = JSON.parse(Buffer.from(viewer.token.split('.')[1] ?? '', 'base64url').toString()) as { sub: string; username: string; sid: string };
+  const claims = decodeJwt(viewer.token) as { sub: string; username: string; sid: string };
   return { token: viewer.token, viewer: { id: claims.sub, username: claims.username, sessionId: claims.sid } };
 }
 
@@ -308,7 +317,12 @@ export const scenario: Scenario = {
       context.progress('seeding 21 users, 20 chats, 30 messages through the gateway');
       const seeded = await seed(ours.url);
       const identityHeaders = Object.fromEntries(
-        CHAT_SUBGRAPHS.map((name) => [name, { 'x-chat-identity': signIdentity(secrets.INTERNAL_TOKEN_SECRET, seeded.viewer, name, 6 * 3600) }]),
+        await Promise.all(
+          CHAT_SUBGRAPHS.map(async (name) => {
+            const identity = await signIdentity(secrets.INTERNAL_TOKEN_SECRET, seeded.viewer, name, 6 * 3600);
+            return [name, { 'x-chat-identity': identity }] as const;
+          }),
+        ),
       );
       const chatSupergraph = join(temp, 'chat-supergraph.graphql');
       writeFileSync(chatSupergraph, withUrls(readFileSync(join(REPO_ROOT, 'schema/supergraph.graphql'), 'utf8'), subgraphUrls));
