@@ -12,11 +12,12 @@
  * history everything after it, then continues live; events that arrive
  * during the replay are de-duplicated at the seam by the same rule.
  *
- * Hand-written rather than an async generator: `return()` must end a `next()`
+ * A Repeater rather than an async generator: `return()` must end a `next()`
  * that is waiting for an event, or a closed subscription would keep its
  * pub/sub listener until the next message.
  */
 import { log, type ChatEventRecord } from '@chat/common';
+import { Repeater } from '@repeaterjs/repeater';
 import type { MessageRecord, MessageStore } from '../store/message-store.ts';
 
 export interface OrderedStreamOptions {
@@ -30,90 +31,77 @@ export interface OrderedStreamOptions {
 
 const added = (message: MessageRecord): ChatEventRecord => ({ type: 'MessageAdded', chatId: message.chatId, message });
 
-export class OrderedEventStream implements AsyncIterableIterator<ChatEventRecord> {
-  readonly #source: AsyncIterator<ChatEventRecord>;
-  readonly #store: MessageStore;
-  readonly #accept: (event: ChatEventRecord) => boolean;
-  readonly #pageSize: number;
-  readonly #last = new Map<string, bigint>();
-  readonly #ready: ChatEventRecord[] = [];
-  #replaying: string | undefined;
-  #closed = false;
-
+export class OrderedEventStream extends Repeater<ChatEventRecord> {
   constructor(source: AsyncIterator<ChatEventRecord>, store: MessageStore, { accept, resume, pageSize = 100 }: OrderedStreamOptions) {
-    this.#source = source;
-    this.#store = store;
-    this.#accept = accept;
-    this.#pageSize = pageSize;
-    if (resume) {
-      this.#last.set(resume.chatId, BigInt(resume.afterSeq));
-      this.#replaying = resume.chatId;
-    }
-  }
-
-  async next(): Promise<IteratorResult<ChatEventRecord>> {
-    while (!this.#closed) {
-      const ready = this.#ready.shift();
-      if (ready) return { done: false, value: ready };
-      if (this.#replaying !== undefined) {
-        await this.#replayPage(this.#replaying);
-        continue;
+    super(async (push, stop) => {
+      const order = new ChatOrder(store);
+      const stopped = stop.then((): IteratorReturnResult<undefined> => ({ done: true, value: undefined }));
+      let over = false;
+      void stopped.then(() => (over = true));
+      const pushAll = async (messages: readonly MessageRecord[]) => {
+        for (const message of order.fresh(messages)) await push(added(message));
+      };
+      try {
+        if (resume) {
+          order.passed(resume.chatId, BigInt(resume.afterSeq));
+          // The replay, a page at a time; it ends with a short page. The source is listened to after it.
+          while (!over) {
+            const page = await order.after(resume.chatId, pageSize);
+            await pushAll(page);
+            if (page.length < pageSize) break;
+          }
+        }
+        while (!over) {
+          const step = await Promise.race([source.next(), stopped]);
+          if (step.done) break;
+          if (over || !accept(step.value)) continue;
+          if (step.value.type === 'MessageAdded') await pushAll(await order.withGap(step.value.message));
+          else await push(step.value);
+        }
+      } finally {
+        await source.return?.();
       }
-      const step = await this.#source.next();
-      if (step.done) return this.return();
-      if (this.#closed || !this.#accept(step.value)) continue;
-      if (step.value.type === 'MessageAdded') await this.#admit(step.value.message);
-      else this.#ready.push(step.value);
-    }
-    return { done: true, value: undefined };
+      stop();
+    });
+  }
+}
+
+/** Where each chat's stream stands: the last `seq` passed, and what history holds after it. */
+class ChatOrder {
+  readonly #last = new Map<string, bigint>();
+
+  constructor(private readonly store: MessageStore) {}
+
+  passed(chatId: string, seq: bigint): void {
+    this.#last.set(chatId, seq);
   }
 
-  /** One page of the initial replay; the replay ends with a short page. */
-  async #replayPage(chatId: string): Promise<void> {
-    const after = this.#last.get(chatId) ?? 0n;
-    const page = await this.#store.range(chatId, after.toString(), this.#pageSize);
-    this.#push(page);
-    if (page.length < this.#pageSize) this.#replaying = undefined;
+  /** A page of history after what the chat's stream passed. */
+  after(chatId: string, pageSize: number): Promise<MessageRecord[]> {
+    return this.store.range(chatId, (this.#last.get(chatId) ?? 0n).toString(), pageSize);
   }
 
-  async #admit(message: MessageRecord): Promise<void> {
+  /** A live message, preceded by the messages history holds between the last passed and it. */
+  async withGap(message: MessageRecord): Promise<MessageRecord[]> {
     const seq = BigInt(message.seq);
     const last = this.#last.get(message.chatId);
-    if (last !== undefined && seq <= last) return; // seen already
-    if (last !== undefined && seq > last + 1n) {
-      const missing = await this.#store.range(message.chatId, last.toString(), Number(seq - last - 1n), message.seq);
-      if (missing.length < Number(seq - last - 1n)) {
-        log.warn('history is missing messages a subscriber skipped', { chatId: message.chatId, after: last, before: seq, found: missing.length });
-      }
-      this.#push(missing);
+    if (last === undefined || seq <= last + 1n) return [message]; // seen already (dropped by `fresh`), or next
+    const missing = await this.store.range(message.chatId, last.toString(), Number(seq - last - 1n), message.seq);
+    if (missing.length < Number(seq - last - 1n)) {
+      log.warn('history is missing messages a subscriber skipped', { chatId: message.chatId, after: last, before: seq, found: missing.length });
     }
-    this.#push([message]);
+    return [...missing, message];
   }
 
-  #push(messages: readonly MessageRecord[]): void {
+  /** The messages not passed yet, in order; passes them. */
+  fresh(messages: readonly MessageRecord[]): MessageRecord[] {
+    const out: MessageRecord[] = [];
     for (const message of messages) {
       const seq = BigInt(message.seq);
       if (seq <= (this.#last.get(message.chatId) ?? 0n)) continue;
       this.#last.set(message.chatId, seq);
-      this.#ready.push(added(message));
+      out.push(message);
     }
-  }
-
-  async return(): Promise<IteratorReturnResult<undefined>> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#ready.length = 0;
-      await this.#source.return?.();
-    }
-    return { done: true, value: undefined };
-  }
-
-  async throw(error: unknown): Promise<IteratorResult<ChatEventRecord>> {
-    await this.return();
-    throw error;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
+    return out;
   }
 }
