@@ -3,6 +3,7 @@ import { MESSAGES_MODELS, type MessagesConfig } from './env.ts';
 import type { Context } from './context.ts';
 import { withPermissions } from './permissions.ts';
 import { openMessageInfrastructure } from './infrastructure.ts';
+import { AccountErasureStore } from './store/account-erasure-store.ts';
 import { AttachmentStore } from './store/attachment-store.ts';
 import { AccountErasures } from './pipeline/account-erasures.ts';
 import { OutboxRelay } from './pipeline/outbox-relay.ts';
@@ -33,7 +34,7 @@ export function createMessagesSubgraph(runtime: Runtime, config: Partial<Message
   const { store, messageLog, close } = openMessageInfrastructure(runtime, { kafka, cassandra }, { consume });
   const keys = new SendKeyStore(runtime.db.prisma);
   const state = new MessageStateStore(runtime.db.prisma);
-  const relay = new OutboxRelay(keys, messageLog, runtime.pubsub, new AccountErasures(runtime.db.prisma, store, state));
+  const relay = new OutboxRelay(keys, messageLog, runtime.pubsub, new AccountErasures(new AccountErasureStore(runtime.db.prisma), store, state));
   const deps: MessageServiceDeps = {
     store,
     membership: new MembershipStore(runtime.db.prisma),

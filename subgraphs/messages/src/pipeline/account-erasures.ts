@@ -9,22 +9,21 @@
  * Run by the outbox relay (woken by the deletion, and polling).
  */
 import { log, renderSystemText, type SystemEventRecord } from '@chat/common';
-import type { PrismaClient } from '@chat/prisma';
+import type { AccountErasureStore } from '../store/account-erasure-store.ts';
 import type { MessageStateStore } from '../store/message-state-store.ts';
 import { parseSystem, type MessageStore } from '../store/message-store.ts';
 
 export class AccountErasures {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly erasures: AccountErasureStore,
     private readonly history: MessageStore,
     private readonly state: MessageStateStore,
   ) {}
 
   async drain(): Promise<void> {
-    const pending = await this.prisma.accountErasure.findMany({ where: { doneAt: null }, orderBy: { requestedAt: 'asc' }, take: 10 });
-    for (const { userId } of pending) {
+    for (const userId of await this.erasures.pending(10)) {
       if (await this.#rewrite(userId.toString())) {
-        await this.prisma.accountErasure.update({ where: { userId }, data: { doneAt: new Date() } });
+        await this.erasures.markDone(userId);
         log.info('a deleted account no longer appears by name in history', { userId: userId.toString() });
       }
     }
@@ -32,16 +31,13 @@ export class AccountErasures {
 
   /** @returns true when every SYSTEM message naming the user is rewritten in history. */
   async #rewrite(userId: string): Promise<boolean> {
-    const rows = await this.prisma.$queryRaw<{ message_id: bigint; system: string | null; text: string; produced_at: Date | null }[]>`
-      SELECT message_id, system, text, produced_at FROM message_keys
-       WHERE kind = 'SYSTEM' AND (sender_id = ${BigInt(userId)} OR system LIKE ${`%"${userId}"%`})`;
     let complete = true;
-    for (const row of rows) {
+    for (const row of await this.erasures.systemMessagesNaming(userId)) {
       const event = parseSystem(row.system);
       if (!event || !mentions(event, userId)) continue;
-      const text = renderSystemText(event, await this.#names([event.actorId, ...event.userIds]));
-      const messageId = row.message_id.toString();
-      if (row.text !== text) await this.prisma.messageKey.updateMany({ where: { messageId: row.message_id }, data: { text } });
+      const text = renderSystemText(event, await this.erasures.displayNames([event.actorId, ...event.userIds]));
+      const messageId = row.messageId.toString();
+      if (row.text !== text) await this.erasures.setText(row.messageId, text);
       const [current] = await this.history.byIds([messageId]);
       if (!current) {
         complete = false; // on its way through the log, possibly with the old text: look again next pass
@@ -52,11 +48,6 @@ export class AccountErasures {
       if (claim) await this.history.update({ ...current, text, version: claim.version });
     }
     return complete;
-  }
-
-  async #names(ids: readonly string[]): Promise<Map<string, string>> {
-    const rows = await this.prisma.user.findMany({ where: { id: { in: ids.map(BigInt) } }, select: { id: true, displayName: true } });
-    return new Map(rows.map((row) => [row.id.toString(), row.displayName]));
   }
 }
 
