@@ -65,7 +65,7 @@ export class Multicast {
       if (this.#over) return stop(); // the source ended while this subscriber was on its way
       const subscriber: Subscriber = { push, stop };
       this.#subscribers.add(subscriber);
-      this.#pump();
+      void this.#pump(); // runs while the stream lasts; it never rejects (a failing source ends each subscriber)
       await stop;
       this.#subscribers.delete(subscriber);
       if (this.#subscribers.size === 0) this.#end();
@@ -88,6 +88,9 @@ export class Multicast {
           }
         }
       }
+    } catch (error) {
+      // Each subscriber's stream ends with the source's error: nobody awaits the pump to receive it.
+      for (const subscriber of this.#subscribers) subscriber.stop(error);
     } finally {
       for (const subscriber of this.#subscribers) subscriber.stop();
       this.#end();
