@@ -266,7 +266,8 @@ function refuseServerMessages(socket: WebSocket): void {
     if (isBinary) return;
     let type: unknown;
     try {
-      type = (JSON.parse(String(data)) as { type?: unknown } | null)?.type;
+      // A text frame, and ws's default binaryType ('nodebuffer'): one Buffer.
+      type = (JSON.parse((data as Buffer).toString()) as { type?: unknown } | null)?.type;
     } catch {
       return; // graphql-ws answers malformed messages itself (4400)
     }

@@ -58,7 +58,7 @@ export class SocketSessions {
     const authorization = (payload as { authorization?: unknown } | undefined)?.authorization;
     if (authorization === undefined) return;
     const tracked = this.#tracked.get(socket);
-    let verified: VerifiedToken | null = null;
+    let verified: VerifiedToken | null;
     try {
       verified = typeof authorization === 'string' ? await this.tokens.authenticate(authorization) : null;
     } catch {

@@ -153,7 +153,8 @@ function prepared(query: string): DocumentNode {
   if (!document) {
     document = parse(query);
     const errors = validate(schema, document);
-    if (errors.length > 0) throw errors[0];
+    const [invalid] = errors;
+    if (invalid) throw invalid;
     documents.set(query, document);
   }
   return document;

@@ -6,7 +6,7 @@ import { account } from './verify.ts';
 
 describe('send-path scenario helpers', () => {
   it('reads back the step and scheduled send time a message carries, and nothing else', () => {
-    assert.deepEqual(readStepText(stepText(12, 345, 1_764_000_000_123.4567)), { step: 12, sentAt: 1_764_000_000_123.457 });
+    assert.deepEqual(readStepText(stepText(12, 345, 1_764_000_000_123.4568)), { step: 12, sentAt: 1_764_000_000_123.457 });
     assert.equal(readStepText('Hi Bob!'), undefined);
     assert.equal(readStepText('sp:1:2:3:4'), undefined);
     assert.match(clientMessageId('kc', 12, 345), /^[A-Za-z0-9._:-]{1,64}$/);

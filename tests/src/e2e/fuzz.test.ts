@@ -52,6 +52,7 @@ import {
   garbageVariables,
   generateOperation,
   graphqlLiteral,
+  INVALID_UTF8_MARK,
   mutateDocument,
   plausibleValue,
   positionArguments,
@@ -583,7 +584,7 @@ function contentTypeCases(ctx: Context, rng: Rng, count: number): HttpCase[] {
 function getCases(ctx: Context, rng: Rng, count: number): HttpCase[] {
   const valid = encode('{ __typename }');
   const shapes: (() => string)[] = [
-    () => `?query=${encode(mutateDocument(rng, rng.pick(ctx.seeds).document, ctx.vocabulary).replace(/\u0001INVALID_UTF8\u0001/g, '%FF'))}`,
+    () => `?query=${encode(mutateDocument(rng, rng.pick(ctx.seeds).document, ctx.vocabulary).replaceAll(INVALID_UTF8_MARK, '%FF'))}`,
     () => `?query=${rng.pick(['%', '%G1', '%E0%A4%A', '%FF%FE', '%00', '%C0%80', '%ED%A0%80', '%%', '%7B__typename'])}`,
     () => `?query=${valid}&variables=${rng.pick(['%7B', '{', '[', 'null', '5', '%22x%22', '%7B%22a%22%3A', 'NaN', encode(deepList(2000))])}`,
     () => `?query=${valid}&extensions=${rng.pick(['%7B', '5', '[', 'null', '%7B%22persistedQuery%22%3A1%7D'])}`,
@@ -1036,7 +1037,7 @@ function frameScripts(ctx: Context, rng: Rng, count: number): WsScript[] {
       () => subscribeStep(`s${n}-${steps.length}`, { query: '{ __typename }' }),
       () => {
         const seed = rng.pick(ctx.seeds);
-        return subscribeStep(`s${n}-${steps.length}`, { query: rng.chance(0.7) ? mutateDocument(rng, seed.document, ctx.vocabulary).replace(/\u0001INVALID_UTF8\u0001/g, '\ufffd') : seed.document, variables: seed.variables });
+        return subscribeStep(`s${n}-${steps.length}`, { query: rng.chance(0.7) ? mutateDocument(rng, seed.document, ctx.vocabulary).replaceAll(INVALID_UTF8_MARK, '\ufffd') : seed.document, variables: seed.variables });
       },
       () => {
         const seed = rng.pick(ctx.seeds.filter((operation) => Object.keys(operation.variables).length > 0));
@@ -1070,7 +1071,7 @@ function documentScripts(ctx: Context, rng: Rng, connections: number, perConnect
     const steps: WsStep[] = [{ frame: init(user ? { authorization: `Bearer ${user.token}` } : undefined), awaitAck: true }];
     for (let k = 0; k < perConnection; k++) {
       const seed = rng.pick(ctx.seeds);
-      const query = rng.chance(0.85) ? mutateDocument(rng, seed.document, ctx.vocabulary).replace(/\u0001INVALID_UTF8\u0001/g, '\ufffd') : seed.document;
+      const query = rng.chance(0.85) ? mutateDocument(rng, seed.document, ctx.vocabulary).replaceAll(INVALID_UTF8_MARK, '\ufffd') : seed.document;
       const variables = rng.chance(0.3) ? garbageVariables(rng, seed) : seed.variables;
       const operationName = rng.chance(0.1) ? rng.pick(['Fuzz', 'Nope', '']) : undefined;
       const id = `d${n}-${k}`;

@@ -83,7 +83,7 @@ export function messagingSuite(name: string, start: () => Promise<MessagingTopol
     after(async () => {
       bobEvents?.stop();
       annSecondDevice?.stop();
-      await Promise.all(clients.map((client) => client.dispose()));
+      await Promise.all(clients.map(async (client) => client.dispose()));
       await topology?.stop();
     });
 

@@ -226,7 +226,7 @@ export class RawSocket {
   constructor(url: string) {
     this.#socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
     this.#socket.on('message', (data) => {
-      this.messages.push(JSON.parse(String(data)));
+      this.messages.push(JSON.parse((data as Buffer).toString())); // ws's default binaryType: one Buffer
       for (const wake of this.#waiters.splice(0)) wake();
     });
     this.closed = new Promise((resolve) =>

@@ -159,7 +159,7 @@ export function garbageValue(rng: Rng, depth = 3): unknown {
     () => null,
     () => rng.chance(0.5),
     () => rng.between(-1000, 1000),
-    () => rng.pick([2147483648, -2147483649, 9007199254740993, Number.MAX_VALUE, Number.MIN_VALUE, 0.5, 1e21, -1e-7]),
+    () => rng.pick([2147483648, -2147483649, 9007199254740992, Number.MAX_VALUE, Number.MIN_VALUE, 0.5, 1e21, -1e-7]),
     () => new Raw(rng.pick(['-0', '1e400', '-1e400', '123456789012345678901234567890', '0.0000000000000000000001', '1E+2', '-0.0'])),
     () => rng.pick(['', ' ', 'NaN', 'Infinity', '-Infinity', '-0', '0x10', '1e3', 'null', 'undefined', 'true', '[]', '{}', '__proto__']),
     () => rng.unicode(rng.between(1, 40)),
@@ -286,7 +286,7 @@ export function graphqlLiteral(value: unknown, type: GraphQLInputType): string {
   const nullable = getNullableType(type) as GraphQLInputType;
   if (value === null || value === undefined) return 'null';
   if (isListType(nullable) && Array.isArray(value)) return `[${value.map((item) => graphqlLiteral(item, nullable.ofType)).join(', ')}]`;
-  if (isEnumType(nullable)) return String(value);
+  if (isEnumType(nullable)) return String(value as string);
   if (isInputObjectType(nullable) && typeof value === 'object') {
     const fields = nullable.getFields();
     return `{ ${Object.entries(value as Record<string, unknown>)

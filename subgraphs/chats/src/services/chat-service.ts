@@ -67,7 +67,7 @@ import {
   ZSetChatMemberRoleInputSchema,
 } from './chat-input.ts';
 import { refuse } from '../errors.ts';
-import { admit, invitationCutoff, invitationNotFound, REINVITE_WAIT_MS, usersNotFound } from './group-admission.ts';
+import { admit, invitationCutoff, invitationNotFound, REINVITE_WAIT_MS } from './group-admission.ts';
 import { renderSystemText } from './system-text.ts';
 
 /**

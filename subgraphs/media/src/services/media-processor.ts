@@ -144,19 +144,19 @@ export class MediaProcessor {
       const stored = await this.storage.size('quarantine', media.storageKey);
       if (stored === null) {
         // Already promoted by an earlier attempt that crashed before the status change.
-        if ((await this.storage.size('clean', media.storageKey)) === null) return this.#reject(media, 'NOT_UPLOADED');
+        if ((await this.storage.size('clean', media.storageKey)) === null) return await this.#reject(media, 'NOT_UPLOADED');
         await pipeline(await this.storage.read('clean', media.storageKey), createWriteStream(path));
       } else {
-        if (stored > media.size) return this.#reject(media, 'TOO_LARGE');
+        if (stored > media.size) return await this.#reject(media, 'TOO_LARGE');
         await pipeline(await this.storage.read('quarantine', media.storageKey), createWriteStream(path));
       }
       const result = await inspect({ path }, { contentType: media.contentType, size: media.size, purpose: media.purpose });
-      if (!result.ok) return this.#reject(media, result.reason);
+      if (!result.ok) return await this.#reject(media, result.reason);
       if (this.scanner) {
         const verdict = await this.scanner.scan(createReadStream(path));
         if (!verdict.clean) {
           log.warn('an upload was rejected by the virus scanner', { mediaId: media.id, signature: verdict.signature });
-          return this.#reject(media, 'INFECTED');
+          return await this.#reject(media, 'INFECTED');
         }
       }
       const { thumbnail } = result.inspection;

@@ -41,7 +41,7 @@ const MAX_BATCH_BYTES = 512 * 1024;
 interface QueuedAppend {
   key: string;
   value: string;
-  settle: (error?: unknown) => void;
+  settle: (error?: Error) => void;
 }
 export const pipelineGroup = (prefix: string) => `${prefix}.message-pipeline`;
 
@@ -152,7 +152,7 @@ export class KafkaMessageLog implements MessageLog {
           await this.#producer.send({ topic: this.#topic, acks: -1, messages: batch.map(({ key, value }) => ({ key, value })) });
           for (const append of batch) append.settle();
         } catch (error) {
-          for (const append of batch) append.settle(error ?? new Error('the produce request failed'));
+          for (const append of batch) append.settle(error instanceof Error ? error : new Error('the produce request failed', { cause: error }));
         }
       }
     } finally {
