@@ -13,6 +13,9 @@ echo "== build (Prisma client, resolver types)"
 npm run build --silent
 echo "== typecheck"
 npm run typecheck --silent
+echo "== lint and format"
+npm run lint --silent
+npm run format:check --silent
 # Every test file belongs to a tier, so none is left out of CI.
 unlisted=$(comm -23 <(find common gateway subgraphs tests bench -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort) \
   <(for tier in unit integration e2e; do bash scripts/test-tier.sh "$tier" --list; done | sort))
