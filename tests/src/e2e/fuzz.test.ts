@@ -212,7 +212,7 @@ function errorProblems(error: unknown, codes: (code: string) => void): string[] 
     if (!REGISTERED_CODES.has(code)) problems.push(`a code not in the error registry: ${code}`);
     const reason = extensions?.reason;
     if (reason !== undefined && !(typeof reason === 'string' && REGISTRY.hasReason(reason, code))) {
-      problems.push(`a reason not in the error registry under ${code}: ${String(reason)}`);
+      problems.push(`a reason not in the error registry under ${code}: ${JSON.stringify(reason)}`);
     }
   }
   for (const key of Object.keys(extensions ?? {})) if (LEAKY_EXTENSIONS.has(key)) problems.push(`extensions.${key} exposed`);
