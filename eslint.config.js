@@ -40,14 +40,7 @@ const testHelpers = {
 const restrict = (...patterns) => ['error', { patterns }];
 
 export default defineConfig(
-  globalIgnores([
-    '**/node_modules/',
-    '**/src/generated/',
-    '.data/',
-    '.services/',
-    '.turbo/',
-    'bench/results/',
-  ]),
+  globalIgnores(['**/node_modules/', '**/src/generated/', '.data/', '.services/', '.turbo/', 'bench/results/']),
   {
     files: ['**/*.{ts,js,mjs,cjs}'],
     extends: [js.configs.recommended],
@@ -74,7 +67,7 @@ export default defineConfig(
       // `return promise` inside try/catch skips the catch; `return await` there keeps it.
       '@typescript-eslint/return-await': ['error', 'in-try-catch'],
       '@typescript-eslint/only-throw-error': 'error',
-      // Passing on a rejection of unknown type (from another promise or callback) is fine; inventing a non-Error is not.
+      // Passing on a rejection of unknown type (from another promise or callback) is fine; a made-up non-Error is not.
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
       // "[object Object]" in a message or a key.
       '@typescript-eslint/no-base-to-string': 'error',
@@ -83,7 +76,10 @@ export default defineConfig(
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       'no-unused-vars': 'off',
       // Dead imports and variables; `const { omitted: _, ...rest } = value` is how a field is left out.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       // TypeScript checks names (and knows Node's globals); ESLint's copy would need a globals list.
       'no-undef': 'off',
       'no-redeclare': 'off',
