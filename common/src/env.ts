@@ -173,11 +173,15 @@ export function describeVariables(model: ConfigModel): VariableDoc[] {
     const value = parsed.success ? parsed.data : undefined;
     return {
       name,
-      defaultValue: value === undefined ? undefined : String(value),
+      defaultValue: value === undefined ? undefined : spelled(value),
       description: schema.description ?? '',
     };
   });
 }
+
+/** A default as the docs show it: an object (a parsed setting) as JSON, anything else as String() spells it. */
+const spelled = (value: unknown): string =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? JSON.stringify(value) : String(value as string);
 
 /** A comma-separated list, trimmed, without empty items. */
 export const commaList = (value: string): string[] =>
