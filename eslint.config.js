@@ -5,7 +5,8 @@ import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-const TEST_FILES = ['**/*.test.ts', 'tests/**'];
+// Tests, the cross-service kit, and common's in-process test kit (@chat/common/testing).
+const TEST_FILES = ['**/*.test.ts', 'tests/**', 'common/src/testing.ts', 'common/src/testing/**'];
 const SUBGRAPHS = readdirSync(new URL('subgraphs/', import.meta.url), { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name);

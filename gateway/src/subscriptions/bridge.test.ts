@@ -92,7 +92,7 @@ describe('subscription bridge over in-process subgraphs', () => {
   });
   after(async () => {
     // Subgraphs first: the messages subgraph's relay and the presence sweeper use the runtime.
-    await Promise.all([...subgraphs.values()].map((subgraph) => subgraph.close?.()));
+    await Promise.all([...subgraphs.values()].map(async (subgraph) => subgraph.close?.()));
     await runtime.close();
   });
 
@@ -182,7 +182,7 @@ describe('subscription bridge over in-process subgraphs', () => {
       const before = { ...bridge.counts };
       await call('messages', 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }', { input: { chatId, text: `shared ${++sent}`, clientMessageId: `share-${sent}` } }, auth(ann!));
       const events = (await Promise.all(next)).map((step) => JSON.parse(JSON.stringify(step.value)) as ExecutionResult);
-      await Promise.all(streams.map((stream) => stream.return?.()));
+      await Promise.all(streams.map(async (stream) => stream.return?.()));
       return { events, executed: bridge.counts.executed - before.executed, shared: bridge.counts.shared - before.shared };
     };
 
