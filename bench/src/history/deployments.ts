@@ -17,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { generateSecrets } from '@chat/common';
 import { waitUntilReady } from '@chat/tests/kit/readiness';
-import type cassandra from 'cassandra-driver';
 import { cleanUpOnSignal, startNode, type NodeProcess } from '../processes.ts';
 import { cassandraClient, dropKeyspace, keyspaceReady, seedCassandra, tableSizes, tracePage, waitForCompactions } from './cassandra.ts';
 import { PostgresDatabase, seedEmbedded } from './databases.ts';

@@ -16,7 +16,7 @@ import pg from 'pg';
 import { openDatabase } from '@chat/prisma';
 import { gql, gqlOk } from '../kit/client.ts';
 import { freePort, launch, migratedDataDir, testRedisUrl } from '../kit/launcher.ts';
-import { directChat, openToGroups, registerUser, sendText, type TestUser } from '../kit/seed.ts';
+import { directChat, openToGroups, registerUser, sendText } from '../kit/seed.ts';
 import { cassandraContactPoints, startDistributed } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
 

@@ -163,7 +163,9 @@ export async function startSecurePostgres({ tls = false }: { tls?: boolean } = {
   } catch (error) {
     const log = existsSync(join(dir, 'postgres.log')) ? readFileSync(join(dir, 'postgres.log'), 'utf8') : '';
     await stop();
-    throw new Error(`could not start a secure Postgres: ${String(error)}${log ? `\n---- postgres.log\n${log}` : ''}`);
+    throw new Error(`could not start a secure Postgres: ${String(error)}${log ? `\n---- postgres.log\n${log}` : ''}`, {
+      cause: error,
+    });
   }
 }
 

@@ -106,7 +106,7 @@ export async function createTestBuckets(prefix: string): Promise<TestBuckets> {
     }
   } catch (error) {
     await drop().catch(() => undefined);
-    throw new Error(`could not create test buckets on ${s3.endpoint}: ${String(error)}`);
+    throw new Error(`could not create test buckets on ${s3.endpoint}: ${String(error)}`, { cause: error });
   }
   return { s3, quarantine, clean, drop };
 }
@@ -195,7 +195,7 @@ export async function startClamd({ streamMaxLength = '100M' }: {
     const why = spawnError
       ? `could not run ${bin} (Debian: apt-get install clamav-daemon): ${spawnError.message}`
       : error instanceof GoneError ? error.message : (error as Error).message;
-    throw new Error(`clamd: ${why}:\n${output}`);
+    throw new Error(`clamd: ${why}:\n${output}`, { cause: error });
   }
   return { host, port, stop };
 }

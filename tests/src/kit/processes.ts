@@ -153,7 +153,7 @@ export async function startNode(name: string, entry: string, options: StartNodeO
   } catch (error) {
     await stop();
     const why = error instanceof GoneError ? error.message : `${(error as Error).message}; killed`;
-    throw new Error(`${why}:\n${spawned.output()}`);
+    throw new Error(`${why}:\n${spawned.output()}`, { cause: error });
   }
   const { child, exited, output } = spawned;
   return { name, port, url, pid: child.pid!, child, exited, output, stop };
