@@ -21,6 +21,7 @@ const ZId = z.string().refine((value) => parseId(value) !== undefined, 'must be 
  * able to rewrite a terminal that prints them. (Postgres text cannot hold NUL
  * at all.)
  */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
 /**
