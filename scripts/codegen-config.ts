@@ -11,7 +11,11 @@ export function subgraphCodegen(mappers: Record<string, string>): CodegenConfig 
     errorsOnly: true,
     generates: {
       'src/generated/resolvers.ts': {
-        plugins: [{ add: { content: '/* Generated from src/schema.graphql by GraphQL Code Generator; do not edit. */' } }, 'typescript', 'typescript-resolvers'],
+        plugins: [
+          { add: { content: '/* Generated from src/schema.graphql by GraphQL Code Generator; do not edit. */' } },
+          'typescript',
+          'typescript-resolvers',
+        ],
         config: {
           federation: true,
           useIndexSignature: true,

@@ -17,7 +17,10 @@ if ('errors' in result) {
 }
 
 const files = new Map<string, string>([
-  ...SUBGRAPHS.map(({ name }) => [`schema/${name}.graphql`, readFileSync(new URL(`subgraphs/${name}/src/schema.graphql`, root), 'utf8')] as const),
+  ...SUBGRAPHS.map(
+    ({ name }) =>
+      [`schema/${name}.graphql`, readFileSync(new URL(`subgraphs/${name}/src/schema.graphql`, root), 'utf8')] as const,
+  ),
   ['schema/supergraph.graphql', result.supergraphSdl],
 ]);
 

@@ -31,7 +31,9 @@ try {
   for (const username of usernames) {
     const ended = await cutOffSessions(runtime, username);
     if (ended === null) unknown += 1;
-    process.stdout.write(ended === null ? `${username}: no such user\n` : `${username}: ${ended.length} session(s) ended\n`);
+    process.stdout.write(
+      ended === null ? `${username}: no such user\n` : `${username}: ${ended.length} session(s) ended\n`,
+    );
   }
 } finally {
   await runtime.close();

@@ -17,7 +17,8 @@ const sizes = [2, 16, 64, 256, 1024, 4096];
 const ROUNDS = 30;
 
 const bus = createEventBus(url);
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 
 console.log('members  median ms  p99 ms  deliveries/s');
 for (const size of sizes) {
@@ -27,10 +28,14 @@ for (const size of sizes) {
   let done: () => void = () => {};
   const ids = await Promise.all(
     members.map((member) =>
-      bus.pubsub.subscribe(Topics.userEvents(member), () => {
-        pending -= 1;
-        if (pending === 0) done();
-      }, {}),
+      bus.pubsub.subscribe(
+        Topics.userEvents(member),
+        () => {
+          pending -= 1;
+          if (pending === 0) done();
+        },
+        {},
+      ),
     ),
   );
   const event = { type: 'MessageAdded', chatId: '1', message: { id: '1', text: 'x'.repeat(200) } };
@@ -45,6 +50,12 @@ for (const size of sizes) {
   }
   for (const id of ids) bus.pubsub.unsubscribe(id);
   const median = percentile(timings, 0.5);
-  console.log(`${String(size).padStart(7)}  ${median.toFixed(2).padStart(9)}  ${percentile(timings, 0.99).toFixed(2).padStart(6)}  ${Math.round((size / median) * 1000).toString().padStart(12)}`);
+  console.log(
+    `${String(size).padStart(7)}  ${median.toFixed(2).padStart(9)}  ${percentile(timings, 0.99).toFixed(2).padStart(6)}  ${Math.round(
+      (size / median) * 1000,
+    )
+      .toString()
+      .padStart(12)}`,
+  );
 }
 await bus.close();

@@ -98,12 +98,18 @@ export function machine(): ScenarioResult['machine'] {
 }
 
 /** Runs every variant `runs` times per case, interleaved (A B C A B C …). */
-export async function runScenario(scenario: Scenario, { runs, quick }: { runs: number; quick: boolean }): Promise<ScenarioResult> {
+export async function runScenario(
+  scenario: Scenario,
+  { runs, quick }: { runs: number; quick: boolean },
+): Promise<ScenarioResult> {
   const progress = (message: string) => process.stderr.write(`[${scenario.name}] ${message}\n`);
   const context: ScenarioContext = { quick, progress };
   const startedAt = new Date().toISOString();
   const { cases, run, teardown } = await scenario.setup(context);
-  const raw: Record<string, Record<string, Record<string, { values: number[]; unit?: string; better: 'higher' | 'lower' }>>> = {};
+  const raw: Record<
+    string,
+    Record<string, Record<string, { values: number[]; unit?: string; better: 'higher' | 'lower' }>>
+  > = {};
   try {
     for (const caseName of cases) {
       raw[caseName] = {};
@@ -112,7 +118,9 @@ export async function runScenario(scenario: Scenario, { runs, quick }: { runs: n
           progress(`${caseName}: ${variant.id}, run ${round}/${runs}`);
           for (const metric of await run(variant, caseName, context)) {
             const byMetric = (raw[caseName]![variant.id] ??= {});
-            (byMetric[metric.name] ??= { values: [], unit: metric.unit, better: metric.better }).values.push(metric.value);
+            (byMetric[metric.name] ??= { values: [], unit: metric.unit, better: metric.better }).values.push(
+              metric.value,
+            );
           }
         }
       }
@@ -126,7 +134,10 @@ export async function runScenario(scenario: Scenario, { runs, quick }: { runs: n
     results[caseName] = {};
     for (const [variantId, byMetric] of Object.entries(byVariant)) {
       results[caseName]![variantId] = Object.fromEntries(
-        Object.entries(byMetric).map(([name, { values, unit, better }]) => [name, { ...summarize(values), unit, better }]),
+        Object.entries(byMetric).map(([name, { values, unit, better }]) => [
+          name,
+          { ...summarize(values), unit, better },
+        ]),
       );
     }
     ratios[caseName] = {};
@@ -143,16 +154,29 @@ export async function runScenario(scenario: Scenario, { runs, quick }: { runs: n
       }
     }
   }
-  return { scenario: scenario.name, description: scenario.description, targets: scenario.targets, machine: machine(), startedAt, runsPerVariant: runs, results, ratios };
+  return {
+    scenario: scenario.name,
+    description: scenario.description,
+    targets: scenario.targets,
+    machine: machine(),
+    startedAt,
+    runsPerVariant: runs,
+    results,
+    ratios,
+  };
 }
 
-const format = (value: number) => (Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(value >= 10 ? 1 : 2));
+const format = (value: number) =>
+  Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(value >= 10 ? 1 : 2);
 
 /** The result as a Markdown section: one table per case, then the ratios and the targets. */
 export function toMarkdown(result: ScenarioResult, scenario: Scenario): string {
   const lines = [`## ${result.scenario}`, '', result.description, ''];
   const { machine: m } = result;
-  lines.push(`Measured ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; median of ${result.runsPerVariant} runs per variant (spread = (max − min) / median).`, '');
+  lines.push(
+    `Measured ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; median of ${result.runsPerVariant} runs per variant (spread = (max − min) / median).`,
+    '',
+  );
   for (const [caseName, byVariant] of Object.entries(result.results)) {
     const metricNames = [...new Set(Object.values(byVariant).flatMap((byMetric) => Object.keys(byMetric)))];
     lines.push(`### ${caseName}`, '');
@@ -162,17 +186,23 @@ export function toMarkdown(result: ScenarioResult, scenario: Scenario): string {
       if (!byMetric) continue;
       const cells = metricNames.map((name) => {
         const summary = byMetric[name];
-        return summary ? `${format(summary.median)}${summary.unit ? ` ${summary.unit}` : ''} (±${Math.round(summary.spread * 50)}%)` : '';
+        return summary
+          ? `${format(summary.median)}${summary.unit ? ` ${summary.unit}` : ''} (±${Math.round(summary.spread * 50)}%)`
+          : '';
       });
       lines.push(`| ${variant.label} | ${cells.join(' | ')} |`);
     }
     const ratioLines = Object.entries(result.ratios[caseName] ?? {}).map(
-      ([pair, byMetric]) => `- ${pair}: ${Object.entries(byMetric).map(([name, ratio]) => `${name} ×${ratio.toFixed(2)}`).join(', ')}`,
+      ([pair, byMetric]) =>
+        `- ${pair}: ${Object.entries(byMetric)
+          .map(([name, ratio]) => `${name} ×${ratio.toFixed(2)}`)
+          .join(', ')}`,
     );
     if (ratioLines.length > 0) lines.push('', ...ratioLines);
     lines.push('');
   }
-  if (result.targets.length > 0) lines.push('Targets (reported, not asserted):', ...result.targets.map((target) => `- ${target}`), '');
+  if (result.targets.length > 0)
+    lines.push('Targets (reported, not asserted):', ...result.targets.map((target) => `- ${target}`), '');
   return lines.join('\n');
 }
 

@@ -15,7 +15,9 @@ const names = args.filter((arg, index) => !arg.startsWith('--') && (runsIndex < 
 const byName = new Map(scenarios.map((scenario) => [scenario.name, scenario]));
 const unknown = names.filter((name) => !byName.has(name));
 if (unknown.length > 0 || !Number.isInteger(runs) || runs < 1) {
-  process.stderr.write(`usage: npm run bench -- [${scenarios.map((scenario) => scenario.name).join('|')} …] [--runs N] [--quick]\n`);
+  process.stderr.write(
+    `usage: npm run bench -- [${scenarios.map((scenario) => scenario.name).join('|')} …] [--runs N] [--quick]\n`,
+  );
   process.exit(2);
 }
 const chosen: Scenario[] = names.length > 0 ? names.map((name) => byName.get(name)!) : scenarios;

@@ -48,7 +48,11 @@ export const LOCAL_ONLY_ENV: Readonly<Record<string, string>> = {
  * CI timeout), after which the process ends as the signal would have.
  * @returns the idempotent clean-up, to call on the normal path
  */
-export function cleanUpOnSignal(cleanUp: () => Promise<void>, progress: (message: string) => void, what: string): () => Promise<void> {
+export function cleanUpOnSignal(
+  cleanUp: () => Promise<void>,
+  progress: (message: string) => void,
+  what: string,
+): () => Promise<void> {
   let done: Promise<void> | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     progress(`${signal}: ${what}`);

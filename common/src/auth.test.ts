@@ -6,7 +6,10 @@ import type { JSONWebKeySet, JWK } from 'jose';
 import { TokenService } from './auth.ts';
 import { InternalIdentity } from './identity.ts';
 
-const key = (kid: string): JWK => ({ ...(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as JWK), kid });
+const key = (kid: string): JWK => ({
+  ...(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as JWK),
+  kid,
+});
 const viewer = { id: '42', username: 'ann', sessionId: '7' };
 const code = (error: unknown) => (error as { extensions?: Record<string, unknown> }).extensions;
 
@@ -36,12 +39,19 @@ describe('access tokens: EdDSA with kid, JWKS, rotation', () => {
     assert.ok(Math.abs(expiresAt.getTime() - (Date.now() + 900_000)) < 2_000);
     assert.deepEqual((await issuer.verifyAccessToken(token)).viewer, viewer);
     for (const published of issuer.publicJwks().keys) assert.equal(published.d, undefined);
-    assert.deepEqual(issuer.publicJwks().keys.map((k) => k.kid), ['k1', 'k2']);
+    assert.deepEqual(
+      issuer.publicJwks().keys.map((k) => k.kid),
+      ['k1', 'k2'],
+    );
     // Without signingKeyId the last key signs: add a key at the end to rotate.
     const rotated = await TokenService.create({ signingKeys: { keys: [k1, k2] } });
     const next = await rotated.issueAccessToken(viewer);
     assert.equal(JSON.parse(Buffer.from(next.token.split('.')[0]!, 'base64url').toString()).kid, 'k2');
-    assert.deepEqual((await issuer.verifyAccessToken(next.token)).viewer, viewer, 'both keys verify while both are published');
+    assert.deepEqual(
+      (await issuer.verifyAccessToken(next.token)).viewer,
+      viewer,
+      'both keys verify while both are published',
+    );
   });
 
   it('verifies through a JWKS URL, fetching again for a kid it has not seen (key rotation)', async () => {
@@ -65,11 +75,17 @@ describe('access tokens: EdDSA with kid, JWKS, rotation', () => {
     const fresh = await issuerNew.issueAccessToken(viewer);
     assert.deepEqual((await gateway.verifyAccessToken(fresh.token)).viewer, viewer);
     assert.equal(jwks.fetches(), 2, 'an unknown kid made it fetch again');
-    assert.deepEqual((await gateway.verifyAccessToken(old.token)).viewer, viewer, 'old tokens keep working while their key is published');
+    assert.deepEqual(
+      (await gateway.verifyAccessToken(old.token)).viewer,
+      viewer,
+      'old tokens keep working while their key is published',
+    );
 
     // The old key is withdrawn: its tokens stop verifying once the set is fetched again.
     published = [k2];
-    const stranger = await (await TokenService.create({ signingKeys: { keys: [key('other')] } })).issueAccessToken(viewer);
+    const stranger = await (
+      await TokenService.create({ signingKeys: { keys: [key('other')] } })
+    ).issueAccessToken(viewer);
     await assert.rejects(gateway.verifyAccessToken(stranger.token), (error) => code(error)?.reason === 'TOKEN_INVALID');
     await assert.rejects(gateway.verifyAccessToken(old.token), (error) => code(error)?.reason === 'TOKEN_INVALID');
   });
@@ -90,7 +106,11 @@ describe('access tokens: EdDSA with kid, JWKS, rotation', () => {
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'k' })).toString('base64url')}.${payload}.`;
     const hs256 = `${Buffer.from(JSON.stringify({ alg: 'HS256', kid: 'k' })).toString('base64url')}.${payload}.${signature}`;
     for (const bad of [tampered, unsigned, hs256, 'a.b.c', '']) {
-      await assert.rejects(issuer.verifyAccessToken(bad), (error) => code(error)?.reason === 'TOKEN_INVALID', bad.slice(0, 30));
+      await assert.rejects(
+        issuer.verifyAccessToken(bad),
+        (error) => code(error)?.reason === 'TOKEN_INVALID',
+        bad.slice(0, 30),
+      );
     }
     const expired = await TokenService.create({ signingKeys: { keys: [key('e')] }, accessTokenTtlSeconds: 10 });
     const past = Date.now;
@@ -117,6 +137,9 @@ describe('access tokens: EdDSA with kid, JWKS, rotation', () => {
     await assert.rejects(identity.verify(token, 'users'), (error) => code(error)?.reason === 'INTERNAL_IDENTITY');
     await assert.rejects(identity.verify(undefined, 'chats'), (error) => code(error)?.reason === 'INTERNAL_IDENTITY');
     const forger = new InternalIdentity(new TextEncoder().encode('another-secret-0123456789-0123456789'));
-    await assert.rejects(identity.verify(await forger.sign(viewer, 'chats'), 'chats'), (error) => code(error)?.reason === 'INTERNAL_IDENTITY');
+    await assert.rejects(
+      identity.verify(await forger.sign(viewer, 'chats'), 'chats'),
+      (error) => code(error)?.reason === 'INTERNAL_IDENTITY',
+    );
   });
 });

@@ -97,7 +97,13 @@ export class TokenService {
   }
 
   /** @throws Error for keys that are not Ed25519 private JWKs with distinct `kid`s, or an unknown `signingKeyId`. */
-  static async create({ signingKeys, signingKeyId, jwksUrl, jwksCooldownMs = 30_000, accessTokenTtlSeconds = 900 }: TokenServiceOptions): Promise<TokenService> {
+  static async create({
+    signingKeys,
+    signingKeyId,
+    jwksUrl,
+    jwksCooldownMs = 30_000,
+    accessTokenTtlSeconds = 900,
+  }: TokenServiceOptions): Promise<TokenService> {
     const keys = signingKeys?.keys ?? [];
     const kids = new Set<string>();
     for (const jwk of keys) {
@@ -118,7 +124,12 @@ export class TokenService {
     }
     let keySet: JWTVerifyGetKey;
     if (keys.length > 0) keySet = createLocalJWKSet(publicKeys);
-    else if (jwksUrl) keySet = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: jwksCooldownMs, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 });
+    else if (jwksUrl)
+      keySet = createRemoteJWKSet(new URL(jwksUrl), {
+        cooldownDuration: jwksCooldownMs,
+        cacheMaxAge: 10 * 60_000,
+        timeoutDuration: 5_000,
+      });
     else throw new Error('a token service needs signing keys or a JWKS URL');
     return new TokenService({ accessTokenTtlSeconds, signer, publicKeys, keySet });
   }
@@ -163,13 +174,19 @@ export class TokenService {
     try {
       const { payload } = await jwtVerify(token, this.#keySet, { issuer: ISSUER, algorithms: [ALGORITHM] });
       const { sub, username, sid, exp } = payload;
-      if (typeof sub !== 'string' || typeof username !== 'string' || typeof sid !== 'string' || typeof exp !== 'number') {
+      if (
+        typeof sub !== 'string' ||
+        typeof username !== 'string' ||
+        typeof sid !== 'string' ||
+        typeof exp !== 'number'
+      ) {
         throw tokenRefused('Invalid access token.', 'TOKEN_INVALID');
       }
       return { viewer: { id: sub, username, sessionId: sid }, expiresAt: new Date(exp * 1000) };
     } catch (error) {
       if (error instanceof GraphQLError) throw error;
-      if (error instanceof joseErrors.JWTExpired) throw tokenRefused('The access token has expired; refresh it.', 'TOKEN_EXPIRED');
+      if (error instanceof joseErrors.JWTExpired)
+        throw tokenRefused('The access token has expired; refresh it.', 'TOKEN_EXPIRED');
       // A kid the key set lacks made a remote set fetch again: keys may have been withdrawn, so forget what they verified.
       if (error instanceof joseErrors.JWKSNoMatchingKey) this.#verified.clear();
       // Anything jose does not recognise as a bad token is the key set failing to load (network).

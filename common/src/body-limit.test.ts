@@ -31,7 +31,12 @@ interface RawExchange {
  * until the body is sent or the server answers and closes.
  * @param options.contentLength declare this length instead of chunking
  */
-function postStream(port: number, path: string, total: number, options: { contentLength?: number } = {}): Promise<RawExchange> {
+function postStream(
+  port: number,
+  path: string,
+  total: number,
+  options: { contentLength?: number } = {},
+): Promise<RawExchange> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const chunked = options.contentLength === undefined;
@@ -48,7 +53,8 @@ function postStream(port: number, path: string, total: number, options: { conten
     const write = () => {
       while (!closed && !socket.destroyed && sent < total) {
         const size = Math.min(piece.length, total - sent);
-        const chunk = sent === 0 ? Buffer.concat([Buffer.from('{"query":"'), piece.subarray(10, size)]) : piece.subarray(0, size);
+        const chunk =
+          sent === 0 ? Buffer.concat([Buffer.from('{"query":"'), piece.subarray(10, size)]) : piece.subarray(0, size);
         sent += size;
         const framed = chunked ? [Buffer.from(`${size.toString(16)}\r\n`), chunk, Buffer.from('\r\n')] : [chunk];
         const last = sent >= total && chunked ? Buffer.from('0\r\n\r\n') : Buffer.alloc(0);
@@ -74,7 +80,10 @@ describe('the request body limit', () => {
 
   before(async () => {
     const yoga = createYoga({
-      schema: createSchema({ typeDefs: 'type Query { length(text: String!): Int! }', resolvers: { Query: { length: (_: unknown, { text }: { text: string }) => text.length } } }),
+      schema: createSchema({
+        typeDefs: 'type Query { length(text: String!): Int! }',
+        resolvers: { Query: { length: (_: unknown, { text }: { text: string }) => text.length } },
+      }),
       logging: false,
     });
     server = createServer((request, response) => {
@@ -119,7 +128,10 @@ describe('the request body limit', () => {
       body: JSON.stringify({ query: '{ length(text: $t) }', variables: { t: 'x'.repeat(4 * LIMIT) } }),
     });
     assert.equal(response.status, 413);
-    assert.equal(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code, 'PAYLOAD_TOO_LARGE');
+    assert.equal(
+      ((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code,
+      'PAYLOAD_TOO_LARGE',
+    );
   });
 
   it('lets a chunked body within the limit through', async () => {
@@ -127,7 +139,9 @@ describe('the request body limit', () => {
     const body = JSON.stringify({ query: 'query ($t: String!) { length(text: $t) }', variables: { t: text } });
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect(port, '127.0.0.1', () => {
-        socket.write(`POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`);
+        socket.write(
+          `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+        );
         for (let at = 0; at < body.length; at += 1000) {
           const piece = body.slice(at, at + 1000);
           socket.write(`${Buffer.byteLength(piece).toString(16)}\r\n${piece}\r\n`);

@@ -45,7 +45,12 @@ export const LINGER_MS = 1_000;
 /** The refusal's body: a GraphQL response, as every answer of `/graphql`. */
 export function tooLargeBody(maxBytes: number): string {
   return JSON.stringify({
-    errors: [{ message: `The request body exceeds ${maxBytes} bytes.`, extensions: { code: PAYLOAD_TOO_LARGE, reason: 'BODY_TOO_LARGE' satisfies CommonReason, limit: maxBytes } }],
+    errors: [
+      {
+        message: `The request body exceeds ${maxBytes} bytes.`,
+        extensions: { code: PAYLOAD_TOO_LARGE, reason: 'BODY_TOO_LARGE' satisfies CommonReason, limit: maxBytes },
+      },
+    ],
   });
 }
 
@@ -74,7 +79,12 @@ export function limitRequestBody(request: IncomingMessage, response: ServerRespo
     }
     const body = tooLargeBody(maxBytes);
     // Whole, then a FIN: the response is never ended, so Node's own close-after-answer (an immediate close) does not run.
-    response.writeHead(413, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close', 'cache-control': 'no-store' });
+    response.writeHead(413, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+      'cache-control': 'no-store',
+    });
     response.write(body);
     socket.end();
     const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();

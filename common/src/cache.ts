@@ -37,7 +37,10 @@ export interface EntityCache {
    * Stores values read from the database, each only if its generation is
    * unchanged since `read` (undefined: `read` could not tell, store nothing).
    */
-  fill<T>(namespace: string, entries: readonly { id: string; value: T; generation: string | undefined }[]): Promise<void>;
+  fill<T>(
+    namespace: string,
+    entries: readonly { id: string; value: T; generation: string | undefined }[],
+  ): Promise<void>;
   /** Makes every cached value of these IDs stale: call after the write commits. */
   invalidate(namespace: string, ids: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -81,7 +84,10 @@ export class MemoryEntityCache implements EntityCache {
     return { hits, generations };
   }
 
-  async fill<T>(namespace: string, entries: readonly { id: string; value: T; generation: string | undefined }[]): Promise<void> {
+  async fill<T>(
+    namespace: string,
+    entries: readonly { id: string; value: T; generation: string | undefined }[],
+  ): Promise<void> {
     for (const { id, value, generation } of entries) {
       const key = `${namespace}:${id}`;
       if (String(this.#generations.get(key) ?? 0) !== generation) continue;
@@ -137,8 +143,13 @@ export class RedisEntityCache implements EntityCache {
     return { hits, generations };
   }
 
-  async fill<T>(namespace: string, entries: readonly { id: string; value: T; generation: string | undefined }[]): Promise<void> {
-    const known = entries.filter((entry): entry is { id: string; value: T; generation: string } => entry.generation !== undefined);
+  async fill<T>(
+    namespace: string,
+    entries: readonly { id: string; value: T; generation: string | undefined }[],
+  ): Promise<void> {
+    const known = entries.filter(
+      (entry): entry is { id: string; value: T; generation: string } => entry.generation !== undefined,
+    );
     if (known.length === 0) return;
     const keys = known.flatMap(({ id }) => [`cache:${namespace}:gen:${id}`, `cache:${namespace}:val:${id}`]);
     const args = known.map(({ value, generation }) => JSON.stringify({ g: generation, v: value } satisfies Stored));
@@ -168,7 +179,10 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
   try {
-    return await Promise.race([promise.catch((error: unknown) => void log.warn('cache unavailable', { error: String(error) })), late]);
+    return await Promise.race([
+      promise.catch((error: unknown) => void log.warn('cache unavailable', { error: String(error) })),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }

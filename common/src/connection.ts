@@ -46,11 +46,21 @@ export function decodeCursor(cursor: string, length: number): string[] {
  * Builds a connection from `rows`, fetched with one row more than `first` so
  * that `hasNextPage` needs no second query.
  */
-export function toConnection<R, T>(rows: R[], first: number, cursorOf: (row: R) => string, nodeOf: (row: R) => T): Connection<T> {
+export function toConnection<R, T>(
+  rows: R[],
+  first: number,
+  cursorOf: (row: R) => string,
+  nodeOf: (row: R) => T,
+): Connection<T> {
   const page = rows.slice(0, first);
   const edges = page.map((row) => ({ cursor: cursorOf(row), node: nodeOf(row) }));
   return {
     edges,
-    pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: rows.length > first,
+      endCursor: edges.at(-1)?.cursor ?? null,
+      hasPreviousPage: false,
+      startCursor: edges[0]?.cursor ?? null,
+    },
   };
 }

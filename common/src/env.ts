@@ -181,7 +181,9 @@ export function describeVariables(model: ConfigModel): VariableDoc[] {
 
 /** A default as the docs show it: an object (a parsed setting) as JSON, anything else as String() spells it. */
 const spelled = (value: unknown): string =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? JSON.stringify(value) : String(value as string);
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? JSON.stringify(value)
+    : String(value as string);
 
 /** A comma-separated list, trimmed, without empty items. */
 export const commaList = (value: string): string[] =>

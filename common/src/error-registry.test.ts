@@ -8,7 +8,7 @@ const CODES = {
 };
 
 describe('ErrorRegistry', () => {
-  it('lists codes by name, each followed by its reasons, which have their code\'s status unless they say', () => {
+  it("lists codes by name, each followed by its reasons, which have their code's status unless they say", () => {
     const registry = new ErrorRegistry()
       .register({ owner: 'common', codes: CODES })
       .register({ owner: 'b', reasons: { SLOW: { code: 'RATE_LIMITED', description: 'Slow.', httpStatus: 200 } } })
@@ -36,7 +36,7 @@ describe('ErrorRegistry', () => {
     assert.throws(() => registry.entries(), /GONE, which nobody registers/);
   });
 
-  it('makes errors with the reason and the reason\'s code', () => {
+  it("makes errors with the reason and the reason's code", () => {
     const refuse = reasonErrors({ TAKEN: { code: 'BAD_USER_INPUT', description: 'Taken.' } });
     const error = refuse('TAKEN', 'That name is taken.', { argument: 'name' });
     assert.equal(error.message, 'That name is taken.');

@@ -28,7 +28,7 @@ export const COMMON_CODES = {
   RATE_LIMITED: {
     description:
       'Too many requests; retry later, after `retryAfterSeconds` when given. An operation refused before it runs ' +
-      'is answered 429 with `Retry-After`; a limit met by one field (search) is that field\'s error, in a 200.',
+      "is answered 429 with `Retry-After`; a limit met by one field (search) is that field's error, in a 200.",
     httpStatus: 429,
   },
   UNAVAILABLE: {
@@ -60,7 +60,7 @@ export const COMMON_REASONS = {
   SESSION_ENDED: {
     code: 'UNAUTHENTICATED',
     description:
-      'The session has ended (logout, password change, reuse of a refresh token, account deletion, an operator\'s ' +
+      "The session has ended (logout, password change, reuse of a refresh token, account deletion, an operator's " +
       'cut-off): log in again. Also the last event of a live stream whose session ended.',
   },
   INTERNAL_IDENTITY: {

@@ -38,7 +38,14 @@ export type ChatEventRecord =
   | { type: 'MessageAdded'; chatId: string; message: MessageEventRecord }
   | { type: 'MessageEdited'; chatId: string; message: MessageEventRecord }
   | { type: 'MessageDeleted'; chatId: string; message: MessageEventRecord; forEveryone: boolean }
-  | { type: 'ReactionsChanged'; chatId: string; message: MessageEventRecord; userId: string; emoji: string; added: boolean }
+  | {
+      type: 'ReactionsChanged';
+      chatId: string;
+      message: MessageEventRecord;
+      userId: string;
+      emoji: string;
+      added: boolean;
+    }
   | {
       type: 'ReceiptsUpdated';
       chatId: string;

@@ -42,7 +42,12 @@ export class InternalIdentity {
     const cached = this.#signed.get(key);
     if (cached) return cached;
     const claims = viewer ? { username: viewer.username, sid: viewer.sessionId } : { anonymous: true };
-    const jwt = new SignJWT(claims).setProtectedHeader({ alg: ALGORITHM }).setIssuer(ISSUER).setAudience(audience).setIssuedAt().setExpirationTime(`${TTL_SECONDS}s`);
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: ALGORITHM })
+      .setIssuer(ISSUER)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime(`${TTL_SECONDS}s`);
     const token = await (viewer ? jwt.setSubject(viewer.id) : jwt).sign(this.#secret);
     this.#signed.set(key, token);
     return token;

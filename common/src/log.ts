@@ -15,8 +15,9 @@ function serialize(fields: Fields): Fields {
 function write(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields: Fields = {}): void {
   if (level === 'debug' && !process.env.DEBUG) return;
   if (process.env.LOG_LEVEL === 'silent') return;
-  const line = JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...serialize(fields) }, (_key, value: unknown) =>
-    typeof value === 'bigint' ? value.toString() : value,
+  const line = JSON.stringify(
+    { time: new Date().toISOString(), level, msg: message, ...serialize(fields) },
+    (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value),
   );
   process.stderr.write(`${line}\n`);
 }

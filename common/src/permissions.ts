@@ -20,7 +20,14 @@
  * rules rely on the services' per-operation DataLoaders, not on shield's
  * cache (`strict` would hash parent and arguments on every call).
  */
-import { isIntrospectionType, isObjectType, type GraphQLError, type GraphQLFieldResolver, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
+import {
+  isIntrospectionType,
+  isObjectType,
+  type GraphQLError,
+  type GraphQLFieldResolver,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+} from 'graphql';
 import { applyMiddleware, type IMiddlewareFunction, type IMiddlewareTypeMap } from 'graphql-middleware';
 import { rule, shield, type IRule } from 'graphql-shield';
 import { forbidden, unauthenticated } from './errors.ts';
@@ -57,19 +64,27 @@ export type RuleCheck<TContext extends BaseContext> = (
  * the host, like any resolver failure.
  * @param name unique per rule: shield keys the `contextual` cache by it.
  */
-export function permissionRule<TContext extends BaseContext>(name: string, cache: RuleCache, check: RuleCheck<TContext>): PermissionRule {
-  return rule(name, { cache })(async (parent: unknown, args: Record<string, unknown>, context: TContext, info: GraphQLResolveInfo) => {
-    try {
-      return await check(parent, args, context, info);
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
-    }
-  });
+export function permissionRule<TContext extends BaseContext>(
+  name: string,
+  cache: RuleCache,
+  check: RuleCheck<TContext>,
+): PermissionRule {
+  return rule(name, { cache })(
+    async (parent: unknown, args: Record<string, unknown>, context: TContext, info: GraphQLResolveInfo) => {
+      try {
+        return await check(parent, args, context, info);
+      } catch (error) {
+        return error instanceof Error ? error : new Error(String(error));
+      }
+    },
+  );
 }
 
 /** A logged-in viewer; UNAUTHENTICATED otherwise. Once per operation: it reads only the context. */
-export const isAuthenticated = permissionRule<BaseContext>('isAuthenticated', 'contextual', (_parent, _args, { viewer }) =>
-  viewer ? true : unauthenticated(),
+export const isAuthenticated = permissionRule<BaseContext>(
+  'isAuthenticated',
+  'contextual',
+  (_parent, _args, { viewer }) => (viewer ? true : unauthenticated()),
 );
 
 /** Anyone. A constant: caching it would cost more than answering. */
@@ -79,12 +94,20 @@ export const allow: PermissionRule = rule('allow', { cache: 'no_cache' })(() => 
 export const deny: PermissionRule = rule('deny', { cache: 'no_cache' })(() => false);
 
 /** `{ [field]: rule }` for fields that share a rule, each named explicitly. */
-export function sameRule<const F extends string>(permission: PermissionRule, ...fields: F[]): Record<F, PermissionRule> {
+export function sameRule<const F extends string>(
+  permission: PermissionRule,
+  ...fields: F[]
+): Record<F, PermissionRule> {
   return Object.fromEntries(fields.map((field) => [field, permission])) as Record<F, PermissionRule>;
 }
 
-const refusedByFallback = (_error: unknown, _parent: object, _args: object, _context: unknown, info: GraphQLResolveInfo) =>
-  forbidden(`No permission rule allows ${info.parentType.name}.${info.fieldName}.`);
+const refusedByFallback = (
+  _error: unknown,
+  _parent: object,
+  _args: object,
+  _context: unknown,
+  info: GraphQLResolveInfo,
+) => forbidden(`No permission rule allows ${info.parentType.name}.${info.fieldName}.`);
 
 /**
  * The schema with `rules` applied: a field without a rule is denied
@@ -97,7 +120,11 @@ const refusedByFallback = (_error: unknown, _parent: object, _args: object, _con
  * @throws shield's ValidationError at start for a rule naming a type or field the schema lacks.
  */
 export function applyPermissions(schema: GraphQLSchema, rules: PermissionRules): GraphQLSchema {
-  const middleware = shield(rules, { fallbackRule: deny, allowExternalErrors: true, fallbackError: refusedByFallback }).generate(schema) as IMiddlewareTypeMap;
+  const middleware = shield(rules, {
+    fallbackRule: deny,
+    allowExternalErrors: true,
+    fallbackError: refusedByFallback,
+  }).generate(schema) as IMiddlewareTypeMap;
   const permitted = applyMiddleware(schema, middleware);
   checkSubscriptionsOnSubscribe(schema, permitted, middleware);
   return permitted;
@@ -109,7 +136,11 @@ export function applyPermissions(schema: GraphQLSchema, rules: PermissionRules):
  * run per event, after the subscription had been opened for anyone. Move it
  * to `subscribe`, and leave the per-event mapping unwrapped.
  */
-function checkSubscriptionsOnSubscribe(source: GraphQLSchema, permitted: GraphQLSchema, middleware: IMiddlewareTypeMap): void {
+function checkSubscriptionsOnSubscribe(
+  source: GraphQLSchema,
+  permitted: GraphQLSchema,
+  middleware: IMiddlewareTypeMap,
+): void {
   const sourceType = source.getSubscriptionType();
   const permittedType = permitted.getSubscriptionType();
   if (!sourceType || !permittedType) return;
@@ -132,19 +163,24 @@ function checkSubscriptionsOnSubscribe(source: GraphQLSchema, permitted: GraphQL
  * `Type.field` of every field of an object type that has no rule, and of
  * every rule that names no field: what a subgraph's permissions test checks.
  */
-export function permissionGaps(schema: GraphQLSchema, rules: PermissionRules): { withoutRule: string[]; withoutField: string[] } {
+export function permissionGaps(
+  schema: GraphQLSchema,
+  rules: PermissionRules,
+): { withoutRule: string[]; withoutField: string[] } {
   const withoutRule: string[] = [];
   const withoutField: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || isIntrospectionType(type)) continue;
     const fields = type.getFields();
     const typeRules = rules[type.name] ?? {};
-    for (const field of Object.keys(fields)) if (!Object.hasOwn(typeRules, field)) withoutRule.push(`${type.name}.${field}`);
+    for (const field of Object.keys(fields))
+      if (!Object.hasOwn(typeRules, field)) withoutRule.push(`${type.name}.${field}`);
   }
   for (const [typeName, typeRules] of Object.entries(rules)) {
     const type = schema.getType(typeName);
     const fields = type && isObjectType(type) ? type.getFields() : {};
-    for (const field of Object.keys(typeRules)) if (!Object.hasOwn(fields, field)) withoutField.push(`${typeName}.${field}`);
+    for (const field of Object.keys(typeRules))
+      if (!Object.hasOwn(fields, field)) withoutField.push(`${typeName}.${field}`);
   }
   return { withoutRule, withoutField };
 }

@@ -26,7 +26,8 @@ export function createEventBus(redisUrl?: string): EventBus {
   const publisher = createRedisClient(redisUrl, options);
   const subscriber = createRedisClient(redisUrl, options);
   // Reconnects by itself; events published meanwhile wait for it.
-  for (const client of [publisher, subscriber]) client.on('error', (error: Error) => log.warn('redis pub/sub unavailable', { error: error.message }));
+  for (const client of [publisher, subscriber])
+    client.on('error', (error: Error) => log.warn('redis pub/sub unavailable', { error: error.message }));
   const pubsub = new RedisPubSub({ publisher, subscriber });
   return {
     pubsub,

@@ -34,7 +34,8 @@ export class MemoryRateLimiter implements RateLimiter {
     if (!window || window.endsAt <= now) {
       window = { count: 0, endsAt: now + windowMs };
       this.#windows.set(key, window);
-      if (this.#windows.size > 100_000) for (const [old, { endsAt }] of this.#windows) if (endsAt <= now) this.#windows.delete(old);
+      if (this.#windows.size > 100_000)
+        for (const [old, { endsAt }] of this.#windows) if (endsAt <= now) this.#windows.delete(old);
     }
     window.count += 1;
     return { allowed: window.count <= limit, retryAfterMs: window.endsAt - now };

@@ -33,7 +33,10 @@ export interface RedisClientOptions extends RedisOptions {
 /** Exit status of a configuration error (sysexits' EX_CONFIG), as `ConfigError`s exit. */
 const EX_CONFIG = 78;
 
-export function createRedisClient(url: string, { purpose, onRejectedCredentials = exitWithConfigError, ...options }: RedisClientOptions): Redis {
+export function createRedisClient(
+  url: string,
+  { purpose, onRejectedCredentials = exitWithConfigError, ...options }: RedisClientOptions,
+): Redis {
   const client = new Redis(url, options);
   /** Ready once, or already reported: later refusals are outages, for the caller's handler. */
   let settled = false;

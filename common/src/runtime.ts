@@ -4,7 +4,13 @@
  * generator and the token service. In the embedded mode the gateway opens one
  * runtime and mounts every subgraph on it.
  */
-import { DatabaseConnectionError, migratedTemplate, openDatabase, WorkerIdInUseError, type Database } from '@chat/prisma';
+import {
+  DatabaseConnectionError,
+  migratedTemplate,
+  openDatabase,
+  WorkerIdInUseError,
+  type Database,
+} from '@chat/prisma';
 import { log } from './log.ts';
 import { tokenRefused, TokenService, type Viewer } from './auth.ts';
 import { InternalIdentity } from './identity.ts';
@@ -94,8 +100,10 @@ export async function createRuntime(config: RuntimeConfig): Promise<Runtime> {
     };
   } catch (error) {
     releaseLock?.();
-    if (error instanceof WorkerIdInUseError) throw new ConfigError(`Invalid configuration:\n  WORKER_ID: ${error.message}`);
-    if (error instanceof DatabaseConnectionError && error.rejectedCredentials) throw new ConfigError(`Invalid configuration:\n  DATABASE_URL: ${error.message}`);
+    if (error instanceof WorkerIdInUseError)
+      throw new ConfigError(`Invalid configuration:\n  WORKER_ID: ${error.message}`);
+    if (error instanceof DatabaseConnectionError && error.rejectedCredentials)
+      throw new ConfigError(`Invalid configuration:\n  DATABASE_URL: ${error.message}`);
     throw error;
   }
 }
@@ -115,7 +123,10 @@ function sessionGuard(db: Database, cache: EntityCache): Runtime['checkSession']
     let owner = hits.get(sessionId);
     if (owner === undefined) {
       const row = /^\d{1,20}$/.test(sessionId)
-        ? await db.prisma.authSession.findUnique({ where: { id: BigInt(sessionId) }, select: { userId: true, endedAt: true, expiresAt: true } })
+        ? await db.prisma.authSession.findUnique({
+            where: { id: BigInt(sessionId) },
+            select: { userId: true, endedAt: true, expiresAt: true },
+          })
         : null;
       owner = row && !row.endedAt && row.expiresAt.getTime() > Date.now() ? row.userId.toString() : '';
       await cache.fill(SESSION_CACHE, [{ id: sessionId, value: owner, generation: generations.get(sessionId) }]);

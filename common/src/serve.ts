@@ -40,8 +40,12 @@ export interface ServeOptions {
  * name over graphql-ws); without one it is refused with UNAUTHENTICATED
  * before any resolver runs.
  */
-export async function serveSubgraph(subgraph: Subgraph, { host, port, identity }: ServeOptions): Promise<ServedSubgraph> {
-  const viewerFrom = async (token: string | null) => subgraph.createContext(await identity.verify(token, subgraph.name));
+export async function serveSubgraph(
+  subgraph: Subgraph,
+  { host, port, identity }: ServeOptions,
+): Promise<ServedSubgraph> {
+  const viewerFrom = async (token: string | null) =>
+    subgraph.createContext(await identity.verify(token, subgraph.name));
   const yoga = createYoga({
     schema: subgraph.schema,
     graphqlEndpoint: '/graphql',
@@ -53,7 +57,9 @@ export async function serveSubgraph(subgraph: Subgraph, { host, port, identity }
   const jwks = subgraph.jwks;
   const server = createServer((request, response) => {
     if (jwks && request.url === JWKS_PATH) {
-      response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(JSON.stringify(jwks()));
+      response
+        .writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' })
+        .end(JSON.stringify(jwks()));
       return;
     }
     void (async () => {
@@ -77,7 +83,12 @@ export async function serveSubgraph(subgraph: Subgraph, { host, port, identity }
         } catch (error) {
           return [maskError(error)];
         }
-        return prepareOperation(subgraph, { query: payload.query, variables: payload.variables, operationName: payload.operationName, viewer });
+        return prepareOperation(subgraph, {
+          query: payload.query,
+          variables: payload.variables,
+          operationName: payload.operationName,
+          viewer,
+        });
       },
       execute: (args) => executePrepared(args),
       subscribe: (args) => subscribePrepared(args),

@@ -28,7 +28,8 @@ const problems = (vars: Record<string, string>): string[] => {
 
 /** Every store, each with credentials. */
 const SECURE = {
-  DATABASE_URL: 'postgresql://chat:pg-secret@db.internal:5432/chat?sslmode=verify-full&sslrootcert=' + encodeURIComponent(pem),
+  DATABASE_URL:
+    'postgresql://chat:pg-secret@db.internal:5432/chat?sslmode=verify-full&sslrootcert=' + encodeURIComponent(pem),
   REDIS_URL: 'rediss://:redis-secret@cache.internal:6380/0',
   KAFKA_BROKERS: 'kafka-1:9093,kafka-2:9093',
   KAFKA_SASL_MECHANISM: 'scram-sha-512',
@@ -74,7 +75,12 @@ describe('store credentials at start', () => {
   });
 
   it('refuses, in production, a user without a password in the URLs', () => {
-    const lines = problems({ ...SECURE, NODE_ENV: 'production', DATABASE_URL: 'postgresql://chat@db:5432/chat', REDIS_URL: 'redis://chat@cache:6379' });
+    const lines = problems({
+      ...SECURE,
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgresql://chat@db:5432/chat',
+      REDIS_URL: 'redis://chat@cache:6379',
+    });
     assert.deepEqual(
       lines.map((line) => line.split(':')[0]),
       ['  DATABASE_URL', '  REDIS_URL'],
@@ -93,14 +99,18 @@ describe('store credentials at start', () => {
       '  KAFKA_USERNAME: required with KAFKA_SASL_MECHANISM',
       '  KAFKA_PASSWORD: required with KAFKA_SASL_MECHANISM',
     ]);
-    assert.deepEqual(problems({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_USERNAME: 'chat' }), ['  KAFKA_PASSWORD: required with KAFKA_SASL_MECHANISM']);
+    assert.deepEqual(problems({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_USERNAME: 'chat' }), [
+      '  KAFKA_PASSWORD: required with KAFKA_SASL_MECHANISM',
+    ]);
     assert.deepEqual(problems({ KAFKA_BROKERS: 'k:9092', KAFKA_USERNAME: 'chat', KAFKA_PASSWORD: 'x' }), [
       '  KAFKA_SASL_MECHANISM: required with KAFKA_USERNAME and KAFKA_PASSWORD (plain, scram-sha-256 or scram-sha-512)',
     ]);
   });
 
   it('always asks for both Cassandra credentials', () => {
-    assert.deepEqual(problems({ CASSANDRA_USERNAME: 'chat' }), ['  CASSANDRA_PASSWORD: required with CASSANDRA_USERNAME']);
+    assert.deepEqual(problems({ CASSANDRA_USERNAME: 'chat' }), [
+      '  CASSANDRA_PASSWORD: required with CASSANDRA_USERNAME',
+    ]);
     assert.deepEqual(problems({ CASSANDRA_PASSWORD: 'x' }), ['  CASSANDRA_USERNAME: required with CASSANDRA_PASSWORD']);
   });
 
@@ -109,9 +119,13 @@ describe('store credentials at start', () => {
       `  KAFKA_CA_FILE: cannot read ${missing}`,
       '  CASSANDRA_CA_FILE: only used with CASSANDRA_TLS=on',
     ]);
-    assert.deepEqual(problems({ ...SECURE, DATABASE_URL: `postgresql://chat:pw@db/chat?sslmode=verify-full&sslrootcert=${encodeURIComponent(missing)}` }), [
-      `  DATABASE_URL: cannot read the sslrootcert file ${missing}`,
-    ]);
+    assert.deepEqual(
+      problems({
+        ...SECURE,
+        DATABASE_URL: `postgresql://chat:pw@db/chat?sslmode=verify-full&sslrootcert=${encodeURIComponent(missing)}`,
+      }),
+      [`  DATABASE_URL: cannot read the sslrootcert file ${missing}`],
+    );
   });
 
   it('reports URLs of the wrong kind', () => {
@@ -123,17 +137,32 @@ describe('store credentials at start', () => {
 
   it('never quotes a secret', () => {
     const everything = [
-      ...problems({ ...SECURE, NODE_ENV: 'production', KAFKA_USERNAME: '', CASSANDRA_USERNAME: '', KAFKA_CA_FILE: missing }),
-      ...problems({ ...OPEN, NODE_ENV: 'production', DATABASE_URL: 'mysql://chat:pg-secret@db/chat', REDIS_URL: 'memcached://:redis-secret@c:1' }),
+      ...problems({
+        ...SECURE,
+        NODE_ENV: 'production',
+        KAFKA_USERNAME: '',
+        CASSANDRA_USERNAME: '',
+        KAFKA_CA_FILE: missing,
+      }),
+      ...problems({
+        ...OPEN,
+        NODE_ENV: 'production',
+        DATABASE_URL: 'mysql://chat:pg-secret@db/chat',
+        REDIS_URL: 'memcached://:redis-secret@c:1',
+      }),
     ].join('\n');
     assert.ok(everything.length > 0);
-    for (const secret of ['pg-secret', 'redis-secret', 'kafka-secret', 'cassandra-secret']) assert.ok(!everything.includes(secret), secret);
+    for (const secret of ['pg-secret', 'redis-secret', 'kafka-secret', 'cassandra-secret'])
+      assert.ok(!everything.includes(secret), secret);
   });
 });
 
 describe('redactUrl', () => {
   it('masks the password and keeps the rest', () => {
-    assert.equal(redactUrl('postgresql://chat:s%40cret@db:5432/chat?sslmode=require'), 'postgresql://chat:***@db:5432/chat?sslmode=require');
+    assert.equal(
+      redactUrl('postgresql://chat:s%40cret@db:5432/chat?sslmode=require'),
+      'postgresql://chat:***@db:5432/chat?sslmode=require',
+    );
     assert.equal(redactUrl('redis://:secret@cache:6379/2'), 'redis://:***@cache:6379/2');
     assert.equal(redactUrl('redis://cache:6379'), 'redis://cache:6379');
     assert.equal(redactUrl('not a url with secret'), '(an invalid URL)');

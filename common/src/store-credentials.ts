@@ -23,7 +23,8 @@ export function postgresProblems(databaseUrl: string | undefined, production: bo
   const url = parseUrl(databaseUrl);
   if (!url) return [];
   const problems: string[] = [];
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') problems.push('DATABASE_URL: must be a postgresql:// URL');
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    problems.push('DATABASE_URL: must be a postgresql:// URL');
   // node-postgres reads these files when it opens the pool: report them now, with everything else.
   for (const parameter of ['sslrootcert', 'sslcert', 'sslkey']) {
     const file = url.searchParams.get(parameter);
@@ -31,7 +32,9 @@ export function postgresProblems(databaseUrl: string | undefined, production: bo
   }
   const clientCertificate = url.searchParams.has('sslcert') && url.searchParams.has('sslkey');
   if (production && !url.password && !clientCertificate) {
-    problems.push('DATABASE_URL: a password is required in production (postgresql://user:password@host:5432/db), or a client certificate (sslcert and sslkey)');
+    problems.push(
+      'DATABASE_URL: a password is required in production (postgresql://user:password@host:5432/db), or a client certificate (sslcert and sslkey)',
+    );
   }
   return problems;
 }
@@ -41,9 +44,12 @@ export function redisProblems(redisUrl: string | undefined, production: boolean)
   const url = parseUrl(redisUrl);
   if (!url) return [];
   const problems: string[] = [];
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') problems.push('REDIS_URL: must be a redis:// URL (rediss:// for TLS)');
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    problems.push('REDIS_URL: must be a redis:// URL (rediss:// for TLS)');
   if (production && !url.password) {
-    problems.push('REDIS_URL: a password is required in production (redis://:password@host:6379, or redis://user:password@… for an ACL user)');
+    problems.push(
+      'REDIS_URL: a password is required in production (redis://:password@host:6379, or redis://user:password@… for an ACL user)',
+    );
   }
   return problems;
 }
@@ -70,9 +76,13 @@ export function kafkaProblems(env: KafkaCredentialValues, production: boolean): 
     if (!env.KAFKA_USERNAME) problems.push('KAFKA_USERNAME: required with KAFKA_SASL_MECHANISM');
     if (!env.KAFKA_PASSWORD) problems.push('KAFKA_PASSWORD: required with KAFKA_SASL_MECHANISM');
   } else if (env.KAFKA_USERNAME || env.KAFKA_PASSWORD) {
-    problems.push('KAFKA_SASL_MECHANISM: required with KAFKA_USERNAME and KAFKA_PASSWORD (plain, scram-sha-256 or scram-sha-512)');
+    problems.push(
+      'KAFKA_SASL_MECHANISM: required with KAFKA_USERNAME and KAFKA_PASSWORD (plain, scram-sha-256 or scram-sha-512)',
+    );
   } else if (production && env.KAFKA_BROKERS) {
-    problems.push('KAFKA_SASL_MECHANISM: required in production with KAFKA_BROKERS (plain, scram-sha-256 or scram-sha-512, with KAFKA_USERNAME and KAFKA_PASSWORD)');
+    problems.push(
+      'KAFKA_SASL_MECHANISM: required in production with KAFKA_BROKERS (plain, scram-sha-256 or scram-sha-512, with KAFKA_USERNAME and KAFKA_PASSWORD)',
+    );
   }
   problems.push(...caFileProblems('KAFKA', env.KAFKA_TLS, env.KAFKA_CA_FILE));
   return problems;

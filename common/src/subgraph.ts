@@ -112,7 +112,11 @@ export async function prepareOperation(
   try {
     contextValue = await subgraph.createContext(request.viewer);
   } catch (error) {
-    return [maskError(error instanceof GraphQLError ? error : new GraphQLError('Context failed', { originalError: error as Error }))];
+    return [
+      maskError(
+        error instanceof GraphQLError ? error : new GraphQLError('Context failed', { originalError: error as Error }),
+      ),
+    ];
   }
   return {
     schema: subgraph.schema,
@@ -129,7 +133,9 @@ export async function executePrepared(args: ExecutionArgs): Promise<ExecutionRes
 }
 
 /** Subscribes with prepared arguments, masking unexpected errors on every event. */
-export async function subscribePrepared(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+export async function subscribePrepared(
+  args: ExecutionArgs,
+): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const result = await subscribe(args);
   if (!(Symbol.asyncIterator in result)) return maskResult(result);
   return mapAsyncIterator(result, maskResult);
@@ -174,7 +180,9 @@ export function mapAsyncIterator<T, U>(
   return iterator;
 }
 
-type ResolverMap = NonNullable<Extract<Parameters<typeof buildSubgraphSchema>[0], { resolvers?: unknown }>['resolvers']>;
+type ResolverMap = NonNullable<
+  Extract<Parameters<typeof buildSubgraphSchema>[0], { resolvers?: unknown }>['resolvers']
+>;
 
 /**
  * Builds a Federation 2 subgraph schema. Resolvers are typed by the generated

@@ -7,7 +7,10 @@ const SOMEONE = 'Someone';
 
 /** `Bob`, `Bob and Carl`, `Bob, Carl and Dan`, …, `Bob, Carl, Dan, Eve and 12 others`. */
 function listOf(names: readonly string[]): string {
-  const shown = names.length <= MAX_NAMED ? [...names] : [...names.slice(0, MAX_NAMED - 1), `${names.length - (MAX_NAMED - 1)} others`];
+  const shown =
+    names.length <= MAX_NAMED
+      ? [...names]
+      : [...names.slice(0, MAX_NAMED - 1), `${names.length - (MAX_NAMED - 1)} others`];
   const last = shown.pop() ?? '';
   return shown.length === 0 ? last : `${shown.join(', ')} and ${last}`;
 }

@@ -28,7 +28,17 @@ describe('checkName', () => {
   });
 
   it('refuses names that are empty once default-ignorable code points are removed', () => {
-    for (const name of ['', '   ', '\u200B', '\u200B\u200C\u200D', '\uFEFF', '\u3164', '\u2060\u00AD', '\u200E\u200F', '\uFE0F']) {
+    for (const name of [
+      '',
+      '   ',
+      '\u200B',
+      '\u200B\u200C\u200D',
+      '\uFEFF',
+      '\u3164',
+      '\u2060\u00AD',
+      '\u200E\u200F',
+      '\uFE0F',
+    ]) {
       const checked = checkName(name, 64);
       assert.equal(checked.ok, false, JSON.stringify(name));
       assert.equal(!checked.ok && checked.reason, 'INVALID_TEXT');
@@ -72,7 +82,8 @@ describe('zName', () => {
 
 describe('balanceBidi', () => {
   it('leaves balanced text and text without controls unchanged', () => {
-    for (const text of ['plain', `a ${RLE}b${PDF} c`, `${RLI}שלום${PDI} world`, `${LRI}${RLE}x${PDF}${PDI}`]) assert.equal(balanceBidi(text), text);
+    for (const text of ['plain', `a ${RLE}b${PDF} c`, `${RLI}שלום${PDI} world`, `${LRI}${RLE}x${PDF}${PDI}`])
+      assert.equal(balanceBidi(text), text);
   });
 
   it('closes an unterminated override at the end of the text', () => {

@@ -36,9 +36,12 @@ export type NameCheck = { ok: true; value: string } | { ok: false; message: stri
 export function checkName(raw: string, max: number): NameCheck {
   if (LONE_SURROGATE.test(raw)) return { ok: false, reason: INVALID_TEXT, message: 'must be valid Unicode text' };
   const value = raw.normalize('NFC').trim();
-  if (CONTROL_OR_SEPARATOR.test(value)) return { ok: false, reason: INVALID_TEXT, message: 'must not contain control characters or line breaks' };
-  if (BIDI_CONTROL.test(value)) return { ok: false, reason: INVALID_TEXT, message: 'must not contain bidirectional control characters' };
-  if (value.replace(DEFAULT_IGNORABLE, '').trim() === '') return { ok: false, reason: INVALID_TEXT, message: 'must contain a visible character' };
+  if (CONTROL_OR_SEPARATOR.test(value))
+    return { ok: false, reason: INVALID_TEXT, message: 'must not contain control characters or line breaks' };
+  if (BIDI_CONTROL.test(value))
+    return { ok: false, reason: INVALID_TEXT, message: 'must not contain bidirectional control characters' };
+  if (value.replace(DEFAULT_IGNORABLE, '').trim() === '')
+    return { ok: false, reason: INVALID_TEXT, message: 'must contain a visible character' };
   if (value.length > max) return { ok: false, message: `must be at most ${max} characters` };
   return { ok: true, value };
 }
@@ -56,7 +59,12 @@ export function zName(max: number) {
     .transform((raw, ctx) => {
       const checked = checkName(raw, max);
       if (checked.ok) return checked.value;
-      ctx.addIssue({ code: 'custom', message: checked.message, input: raw, ...(checked.reason ? { params: { reason: checked.reason } } : {}) });
+      ctx.addIssue({
+        code: 'custom',
+        message: checked.message,
+        input: raw,
+        ...(checked.reason ? { params: { reason: checked.reason } } : {}),
+      });
       return z.NEVER;
     });
 }

@@ -30,27 +30,44 @@ export interface FetchHandler {
   fetch(input: string, init: RequestInit, context: { req: IncomingMessage }): Promise<Response> | Response;
 }
 
-export async function handleExportDownload(yoga: FetchHandler, request: IncomingMessage, response: ServerResponse): Promise<void> {
+export async function handleExportDownload(
+  yoga: FetchHandler,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   if (request.method !== 'GET') {
-    response.writeHead(405, { allow: 'GET', 'content-type': 'application/json' }).end(JSON.stringify({ error: 'Use GET.' }));
+    response
+      .writeHead(405, { allow: 'GET', 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: 'Use GET.' }));
     return;
   }
   const authorization = request.headers.authorization;
   if (!authorization) {
-    response.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }).end(JSON.stringify({ error: 'Send Authorization: Bearer <access token>.' }));
+    response
+      .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' })
+      .end(JSON.stringify({ error: 'Send Authorization: Bearer <access token>.' }));
     return;
   }
-  const answer = await yoga.fetch('http://gateway.internal/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', authorization },
-    body: JSON.stringify({ query: EXPORT_DOCUMENT, operationName: 'ExportMyData' }),
-  }, { req: request });
-  const result = (await answer.json()) as { data?: { exportMyData?: { userId: string } | null }; errors?: { extensions?: { code?: string } }[] };
+  const answer = await yoga.fetch(
+    'http://gateway.internal/graphql',
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization },
+      body: JSON.stringify({ query: EXPORT_DOCUMENT, operationName: 'ExportMyData' }),
+    },
+    { req: request },
+  );
+  const result = (await answer.json()) as {
+    data?: { exportMyData?: { userId: string } | null };
+    errors?: { extensions?: { code?: string } }[];
+  };
   const archive = result.data?.exportMyData;
   if (!archive || result.errors?.length) {
     const code = result.errors?.[0]?.extensions?.code;
     const status = code === 'UNAUTHENTICATED' ? 401 : code === 'FORBIDDEN' ? 403 : 503;
-    response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: result.errors ?? [] }));
+    response
+      .writeHead(status, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ errors: result.errors ?? [] }));
     return;
   }
   const day = new Date().toISOString().slice(0, 10);

@@ -69,14 +69,25 @@ export async function buildGatewayPipeline(options: GatewayPipelineOptions): Pro
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) => dataSource(name, url),
-    logger: { debug: () => {}, info: () => {}, warn: (message) => log.warn(String(message)), error: (message) => log.error(String(message)) },
+    logger: {
+      debug: () => {},
+      info: () => {},
+      warn: (message) => log.warn(String(message)),
+      error: (message) => log.error(String(message)),
+    },
   });
   await gateway.load();
 
   /** A bad token is refused here, before any planning; subgraphs then check that the session still goes on. */
-  const authenticate = async (authorization: string | null | undefined): Promise<Pick<GatewayContext, 'authorization' | 'viewer' | 'tokenExpiresAt'>> => {
+  const authenticate = async (
+    authorization: string | null | undefined,
+  ): Promise<Pick<GatewayContext, 'authorization' | 'viewer' | 'tokenExpiresAt'>> => {
     const token = await tokens.authenticate(authorization);
-    return { authorization: authorization ?? null, viewer: token?.viewer ?? null, tokenExpiresAt: token?.expiresAt ?? null };
+    return {
+      authorization: authorization ?? null,
+      viewer: token?.viewer ?? null,
+      tokenExpiresAt: token?.expiresAt ?? null,
+    };
   };
 
   // Document, introspection and rate limits (HTTP and graphql-ws), connection limits: docs/SECURITY.md#rate-limits.
@@ -84,7 +95,10 @@ export async function buildGatewayPipeline(options: GatewayPipelineOptions): Pro
   const yoga = createYoga<GatewayServerContext, GatewayContext>({
     graphqlEndpoint: '/graphql',
     plugins: [
-      useApolloFederation({ gateway, logger: { warn: log.warn, error: log.error, info: () => {}, debug: () => {} } as never }),
+      useApolloFederation({
+        gateway,
+        logger: { warn: log.warn, error: log.error, info: () => {}, debug: () => {} } as never,
+      }),
       ...(subscriptions ? [useSubscriptionBridge(subscriptions.bridge)] : []),
       useRequestParseErrors(),
       ...security.plugins,
@@ -93,7 +107,9 @@ export async function buildGatewayPipeline(options: GatewayPipelineOptions): Pro
     ],
     context: async ({ request, req, connectionParams }) => {
       const fromSocket = connectionParams?.authorization;
-      const caller = await authenticate(typeof fromSocket === 'string' ? fromSocket : request?.headers.get('authorization'));
+      const caller = await authenticate(
+        typeof fromSocket === 'string' ? fromSocket : request?.headers.get('authorization'),
+      );
       return { ...caller, clientIp: security.clientAddress(req), transport: connectionParams ? 'websocket' : 'http' };
     },
     maskedErrors: { maskError: (error) => maskGatewayError(maskError(error)) },
@@ -119,7 +135,12 @@ export interface RequestListenerOptions {
 }
 
 /** The `node:http` front: media URLs, the body limit, the JWKS, `/export`, then Yoga. */
-export function createRequestListener({ maxRequestBytes, yoga, jwks, httpHandlers }: RequestListenerOptions): RequestListener {
+export function createRequestListener({
+  maxRequestBytes,
+  yoga,
+  jwks,
+  httpHandlers,
+}: RequestListenerOptions): RequestListener {
   return (request, response) => {
     // Media uploads have limits of their own (per kind, signed into each upload URL).
     if (request.url?.startsWith('/media/') && httpHandlers.length > 0) {
@@ -129,7 +150,9 @@ export function createRequestListener({ maxRequestBytes, yoga, jwks, httpHandler
     // Every other body is counted as it arrives: 413 and a closed connection past MAX_REQUEST_BYTES.
     if (!limitRequestBody(request, response, maxRequestBytes)) return;
     if (request.url === JWKS_PATH && jwks.keys.length > 0) {
-      response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' }).end(JSON.stringify(jwks));
+      response
+        .writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' })
+        .end(JSON.stringify(jwks));
       return;
     }
     if (request.url === '/export' || request.url?.startsWith('/export?')) {
@@ -157,6 +180,8 @@ async function answerFirst(
   } catch (error) {
     log.error('a media request failed', { error: String(error) });
     if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ error: 'The request failed; try again.', code: 'INTERNAL_SERVER_ERROR' satisfies ErrorCode }));
+    response.end(
+      JSON.stringify({ error: 'The request failed; try again.', code: 'INTERNAL_SERVER_ERROR' satisfies ErrorCode }),
+    );
   }
 }

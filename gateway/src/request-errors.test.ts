@@ -12,8 +12,12 @@ import { maskGatewayError, useRequestErrorCodes } from './request-errors.ts';
 
 const schema = createSchema({
   typeDefs: /* GraphQL */ `
-    type Query { double(n: Int!): Int }
-    type Subscription { count(to: Int!): Int }
+    type Query {
+      double(n: Int!): Int
+    }
+    type Subscription {
+      count(to: Int!): Int
+    }
   `,
   resolvers: {
     Query: { double: (_: unknown, { n }: { n: number }) => n * 2 },
@@ -68,7 +72,7 @@ describe('request errors', () => {
     assert.deepEqual([invalid.status, codes(invalid.errors)], [400, [failed, failed]]);
   });
 
-  it('over HTTP: variables that do not coerce are BAD_USER_INPUT, with graphql-js\'s message', async () => {
+  it("over HTTP: variables that do not coerce are BAD_USER_INPUT, with graphql-js's message", async () => {
     const answer = await post({ query: 'query ($n: Int!) { double(n: $n) }', variables: { n: 'two' } });
     assert.deepEqual([answer.status, codes(answer.errors)], [200, ['BAD_USER_INPUT']]);
     assert.match(answer.errors![0]!.message, /^Variable "\$n" got invalid value "two"; Int cannot represent/);
@@ -89,10 +93,13 @@ describe('request errors', () => {
   it('tags a validation error that graphql-js throws instead of returning', async () => {
     const { validate, parse, schema: enveloped } = yoga.getEnveloped({ connectionParams: {} });
     const document = parse('subscription { count(to: 1) @skip(if: "yes") }');
-    assert.throws(() => validate(enveloped, document), (error: unknown) => {
-      assert.ok(error instanceof GraphQLError);
-      assert.equal(error.extensions.code, 'GRAPHQL_VALIDATION_FAILED');
-      return true;
-    });
+    assert.throws(
+      () => validate(enveloped, document),
+      (error: unknown) => {
+        assert.ok(error instanceof GraphQLError);
+        assert.equal(error.extensions.code, 'GRAPHQL_VALIDATION_FAILED');
+        return true;
+      },
+    );
   });
 });

@@ -82,7 +82,9 @@ export const useRequestParseErrors = (): Plugin => ({
       } catch (error) {
         const graphqlError = error instanceof GraphQLError ? error : undefined;
         if (graphqlError?.extensions?.code) throw graphqlError;
-        const message = graphqlError?.message ?? (error instanceof SyntaxError ? 'The request carries malformed JSON.' : 'The request could not be read.');
+        const message =
+          graphqlError?.message ??
+          (error instanceof SyntaxError ? 'The request carries malformed JSON.' : 'The request could not be read.');
         const code: GatewayCode = 'BAD_REQUEST';
         throw createGraphQLError(message, { extensions: { ...graphqlError?.extensions, code, http: { status: 400 } } });
       }

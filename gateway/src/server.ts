@@ -72,7 +72,12 @@ export interface GatewayServer {
  * Mounts or reaches every subgraph, builds the pipeline over the committed
  * supergraph, and listens: HTTP and graphql-ws on one port.
  */
-export async function startGatewayServer({ config, tokens, identity, runtime }: GatewayServerOptions): Promise<GatewayServer> {
+export async function startGatewayServer({
+  config,
+  tokens,
+  identity,
+  runtime,
+}: GatewayServerOptions): Promise<GatewayServer> {
   const hosts = subgraphHosts(config, identity, runtime);
   const byName = new Map(hosts.map((host) => [host.name as string, host]));
   const supergraphSdl = readFileSync(SUPERGRAPH_PATH, 'utf8');
@@ -93,7 +98,9 @@ export async function startGatewayServer({ config, tokens, identity, runtime }: 
   });
   const httpHandlers = hosts.flatMap((host) => (host.handleHttp ? [host.handleHttp] : []));
   const { maxRequestBytes } = config.security;
-  const server = createServer(createRequestListener({ maxRequestBytes, yoga, jwks: tokens.publicJwks(), httpHandlers }));
+  const server = createServer(
+    createRequestListener({ maxRequestBytes, yoga, jwks: tokens.publicJwks(), httpHandlers }),
+  );
   const sessionGoesOn = sessionCheck(hostOf(byName, 'users'));
   const wsServer = serveGraphqlWs(server, { tokens, yoga, security, endedSessions, sessionGoesOn });
   const url = await listen(server, config.server);
@@ -115,7 +122,11 @@ export async function startGatewayServer({ config, tokens, identity, runtime }: 
 }
 
 /** Each subgraph in the process (`runtime` needed then) or over the network, as the config says. */
-function subgraphHosts(config: GatewayConfig, identity: InternalIdentity, runtime: Runtime | undefined): SubgraphHost[] {
+function subgraphHosts(
+  config: GatewayConfig,
+  identity: InternalIdentity,
+  runtime: Runtime | undefined,
+): SubgraphHost[] {
   return SUBGRAPH_NAMES.map((name): SubgraphHost => {
     const url = config.hosting.urls[name];
     if (url) return remoteHost(name, url, identity);
@@ -192,7 +203,10 @@ function serveGraphqlWs(server: Server, options: GraphqlWsOptions): { dispose():
           return false; // graphql-ws closes with 4403 Forbidden
         }
         // Over the user's connection limit, the socket is closed with 4029 (graphql-ws's 4403 then does nothing).
-        const admitted = await security.ws.admit(ctx, { userId: token?.viewer.id, clientIp: security.clientAddress(ctx.extra.request) });
+        const admitted = await security.ws.admit(ctx, {
+          userId: token?.viewer.id,
+          clientIp: security.clientAddress(ctx.extra.request),
+        });
         if (!admitted) return false;
         // Closed with 4001 when the token expires, unless renewed by a ping, and with 4403 when its session ends (docs/SUBSCRIPTIONS.md).
         sockets.start(ctx.extra.socket, token);
@@ -222,18 +236,24 @@ function serveGraphqlWs(server: Server, options: GraphqlWsOptions): { dispose():
           document = parse(payload.query);
         } catch (error) {
           // Whatever parsing refused, the token limit included (GRAPHQL_VALIDATION_FAILED over HTTP).
-          return [gatewayError('GRAPHQL_PARSE_FAILED', error instanceof GraphQLError ? error.message : 'Syntax error.')];
+          return [
+            gatewayError('GRAPHQL_PARSE_FAILED', error instanceof GraphQLError ? error.message : 'Syntax error.'),
+          ];
         }
         let errors: readonly GraphQLError[];
         try {
           errors = validate(schema, document);
         } catch (error) {
           // graphql-js 16 can throw from validation (a bad @skip argument on a subscription's root field).
-          errors = [gatewayError('GRAPHQL_VALIDATION_FAILED', error instanceof Error ? error.message : 'Invalid document.')];
+          errors = [
+            gatewayError('GRAPHQL_VALIDATION_FAILED', error instanceof Error ? error.message : 'Invalid document.'),
+          ];
         }
         if (errors.length > 0) return errors.map(maskGatewayError);
         if (!getOperationAST(document, payload.operationName)) {
-          const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
+          const message = payload.operationName
+            ? `Unknown operation named "${payload.operationName}".`
+            : 'Must provide operation name if query contains multiple operations.';
           return [gatewayError('OPERATION_RESOLUTION_FAILURE', message)];
         }
         let contextValue;
@@ -242,7 +262,14 @@ function serveGraphqlWs(server: Server, options: GraphqlWsOptions): { dispose():
         } catch (error) {
           return [maskGatewayError(maskError(error))];
         }
-        return { schema, operationName: payload.operationName, document, variableValues: payload.variables, contextValue, rootValue: { execute, subscribe } };
+        return {
+          schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue,
+          rootValue: { execute, subscribe },
+        };
       },
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
@@ -271,6 +298,7 @@ function refuseServerMessages(socket: WebSocket): void {
     } catch {
       return; // graphql-ws answers malformed messages itself (4400)
     }
-    if (typeof type === 'string' && SERVER_MESSAGE_TYPES.has(type)) socket.close(4400, `A client may not send ${type} messages`);
+    if (typeof type === 'string' && SERVER_MESSAGE_TYPES.has(type))
+      socket.close(4400, `A client may not send ${type} messages`);
   });
 }

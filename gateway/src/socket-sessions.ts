@@ -54,7 +54,11 @@ export class SocketSessions {
    * token with it. The connection params are updated too, so subscriptions
    * started afterwards are authorised by the new token.
    */
-  async onPing(socket: ClosableSocket, connectionParams: Record<string, unknown> | undefined, payload: unknown): Promise<void> {
+  async onPing(
+    socket: ClosableSocket,
+    connectionParams: Record<string, unknown> | undefined,
+    payload: unknown,
+  ): Promise<void> {
     const authorization = (payload as { authorization?: unknown } | undefined)?.authorization;
     if (authorization === undefined) return;
     const tracked = this.#tracked.get(socket);
@@ -89,7 +93,10 @@ export class SocketSessions {
       this.#forget(socket);
       socket.close(code, reason);
     };
-    const timer = setTimeout(closeWith(CLOSE_TOKEN_EXPIRED, 'Access token expired'), Math.max(0, token.expiresAt.getTime() - Date.now()));
+    const timer = setTimeout(
+      closeWith(CLOSE_TOKEN_EXPIRED, 'Access token expired'),
+      Math.max(0, token.expiresAt.getTime() - Date.now()),
+    );
     timer.unref();
     const unwatch = this.sessions.watch(token.viewer.sessionId, closeWith(CLOSE_FORBIDDEN, SESSION_ENDED_REASON));
     this.#tracked.set(socket, { userId: token.viewer.id, timer, unwatch });

@@ -88,7 +88,10 @@ class ForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     super({ url });
   }
 
-  override async willSendRequest({ request, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
+  override async willSendRequest({
+    request,
+    context,
+  }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
     request.http?.headers.set(IDENTITY_HEADER, await this.identity.sign(context?.viewer ?? null, this.subgraph));
   }
 }
@@ -109,8 +112,16 @@ export function remoteHost(name: SubgraphName, url: string, identity: InternalId
     execute: async (request) => {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', [IDENTITY_HEADER]: await identity.sign(request.viewer, name) },
-        body: JSON.stringify({ query: request.query, variables: request.variables ?? undefined, operationName: request.operationName ?? undefined }),
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          [IDENTITY_HEADER]: await identity.sign(request.viewer, name),
+        },
+        body: JSON.stringify({
+          query: request.query,
+          variables: request.variables ?? undefined,
+          operationName: request.operationName ?? undefined,
+        }),
       });
       const result = (await response.json()) as ExecutionResult;
       return result.errors ? { ...result, errors: toErrors(result.errors) } : result;
@@ -143,7 +154,9 @@ function endOnError(source: AsyncIterableIterator<ExecutionResult>): AsyncIterab
       if (failed) return { done: true, value: undefined };
       try {
         const step = await source.next();
-        return step.done || !step.value.errors ? step : { done: false, value: { ...step.value, errors: toErrors(step.value.errors) } };
+        return step.done || !step.value.errors
+          ? step
+          : { done: false, value: { ...step.value, errors: toErrors(step.value.errors) } };
       } catch (error) {
         failed = true;
         return { done: false, value: { errors: toErrors(error) } };

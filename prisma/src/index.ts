@@ -26,7 +26,9 @@ export { migratedTemplate } from './template.ts';
  */
 export function isUniqueViolation(error: unknown): error is Prisma.PrismaClientKnownRequestError {
   if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  return error.code === 'P2002' || (error.code === 'P2010' && /\b23505\b|UniqueConstraintViolation/.test(error.message));
+  return (
+    error.code === 'P2002' || (error.code === 'P2010' && /\b23505\b|UniqueConstraintViolation/.test(error.message))
+  );
 }
 
 /**
@@ -175,11 +177,15 @@ function redactUrl(url: string): string {
   }
 }
 
-async function claimWorkerId(url: string, wanted?: number): Promise<{ workerId: number; release: () => Promise<void> }> {
+async function claimWorkerId(
+  url: string,
+  wanted?: number,
+): Promise<{ workerId: number; release: () => Promise<void> }> {
   const holder = new pg.Client({ connectionString: url });
   await holder.connect();
   const tryLock = async (candidate: number) =>
-    (await holder.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [WORKER_LOCK_SPACE, candidate])).rows[0]?.ok === true;
+    (await holder.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [WORKER_LOCK_SPACE, candidate]))
+      .rows[0]?.ok === true;
   if (wanted !== undefined) {
     if (await tryLock(wanted)) return { workerId: wanted, release: () => holder.end() };
     await holder.end();

@@ -13,7 +13,18 @@
  * publishes to every member of the chat (the sender included).
  */
 import { createServer, type IncomingMessage } from 'node:http';
-import { execute, GraphQLBoolean, GraphQLID, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, validate, type DocumentNode } from 'graphql';
+import {
+  execute,
+  GraphQLBoolean,
+  GraphQLID,
+  GraphQLNonNull,
+  GraphQLObjectType,
+  GraphQLSchema,
+  GraphQLString,
+  parse,
+  validate,
+  type DocumentNode,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { BARE_ID_BASE as BASE_ID, bareChatId as chatId, bareUserId as userId } from './protocol.ts';
@@ -25,11 +36,18 @@ if (!Number.isInteger(userCount) || userCount < 1 || !Number.isInteger(chatSize)
   throw new Error('FANOUT_USERS and FANOUT_CHAT_SIZE must be positive integers');
 }
 
-const users = new Map(Array.from({ length: userCount }, (_, index) => [userId(index), { id: userId(index), displayName: `Fanout user ${index}` }]));
+const users = new Map(
+  Array.from({ length: userCount }, (_, index) => [
+    userId(index),
+    { id: userId(index), displayName: `Fanout user ${index}` },
+  ]),
+);
 const chats = new Map(
   Array.from({ length: Math.ceil(userCount / chatSize) }, (_, chat) => [
     chatId(chat),
-    Array.from({ length: Math.min(chatSize, userCount - chat * chatSize) }, (_, member) => userId(chat * chatSize + member)),
+    Array.from({ length: Math.min(chatSize, userCount - chat * chatSize) }, (_, member) =>
+      userId(chat * chatSize + member),
+    ),
   ]),
 );
 
@@ -107,7 +125,10 @@ const Message = new GraphQLObjectType<MessageEvent, Context>({
 });
 
 const schema = new GraphQLSchema({
-  query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: new GraphQLNonNull(GraphQLBoolean), resolve: () => true } } }),
+  query: new GraphQLObjectType({
+    name: 'Query',
+    fields: { ok: { type: new GraphQLNonNull(GraphQLBoolean), resolve: () => true } },
+  }),
   mutation: new GraphQLObjectType<unknown, Context>({
     name: 'Mutation',
     fields: {
@@ -173,11 +194,16 @@ const server = createServer((request, response) => {
   }
   void (async () => {
     try {
-      const { query, variables } = JSON.parse(await readBody(request)) as { query: string; variables?: Record<string, unknown> };
+      const { query, variables } = JSON.parse(await readBody(request)) as {
+        query: string;
+        variables?: Record<string, unknown>;
+      };
       const result = await execute({ schema, document: prepared(query), variableValues: variables, contextValue: {} });
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
     } catch (error) {
-      response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: String(error) }] }));
+      response
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ message: String(error) }] }));
     }
   })();
 });
@@ -186,14 +212,18 @@ const wss = new WebSocketServer({ server, path: '/graphql' });
 const wsServer = useServer<{ userId?: string }>(
   {
     schema,
-    context: (ctx): Context => ({ userId: typeof ctx.connectionParams?.userId === 'string' ? ctx.connectionParams.userId : undefined }),
+    context: (ctx): Context => ({
+      userId: typeof ctx.connectionParams?.userId === 'string' ? ctx.connectionParams.userId : undefined,
+    }),
   },
   wss,
 );
 
 server.listen(port, '127.0.0.1', () => {
   const address = server.address();
-  process.stderr.write(`${JSON.stringify({ msg: 'bare graphql-ws server ready', port: typeof address === 'object' && address ? address.port : port })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ msg: 'bare graphql-ws server ready', port: typeof address === 'object' && address ? address.port : port })}\n`,
+  );
 });
 
 const shutdown = () => {

@@ -8,7 +8,15 @@
  * machine clock), and reports to the orchestrator over IPC (protocol.ts).
  */
 import WebSocket from 'ws';
-import { preciseNow, readMessageText, type ClientSpec, type FromLoadClient, type Phase, type Progress, type ToLoadClient } from './protocol.ts';
+import {
+  preciseNow,
+  readMessageText,
+  type ClientSpec,
+  type FromLoadClient,
+  type Phase,
+  type Progress,
+  type ToLoadClient,
+} from './protocol.ts';
 import { closeSocket } from './processes.ts';
 
 if (!process.send) throw new Error('load-client.ts runs as a forked child of the fan-out scenario');
@@ -49,9 +57,17 @@ function recordLatency(ms: number): void {
 
 /** The first delivery of each client is parsed in full: the federated fields must all be there. */
 function wellFormed(frame: string): boolean {
-  const message = JSON.parse(frame) as { payload?: { data?: { messageAdded?: Record<string, unknown> }; errors?: unknown } };
+  const message = JSON.parse(frame) as {
+    payload?: { data?: { messageAdded?: Record<string, unknown> }; errors?: unknown };
+  };
   const added = message.payload?.data?.messageAdded as
-    | { id?: unknown; text?: unknown; createdAt?: unknown; sender?: { id?: unknown; displayName?: unknown }; chat?: { id?: unknown } }
+    | {
+        id?: unknown;
+        text?: unknown;
+        createdAt?: unknown;
+        sender?: { id?: unknown; displayName?: unknown };
+        chat?: { id?: unknown };
+      }
     | undefined;
   return (
     !message.payload?.errors &&
@@ -163,7 +179,10 @@ process.on('message', (message: ToLoadClient) => {
       void connect(message.url, message.query, message.clients, message.concurrency);
       break;
     case 'liveness':
-      send({ type: 'liveness', notLiveChats: [...new Set(clients.filter((client) => !client.live).map((client) => client.spec.chat))] });
+      send({
+        type: 'liveness',
+        notLiveChats: [...new Set(clients.filter((client) => !client.live).map((client) => client.spec.chat))],
+      });
       break;
     case 'collect':
       send({ type: 'collected', latencies: latencies.slice(0, latencyCount) });

@@ -31,15 +31,36 @@ interface Profile {
  * callers would miss most of their awaited work.
  */
 const COMPONENTS: { name: string; match: RegExp }[] = [
-  { name: 'database: Prisma client, query compiler (wasm), pg driver', match: /@prisma\/|\/pg\/|pg-protocol|pg-pool|pg-types|wasm:\/\/|@opentelemetry/ },
-  { name: 'HTTP and Yoga: node:http, graphql-yoga, envelop, whatwg-node (sendMessage requests; Yoga\'s hooks around subscription events)', match: /graphql-yoga|@envelop\/|@whatwg-node\/|node:_http_|node:http/ },
-  { name: 'federation: @apollo/gateway executeQueryPlan, result shaping, federation-internals', match: /@apollo\/(gateway|federation-internals|query-planner)|gateway\/src\/subscriptions/ },
+  {
+    name: 'database: Prisma client, query compiler (wasm), pg driver',
+    match: /@prisma\/|\/pg\/|pg-protocol|pg-pool|pg-types|wasm:\/\/|@opentelemetry/,
+  },
+  {
+    name: "HTTP and Yoga: node:http, graphql-yoga, envelop, whatwg-node (sendMessage requests; Yoga's hooks around subscription events)",
+    match: /graphql-yoga|@envelop\/|@whatwg-node\/|node:_http_|node:http/,
+  },
+  {
+    name: 'federation: @apollo/gateway executeQueryPlan, result shaping, federation-internals',
+    match: /@apollo\/(gateway|federation-internals|query-planner)|gateway\/src\/subscriptions/,
+  },
   { name: 'authorization: graphql-shield, graphql-middleware', match: /graphql-shield|graphql-middleware/ },
-  { name: 'graphql-js: parse, validate, execute (subgraphs and subscription events)', match: /node_modules\/graphql\// },
-  { name: 'subgraph hosting: contexts, session and entity cache, DataLoader', match: /common\/src\/(subgraph|runtime|cache)|dataloader|subgraphs\/[a-z]+\/src\/(index|context|services|store)/ },
-  { name: 'message stream: pub/sub, ordered stream, graphql-subscriptions', match: /common\/src\/pubsub|graphql-subscriptions|ordered-stream|typing-expiry/ },
+  {
+    name: 'graphql-js: parse, validate, execute (subgraphs and subscription events)',
+    match: /node_modules\/graphql\//,
+  },
+  {
+    name: 'subgraph hosting: contexts, session and entity cache, DataLoader',
+    match: /common\/src\/(subgraph|runtime|cache)|dataloader|subgraphs\/[a-z]+\/src\/(index|context|services|store)/,
+  },
+  {
+    name: 'message stream: pub/sub, ordered stream, graphql-subscriptions',
+    match: /common\/src\/pubsub|graphql-subscriptions|ordered-stream|typing-expiry/,
+  },
   { name: 'message pipeline (sendMessage)', match: /subgraphs\/messages\/src\/(pipeline|resolvers)/ },
-  { name: 'graphql-ws, ws: framing and sending', match: /graphql-ws\/|\/ws\/lib\/|gateway\/src\/(server|socket-sessions)/ },
+  {
+    name: 'graphql-ws, ws: framing and sending',
+    match: /graphql-ws\/|\/ws\/lib\/|gateway\/src\/(server|socket-sessions)/,
+  },
   { name: 'crypto: JWT verification (jose, WebCrypto), WebSocket handshakes', match: /\/jose\/|node:internal\/crypto/ },
   { name: 'bench baseline server', match: /bench\/src\/fanout\/bare-server/ },
 ];
@@ -93,11 +114,14 @@ profile.samples.forEach((id, index) => {
   }
   const pkg = packageOf(leaf.callFrame);
   selfByPackage.set(pkg, (selfByPackage.get(pkg) ?? 0) + us);
-  const where = leaf.callFrame.url ? `${leaf.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '')}:${leaf.callFrame.lineNumber + 1}` : '';
+  const where = leaf.callFrame.url
+    ? `${leaf.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '')}:${leaf.callFrame.lineNumber + 1}`
+    : '';
   const fn = `${leaf.callFrame.functionName || '(anonymous)'} ${where}`.trim();
   selfByFunction.set(fn, (selfByFunction.get(fn) ?? 0) + us);
   const stack: ProfileNode['callFrame'][] = [];
-  for (let node: number | undefined = id; node !== undefined; node = parent.get(node)) stack.push(byId.get(node)!.callFrame);
+  for (let node: number | undefined = id; node !== undefined; node = parent.get(node))
+    stack.push(byId.get(node)!.callFrame);
   const component = componentOf(stack);
   byComponent.set(component, (byComponent.get(component) ?? 0) + us);
 });
@@ -107,14 +131,19 @@ const pct = (us: number, of = busyUs) => `${((100 * us) / of).toFixed(1).padStar
 const ms = (us: number) => `${(us / 1000).toFixed(0).padStart(7)} ms`;
 const table = (title: string, rows: Map<string, number>, limit: number) => {
   const lines = [`${title}`];
-  for (const [name, us] of [...rows].sort((a, b) => b[1] - a[1]).slice(0, limit)) lines.push(`  ${ms(us)} ${pct(us)}  ${name}`);
+  for (const [name, us] of [...rows].sort((a, b) => b[1] - a[1]).slice(0, limit))
+    lines.push(`  ${ms(us)} ${pct(us)}  ${name}`);
   return lines.join('\n');
 };
 process.stdout.write(
   [
     `${file}: ${(totalUs / 1e6).toFixed(1)} s profiled, busy ${(busyUs / 1e6).toFixed(1)} s (${pct(busyUs, totalUs).trim()}), idle ${(idleUs / 1e6).toFixed(1)} s; percentages of busy time`,
     '',
-    table('Time by component (of the nearest frame on the stack that belongs to one):', byComponent, COMPONENTS.length + 3),
+    table(
+      'Time by component (of the nearest frame on the stack that belongs to one):',
+      byComponent,
+      COMPONENTS.length + 3,
+    ),
     '',
     table('Self time by package:', selfByPackage, top),
     '',

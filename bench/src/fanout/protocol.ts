@@ -7,7 +7,8 @@
  */
 
 /** The subscription every client opens, on the gateway and on the bare baseline alike. */
-export const SUBSCRIPTION = 'subscription FanOut { messageAdded { id text createdAt sender { id displayName } chat { id } } }';
+export const SUBSCRIPTION =
+  'subscription FanOut { messageAdded { id text createdAt sender { id displayName } chat { id } } }';
 
 /**
  * The phase a message belongs to: `w` warm-up (proves subscriptions live,
@@ -21,7 +22,8 @@ export const PHASES: readonly Phase[] = ['w', 'f', 'c'];
 export const preciseNow = (): number => performance.timeOrigin + performance.now();
 
 /** The text of a benchmark message: its phase, a sequence number and when it was sent. */
-export const messageText = (phase: Phase, seq: number, sentAt: number): string => `fo:${phase}:${seq}:${sentAt.toFixed(3)}`;
+export const messageText = (phase: Phase, seq: number, sentAt: number): string =>
+  `fo:${phase}:${seq}:${sentAt.toFixed(3)}`;
 
 /**
  * Reads phase and send time from a raw `next` frame without parsing the

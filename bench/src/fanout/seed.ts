@@ -88,20 +88,36 @@ export async function seedPopulation({
     let database: number;
     let rows: number;
     const ids = new Snowflake({ worker: SEED_WORKER });
-    const users = Array.from({ length: userCount }, (_, index) => ({ index, id: ids.next().toString(), sessionId: ids.next().toString(), username: `fanout_${index}` }));
+    const users = Array.from({ length: userCount }, (_, index) => ({
+      index,
+      id: ids.next().toString(),
+      sessionId: ids.next().toString(),
+      username: `fanout_${index}`,
+    }));
     const chats = Array.from({ length: Math.ceil(userCount / chatSize) }, (_, chat) => ({
       id: ids.next().toString(),
-      members: Array.from({ length: Math.min(chatSize, userCount - chat * chatSize) }, (_, member) => chat * chatSize + member),
+      members: Array.from(
+        { length: Math.min(chatSize, userCount - chat * chatSize) },
+        (_, member) => chat * chatSize + member,
+      ),
     }));
     try {
-      await applyMigrations({ query: async (sql, params) => (await db.query(sql, params)).rows, exec: async (sql) => void (await db.query(sql)) });
+      await applyMigrations({
+        query: async (sql, params) => (await db.query(sql, params)).rows,
+        exec: async (sql) => void (await db.query(sql)),
+      });
       database = performance.now() - started;
       const rowsStarted = performance.now();
       await db.query('BEGIN');
       await db.query(
         `INSERT INTO users (id, username, display_name, password_hash)
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])`,
-        [users.map((user) => user.id), users.map((user) => user.username), users.map((user) => `Fanout user ${user.index}`), users.map(() => 'seeded-without-password')],
+        [
+          users.map((user) => user.id),
+          users.map((user) => user.username),
+          users.map((user) => `Fanout user ${user.index}`),
+          users.map(() => 'seeded-without-password'),
+        ],
       );
       await db.query(
         `INSERT INTO sessions (id, user_id, device_name, expires_at)
@@ -111,13 +127,27 @@ export async function seedPopulation({
       await db.query(
         `INSERT INTO chats (id, kind, title, created_by_id)
          SELECT id, 'GROUP', title, owner FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS c(id, title, owner)`,
-        [chats.map((chat) => chat.id), chats.map((_, index) => `Fan-out ${index}`), chats.map((chat) => users[chat.members[0]!]!.id)],
+        [
+          chats.map((chat) => chat.id),
+          chats.map((_, index) => `Fan-out ${index}`),
+          chats.map((chat) => users[chat.members[0]!]!.id),
+        ],
       );
-      const memberships = chats.flatMap((chat) => chat.members.map((member, position) => ({ chatId: chat.id, userId: users[member]!.id, role: position === 0 ? 'OWNER' : 'MEMBER' })));
+      const memberships = chats.flatMap((chat) =>
+        chat.members.map((member, position) => ({
+          chatId: chat.id,
+          userId: users[member]!.id,
+          role: position === 0 ? 'OWNER' : 'MEMBER',
+        })),
+      );
       await db.query(
         `INSERT INTO chat_members (chat_id, user_id, role)
          SELECT chat_id, user_id, role::"ChatRole" FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS m(chat_id, user_id, role)`,
-        [memberships.map((row) => row.chatId), memberships.map((row) => row.userId), memberships.map((row) => row.role)],
+        [
+          memberships.map((row) => row.chatId),
+          memberships.map((row) => row.userId),
+          memberships.map((row) => row.role),
+        ],
       );
       await db.query('COMMIT');
       // Statistics, as a database in service has them: the first queries must not be planned blind.
@@ -128,10 +158,17 @@ export async function seedPopulation({
     }
     const tokensStarted = performance.now();
     const secrets = generateSecrets();
-    const tokens = await TokenService.create({ signingKeys: JSON.parse(secrets.JWT_PRIVATE_KEYS), accessTokenTtlSeconds: 6 * 3600 });
+    const tokens = await TokenService.create({
+      signingKeys: JSON.parse(secrets.JWT_PRIVATE_KEYS),
+      accessTokenTtlSeconds: 6 * 3600,
+    });
     const seeded: SeededUser[] = [];
     for (const user of users) {
-      const { token } = await tokens.issueAccessToken({ id: user.id, username: user.username, sessionId: user.sessionId });
+      const { token } = await tokens.issueAccessToken({
+        id: user.id,
+        username: user.username,
+        sessionId: user.sessionId,
+      });
       seeded.push({ id: user.id, username: user.username, token });
     }
     return {

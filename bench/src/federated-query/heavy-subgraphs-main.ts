@@ -12,12 +12,18 @@ import { execute, parse, validate, type DocumentNode, type GraphQLSchema } from 
 import { HEAVY_SUBGRAPHS, heavySchema } from './heavy-subgraphs.ts';
 
 const MAX_CACHED = 10_000;
-const schemas = new Map<string, GraphQLSchema>(HEAVY_SUBGRAPHS.map((subgraph) => [`/${subgraph.name}`, heavySchema(subgraph)]));
+const schemas = new Map<string, GraphQLSchema>(
+  HEAVY_SUBGRAPHS.map((subgraph) => [`/${subgraph.name}`, heavySchema(subgraph)]),
+);
 const answers = new Map<string, string>();
 const documents = new Map<string, DocumentNode | readonly Error[]>();
 
 async function answer(schema: GraphQLSchema, body: string): Promise<string> {
-  const { query, variables, operationName } = JSON.parse(body) as { query?: string; variables?: Record<string, unknown>; operationName?: string };
+  const { query, variables, operationName } = JSON.parse(body) as {
+    query?: string;
+    variables?: Record<string, unknown>;
+    operationName?: string;
+  };
   if (typeof query !== 'string') return JSON.stringify({ errors: [{ message: 'query must be a string' }] });
   let document = documents.get(query);
   if (!document) {
@@ -26,8 +32,14 @@ async function answer(schema: GraphQLSchema, body: string): Promise<string> {
     document = errors.length > 0 ? errors : parsed;
     documents.set(query, document);
   }
-  if (Array.isArray(document)) return JSON.stringify({ errors: document.map((error: Error) => ({ message: error.message })) });
-  const result = await execute({ schema, document: document as DocumentNode, variableValues: variables, operationName });
+  if (Array.isArray(document))
+    return JSON.stringify({ errors: document.map((error: Error) => ({ message: error.message })) });
+  const result = await execute({
+    schema,
+    document: document as DocumentNode,
+    variableValues: variables,
+    operationName,
+  });
   return JSON.stringify(result);
 }
 
@@ -35,7 +47,9 @@ const server = createServer((request, response) => {
   const schema = schemas.get(request.url ?? '');
   if (!schema || request.method !== 'POST') {
     // `{ __typename }` on GET or elsewhere: the readiness probe gets a 404 it can tell from "not listening".
-    response.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"message":"POST to /accounts, /inventory, /products or /reviews"}]}');
+    response
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end('{"errors":[{"message":"POST to /accounts, /inventory, /products or /reviews"}]}');
     return;
   }
   const chunks: Buffer[] = [];
@@ -52,7 +66,10 @@ const server = createServer((request, response) => {
         if (!text.includes('"errors"')) answers.set(key, text);
         send(text);
       },
-      (error: unknown) => response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: String(error) }] })),
+      (error: unknown) =>
+        response
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ errors: [{ message: String(error) }] })),
     );
   });
 });

@@ -26,12 +26,17 @@ const gateway = createGatewayRuntime({
   supergraph: process.env.SUPERGRAPH_FILE ?? '',
   logging: 'warn',
   propagateHeaders: {
-    fromClientToSubgraphs: ({ request, subgraphName }) => ({ 'x-request-id': request.headers.get('x-request-id'), ...headers[subgraphName] }),
+    fromClientToSubgraphs: ({ request, subgraphName }) => ({
+      'x-request-id': request.headers.get('x-request-id'),
+      ...headers[subgraphName],
+    }),
   },
 });
 // The gateway answers its own errors; Node ignores what a request listener returns.
 const server = createServer((request, response) => void gateway(request, response));
-await new Promise<void>((resolve) => server.listen(Number(process.env.PORT ?? 4000), process.env.HOST ?? '127.0.0.1', resolve));
+await new Promise<void>((resolve) =>
+  server.listen(Number(process.env.PORT ?? 4000), process.env.HOST ?? '127.0.0.1', resolve),
+);
 process.stderr.write(`hive-gateway baseline listening on ${process.env.PORT}\n`);
 
 const stop = () => {

@@ -20,7 +20,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { InternalIdentity, loadConfig, log, RedisModel, TokensModel, TokenService, type SubgraphName } from '@chat/common';
+import {
+  InternalIdentity,
+  loadConfig,
+  log,
+  RedisModel,
+  TokensModel,
+  TokenService,
+  type SubgraphName,
+} from '@chat/common';
 import { HostingModel, SecurityModel } from '../../../gateway/src/env.ts';
 import { buildGatewayPipeline, createRequestListener } from '../../../gateway/src/pipeline.ts';
 import { remoteHost } from '../../../gateway/src/subgraph-hosts.ts';

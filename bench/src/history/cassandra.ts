@@ -43,9 +43,13 @@ async function pool(tasks: Iterable<() => Promise<unknown>>, limit: number): Pro
 
 /** Whether the messages subgraph has created its tables in `keyspace` (it does so at start). */
 export async function keyspaceReady(client: cassandra.Client, keyspace: string): Promise<boolean> {
-  const result = await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [keyspace]);
+  const result = await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [
+    keyspace,
+  ]);
   const tables = new Set(result.rows.map((row) => row.get('table_name') as string));
-  return ['messages_by_chat', 'messages_by_id', 'chat_heads', 'message_days', 'message_times'].every((table) => tables.has(table));
+  return ['messages_by_chat', 'messages_by_id', 'chat_heads', 'message_days', 'message_times'].every((table) =>
+    tables.has(table),
+  );
 }
 
 export async function seedCassandra(
@@ -89,7 +93,7 @@ export async function seedCassandra(
 
   // messages_by_chat: batches within one (chat, bucket) partition.
   function* chatBatches() {
-    for (let from = 1; from <= n; ) {
+    for (let from = 1; from <= n;) {
       const bucketEnd = (((from >> BUCKET_BITS) + 1) << BUCKET_BITS) - 1;
       const to = Math.min(n, from + BATCH_ROWS - 1, bucketEnd);
       const bucket = long(from >> BUCKET_BITS);
@@ -98,7 +102,10 @@ export async function seedCassandra(
         const queries = [];
         for (let seq = first; seq <= to; seq++) {
           const r = row(seq);
-          queries.push({ query: byChat, params: [chatId, bucket, r.seq, r.id, r.sender, r.clientMessageId, r.text, r.createdAt] });
+          queries.push({
+            query: byChat,
+            params: [chatId, bucket, r.seq, r.id, r.sender, r.clientMessageId, r.text, r.createdAt],
+          });
         }
         await client.batch(queries, { prepare: true, logged: false });
         report('messages_by_chat', to - first + 1);
@@ -125,14 +132,15 @@ export async function seedCassandra(
   // The time index: batches within one (chat, day) partition, and each day once.
   nextTable();
   function* timeBatches() {
-    for (let from = 1; from <= n; ) {
+    for (let from = 1; from <= n;) {
       const day = dayOf(createdAtMs(data, from));
       let to = from;
       while (to < n && to - from + 1 < BATCH_ROWS && dayOf(createdAtMs(data, to + 1)) === day) to++;
       const first = from;
       yield async () => {
         const queries = [];
-        for (let seq = first; seq <= to; seq++) queries.push({ query: times, params: [chatId, day, new Date(createdAtMs(data, seq)), long(seq)] });
+        for (let seq = first; seq <= to; seq++)
+          queries.push({ query: times, params: [chatId, day, new Date(createdAtMs(data, seq)), long(seq)] });
         await client.batch(queries, { prepare: true, logged: false });
         report('message_times', to - first + 1);
       };
@@ -142,22 +150,32 @@ export async function seedCassandra(
   await pool(timeBatches(), concurrency);
   const allDays = new Set<number>();
   for (let seq = 1; seq <= n; seq++) allDays.add(dayOf(createdAtMs(data, seq)));
-  await pool([...allDays].map((day) => () => client.execute(days, [chatId, day])), concurrency);
+  await pool(
+    [...allDays].map((day) => () => client.execute(days, [chatId, day])),
+    concurrency,
+  );
 
-  await client.execute(`UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET last_seq = ? WHERE chat_id = ?`, [long(n), long(n), chatId]);
+  await client.execute(`UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET last_seq = ? WHERE chat_id = ?`, [
+    long(n),
+    long(n),
+    chatId,
+  ]);
   await checkSeededCassandra(client, keyspace, data);
 }
 
 /** Spot-checks a few rows against dataset.ts. */
 async function checkSeededCassandra(client: cassandra.Client, keyspace: string, data: HistoryDataset): Promise<void> {
   for (const seq of [1, Math.ceil(data.messages / 2), data.messages]) {
-    const result = await client.execute(`SELECT id, body FROM ${keyspace}.messages_by_chat WHERE chat_id = ? AND bucket = ? AND seq = ?`, [
-      long(data.chatId),
-      long(seq >> BUCKET_BITS),
-      long(seq),
-    ]);
+    const result = await client.execute(
+      `SELECT id, body FROM ${keyspace}.messages_by_chat WHERE chat_id = ? AND bucket = ? AND seq = ?`,
+      [long(data.chatId), long(seq >> BUCKET_BITS), long(seq)],
+    );
     const found = result.first();
-    if (!found || found.get('id').toString() !== messageId(data, seq).toString() || found.get('body') !== messageText(seq)) {
+    if (
+      !found ||
+      found.get('id').toString() !== messageId(data, seq).toString() ||
+      found.get('body') !== messageText(seq)
+    ) {
       throw new Error(`seeded message ${seq} is missing or differs in ${keyspace}.messages_by_chat`);
     }
   }
@@ -166,8 +184,15 @@ async function checkSeededCassandra(client: cassandra.Client, keyspace: string, 
 /** The SSTables on disk per table of the keyspace (what is still in memtables is not counted). */
 export async function tableSizes(client: cassandra.Client, keyspace: string): Promise<string> {
   try {
-    const result = await client.execute('SELECT table_name, mebibytes FROM system_views.disk_usage WHERE keyspace_name = ?', [keyspace], { prepare: false });
-    return result.rows.map((row) => `${row.get('table_name') as string} ${String(row.get('mebibytes'))} MiB`).join(', ') + ' on disk';
+    const result = await client.execute(
+      'SELECT table_name, mebibytes FROM system_views.disk_usage WHERE keyspace_name = ?',
+      [keyspace],
+      { prepare: false },
+    );
+    return (
+      result.rows.map((row) => `${row.get('table_name') as string} ${String(row.get('mebibytes'))} MiB`).join(', ') +
+      ' on disk'
+    );
   } catch (error) {
     return `unknown (${(error as Error).message})`;
   }
@@ -179,10 +204,18 @@ export async function tableSizes(client: cassandra.Client, keyspace: string): Pr
  * reads measured; at most `timeoutMs`.
  * @returns whether it finished in time.
  */
-export async function waitForCompactions(client: cassandra.Client, keyspace: string, timeoutMs: number): Promise<boolean> {
+export async function waitForCompactions(
+  client: cassandra.Client,
+  keyspace: string,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const tasks = await client.execute('SELECT kind FROM system_views.sstable_tasks WHERE keyspace_name = ? ALLOW FILTERING', [keyspace], { prepare: false });
+    const tasks = await client.execute(
+      'SELECT kind FROM system_views.sstable_tasks WHERE keyspace_name = ? ALLOW FILTERING',
+      [keyspace],
+      { prepare: false },
+    );
     if (tasks.rowLength === 0) return true;
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -190,7 +223,13 @@ export async function waitForCompactions(client: cassandra.Client, keyspace: str
 }
 
 /** A history page's read with tracing on: the events Cassandra recorded, for looking into slow pages. */
-export async function tracePage(client: cassandra.Client, keyspace: string, chatId: bigint, beforeSeq: number, limit: number): Promise<string> {
+export async function tracePage(
+  client: cassandra.Client,
+  keyspace: string,
+  chatId: bigint,
+  beforeSeq: number,
+  limit: number,
+): Promise<string> {
   const bucket = (beforeSeq - 1) >> BUCKET_BITS;
   const result = await client.execute(
     `SELECT * FROM ${keyspace}.messages_by_chat WHERE chat_id = ? AND bucket = ? AND seq < ? LIMIT ?`,

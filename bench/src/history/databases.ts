@@ -51,7 +51,10 @@ export class PostgresDatabase {
   }
 
   async exists(): Promise<boolean> {
-    return this.#admin(async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [this.name])).rowCount === 1);
+    return this.#admin(
+      async (client) =>
+        (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [this.name])).rowCount === 1,
+    );
   }
 
   /** Creates the database (empty) and applies the project's migrations, as a gateway would at start. */
@@ -69,7 +72,8 @@ export class PostgresDatabase {
     await this.#session(async (client) => {
       await client.query('SET synchronous_commit = off');
       await seedSql((sql, params) => client.query(sql, params), data, options);
-      if (options.withHistory) await checkSeededSql(async (sql, params) => (await client.query(sql, params)).rows, data);
+      if (options.withHistory)
+        await checkSeededSql(async (sql, params) => (await client.query(sql, params)).rows, data);
     });
   }
 

@@ -41,7 +41,8 @@ export interface HistoryDataset {
   sessionId: bigint;
 }
 
-const snowflake = (ms: number, worker: bigint, sequence: bigint): bigint => (BigInt(ms - EPOCH_MS) << 22n) | (worker << 12n) | sequence;
+const snowflake = (ms: number, worker: bigint, sequence: bigint): bigint =>
+  (BigInt(ms - EPOCH_MS) << 22n) | (worker << 12n) | sequence;
 
 /**
  * The dataset of `messages` messages, the newest sent about now (`now`).
@@ -68,7 +69,8 @@ export function historyDataset(messages: number, tag: string, now = Date.now()):
 export const createdAtMs = (data: HistoryDataset, seq: number): number => data.firstAtMs + (seq - 1) * data.intervalMs;
 
 /** The ID of message `seq`. */
-export const messageId = (data: HistoryDataset, seq: number): bigint => snowflake(createdAtMs(data, seq), SEED_WORKER, 0n);
+export const messageId = (data: HistoryDataset, seq: number): bigint =>
+  snowflake(createdAtMs(data, seq), SEED_WORKER, 0n);
 
 /** Odd `seq`: the reader; even: the other member. */
 export const senderId = (data: HistoryDataset, seq: number): bigint => (seq % 2 === 1 ? data.readerId : data.otherId);

@@ -18,7 +18,15 @@ import { join } from 'node:path';
 import type { generateSecrets } from '@chat/common';
 import { waitUntilReady } from '@chat/tests/kit/readiness';
 import { cleanUpOnSignal, startNode, type NodeProcess } from '../processes.ts';
-import { cassandraClient, dropKeyspace, keyspaceReady, seedCassandra, tableSizes, tracePage, waitForCompactions } from './cassandra.ts';
+import {
+  cassandraClient,
+  dropKeyspace,
+  keyspaceReady,
+  seedCassandra,
+  tableSizes,
+  tracePage,
+  waitForCompactions,
+} from './cassandra.ts';
 import { PostgresDatabase, seedEmbedded } from './databases.ts';
 import { historyDataset, type HistoryDataset } from './dataset.ts';
 import { PAGE_SIZE } from './reader.ts';
@@ -60,7 +68,9 @@ interface Manifest {
 }
 
 const toManifest = (data: HistoryDataset) =>
-  Object.fromEntries(Object.entries(data).map(([key, value]) => [key, typeof value === 'bigint' ? value.toString() : value])) as Manifest['dataset'];
+  Object.fromEntries(
+    Object.entries(data).map(([key, value]) => [key, typeof value === 'bigint' ? value.toString() : value]),
+  ) as Manifest['dataset'];
 const fromManifest = (stored: Manifest['dataset']): HistoryDataset => ({
   messages: Number(stored.messages),
   firstAtMs: Number(stored.firstAtMs),
@@ -74,10 +84,16 @@ const fromManifest = (stored: Manifest['dataset']): HistoryDataset => ({
 });
 
 /** Seeds (or, kept, reuses) the three deployments and starts their gateways. Cleans up after itself when anything fails. */
-export async function startDeployments(settings: HistorySettings, secrets: ReturnType<typeof generateSecrets>, progress: (message: string) => void): Promise<Deployments> {
+export async function startDeployments(
+  settings: HistorySettings,
+  secrets: ReturnType<typeof generateSecrets>,
+  progress: (message: string) => void,
+): Promise<Deployments> {
   const { messages, keep } = settings;
   const suffix = keep ? String(messages) : `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const root = keep ? join(tmpdir(), `chat-bench-history-${messages}`) : mkdtempSync(join(tmpdir(), 'chat-bench-history-'));
+  const root = keep
+    ? join(tmpdir(), `chat-bench-history-${messages}`)
+    : mkdtempSync(join(tmpdir(), 'chat-bench-history-'));
   mkdirSync(root, { recursive: true });
   const manifestFile = join(root, 'manifest.json');
   const postgres = new PostgresDatabase(settings.postgresUrl, `bench_history_${suffix}_pg`);
@@ -129,19 +145,30 @@ export async function startDeployments(settings: HistorySettings, secrets: Retur
 
   try {
     await client.connect().catch((error: unknown) => {
-      throw new Error(`Cassandra at ${settings.cassandraContactPoints} does not answer (npm run services:up): ${(error as Error).message}`);
+      throw new Error(
+        `Cassandra at ${settings.cassandraContactPoints} does not answer (npm run services:up): ${(error as Error).message}`,
+      );
     });
-    const manifest = keep && existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : undefined;
+    const manifest =
+      keep && existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : undefined;
     let data: HistoryDataset;
     let seedSeconds: Record<StorageMode, number>;
     let cassandraGateway: NodeProcess;
     const reusable =
-      manifest?.messages === messages && (await postgres.exists()) && (await relational.exists()) && (await keyspaceReady(client, keyspace)) && existsSync(pgliteDir);
+      manifest?.messages === messages &&
+      (await postgres.exists()) &&
+      (await relational.exists()) &&
+      (await keyspaceReady(client, keyspace)) &&
+      existsSync(pgliteDir);
     if (manifest && reusable) {
       progress(`reusing the seeded chat of ${messages.toLocaleString('en-US')} messages (${root}; BENCH_HISTORY_KEEP)`);
       data = fromManifest(manifest.dataset);
       seedSeconds = manifest.seedSeconds;
-      cassandraGateway = await startGateway('cassandra', { ...serverEnv, DATABASE_URL: relational.url, ...cassandraEnv });
+      cassandraGateway = await startGateway('cassandra', {
+        ...serverEnv,
+        DATABASE_URL: relational.url,
+        ...cassandraEnv,
+      });
     } else {
       if (keep) await dropAll(); // a seeding that never completed
       mkdirSync(root, { recursive: true });
@@ -178,7 +205,11 @@ export async function startDeployments(settings: HistorySettings, secrets: Retur
       cassandraGateway = started!;
       const pgliteSeconds = await timed('pglite', () => seedEmbedded(pgliteDir, data, { withHistory: true, progress }));
       seedSeconds = { postgres: postgresSeconds, cassandra: cassandraSeconds, pglite: pgliteSeconds };
-      if (keep) writeFileSync(manifestFile, `${JSON.stringify({ messages, dataset: toManifest(data), seedSeconds } satisfies Manifest, null, 2)}\n`);
+      if (keep)
+        writeFileSync(
+          manifestFile,
+          `${JSON.stringify({ messages, dataset: toManifest(data), seedSeconds } satisfies Manifest, null, 2)}\n`,
+        );
     }
     const [postgresGateway, pgliteGateway] = await Promise.all([
       startGateway('postgres', { ...serverEnv, DATABASE_URL: postgres.url }),
@@ -187,11 +218,19 @@ export async function startDeployments(settings: HistorySettings, secrets: Retur
     // Seeding sets off compactions: let them finish rather than compete with the reads measured.
     const settling = performance.now();
     const settled = await waitForCompactions(client, keyspace, 180_000);
-    progress(`Cassandra compactions ${settled ? 'done' : 'still running after 180 s; measuring anyway'} (${((performance.now() - settling) / 1000).toFixed(1)} s)`);
-    const gatewayOf: Record<StorageMode, NodeProcess> = { postgres: postgresGateway, cassandra: cassandraGateway, pglite: pgliteGateway };
+    progress(
+      `Cassandra compactions ${settled ? 'done' : 'still running after 180 s; measuring anyway'} (${((performance.now() - settling) / 1000).toFixed(1)} s)`,
+    );
+    const gatewayOf: Record<StorageMode, NodeProcess> = {
+      postgres: postgresGateway,
+      cassandra: cassandraGateway,
+      pglite: pgliteGateway,
+    };
     return {
       data,
-      byMode: Object.fromEntries(STORAGE_MODES.map((mode) => [mode, { mode, gateway: gatewayOf[mode], seedSeconds: seedSeconds[mode] }])) as Record<StorageMode, Deployment>,
+      byMode: Object.fromEntries(
+        STORAGE_MODES.map((mode) => [mode, { mode, gateway: gatewayOf[mode], seedSeconds: seedSeconds[mode] }]),
+      ) as Record<StorageMode, Deployment>,
       describe: async () => `postgres: ${await postgres.sizes()}; cassandra: ${await tableSizes(client, keyspace)}`,
       explain: async (beforeSeq) => {
         const plan = await postgres.explain(PRISMA_PAGE_SQL, [data.chatId, beforeSeq, PAGE_SIZE + 1, 0]);
@@ -201,7 +240,9 @@ export async function startDeployments(settings: HistorySettings, secrets: Retur
       dispose,
     };
   } catch (error) {
-    await dispose().catch((cleanup: unknown) => progress(`cleaning up after a failed setup failed too: ${String(cleanup)}`));
+    await dispose().catch((cleanup: unknown) =>
+      progress(`cleaning up after a failed setup failed too: ${String(cleanup)}`),
+    );
     throw error;
   }
 }

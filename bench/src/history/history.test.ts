@@ -10,7 +10,8 @@ describe('history dataset', () => {
   it('spreads a million messages over a year, the newest just before now, IDs minted at their times', () => {
     assert.equal(Date.UTC(2026, 10, 26) - createdAtMs(data, 1_000_000), data.intervalMs);
     assert.ok(createdAtMs(data, 1) < Date.UTC(2025, 10, 27));
-    for (const seq of [1, 4096, 500_000, 1_000_000]) assert.equal(snowflakeTime(messageId(data, seq)).getTime(), createdAtMs(data, seq));
+    for (const seq of [1, 4096, 500_000, 1_000_000])
+      assert.equal(snowflakeTime(messageId(data, seq)).getTime(), createdAtMs(data, seq));
     assert.ok(messageId(data, 2) > messageId(data, 1));
   });
 

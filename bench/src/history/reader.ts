@@ -37,7 +37,8 @@ interface HistoryPage {
 }
 
 /** The position inside a cursor (the API's encoding: base64url of `["<seq>"]`). */
-export const cursorSeq = (cursor: string): number => Number((JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as string[])[0]);
+export const cursorSeq = (cursor: string): number =>
+  Number((JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as string[])[0]);
 
 /** A small, seedable PRNG (mulberry32): the same start positions for every variant in a round. */
 export function random(seed: number): () => number {
@@ -69,7 +70,10 @@ export class HistoryReader {
 
   /** One page before `beforeSeq`; resolves with its latency (ms) and the next position (0: none). */
   async page(beforeSeq: number): Promise<{ ms: number; next: number }> {
-    const body = JSON.stringify({ query: HISTORY_QUERY, variables: { chatId: this.chatId, before: encodeCursor([String(beforeSeq)]) } });
+    const body = JSON.stringify({
+      query: HISTORY_QUERY,
+      variables: { chatId: this.chatId, before: encodeCursor([String(beforeSeq)]) },
+    });
     const started = performance.now();
     const text = await new Promise<string>((resolve, reject) => {
       const req = request(
@@ -77,12 +81,20 @@ export class HistoryReader {
         {
           method: 'POST',
           agent: this.#agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${this.token()}` },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            authorization: `Bearer ${this.token()}`,
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').slice(0, 500)}`))));
+          res.on('end', () =>
+            res.statusCode === 200
+              ? resolve(Buffer.concat(chunks).toString('utf8'))
+              : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').slice(0, 500)}`)),
+          );
           res.on('error', reject);
         },
       );
@@ -97,12 +109,18 @@ export class HistoryReader {
   }
 
   #check(beforeSeq: number, result: HistoryPage): void {
-    if (result.errors?.length || !result.data) throw new Error(`history page before ${beforeSeq} failed: ${JSON.stringify(result.errors ?? result)}`);
+    if (result.errors?.length || !result.data)
+      throw new Error(`history page before ${beforeSeq} failed: ${JSON.stringify(result.errors ?? result)}`);
     const { edges, pageInfo } = result.data.messages;
     const expected = Math.min(PAGE_SIZE, beforeSeq - 1);
     const first = edges[0] ? cursorSeq(edges[0].cursor) : undefined;
     const last = pageInfo.endCursor ? cursorSeq(pageInfo.endCursor) : undefined;
-    if (edges.length !== expected || first !== beforeSeq - 1 || last !== beforeSeq - expected || pageInfo.hasNextPage !== beforeSeq - expected > 1) {
+    if (
+      edges.length !== expected ||
+      first !== beforeSeq - 1 ||
+      last !== beforeSeq - expected ||
+      pageInfo.hasNextPage !== beforeSeq - expected > 1
+    ) {
       throw new Error(
         `history page before ${beforeSeq} is wrong: ${edges.length} messages (expected ${expected}), seq ${first}…${last}, hasNextPage ${pageInfo.hasNextPage}`,
       );
@@ -120,7 +138,17 @@ export class HistoryReader {
    * starts over elsewhere.
    * @returns every page's latency (ms) and the wall time (ms) of the whole.
    */
-  async walk({ pages, pagesPerWalk, readers, seed }: { pages: number; pagesPerWalk: number; readers: number; seed: number }): Promise<{ latencies: number[]; elapsedMs: number }> {
+  async walk({
+    pages,
+    pagesPerWalk,
+    readers,
+    seed,
+  }: {
+    pages: number;
+    pagesPerWalk: number;
+    readers: number;
+    seed: number;
+  }): Promise<{ latencies: number[]; elapsedMs: number }> {
     const next = random(seed);
     const latencies: number[] = [];
     let claimed = 0;

@@ -11,7 +11,17 @@
  * idempotency keys of sendMessage), refresh tokens, presence rows.
  */
 import { EPOCH_MS } from '@chat/common';
-import { clientMessageId, createdAtMs, lastAtMs, LOREM, messageId, messageText, messageTextSql, SEED_WORKER, type HistoryDataset } from './dataset.ts';
+import {
+  clientMessageId,
+  createdAtMs,
+  lastAtMs,
+  LOREM,
+  messageId,
+  messageText,
+  messageTextSql,
+  SEED_WORKER,
+  type HistoryDataset,
+} from './dataset.ts';
 
 /** One SQL statement with `$n` parameters; what pg's client and Prisma's `$executeRawUnsafe` both do. */
 export type SqlRunner = (sql: string, params?: unknown[]) => Promise<unknown>;
@@ -58,7 +68,15 @@ export async function seedSql(
     createdAt: `timestamptz 'epoch' + ${createdMs} * interval '1 millisecond'`,
     sender: `CASE WHEN s % 2 = 1 THEN $4::bigint ELSE $5::bigint END`,
   };
-  const params = (from: number, to: number) => [chatId, BigInt(data.firstAtMs), BigInt(data.intervalMs), readerId, otherId, from, to];
+  const params = (from: number, to: number) => [
+    chatId,
+    BigInt(data.firstAtMs),
+    BigInt(data.intervalMs),
+    readerId,
+    otherId,
+    from,
+    to,
+  ];
   const tables: [string, string, (from: number, to: number) => unknown[]][] = [
     [
       'message_seqs',
@@ -85,14 +103,29 @@ export async function seedSql(
     }
   }
   // What autovacuum would have done long before anyone paged a year of history: statistics and the visibility map.
-  await run(withHistory ? 'VACUUM ANALYZE messages, message_seqs, chats, chat_members, users, sessions' : 'VACUUM ANALYZE message_seqs, chats, chat_members, users, sessions');
+  await run(
+    withHistory
+      ? 'VACUUM ANALYZE messages, message_seqs, chats, chat_members, users, sessions'
+      : 'VACUUM ANALYZE message_seqs, chats, chat_members, users, sessions',
+  );
 }
 
 /** Spot-checks the SQL generation against dataset.ts (first, a middle and last message). */
-export async function checkSeededSql(query: (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>, data: HistoryDataset): Promise<void> {
+export async function checkSeededSql(
+  query: (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>,
+  data: HistoryDataset,
+): Promise<void> {
   for (const seq of [1, Math.ceil(data.messages / 2), data.messages]) {
-    const [row] = await query('SELECT id::text AS id, text, client_message_id, created_at FROM messages WHERE chat_id = $1 AND seq = $2', [data.chatId, seq]);
-    const expected = { id: messageId(data, seq).toString(), text: messageText(seq), clientMessageId: clientMessageId(seq), createdAt: new Date(createdAtMs(data, seq)).toISOString() };
+    const [row] = await query(
+      'SELECT id::text AS id, text, client_message_id, created_at FROM messages WHERE chat_id = $1 AND seq = $2',
+      [data.chatId, seq],
+    );
+    const expected = {
+      id: messageId(data, seq).toString(),
+      text: messageText(seq),
+      clientMessageId: clientMessageId(seq),
+      createdAt: new Date(createdAtMs(data, seq)).toISOString(),
+    };
     const actual = row && {
       id: String(row.id),
       text: String(row.text),
@@ -100,7 +133,9 @@ export async function checkSeededSql(query: (sql: string, params: unknown[]) => 
       createdAt: new Date(row.created_at as string | Date).toISOString(),
     };
     if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-      throw new Error(`seeded message ${seq} differs from the dataset: ${JSON.stringify(actual)} ≠ ${JSON.stringify(expected)}`);
+      throw new Error(
+        `seeded message ${seq} differs from the dataset: ${JSON.stringify(actual)} ≠ ${JSON.stringify(expected)}`,
+      );
     }
   }
 }

@@ -25,12 +25,24 @@ export interface HistorySettings {
 
 export function historySettings(quick: boolean, env: NodeJS.ProcessEnv = process.env): HistorySettings {
   const { problems, url, hostPorts, flag, check } = settingsReader(env);
-  const postgresUrl = url('BENCH_POSTGRES_URL', 'postgresql://postgres@127.0.0.1:5432/postgres', ['postgresql:', 'postgres:']);
-  const redis = env.BENCH_REDIS_URL === 'off' ? undefined : url('BENCH_REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
+  const postgresUrl = url('BENCH_POSTGRES_URL', 'postgresql://postgres@127.0.0.1:5432/postgres', [
+    'postgresql:',
+    'postgres:',
+  ]);
+  const redis =
+    env.BENCH_REDIS_URL === 'off' ? undefined : url('BENCH_REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const cassandraContactPoints = hostPorts('BENCH_CASSANDRA_CONTACT_POINTS', '127.0.0.1:9042');
   const messages = env.BENCH_HISTORY_MESSAGES ? Number(env.BENCH_HISTORY_MESSAGES) : quick ? 20_000 : 1_000_000;
-  if (!Number.isInteger(messages) || messages < 1_000 || messages > 100_000_000) problems.push('BENCH_HISTORY_MESSAGES: must be a whole number from 1000 to 100000000');
-  const settings = { postgresUrl, cassandraContactPoints, redisUrl: redis, messages, keep: flag('BENCH_HISTORY_KEEP'), explain: flag('BENCH_HISTORY_EXPLAIN') };
+  if (!Number.isInteger(messages) || messages < 1_000 || messages > 100_000_000)
+    problems.push('BENCH_HISTORY_MESSAGES: must be a whole number from 1000 to 100000000');
+  const settings = {
+    postgresUrl,
+    cassandraContactPoints,
+    redisUrl: redis,
+    messages,
+    keep: flag('BENCH_HISTORY_KEEP'),
+    explain: flag('BENCH_HISTORY_EXPLAIN'),
+  };
   check('history');
   return settings;
 }

@@ -116,7 +116,11 @@ const FULL = { subscribers: [1_000, 5_000, 10_000], fixedMs: 4_000, capacityMs: 
 const QUICK = { subscribers: [200], fixedMs: 3_000, capacityMs: 2_000 };
 
 const GATEWAY: Variant = { id: 'this-gateway', label: 'this gateway (embedded, 1 process)', subject: true };
-const BARE: Variant = { id: 'bare-graphql-ws', label: 'bare graphql-ws (ws + graphql-js, no federation)', subject: false };
+const BARE: Variant = {
+  id: 'bare-graphql-ws',
+  label: 'bare graphql-ws (ws + graphql-js, no federation)',
+  subject: false,
+};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const caseName = (subscribers: number) => `${subscribers.toLocaleString('en-US')} subscribers`;
@@ -127,7 +131,10 @@ class LoadClients {
 
   constructor(count: number) {
     this.#workers = Array.from({ length: count }, () => {
-      const worker = { child: forkWorker(new URL('../fanout/load-client.ts', import.meta.url)), progress: emptyProgress() };
+      const worker = {
+        child: forkWorker(new URL('../fanout/load-client.ts', import.meta.url)),
+        progress: emptyProgress(),
+      };
       worker.child.on('message', (message: FromLoadClient) => {
         if (message.type === 'progress') {
           const { type: _type, ...progress } = message;
@@ -160,7 +167,13 @@ class LoadClients {
   /** Opens clients: those of chat k in process k mod count. */
   connect(url: string, clients: ClientSpec[]): void {
     this.#workers.forEach(({ child }, index) =>
-      post(child, { type: 'connect', url, query: SUBSCRIPTION, concurrency: CONNECT_CONCURRENCY, clients: clients.filter((client) => client.chat % this.#workers.length === index) }),
+      post(child, {
+        type: 'connect',
+        url,
+        query: SUBSCRIPTION,
+        concurrency: CONNECT_CONCURRENCY,
+        clients: clients.filter((client) => client.chat % this.#workers.length === index),
+      }),
     );
   }
 
@@ -200,7 +213,15 @@ class LoadClients {
    * Waits until `done(total)` holds. @throws after `timeoutMs`, or once
    * `stallMs` passed without `progressOf(total)` changing, naming `what`.
    */
-  async until(what: string, done: (total: Progress) => boolean, { timeoutMs = 120_000, stallMs, progressOf }: { timeoutMs?: number; stallMs?: number; progressOf?: (total: Progress) => number } = {}): Promise<void> {
+  async until(
+    what: string,
+    done: (total: Progress) => boolean,
+    {
+      timeoutMs = 120_000,
+      stallMs,
+      progressOf,
+    }: { timeoutMs?: number; stallMs?: number; progressOf?: (total: Progress) => number } = {},
+  ): Promise<void> {
     const started = Date.now();
     let last = progressOf?.(this.total);
     let changed = Date.now();
@@ -214,18 +235,26 @@ class LoadClients {
         changed = now;
       }
       if (now - started > timeoutMs || (stallMs !== undefined && now - changed > stallMs)) {
-        throw new Error(`timed out waiting for ${what}: ${JSON.stringify({ ...total, problems: total.problems.slice(0, 5) })}`);
+        throw new Error(
+          `timed out waiting for ${what}: ${JSON.stringify({ ...total, problems: total.problems.slice(0, 5) })}`,
+        );
       }
       await sleep(20);
     }
   }
 
-  async #ask<T extends FromLoadClient['type']>(answer: T, request: ToLoadClient): Promise<Extract<FromLoadClient, { type: T }>[]> {
+  async #ask<T extends FromLoadClient['type']>(
+    answer: T,
+    request: ToLoadClient,
+  ): Promise<Extract<FromLoadClient, { type: T }>[]> {
     return Promise.all(
       this.#workers.map(
         ({ child }) =>
           new Promise<Extract<FromLoadClient, { type: T }>>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`a load client did not answer ${request.type} within 60 s`)), 60_000);
+            const timer = setTimeout(
+              () => reject(new Error(`a load client did not answer ${request.type} within 60 s`)),
+              60_000,
+            );
             const listen = (message: FromLoadClient) => {
               if (message.type !== answer) return;
               clearTimeout(timer);
@@ -257,14 +286,22 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function postGraphQL(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<void> {
+async function postGraphQL(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  token?: string,
+): Promise<void> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { data?: { sendMessage?: { id?: string } } | null; errors?: unknown };
-  if (!body.data?.sendMessage?.id) throw new Error(`sendMessage failed (HTTP ${response.status}): ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
+  if (!body.data?.sendMessage?.id)
+    throw new Error(
+      `sendMessage failed (HTTP ${response.status}): ${JSON.stringify(body.errors ?? body).slice(0, 500)}`,
+    );
 }
 
 let sendCounter = 0;
@@ -295,10 +332,18 @@ async function startGateway(population: Population): Promise<Target> {
   const mutation = 'mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
   return {
     server,
-    client: (user) => ({ chat: Math.floor(user / CHAT_SIZE), connectionParams: { authorization: `Bearer ${population.users[user]!.token}` } }),
+    client: (user) => ({
+      chat: Math.floor(user / CHAT_SIZE),
+      connectionParams: { authorization: `Bearer ${population.users[user]!.token}` },
+    }),
     send: (chat, text) => {
       const owner = population.users[population.chats[chat]!.members[0]!]!;
-      return postGraphQL(server.url, mutation, { input: { chatId: population.chats[chat]!.id, text, clientMessageId: `fo-${process.pid}-${++sendCounter}` } }, owner.token);
+      return postGraphQL(
+        server.url,
+        mutation,
+        { input: { chatId: population.chats[chat]!.id, text, clientMessageId: `fo-${process.pid}-${++sendCounter}` } },
+        owner.token,
+      );
     },
     stop: async () => {
       await server.stop();
@@ -323,12 +368,15 @@ async function startBare(users: number): Promise<Target> {
 /** Runs `task` over `items`, at most `limit` at once. */
 async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await task(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await task(items[next++]!);
+    }),
+  );
 }
 
-const percentile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+const percentile = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 
 /** The open-files limit of this process (children inherit it). */
 function openFilesLimit(): number {
@@ -344,8 +392,15 @@ function openFilesLimit(): number {
  */
 async function connectLive(target: Target, clients: LoadClients, users: number[]): Promise<{ ackedSeconds: number }> {
   const started = preciseNow();
-  clients.connect(target.server.url.replace(/^http/, 'ws'), users.map((user) => target.client(user)));
-  await clients.until(`${users.length} connection acknowledgements`, (total) => total.acked + total.refused >= users.length, { stallMs: 30_000, progressOf: (total) => total.acked + total.refused });
+  clients.connect(
+    target.server.url.replace(/^http/, 'ws'),
+    users.map((user) => target.client(user)),
+  );
+  await clients.until(
+    `${users.length} connection acknowledgements`,
+    (total) => total.acked + total.refused >= users.length,
+    { stallMs: 30_000, progressOf: (total) => total.acked + total.refused },
+  );
   const { refused, problems } = clients.total;
   if (refused > 0) throw new Error(`${refused} of ${users.length} connections were refused: ${problems.join('; ')}`);
   const ackedSeconds = (preciseNow() - started) / 1000;
@@ -353,7 +408,10 @@ async function connectLive(target: Target, clients: LoadClients, users: number[]
   for (let round = 0; ; round++) {
     const waiting = await clients.notLiveChats();
     if (waiting.length === 0) return { ackedSeconds };
-    if (Date.now() > deadline) throw new Error(`after ${round} warm-up rounds, chats ${waiting.slice(0, 10).join(', ')}… still have members whose subscription delivered nothing`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `after ${round} warm-up rounds, chats ${waiting.slice(0, 10).join(', ')}… still have members whose subscription delivered nothing`,
+      );
     await eachLimited(waiting, SENDERS, (chat) => target.send(chat, messageText('w', round, preciseNow())));
     let last = -1;
     let quietSince = Date.now();
@@ -372,7 +430,10 @@ async function connectLive(target: Target, clients: LoadClients, users: number[]
 /** Waits until `phase` received `expected` deliveries, or nothing arrived for 3 s; @returns what is missing. */
 async function drain(clients: LoadClients, phase: Phase, expected: number): Promise<number> {
   try {
-    await clients.until(`${expected} ${phase} deliveries`, (total) => total.received[phase] >= expected, { stallMs: 3_000, progressOf: (total) => total.received[phase] });
+    await clients.until(`${expected} ${phase} deliveries`, (total) => total.received[phase] >= expected, {
+      stallMs: 3_000,
+      progressOf: (total) => total.received[phase],
+    });
   } catch {
     // reported as lost
   }
@@ -394,17 +455,30 @@ interface Deployment {
  * pre-warm with one chat (code paths, caches, JIT) and closed again, then
  * RSS, then every client live, then RSS again after 1 s idle.
  */
-async function deploy(variant: Variant, subscribers: number, population: Population, clients: LoadClients, context: ScenarioContext): Promise<Deployment> {
+async function deploy(
+  variant: Variant,
+  subscribers: number,
+  population: Population,
+  clients: LoadClients,
+  context: ScenarioContext,
+): Promise<Deployment> {
   const started = Date.now();
   const target = variant.id === GATEWAY.id ? await startGateway(population) : await startBare(subscribers);
   const { server } = target;
   const deployment: Deployment = { variant, subscribers, target, clients };
   try {
     const startSeconds = (Date.now() - started) / 1000;
-    await connectLive(target, clients, Array.from({ length: CHAT_SIZE }, (_, user) => user));
+    await connectLive(
+      target,
+      clients,
+      Array.from({ length: CHAT_SIZE }, (_, user) => user),
+    );
     const warmed = clients.total.received.w;
     for (let i = 0; i < 5; i++) await target.send(0, messageText('w', i, preciseNow()));
-    await clients.until('pre-warm deliveries', (total) => total.received.w >= warmed + CHAT_SIZE * 5, { stallMs: 5_000, progressOf: (total) => total.received.w });
+    await clients.until('pre-warm deliveries', (total) => total.received.w >= warmed + CHAT_SIZE * 5, {
+      stallMs: 5_000,
+      progressOf: (total) => total.received.w,
+    });
     await clients.close();
     await sleep(500);
     await collectGarbage(server);
@@ -412,7 +486,11 @@ async function deploy(variant: Variant, subscribers: number, population: Populat
 
     const profile = await profileIf(server, `${variant.id}-${subscribers}-subscribe`);
     const connectStarted = preciseNow();
-    const { ackedSeconds } = await connectLive(target, clients, Array.from({ length: subscribers }, (_, user) => user));
+    const { ackedSeconds } = await connectLive(
+      target,
+      clients,
+      Array.from({ length: subscribers }, (_, user) => user),
+    );
     const subscribeSeconds = (preciseNow() - connectStarted) / 1000;
     await profile?.stop();
 
@@ -441,7 +519,9 @@ async function retire(deployment: Deployment): Promise<void> {
 
 function failure(deployment: Deployment, error: unknown): Error {
   const { variant, subscribers, target } = deployment;
-  return new Error(`${variant.id}, ${subscribers} subscribers: ${error instanceof Error ? error.message : String(error)}\n---- ${target.server.name} output (tail)\n${target.server.output().slice(-4_000)}`);
+  return new Error(
+    `${variant.id}, ${subscribers} subscribers: ${error instanceof Error ? error.message : String(error)}\n---- ${target.server.name} output (tail)\n${target.server.output().slice(-4_000)}`,
+  );
 }
 
 /** With FANOUT_PROFILE_DIR set, profiles `server` until `stop`. */
@@ -451,7 +531,11 @@ async function profileIf(server: NodeProcess, name: string): Promise<{ stop(): P
 }
 
 /** One run: the fixed-rate phase (latency), then the capacity phase (throughput), each drained. */
-async function deliver(deployment: Deployment, timing: { fixedMs: number; capacityMs: number }, context: ScenarioContext): Promise<Metric[]> {
+async function deliver(
+  deployment: Deployment,
+  timing: { fixedMs: number; capacityMs: number },
+  context: ScenarioContext,
+): Promise<Metric[]> {
   const { target, clients, subscribers } = deployment;
   const chatCount = subscribers / CHAT_SIZE;
   await clients.reset();
@@ -492,7 +576,10 @@ async function deliver(deployment: Deployment, timing: { fixedMs: number; capaci
   let capacitySent = 0;
   const mark = (at: number) =>
     new Promise<{ at: number; received: number }>((resolve) =>
-      setTimeout(() => resolve({ at: preciseNow(), received: clients.total.received.c }), Math.max(0, at - preciseNow())),
+      setTimeout(
+        () => resolve({ at: preciseNow(), received: clients.total.received.c }),
+        Math.max(0, at - preciseNow()),
+      ),
     );
   const startMark = mark(windowStarts);
   const endMark = mark(capacityEnds);
@@ -517,7 +604,9 @@ async function deliver(deployment: Deployment, timing: { fixedMs: number; capaci
 
   const { malformed, ended, problems: clientProblems } = clients.total;
   if (malformed > 0 || ended > 0) {
-    throw new Error(`${malformed} malformed deliveries, ${ended} subscriptions or sockets ended by the server: ${clientProblems.join('; ')}`);
+    throw new Error(
+      `${malformed} malformed deliveries, ${ended} subscriptions or sockets ended by the server: ${clientProblems.join('; ')}`,
+    );
   }
   const p50 = percentile(latencies, 0.5);
   const p99 = percentile(latencies, 0.99);
@@ -540,12 +629,12 @@ async function deliver(deployment: Deployment, timing: { fixedMs: number; capaci
 }
 
 const DESCRIPTION =
-    `Subscribers of \`messageAdded\` (federated: the sender's name from the users subgraph) in group chats of ${CHAT_SIZE}, each message sent over HTTP by the chat's owner and delivered to its ${CHAT_SIZE} members. ` +
-    `\`deliveries/s\`: capacity (senders as fast as acknowledged, at most ${CAPACITY_WINDOW.toLocaleString('en-US')} deliveries outstanding); ` +
-    `\`p50\`/\`p99\`: latency from \`sendMessage\` to receipt at a fixed ${FIXED_RATE} messages/s (${(FIXED_RATE * CHAT_SIZE).toLocaleString('en-US')} deliveries/s); ` +
-    '`lost`: deliveries missing after both phases; `CPU/delivery`: server CPU time over both phases ÷ deliveries (`sendMessage` included); `memory/connection`: server RSS growth per idle subscribed connection (after a forced GC); ' +
-    '`subscribe`: time until N clients are connected and proven live (these two: once per case, on a fresh server, whose subscribers then stay for the case’s runs). Clients, senders, Postgres and the server share the machine. ' +
-    'The gateway: one process, every subgraph in-process, in-process pub/sub, Postgres.';
+  `Subscribers of \`messageAdded\` (federated: the sender's name from the users subgraph) in group chats of ${CHAT_SIZE}, each message sent over HTTP by the chat's owner and delivered to its ${CHAT_SIZE} members. ` +
+  `\`deliveries/s\`: capacity (senders as fast as acknowledged, at most ${CAPACITY_WINDOW.toLocaleString('en-US')} deliveries outstanding); ` +
+  `\`p50\`/\`p99\`: latency from \`sendMessage\` to receipt at a fixed ${FIXED_RATE} messages/s (${(FIXED_RATE * CHAT_SIZE).toLocaleString('en-US')} deliveries/s); ` +
+  '`lost`: deliveries missing after both phases; `CPU/delivery`: server CPU time over both phases ÷ deliveries (`sendMessage` included); `memory/connection`: server RSS growth per idle subscribed connection (after a forced GC); ' +
+  '`subscribe`: time until N clients are connected and proven live (these two: once per case, on a fresh server, whose subscribers then stay for the case’s runs). Clients, senders, Postgres and the server share the machine. ' +
+  'The gateway: one process, every subgraph in-process, in-process pub/sub, Postgres.';
 
 export const scenario: Scenario = {
   name: 'fanout',

@@ -176,15 +176,28 @@ async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }>
   return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
-async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: { data?: unknown; errors?: unknown[] } }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: { data?: unknown; errors?: unknown[] } }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   return { status: response.status, json: (await response.json()) as { data?: unknown; errors?: unknown[] } };
 }
 
 /** One GraphQL operation that must succeed. */
 async function gql<T>(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
-  const { status, json } = await post(url, JSON.stringify({ query, variables }), token ? { authorization: `Bearer ${token}` } : {});
-  if (status !== 200 || json.errors || !json.data) throw new Error(`seeding failed (${status}): ${JSON.stringify(json).slice(0, 500)}`);
+  const { status, json } = await post(
+    url,
+    JSON.stringify({ query, variables }),
+    token ? { authorization: `Bearer ${token}` } : {},
+  );
+  if (status !== 200 || json.errors || !json.data)
+    throw new Error(`seeding failed (${status}): ${JSON.stringify(json).slice(0, 500)}`);
   return json.data as T;
 }
 
@@ -200,18 +213,35 @@ async function seed(url: string): Promise<Seeded> {
     const data = await gql<{ register: { accessToken: string; user: { id: string; username: string } } }>(
       url,
       'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id username } } }',
-      { input: { username: `${name}_${tag}`, password: `pw-${name}-${tag}-secret`, displayName: name.replace('_', ' ') } },
+      {
+        input: {
+          username: `${name}_${tag}`,
+          password: `pw-${name}-${tag}-secret`,
+          displayName: name.replace('_', ' '),
+        },
+      },
     );
     return { id: data.register.user.id, username: data.register.user.username, token: data.register.accessToken };
   };
-  const heartbeat = (token: string) => gql(url, 'mutation { presenceHeartbeat(deviceId: "bench", active: true) { status } }', {}, token);
+  const heartbeat = (token: string) =>
+    gql(url, 'mutation { presenceHeartbeat(deviceId: "bench", active: true) { status } }', {}, token);
   const send = (token: string, chatId: string, text: string) =>
-    gql(url, 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }', { input: { chatId, text, clientMessageId: `bench-${chatId}-${text.length}` } }, token);
+    gql(
+      url,
+      'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
+      { input: { chatId, text, clientMessageId: `bench-${chatId}-${text.length}` } },
+      token,
+    );
   const viewer = await register('viewer');
   await heartbeat(viewer.token);
   const friends = await Promise.all(Array.from({ length: 20 }, (_, index) => register(`friend_${index + 1}`)));
   for (const [index, friend] of friends.entries()) {
-    const chat = await gql<{ createDirectChat: { id: string } }>(url, 'mutation ($userId: ID!) { createDirectChat(userId: $userId) { id } }', { userId: friend.id }, viewer.token);
+    const chat = await gql<{ createDirectChat: { id: string } }>(
+      url,
+      'mutation ($userId: ID!) { createDirectChat(userId: $userId) { id } }',
+      { userId: friend.id },
+      viewer.token,
+    );
     const chatId = chat.createDirectChat.id;
     await heartbeat(friend.token);
     await send(friend.token, chatId, `Hello from friend ${index + 1}, are we still on for Saturday?`);
@@ -233,10 +263,19 @@ function cpuMs(pid: number): number {
  * CPU time each of `watched` (gateway, subgraphs) spent during the measured
  * part (after the warm-up).
  */
-function load(options: LoadOptions, watched: Record<string, number[]>): Promise<LoadResult & { cpuMs: Record<string, number> }> {
+function load(
+  options: LoadOptions,
+  watched: Record<string, number[]>,
+): Promise<LoadResult & { cpuMs: Record<string, number> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, ENTRIES.load), JSON.stringify(options)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const reading = () => Object.fromEntries(Object.entries(watched).map(([name, pids]) => [name, pids.reduce((sum, pid) => sum + cpuMs(pid), 0)]));
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, ENTRIES.load), JSON.stringify(options)], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const reading = () =>
+      Object.fromEntries(
+        Object.entries(watched).map(([name, pids]) => [name, pids.reduce((sum, pid) => sum + cpuMs(pid), 0)]),
+      );
     let before: Record<string, number> | undefined;
     let stdout = '';
     let stderr = '';
@@ -250,7 +289,10 @@ function load(options: LoadOptions, watched: Record<string, number[]>): Promise<
       const after = reading();
       if (code !== 0 || !before) return reject(new Error(`the load generator exited with ${code}:\n${stderr}`));
       const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as LoadResult;
-      resolve({ ...result, cpuMs: Object.fromEntries(Object.entries(after).map(([name, ms]) => [name, ms - before![name]!])) });
+      resolve({
+        ...result,
+        cpuMs: Object.fromEntries(Object.entries(after).map(([name, ms]) => [name, ms - before![name]!])),
+      });
     });
   });
 }
@@ -258,10 +300,10 @@ function load(options: LoadOptions, watched: Record<string, number[]>): Promise<
 export const scenario: Scenario = {
   name: 'federated-query',
   description:
-    'Queries per second and latency at 50 connections (`--quick`: 10) for two query shapes over the same subgraph processes: the chat list (chats with last message, sender, presence: our four subgraphs on Postgres/Redis) and The Guild benchmark\'s heavy query (their four subgraphs reproduced, static data). ' +
-    '(a) this gateway: `gateway/src/main.ts` for the chat shape; for the heavy query, which it cannot serve without a product change, its request pipeline rebuilt from the gateway\'s own modules over that supergraph. ' +
+    "Queries per second and latency at 50 connections (`--quick`: 10) for two query shapes over the same subgraph processes: the chat list (chats with last message, sender, presence: our four subgraphs on Postgres/Redis) and The Guild benchmark's heavy query (their four subgraphs reproduced, static data). " +
+    "(a) this gateway: `gateway/src/main.ts` for the chat shape; for the heavy query, which it cannot serve without a product change, its request pipeline rebuilt from the gateway's own modules over that supergraph. " +
     '(b) Apollo Server 5 + default `ApolloGateway`. (c) Hive Gateway (`createGatewayRuntime`, defaults). One process each, autocannon in its own process, one 2-core machine for everything. ' +
-    'The baselines pass our subgraphs a long-lived pre-signed identity; this gateway verifies the access token and signs the identity per request. Each request carries a unique `x-request-id` that the baselines pass to the subgraphs, so Hive Gateway cannot merge identical in-flight subgraph requests (as in The Guild\'s benchmark). Rate limits off (NODE_ENV=test, and set off); document limits on. CPU/req: CPU time of the gateway process, and of the subgraph processes, per completed request.',
+    "The baselines pass our subgraphs a long-lived pre-signed identity; this gateway verifies the access token and signs the identity per request. Each request carries a unique `x-request-id` that the baselines pass to the subgraphs, so Hive Gateway cannot merge identical in-flight subgraph requests (as in The Guild's benchmark). Rate limits off (NODE_ENV=test, and set off); document limits on. CPU/req: CPU time of the gateway process, and of the subgraph processes, per completed request.",
   targets: [
     'Published for orientation (The Guild, their hardware, heavy query, 50 users; not comparable in absolute terms): Apollo Gateway 91 req/s, Hive Gateway 291, Apollo Router 353, Cosmo 628, Hive Router 1,709',
   ],
@@ -301,11 +343,15 @@ export const scenario: Scenario = {
         PRESENCE_DEVICE_TIMEOUT_SECONDS: '3600',
         PRESENCE_IDLE_SECONDS: '86400',
       };
-      const subgraphs = await Promise.all(CHAT_SUBGRAPHS.map((name) => start(name, `subgraphs/${name}/src/main.ts`, productEnv)));
+      const subgraphs = await Promise.all(
+        CHAT_SUBGRAPHS.map((name) => start(name, `subgraphs/${name}/src/main.ts`, productEnv)),
+      );
       const subgraphUrls = Object.fromEntries(subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
       const gatewayEnv: Record<string, string> = {
         ...productEnv,
-        ...Object.fromEntries(subgraphs.map((subgraph) => [`SUBGRAPH_${subgraph.name.toUpperCase()}_URL`, subgraph.url])),
+        ...Object.fromEntries(
+          subgraphs.map((subgraph) => [`SUBGRAPH_${subgraph.name.toUpperCase()}_URL`, subgraph.url]),
+        ),
         RATE_LIMIT_GENERAL: 'off',
         RATE_LIMIT_LOGIN_PER_IP: 'off',
         RATE_LIMIT_LOGIN_PER_USERNAME: 'off',
@@ -325,8 +371,15 @@ export const scenario: Scenario = {
         ),
       );
       const chatSupergraph = join(temp, 'chat-supergraph.graphql');
-      writeFileSync(chatSupergraph, withUrls(readFileSync(join(REPO_ROOT, 'schema/supergraph.graphql'), 'utf8'), subgraphUrls));
-      const baselineChatEnv = { NODE_ENV: 'production', SUPERGRAPH_FILE: chatSupergraph, SUBGRAPH_HEADERS: JSON.stringify(identityHeaders) };
+      writeFileSync(
+        chatSupergraph,
+        withUrls(readFileSync(join(REPO_ROOT, 'schema/supergraph.graphql'), 'utf8'), subgraphUrls),
+      );
+      const baselineChatEnv = {
+        NODE_ENV: 'production',
+        SUPERGRAPH_FILE: chatSupergraph,
+        SUBGRAPH_HEADERS: JSON.stringify(identityHeaders),
+      };
       const [apolloChat, hiveChat] = await Promise.all([
         start('apollo-server (chat)', ENTRIES.apollo, baselineChatEnv),
         start('hive-gateway (chat)', ENTRIES.hive, baselineChatEnv),
@@ -336,9 +389,16 @@ export const scenario: Scenario = {
       context.progress('starting the heavy-query subgraphs and gateways');
       const heavySubgraphs = await start('heavy subgraphs', ENTRIES.heavySubgraphs, {}, '/accounts');
       const composed = composeServices(
-        HEAVY_SUBGRAPHS.map((subgraph) => ({ name: subgraph.name, typeDefs: subgraph.typeDefs, url: `http://127.0.0.1:${heavySubgraphs.port}/${subgraph.name}` })),
+        HEAVY_SUBGRAPHS.map((subgraph) => ({
+          name: subgraph.name,
+          typeDefs: subgraph.typeDefs,
+          url: `http://127.0.0.1:${heavySubgraphs.port}/${subgraph.name}`,
+        })),
       );
-      if (composed.errors) throw new Error(`the heavy subgraphs do not compose:\n${composed.errors.map((error) => error.message).join('\n')}`);
+      if (composed.errors)
+        throw new Error(
+          `the heavy subgraphs do not compose:\n${composed.errors.map((error) => error.message).join('\n')}`,
+        );
       const heavySupergraph = join(temp, 'heavy-supergraph.graphql');
       writeFileSync(heavySupergraph, composed.supergraphSdl);
       const pipelineSecrets = generateSecrets();
@@ -354,7 +414,15 @@ export const scenario: Scenario = {
         start('hive-gateway (heavy)', ENTRIES.hive, { NODE_ENV: 'production', SUPERGRAPH_FILE: heavySupergraph }),
       ]);
 
-      const targets: Record<string, { body: string; headers: Record<string, string>; gateways: Record<string, NodeProcess>; subgraphs: NodeProcess[] }> = {
+      const targets: Record<
+        string,
+        {
+          body: string;
+          headers: Record<string, string>;
+          gateways: Record<string, NodeProcess>;
+          subgraphs: NodeProcess[];
+        }
+      > = {
         [CHAT_SHAPE]: {
           body: JSON.stringify({ query: CHAT_QUERY }),
           headers: { authorization: `Bearer ${seeded.token}`, 'x-request-id': '[<id>]' },
@@ -375,25 +443,46 @@ export const scenario: Scenario = {
         for (const variant of variants) {
           const { status, json } = await post(target.gateways[variant.id]!.url, target.body, target.headers);
           if (status !== 200 || json.errors || !json.data) {
-            throw new Error(`${variant.id} does not answer the ${caseName} (HTTP ${status}): ${JSON.stringify(json).slice(0, 1_000)}`);
+            throw new Error(
+              `${variant.id} does not answer the ${caseName} (HTTP ${status}): ${JSON.stringify(json).slice(0, 1_000)}`,
+            );
           }
           if (!reference) reference = { variant: variant.id, data: json.data };
           else if (!isDeepStrictEqual(json.data, reference.data)) {
-            throw new Error(`${variant.id} and ${reference.variant} answer the ${caseName} differently:\n${JSON.stringify(json.data).slice(0, 1_000)}\n${JSON.stringify(reference.data).slice(0, 1_000)}`);
+            throw new Error(
+              `${variant.id} and ${reference.variant} answer the ${caseName} differently:\n${JSON.stringify(json.data).slice(0, 1_000)}\n${JSON.stringify(reference.data).slice(0, 1_000)}`,
+            );
           }
         }
-        context.progress(`${caseName}: all variants answer alike (${JSON.stringify(reference?.data).length.toLocaleString('en-US')} bytes of data)`);
+        context.progress(
+          `${caseName}: all variants answer alike (${JSON.stringify(reference?.data).length.toLocaleString('en-US')} bytes of data)`,
+        );
       }
 
       return {
         cases: [CHAT_SHAPE, HEAVY],
         async run(variant, caseName): Promise<Metric[]> {
           const target = targets[caseName]!;
-          const watched = { gateway: [target.gateways[variant.id]!.pid], subgraphs: target.subgraphs.map((subgraph) => subgraph.pid) };
-          const result = await load({ url: target.gateways[variant.id]!.url, body: target.body, headers: target.headers, connections, warmupSeconds, durationSeconds }, watched);
+          const watched = {
+            gateway: [target.gateways[variant.id]!.pid],
+            subgraphs: target.subgraphs.map((subgraph) => subgraph.pid),
+          };
+          const result = await load(
+            {
+              url: target.gateways[variant.id]!.url,
+              body: target.body,
+              headers: target.headers,
+              connections,
+              warmupSeconds,
+              durationSeconds,
+            },
+            watched,
+          );
           const perRequest = (ms: number) => (result.completed > 0 ? ms / result.completed : 0);
           if (result.errors > 0) {
-            context.progress(`!! ${variant.id}, ${caseName}: ${result.errors} failed of ${result.completed} requests; first failure: ${result.sample ?? '(no body: connection error, timeout or non-2xx)'}`);
+            context.progress(
+              `!! ${variant.id}, ${caseName}: ${result.errors} failed of ${result.completed} requests; first failure: ${result.sample ?? '(no body: connection error, timeout or non-2xx)'}`,
+            );
           }
           return [
             { name: 'requests/s', value: result.requestsPerSecond, better: 'higher' },

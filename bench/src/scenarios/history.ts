@@ -84,7 +84,9 @@ export const scenario: Scenario = {
     '`messages(chatId, first: 50, before)` pages from one chat, through a gateway over HTTP, history in each storage mode: ' +
     'walks of consecutive pages back from random positions across the whole history, one reader (latency per page) and 10 at once (pages/s). ' +
     'Seeded directly into the stores; `seed s` is the time that took.',
-  targets: ['p99 under 20 ms per page in both storage modes (Postgres, Cassandra), with 1,000,000 messages in the chat'],
+  targets: [
+    'p99 under 20 ms per page in both storage modes (Postgres, Cassandra), with 1,000,000 messages in the chat',
+  ],
   variants: [
     { id: 'postgres', label: 'Postgres (Prisma)', subject: true },
     { id: 'cassandra', label: 'Cassandra', subject: true },
@@ -96,18 +98,33 @@ export const scenario: Scenario = {
       ? { sequential: 100, concurrent: 200, pagesPerWalk: 10, warmUp: 40 }
       : { sequential: 500, concurrent: 1_000, pagesPerWalk: 20, warmUp: 200 };
     const secrets = generateSecrets();
-    const tokens = await TokenService.create({ signingKeys: JSON.parse(secrets.JWT_PRIVATE_KEYS) as Parameters<typeof TokenService.create>[0]['signingKeys'] });
+    const tokens = await TokenService.create({
+      signingKeys: JSON.parse(secrets.JWT_PRIVATE_KEYS) as Parameters<typeof TokenService.create>[0]['signingKeys'],
+    });
     const deployments = await startDeployments(settings, secrets, context.progress);
     const { data } = deployments;
     let token = '';
     let mintedAt = 0;
     const mint = async () => {
-      const viewer = { id: data.readerId.toString(), username: data.readerUsername, sessionId: data.sessionId.toString() };
+      const viewer = {
+        id: data.readerId.toString(),
+        username: data.readerUsername,
+        sessionId: data.sessionId.toString(),
+      };
       token = (await tokens.issueAccessToken(viewer)).token;
       mintedAt = Date.now();
     };
     const readers = Object.fromEntries(
-      STORAGE_MODES.map((mode) => [mode, new HistoryReader(deployments.byMode[mode].gateway.url, data.chatId.toString(), data.messages, () => token, READERS)]),
+      STORAGE_MODES.map((mode) => [
+        mode,
+        new HistoryReader(
+          deployments.byMode[mode].gateway.url,
+          data.chatId.toString(),
+          data.messages,
+          () => token,
+          READERS,
+        ),
+      ]),
     ) as Record<StorageMode, HistoryReader>;
     const teardown = async () => {
       for (const reader of Object.values(readers)) reader.close();
@@ -118,7 +135,12 @@ export const scenario: Scenario = {
       for (const mode of STORAGE_MODES) {
         context.progress(`warming up ${mode}`);
         await readers[mode].walk({ pages: counts.warmUp, pagesPerWalk: counts.pagesPerWalk, readers: 1, seed: 1 });
-        await readers[mode].walk({ pages: counts.warmUp, pagesPerWalk: counts.pagesPerWalk, readers: READERS, seed: 2 });
+        await readers[mode].walk({
+          pages: counts.warmUp,
+          pagesPerWalk: counts.pagesPerWalk,
+          readers: READERS,
+          seed: 2,
+        });
       }
       context.progress(`stored: ${await deployments.describe()}`);
       if (settings.explain) context.progress(await deployments.explain(Math.floor(data.messages / 3)));
@@ -138,8 +160,18 @@ export const scenario: Scenario = {
         const reader = readers[mode];
         // After the other variants' runs: reconnect and touch the code paths before measuring.
         await reader.walk({ pages: 10, pagesPerWalk: 10, readers: 1, seed: 1_000 + round });
-        const one = await reader.walk({ pages: counts.sequential, pagesPerWalk: counts.pagesPerWalk, readers: 1, seed: 2 * round + 10 });
-        const many = await reader.walk({ pages: counts.concurrent, pagesPerWalk: counts.pagesPerWalk, readers: READERS, seed: 2 * round + 11 });
+        const one = await reader.walk({
+          pages: counts.sequential,
+          pagesPerWalk: counts.pagesPerWalk,
+          readers: 1,
+          seed: 2 * round + 10,
+        });
+        const many = await reader.walk({
+          pages: counts.concurrent,
+          pagesPerWalk: counts.pagesPerWalk,
+          readers: READERS,
+          seed: 2 * round + 11,
+        });
         return [
           { name: 'p50 ms', value: percentile(one.latencies, 0.5), better: 'lower' },
           { name: 'p99 ms', value: percentile(one.latencies, 0.99), better: 'lower' },

@@ -76,13 +76,27 @@ import { cpuMs, startCpuProfile } from '../fanout/processes.ts';
 import { percentile } from '../history/reader.ts';
 import type { NodeProcess } from '../processes.ts';
 import { LoadGenerator, Subscribers } from '../send-path/children.ts';
-import { CHAT_SIZE, startDeployments, type Deployment, type Deployments, type VariantId } from '../send-path/deployments.ts';
+import {
+  CHAT_SIZE,
+  startDeployments,
+  type Deployment,
+  type Deployments,
+  type VariantId,
+} from '../send-path/deployments.ts';
 import type { ErrorCounts, Sender, StepResult, Watcher } from '../send-path/protocol.ts';
 import { sendPathSettings, type SendPathSettings } from '../send-path/settings.ts';
 import { account, HistoryCheck } from '../send-path/verify.ts';
 
-const SUBJECT: Variant = { id: 'kafka+cassandra', label: 'distributed: Kafka log, Cassandra history (gateway + consumer)', subject: true };
-const BASELINE: Variant = { id: 'postgres', label: 'Postgres + Redis only (pipeline inside sendMessage)', subject: false };
+const SUBJECT: Variant = {
+  id: 'kafka+cassandra',
+  label: 'distributed: Kafka log, Cassandra history (gateway + consumer)',
+  subject: true,
+};
+const BASELINE: Variant = {
+  id: 'postgres',
+  label: 'Postgres + Redis only (pipeline inside sendMessage)',
+  subject: false,
+};
 
 const WARM_UP_RATE = 200;
 const WARM_UP_ROUNDS = 5;
@@ -107,7 +121,10 @@ const codes = (errors: ErrorCounts) =>
     .join(', ') || 'none';
 
 function senders({ population }: Deployment): Sender[] {
-  return population.users.map((user, index) => ({ token: user.token, chatId: population.chats[Math.floor(index / CHAT_SIZE)]!.id }));
+  return population.users.map((user, index) => ({
+    token: user.token,
+    chatId: population.chats[Math.floor(index / CHAT_SIZE)]!.id,
+  }));
 }
 
 /** Each chat's second member: the one who watches it and reads its history back. */
@@ -120,11 +137,15 @@ function nodeProcesses(deployment: Deployment): NodeProcess[] {
 }
 
 async function waitForDeliveries(rig: Rig, step: number, expected: number): Promise<boolean> {
-  return rig.subscribers.until(`${expected} deliveries of step ${step}`, (progress) => (progress.received[step] ?? 0) >= expected, {
-    timeoutMs: DRAIN_CAP_MS,
-    stallMs: DRAIN_STALL_MS,
-    progressOf: (progress) => progress.received[step] ?? 0,
-  });
+  return rig.subscribers.until(
+    `${expected} deliveries of step ${step}`,
+    (progress) => (progress.received[step] ?? 0) >= expected,
+    {
+      timeoutMs: DRAIN_CAP_MS,
+      stallMs: DRAIN_STALL_MS,
+      progressOf: (progress) => progress.received[step] ?? 0,
+    },
+  );
 }
 
 /** Connects the subscribers and sends warm-up rounds until every one has received a message; then checks the warm-up reached history. */
@@ -145,17 +166,24 @@ async function prepare(deployment: Deployment, context: ScenarioContext): Promis
     for (let round = 1; ; round++) {
       const step = ++rig.step;
       const result = await rig.load.step(step, WARM_UP_RATE, ((everyone.length * 2) / WARM_UP_RATE) * 1000);
-      if (result.ids.length === 0) throw new Error(`no warm-up message was acknowledged: ${codes(result.errors)}; ${result.samples.join('; ')}`);
+      if (result.ids.length === 0)
+        throw new Error(`no warm-up message was acknowledged: ${codes(result.errors)}; ${result.samples.join('; ')}`);
       acknowledged.push(...result.ids);
       await waitForDeliveries(rig, step, result.ids.length);
       await rig.subscribers.collect(step);
       const { live, problems } = rig.subscribers.progress;
       if (live >= rig.subscribers.count) break;
-      if (round >= WARM_UP_ROUNDS) throw new Error(`after ${round} warm-up rounds, ${rig.subscribers.count - live} subscribers still received nothing: ${problems.join('; ')}`);
+      if (round >= WARM_UP_ROUNDS)
+        throw new Error(
+          `after ${round} warm-up rounds, ${rig.subscribers.count - live} subscribers still received nothing: ${problems.join('; ')}`,
+        );
     }
     const { notStored } = account(acknowledged, acknowledged, await rig.history.readNew());
-    if (notStored > 0) throw new Error(`${notStored} of ${acknowledged.length} acknowledged warm-up messages are not in history`);
-    context.progress(`  ${deployment.variant}: ${rig.subscribers.count} subscribers live, ${acknowledged.length} warm-up messages sent, delivered and read back in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if (notStored > 0)
+      throw new Error(`${notStored} of ${acknowledged.length} acknowledged warm-up messages are not in history`);
+    context.progress(
+      `  ${deployment.variant}: ${rig.subscribers.count} subscribers live, ${acknowledged.length} warm-up messages sent, delivered and read back in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     return rig;
   } catch (error) {
     await retire(rig);
@@ -168,30 +196,52 @@ async function retire(rig: Rig): Promise<void> {
 }
 
 function failure(rig: Rig, error: unknown): Error {
-  const tails = nodeProcesses(rig.deployment).map((child) => `---- ${child.name} output (tail)\n${child.output().slice(-3_000)}`);
-  return new Error(`${rig.deployment.variant}: ${error instanceof Error ? error.message : String(error)}\n${tails.join('\n')}`);
+  const tails = nodeProcesses(rig.deployment).map(
+    (child) => `---- ${child.name} output (tail)\n${child.output().slice(-3_000)}`,
+  );
+  return new Error(
+    `${rig.deployment.variant}: ${error instanceof Error ? error.message : String(error)}\n${tails.join('\n')}`,
+  );
 }
 
 /** With a profile directory, CPU-profiles the deployment's Node processes until `stop`. */
-async function profileIf(settings: SendPathSettings, rig: Rig, rate: number, step: number): Promise<{ stop(): Promise<void> }[]> {
+async function profileIf(
+  settings: SendPathSettings,
+  rig: Rig,
+  rate: number,
+  step: number,
+): Promise<{ stop(): Promise<void> }[]> {
   if (!settings.profileDir) return [];
   mkdirSync(settings.profileDir, { recursive: true });
   return Promise.all(
     nodeProcesses(rig.deployment).map((child) =>
-      startCpuProfile(child, join(settings.profileDir!, `${rig.deployment.variant}-${rate}-${step}-${child.name.split(' ')[0]!.replace(/\W/g, '')}.cpuprofile`)),
+      startCpuProfile(
+        child,
+        join(
+          settings.profileDir!,
+          `${rig.deployment.variant}-${rate}-${step}-${child.name.split(' ')[0]!.replace(/\W/g, '')}.cpuprofile`,
+        ),
+      ),
     ),
   );
 }
 
 /** One run: a step at `rate`, its deliveries drained, history read back, everything accounted for. */
-async function measure(rig: Rig, rate: number, settings: SendPathSettings, context: ScenarioContext, tally: (errors: ErrorCounts) => void): Promise<Metric[]> {
+async function measure(
+  rig: Rig,
+  rate: number,
+  settings: SendPathSettings,
+  context: ScenarioContext,
+  tally: (errors: ErrorCounts) => void,
+): Promise<Metric[]> {
   const step = ++rig.step;
   const processes = nodeProcesses(rig.deployment);
   const cpuBefore = processes.map((child) => cpuMs(child.pid));
   const profiles = await profileIf(settings, rig, rate, step);
   const result: StepResult = await rig.load.step(step, rate, settings.stepMs);
   tally(result.errors);
-  if (result.ids.length === 0) throw new Error(`no message acknowledged at ${rate} msg/s: ${codes(result.errors)}; ${result.samples.join('; ')}`);
+  if (result.ids.length === 0)
+    throw new Error(`no message acknowledged at ${rate} msg/s: ${codes(result.errors)}; ${result.samples.join('; ')}`);
   const drainStarted = performance.now();
   const drained = await waitForDeliveries(rig, step, result.ids.length);
   const drainSeconds = (performance.now() - drainStarted) / 1000;
@@ -201,8 +251,12 @@ async function measure(rig: Rig, rate: number, settings: SendPathSettings, conte
   const stored = await rig.history.readNew();
   const accounting = account(result.ids, delivered.ids, stored);
   const { ended, problems } = rig.subscribers.progress;
-  if (ended > 0) throw new Error(`${ended} subscriptions or sockets ended by the server, or deliveries with errors: ${problems.join('; ')}`);
-  if (delivered.latencies.length === 0) throw new Error(`nothing of ${result.ids.length} acknowledged messages reached the subscribers`);
+  if (ended > 0)
+    throw new Error(
+      `${ended} subscriptions or sockets ended by the server, or deliveries with errors: ${problems.join('; ')}`,
+    );
+  if (delivered.latencies.length === 0)
+    throw new Error(`nothing of ${result.ids.length} acknowledged messages reached the subscribers`);
 
   const acked = Array.from(result.ackMs);
   const e2e = Array.from(delivered.latencies);
@@ -260,7 +314,9 @@ export const scenario: Scenario = {
     const teardown = async () => {
       await Promise.all([...rigs.values()].map(retire));
       await deployments.dispose();
-      const failures = [...errorsByRun].filter(([, errors]) => Object.keys(errors).length > 0).map(([run, errors]) => `${run}: ${codes(errors)}`);
+      const failures = [...errorsByRun]
+        .filter(([, errors]) => Object.keys(errors).length > 0)
+        .map(([run, errors]) => `${run}: ${codes(errors)}`);
       scenario.description = `${description} Requests not acknowledged, by code: ${failures.length > 0 ? failures.join('; ') : 'none'}.`;
     };
     try {

@@ -5,12 +5,27 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { forkWorker } from '../fanout/processes.ts';
-import type { FromLoad, FromSubscribers, Sender, StepResult, SubscriberProgress, ToLoad, ToSubscribers, Watcher } from './protocol.ts';
+import type {
+  FromLoad,
+  FromSubscribers,
+  Sender,
+  StepResult,
+  SubscriberProgress,
+  ToLoad,
+  ToSubscribers,
+  Watcher,
+} from './protocol.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Sends `request` and resolves with the first answer of type `answer`. @throws after `timeoutMs`, or when the child exits first */
-function ask<A extends { type: string }, T extends A['type']>(child: ChildProcess, request: object, answer: T, timeoutMs: number, accept: (message: Extract<A, { type: T }>) => boolean = () => true): Promise<Extract<A, { type: T }>> {
+function ask<A extends { type: string }, T extends A['type']>(
+  child: ChildProcess,
+  request: object,
+  answer: T,
+  timeoutMs: number,
+  accept: (message: Extract<A, { type: T }>) => boolean = () => true,
+): Promise<Extract<A, { type: T }>> {
   return new Promise((resolve, reject) => {
     const cleanup = () => {
       clearTimeout(timer);
@@ -50,12 +65,23 @@ export class LoadGenerator {
   readonly #child = forkWorker(new URL('./load.ts', import.meta.url));
 
   async configure(url: string, senders: Sender[], tag: string): Promise<void> {
-    await ask<FromLoad, 'configured'>(this.#child, { type: 'configure', url, senders, tag } satisfies ToLoad, 'configured', 30_000);
+    await ask<FromLoad, 'configured'>(
+      this.#child,
+      { type: 'configure', url, senders, tag } satisfies ToLoad,
+      'configured',
+      30_000,
+    );
   }
 
   /** Offers `rate` messages/s for `durationMs`; resolves once every request ended (bounded by the generator's own caps). */
   async step(step: number, rate: number, durationMs: number): Promise<StepResult> {
-    const { type: _type, ...result } = await ask<FromLoad, 'stepDone'>(this.#child, { type: 'step', step, rate, durationMs } satisfies ToLoad, 'stepDone', durationMs + 90_000, (answer) => answer.step === step);
+    const { type: _type, ...result } = await ask<FromLoad, 'stepDone'>(
+      this.#child,
+      { type: 'step', step, rate, durationMs } satisfies ToLoad,
+      'stepDone',
+      durationMs + 90_000,
+      (answer) => answer.step === step,
+    );
     return result;
   }
 
@@ -90,7 +116,11 @@ export class Subscribers {
   async connect(url: string, watchers: Watcher[]): Promise<void> {
     this.#count += watchers.length;
     this.#child.send({ type: 'connect', url, watchers } satisfies ToSubscribers);
-    await this.until(`${this.#count} connection acknowledgements`, (progress) => progress.acked + progress.refused >= this.#count, { timeoutMs: 60_000 });
+    await this.until(
+      `${this.#count} connection acknowledgements`,
+      (progress) => progress.acked + progress.refused >= this.#count,
+      { timeoutMs: 60_000 },
+    );
     const { refused, problems } = this.#progress;
     if (refused > 0) throw new Error(`${refused} of ${this.#count} subscribers were refused: ${problems.join('; ')}`);
   }
@@ -103,7 +133,11 @@ export class Subscribers {
   async until(
     what: string,
     done: (progress: SubscriberProgress) => boolean,
-    { timeoutMs, stallMs, progressOf }: { timeoutMs: number; stallMs?: number; progressOf?: (progress: SubscriberProgress) => number },
+    {
+      timeoutMs,
+      stallMs,
+      progressOf,
+    }: { timeoutMs: number; stallMs?: number; progressOf?: (progress: SubscriberProgress) => number },
   ): Promise<boolean> {
     const started = Date.now();
     let last = progressOf?.(this.#progress);
@@ -120,7 +154,9 @@ export class Subscribers {
       if (stallMs !== undefined && now - changed > stallMs) return false;
       if (now - started > timeoutMs) {
         if (stallMs !== undefined) return false;
-        throw new Error(`timed out waiting for ${what}: ${JSON.stringify({ ...progress, problems: progress.problems.slice(0, 5) })}`);
+        throw new Error(
+          `timed out waiting for ${what}: ${JSON.stringify({ ...progress, problems: progress.problems.slice(0, 5) })}`,
+        );
       }
       await sleep(20);
     }
@@ -128,7 +164,13 @@ export class Subscribers {
 
   /** Everything delivered of `step` (then forgotten by the process). */
   async collect(step: number): Promise<{ ids: string[]; latencies: Float64Array }> {
-    const { ids, latencies } = await ask<FromSubscribers, 'collected'>(this.#child, { type: 'collect', step } satisfies ToSubscribers, 'collected', 60_000, (answer) => answer.step === step);
+    const { ids, latencies } = await ask<FromSubscribers, 'collected'>(
+      this.#child,
+      { type: 'collect', step } satisfies ToSubscribers,
+      'collected',
+      60_000,
+      (answer) => answer.step === step,
+    );
     return { ids, latencies };
   }
 

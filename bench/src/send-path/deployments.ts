@@ -58,15 +58,21 @@ export interface Deployments {
   dispose(): Promise<void>;
 }
 
-
-export async function startDeployments(settings: SendPathSettings, progress: (message: string) => void): Promise<Deployments> {
+export async function startDeployments(
+  settings: SendPathSettings,
+  progress: (message: string) => void,
+): Promise<Deployments> {
   const prefix = `bench_send_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const topic = `${prefix}.messages`;
   const group = `${prefix}.message-pipeline`;
   const databaseOf: Record<VariantId, string> = { 'kafka+cassandra': `${prefix}_kc`, postgres: `${prefix}_pg` };
   const root = mkdtempSync(join(tmpdir(), 'chat-bench-send-path-'));
   const cassandra = cassandraClient(settings.cassandraContactPoints);
-  const admin: Admin = new Kafka({ clientId: 'chat-bench-send-path', brokers: settings.kafkaBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  const admin: Admin = new Kafka({
+    clientId: 'chat-bench-send-path',
+    brokers: settings.kafkaBrokers.split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
   const populations = new Map<VariantId, Population>();
   const processes: NodeProcess[] = [];
 
@@ -81,7 +87,9 @@ export async function startDeployments(settings: SendPathSettings, progress: (me
         problems.push(`${what}: ${(error as Error).message}`);
       }
     };
-    await Promise.all([...populations.values()].map((population) => attempt('dropping a database', () => population.drop())));
+    await Promise.all(
+      [...populations.values()].map((population) => attempt('dropping a database', () => population.drop())),
+    );
     await attempt(`deleting the consumer group ${group}`, async () => {
       // A group that never had a member does not exist ("Dead"): nothing to delete.
       const { groups } = await admin.describeGroups([group]);
@@ -97,9 +105,18 @@ export async function startDeployments(settings: SendPathSettings, progress: (me
     if (problems.length > 0) throw new Error(`cleaning up left things behind:\n  ${problems.join('\n  ')}`);
   };
   // Also on Ctrl-C or a CI timeout: stop and drop what was made.
-  const dispose = cleanUpOnSignal(cleanUp, progress, 'stopping the deployments and dropping their databases, keyspace and topic');
+  const dispose = cleanUpOnSignal(
+    cleanUp,
+    progress,
+    'stopping the deployments and dropping their databases, keyspace and topic',
+  );
 
-  const start = async (name: string, entry: string, env: Record<string, string>, options: { isReady?: () => Promise<boolean> } = {}) => {
+  const start = async (
+    name: string,
+    entry: string,
+    env: Record<string, string>,
+    options: { isReady?: () => Promise<boolean> } = {},
+  ) => {
     const child = await startNode(name, entry, {
       ...(options.isReady ? { isReady: options.isReady } : {}),
       env: { ...LOCAL_ONLY_ENV, ...(settings.profileDir ? { NODE_OPTIONS: INSPECT } : {}), ...env },
@@ -110,19 +127,33 @@ export async function startDeployments(settings: SendPathSettings, progress: (me
 
   try {
     await cassandra.connect().catch((error: unknown) => {
-      throw new Error(`Cassandra at ${settings.cassandraContactPoints} does not answer (npm run services:up): ${(error as Error).message}`);
+      throw new Error(
+        `Cassandra at ${settings.cassandraContactPoints} does not answer (npm run services:up): ${(error as Error).message}`,
+      );
     });
     await admin.connect().catch((error: unknown) => {
-      throw new Error(`Kafka at ${settings.kafkaBrokers} does not answer (npm run services:up): ${(error as Error).message}`);
+      throw new Error(
+        `Kafka at ${settings.kafkaBrokers} does not answer (npm run services:up): ${(error as Error).message}`,
+      );
     });
 
     const users = senderCount(settings.rates);
     const seedStarted = performance.now();
     for (const variant of VARIANT_IDS) {
-      populations.set(variant, await seedPopulation({ adminUrl: settings.postgresUrl, userCount: users, chatSize: CHAT_SIZE, name: databaseOf[variant] }));
+      populations.set(
+        variant,
+        await seedPopulation({
+          adminUrl: settings.postgresUrl,
+          userCount: users,
+          chatSize: CHAT_SIZE,
+          name: databaseOf[variant],
+        }),
+      );
     }
     const seedSeconds = (performance.now() - seedStarted) / 1000;
-    progress(`seeded ${users} users in ${users / CHAT_SIZE} chats of ${CHAT_SIZE}, twice (a database per deployment), in ${seedSeconds.toFixed(1)} s`);
+    progress(
+      `seeded ${users} users in ${users / CHAT_SIZE} chats of ${CHAT_SIZE}, twice (a database per deployment), in ${seedSeconds.toFixed(1)} s`,
+    );
 
     const baseEnv = (variant: VariantId, short: string): Record<string, string> => {
       const population = populations.get(variant)!;
@@ -147,7 +178,10 @@ export async function startDeployments(settings: SendPathSettings, progress: (me
       CASSANDRA_CONTACT_POINTS: settings.cassandraContactPoints,
       CASSANDRA_KEYSPACE: prefix,
     };
-    const distributedGateway = await start('gateway (kafka+cassandra)', 'gateway/src/main.ts', { ...distributedEnv, MESSAGE_CONSUMER: 'off' });
+    const distributedGateway = await start('gateway (kafka+cassandra)', 'gateway/src/main.ts', {
+      ...distributedEnv,
+      MESSAGE_CONSUMER: 'off',
+    });
     // The gateway creates the keyspace and the topic as it starts; the consumer would race it for both.
     const created = async () => (await keyspaceReady(cassandra, prefix)) && (await admin.listTopics()).includes(topic);
     await waitUntilReady(created, {
@@ -156,20 +190,30 @@ export async function startDeployments(settings: SendPathSettings, progress: (me
     }).catch((error: unknown) => {
       throw new Error(`${String(error)}:\n${distributedGateway.output()}`);
     });
-    const consumer = await start('consumer (kafka+cassandra)', 'subgraphs/messages/src/consumer-main.ts', distributedEnv, {
-      isReady: async () => {
-        try {
-          const { groups } = await admin.describeGroups([group]);
-          return groups[0]?.state === 'Stable' && groups[0].members.length > 0;
-        } catch {
-          return false;
-        }
+    const consumer = await start(
+      'consumer (kafka+cassandra)',
+      'subgraphs/messages/src/consumer-main.ts',
+      distributedEnv,
+      {
+        isReady: async () => {
+          try {
+            const { groups } = await admin.describeGroups([group]);
+            return groups[0]?.state === 'Stable' && groups[0].members.length > 0;
+          } catch {
+            return false;
+          }
+        },
       },
-    });
+    );
 
     return {
       byVariant: {
-        'kafka+cassandra': { variant: 'kafka+cassandra', population: populations.get('kafka+cassandra')!, gateway: distributedGateway, consumer },
+        'kafka+cassandra': {
+          variant: 'kafka+cassandra',
+          population: populations.get('kafka+cassandra')!,
+          gateway: distributedGateway,
+          consumer,
+        },
         postgres: { variant: 'postgres', population: populations.get('postgres')!, gateway: postgresGateway },
       },
       names: { databases: Object.values(databaseOf), keyspace: prefix, topic, group },
@@ -177,7 +221,9 @@ export async function startDeployments(settings: SendPathSettings, progress: (me
       dispose,
     };
   } catch (error) {
-    await dispose().catch((cleanup: unknown) => progress(`cleaning up after a failed setup failed too: ${String(cleanup)}`));
+    await dispose().catch((cleanup: unknown) =>
+      progress(`cleaning up after a failed setup failed too: ${String(cleanup)}`),
+    );
     throw error;
   }
 }

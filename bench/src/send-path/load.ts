@@ -15,7 +15,17 @@
  */
 import { Agent, request, type ClientRequest } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { clientMessageId, preciseNow, SEND_MUTATION, stepText, type ErrorCounts, type FromLoad, type Sender, type StepResult, type ToLoad } from './protocol.ts';
+import {
+  clientMessageId,
+  preciseNow,
+  SEND_MUTATION,
+  stepText,
+  type ErrorCounts,
+  type FromLoad,
+  type Sender,
+  type StepResult,
+  type ToLoad,
+} from './protocol.ts';
 
 if (!process.send) throw new Error('send-path/load.ts runs as a forked child of the send-path scenario');
 
@@ -56,7 +66,15 @@ function acknowledgedId(body: string): string | undefined {
   return !parsed.errors && typeof parsed.data?.sendMessage?.id === 'string' ? parsed.data.sendMessage.id : undefined;
 }
 
-async function runStep({ step, rate, durationMs }: { step: number; rate: number; durationMs: number }): Promise<StepResult> {
+async function runStep({
+  step,
+  rate,
+  durationMs,
+}: {
+  step: number;
+  rate: number;
+  durationMs: number;
+}): Promise<StepResult> {
   if (!target) throw new Error('step before configure');
   const { url, senders, tag, agent } = target;
   const offered = Math.max(1, Math.round((rate * durationMs) / 1000));
@@ -82,7 +100,9 @@ async function runStep({ step, rate, durationMs }: { step: number; rate: number;
     const { sender, authorization } = senders[n % senders.length]!;
     const body = JSON.stringify({
       query: SEND_MUTATION,
-      variables: { input: { chatId: sender.chatId, text: stepText(step, n, due), clientMessageId: clientMessageId(tag, step, n) } },
+      variables: {
+        input: { chatId: sender.chatId, text: stepText(step, n, due), clientMessageId: clientMessageId(tag, step, n) },
+      },
     });
     sent += 1;
     let done = false;
@@ -93,7 +113,11 @@ async function runStep({ step, rate, durationMs }: { step: number; rate: number;
     };
     const req = request(
       url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization } },
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -138,7 +162,7 @@ async function runStep({ step, rate, durationMs }: { step: number; rate: number;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const start = preciseNow() + 5;
-  for (let n = 0; n < offered; ) {
+  for (let n = 0; n < offered;) {
     const now = preciseNow();
     for (; n < offered && start + n * interval <= now; n++) {
       const due = start + n * interval;

@@ -45,7 +45,10 @@ export function senderCount(rates: readonly number[]): number {
 
 export function sendPathSettings(quick: boolean, env: NodeJS.ProcessEnv = process.env): SendPathSettings {
   const { problems, url, hostPorts, check } = settingsReader(env);
-  const postgresUrl = url('BENCH_POSTGRES_URL', 'postgresql://postgres@127.0.0.1:5432/postgres', ['postgresql:', 'postgres:']);
+  const postgresUrl = url('BENCH_POSTGRES_URL', 'postgresql://postgres@127.0.0.1:5432/postgres', [
+    'postgresql:',
+    'postgres:',
+  ]);
   const redisUrl = url('BENCH_REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const kafkaBrokers = hostPorts('BENCH_KAFKA_BROKERS', '127.0.0.1:9092');
   const cassandraContactPoints = hostPorts('BENCH_CASSANDRA_CONTACT_POINTS', '127.0.0.1:9042');
@@ -58,7 +61,8 @@ export function sendPathSettings(quick: boolean, env: NodeJS.ProcessEnv = proces
     problems.push('BENCH_SEND_PATH_RATES: each rate once');
   }
   const seconds = env.BENCH_SEND_PATH_SECONDS ? Number(env.BENCH_SEND_PATH_SECONDS) : quick ? 5 : 15;
-  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 600) problems.push('BENCH_SEND_PATH_SECONDS: from 1 to 600');
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 600)
+    problems.push('BENCH_SEND_PATH_SECONDS: from 1 to 600');
   check('send-path');
   return {
     postgresUrl,

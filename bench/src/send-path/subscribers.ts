@@ -9,7 +9,15 @@
  * clock). Reports counts to the orchestrator over IPC (protocol.ts).
  */
 import WebSocket from 'ws';
-import { preciseNow, readStepText, SUBSCRIPTION, type FromSubscribers, type SubscriberProgress, type ToSubscribers, type Watcher } from './protocol.ts';
+import {
+  preciseNow,
+  readStepText,
+  SUBSCRIPTION,
+  type FromSubscribers,
+  type SubscriberProgress,
+  type ToSubscribers,
+  type Watcher,
+} from './protocol.ts';
 import { closeSocket } from '../fanout/processes.ts';
 
 if (!process.send) throw new Error('send-path/subscribers.ts runs as a forked child of the send-path scenario');
@@ -42,7 +50,10 @@ function problem(text: string): void {
 
 interface Frame {
   type?: string;
-  payload?: { data?: { messageAdded?: { id?: unknown; text?: unknown; chat?: { id?: unknown } } } | null; errors?: unknown };
+  payload?: {
+    data?: { messageAdded?: { id?: unknown; text?: unknown; chat?: { id?: unknown } } } | null;
+    errors?: unknown;
+  };
 }
 
 function onFrame(client: Client, data: string): void {
@@ -50,7 +61,12 @@ function onFrame(client: Client, data: string): void {
   const frame = JSON.parse(data) as Frame;
   if (frame.type === 'next') {
     const added = frame.payload?.data?.messageAdded;
-    if (frame.payload?.errors || typeof added?.id !== 'string' || typeof added.text !== 'string' || added.chat?.id !== client.watcher.chatId) {
+    if (
+      frame.payload?.errors ||
+      typeof added?.id !== 'string' ||
+      typeof added.text !== 'string' ||
+      added.chat?.id !== client.watcher.chatId
+    ) {
       counts.ended += 1;
       problem(`unexpected delivery: ${data.slice(0, 300)}`);
       return;
@@ -87,7 +103,9 @@ function open(url: string, watcher: Watcher): void {
   const socket = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false, handshakeTimeout: 30_000 });
   const client: Client = { watcher, socket, acked: false, live: false, closing: false };
   clients.push(client);
-  socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${watcher.token}` } })));
+  socket.on('open', () =>
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${watcher.token}` } })),
+  );
   socket.on('message', (data: Buffer) => onFrame(client, data.toString()));
   socket.on('error', (error: Error) => problem(`socket error: ${error.message}`));
   socket.on('close', (code: number, reason: Buffer) => {
@@ -121,7 +139,12 @@ process.on('message', (message: ToSubscribers) => {
       byStep.delete(message.step);
       collected.add(message.step);
       dirty = true;
-      send({ type: 'collected', step: message.step, ids: deliveries.ids, latencies: Float64Array.from(deliveries.latencies) });
+      send({
+        type: 'collected',
+        step: message.step,
+        ids: deliveries.ids,
+        latencies: Float64Array.from(deliveries.latencies),
+      });
       break;
     }
     case 'exit':

@@ -61,7 +61,7 @@ export class HistoryCheck {
       }
     }
     // What is newer than the newest read: each page newest first, `startCursor` its newest.
-    for (let after = newest; ; ) {
+    for (let after = newest; ;) {
       const page = await this.#page(chat, { after });
       ids.push(...page.edges.map((edge) => edge.node.id));
       if (!page.pageInfo.startCursor) return ids;
@@ -79,7 +79,9 @@ export class HistoryCheck {
     });
     const body = (await response.json()) as { data?: { messages: Page }; errors?: unknown };
     if (!body.data || body.errors) {
-      throw new Error(`reading back the history of chat ${chat.chatId} failed (HTTP ${response.status}): ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
+      throw new Error(
+        `reading back the history of chat ${chat.chatId} failed (HTTP ${response.status}): ${JSON.stringify(body.errors ?? body).slice(0, 500)}`,
+      );
     }
     return body.data.messages;
   }
@@ -110,7 +112,11 @@ const extra = (counts: Map<string, number>) => [...counts.values()].reduce((sum,
  * out after the server took it) cannot be lost; a duplicate counts whoever
  * sent it.
  */
-export function account(acknowledged: readonly string[], delivered: readonly string[], stored: readonly string[]): Accounting {
+export function account(
+  acknowledged: readonly string[],
+  delivered: readonly string[],
+  stored: readonly string[],
+): Accounting {
   const deliveredCounts = counted(delivered);
   const storedCounts = counted(stored);
   let notDelivered = 0;

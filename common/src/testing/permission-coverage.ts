@@ -58,8 +58,12 @@ export function describePermissionCoverage(coverage: PermissionCoverage): void {
   });
 }
 
-function rootFields(schema: ReturnType<typeof buildFederatedSchema>): { root: GraphQLObjectType; field: GraphQLField<unknown, unknown> }[] {
-  const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) => (type ? [type] : []));
+function rootFields(
+  schema: ReturnType<typeof buildFederatedSchema>,
+): { root: GraphQLObjectType; field: GraphQLField<unknown, unknown> }[] {
+  const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) =>
+    type ? [type] : [],
+  );
   return roots.flatMap((root) => Object.values(root.getFields()).map((field) => ({ root, field })));
 }
 

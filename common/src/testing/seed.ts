@@ -74,7 +74,8 @@ export async function seedUsers<Name extends string>(
   options: Omit<TestUserOptions, 'id' | 'username'> = {},
 ): Promise<Record<Name, TestUser>> {
   const users = {} as Record<Name, TestUser>;
-  for (const [name, id] of Object.entries(ids) as [Name, string][]) users[name] = await seedUser(runtime, name, { ...options, id });
+  for (const [name, id] of Object.entries(ids) as [Name, string][])
+    users[name] = await seedUser(runtime, name, { ...options, id });
   return users;
 }
 

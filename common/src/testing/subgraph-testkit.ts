@@ -27,12 +27,19 @@ export interface SubgraphTestkit<S extends Subgraph> {
   /** Executes an operation that must succeed and @returns its data as plain JSON. */
   ok<T = any>(query: string, variables?: Variables, as?: TestCaller): Promise<T>;
   /** Subscribes as `as`: the event stream, or the result carrying a refusal. */
-  subscribe(query: string, variables?: Variables, as?: TestCaller): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
+  subscribe(
+    query: string,
+    variables?: Variables,
+    as?: TestCaller,
+  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
   /** The viewer the gateway would forward for `as`. */
   viewer(as: TestCaller): Promise<Viewer | null>;
   seed: {
     user(name: string, options?: TestUserOptions): Promise<TestUser>;
-    users<Name extends string>(ids: Readonly<Record<Name, string>>, options?: Omit<TestUserOptions, 'id' | 'username'>): Promise<Record<Name, TestUser>>;
+    users<Name extends string>(
+      ids: Readonly<Record<Name, string>>,
+      options?: Omit<TestUserOptions, 'id' | 'username'>,
+    ): Promise<Record<Name, TestUser>>;
     chat(options: TestChatOptions): Promise<string>;
   };
   /** Closes the subgraph, then the runtime. */
@@ -48,7 +55,9 @@ export interface SubgraphTestkit<S extends Subgraph> {
  * before(async () => (kit = await createSubgraphTestkit(createChatsSubgraph)));
  * after(() => kit.close());
  */
-export async function createSubgraphTestkit<S extends Subgraph>(create: (runtime: Runtime) => S | Promise<S>): Promise<SubgraphTestkit<S>> {
+export async function createSubgraphTestkit<S extends Subgraph>(
+  create: (runtime: Runtime) => S | Promise<S>,
+): Promise<SubgraphTestkit<S>> {
   const runtime = await createMemoryRuntime();
   let subgraph: S;
   try {
@@ -73,7 +82,8 @@ export async function createSubgraphTestkit<S extends Subgraph>(create: (runtime
       assert.equal(result.errors, undefined, JSON.stringify(result.errors));
       return plain(result.data);
     },
-    subscribe: async (query, variables = {}, as) => subscribeSubgraph(subgraph, { query, variables, viewer: await viewer(as) }),
+    subscribe: async (query, variables = {}, as) =>
+      subscribeSubgraph(subgraph, { query, variables, viewer: await viewer(as) }),
     viewer,
     seed: {
       user: (name, options) => seedUser(runtime, name, options),

@@ -12,7 +12,10 @@ import { isIP } from 'node:net';
  * further left was written by the client and proves nothing). An entry that
  * is not an address falls back to the nearest proxy's view, the socket peer.
  */
-export function clientAddress(request: Pick<IncomingMessage, 'headers' | 'socket'> | undefined, trustedHops: number): string {
+export function clientAddress(
+  request: Pick<IncomingMessage, 'headers' | 'socket'> | undefined,
+  trustedHops: number,
+): string {
   const peer = normalize(request?.socket?.remoteAddress) ?? 'unknown';
   if (trustedHops === 0 || !request) return peer;
   const header = request.headers['x-forwarded-for'];
@@ -63,5 +66,7 @@ function expandIpv6(address: string): string[] | undefined {
   const right = tail ? tail.split(':') : [];
   const missing = 8 - left.length - right.length;
   if (tail === undefined ? missing !== 0 : missing < 1) return undefined;
-  return [...left, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...right].map((group) => parseInt(group, 16).toString(16));
+  return [...left, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...right].map((group) =>
+    parseInt(group, 16).toString(16),
+  );
 }

@@ -20,7 +20,10 @@ describe('security limits from the environment', () => {
       assert.equal(limits.ws.maxSubscriptionsPerConnection, 50);
       assert.deepEqual(limits.ws.subscribeRate, { max: 100, windowMs: 60_000 });
       assert.deepEqual(limits.document, { maxDepth: 10, maxCost: 50_000, maxAliases: 15, maxTokens: 1_000 });
-      assert.deepEqual([limits.ws.initTimeoutMs, limits.ws.maxMessageBytes, limits.ws.leaseMs], [3_000, 65_536, 60_000]);
+      assert.deepEqual(
+        [limits.ws.initTimeoutMs, limits.ws.maxMessageBytes, limits.ws.leaseMs],
+        [3_000, 65_536, 60_000],
+      );
       assert.equal(limits.trustProxy, 0);
       assert.equal(limits.production, NODE_ENV === 'production');
     }
@@ -42,7 +45,13 @@ describe('security limits from the environment', () => {
   });
 
   it('turns a limit off with "off", and reads windows in s, m and h', () => {
-    const limits = limitsFor({ NODE_ENV: 'production', RATE_LIMIT_GENERAL: 'off', WS_MAX_CONNECTIONS_PER_IP: 'off', RATE_LIMIT_REGISTER_PER_IP: '5/2h', WS_SUBSCRIBE_RATE: '7/30s' });
+    const limits = limitsFor({
+      NODE_ENV: 'production',
+      RATE_LIMIT_GENERAL: 'off',
+      WS_MAX_CONNECTIONS_PER_IP: 'off',
+      RATE_LIMIT_REGISTER_PER_IP: '5/2h',
+      WS_SUBSCRIBE_RATE: '7/30s',
+    });
     assert.equal(limits.rates.general, undefined);
     assert.equal(limits.ws.maxConnectionsPerIp, undefined);
     assert.deepEqual(limits.rates.registerPerIp, { max: 5, windowMs: 7_200_000 });
@@ -51,10 +60,18 @@ describe('security limits from the environment', () => {
 
   it('refuses malformed limits, naming each', () => {
     assert.throws(
-      () => loadLimits({ RATE_LIMIT_GENERAL: '300 per minute', RATE_LIMIT_LOGIN_PER_IP: '0/1m', WS_MAX_CONNECTIONS_PER_USER: '-1', TRUST_PROXY: 'yes' }),
+      () =>
+        loadLimits({
+          RATE_LIMIT_GENERAL: '300 per minute',
+          RATE_LIMIT_LOGIN_PER_IP: '0/1m',
+          WS_MAX_CONNECTIONS_PER_USER: '-1',
+          TRUST_PROXY: 'yes',
+        }),
       (error: unknown) =>
         error instanceof ConfigError &&
-        ['RATE_LIMIT_GENERAL', 'RATE_LIMIT_LOGIN_PER_IP', 'WS_MAX_CONNECTIONS_PER_USER', 'TRUST_PROXY'].every((name) => error.message.includes(name)),
+        ['RATE_LIMIT_GENERAL', 'RATE_LIMIT_LOGIN_PER_IP', 'WS_MAX_CONNECTIONS_PER_USER', 'TRUST_PROXY'].every((name) =>
+          error.message.includes(name),
+        ),
     );
   });
 });

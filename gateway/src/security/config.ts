@@ -61,7 +61,9 @@ export interface SecurityLimits {
 
 /** The limits the security model's values (`env.ts`) set, under `nodeEnv`. */
 export function securityLimits(env: SecurityValues, nodeEnv: ConfigContext['nodeEnv']): SecurityLimits {
-  const pick = <K extends keyof typeof COUNTING_DEFAULTS>(key: K): Exclude<SecurityValues[K], 'off'> | (typeof COUNTING_DEFAULTS)[K] | undefined => {
+  const pick = <K extends keyof typeof COUNTING_DEFAULTS>(
+    key: K,
+  ): Exclude<SecurityValues[K], 'off'> | (typeof COUNTING_DEFAULTS)[K] | undefined => {
     const value = env[key];
     if (value === 'off') return undefined;
     if (value !== undefined) return value as Exclude<SecurityValues[K], 'off'>;

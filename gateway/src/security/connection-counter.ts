@@ -116,7 +116,11 @@ export class RedisConnectionCounter extends BaseCounter implements ConnectionCou
 
   constructor(url: string, { keyPrefix, leaseMs }: { keyPrefix: string; leaseMs: number }) {
     super();
-    this.#redis = createRedisClient(url, { purpose: 'connection limits', maxRetriesPerRequest: 1, connectionName: 'gateway-connection-limits' });
+    this.#redis = createRedisClient(url, {
+      purpose: 'connection limits',
+      maxRetriesPerRequest: 1,
+      connectionName: 'gateway-connection-limits',
+    });
     this.#redis.on('error', () => {});
     this.#prefix = `${keyPrefix}:ws:conn:`;
     this.#leaseMs = leaseMs;
@@ -129,7 +133,16 @@ export class RedisConnectionCounter extends BaseCounter implements ConnectionCou
     const before = this.#held.get(connection) ?? [];
     this.#held.set(connection, [...before, ...keys]); // before the script: a renewal must not miss it, a release must find it
     try {
-      const full = Number(await this.#redis.eval(ACQUIRE, keys.length, ...keys, connection, this.#leaseMs, ...slots.map(({ max }) => max)));
+      const full = Number(
+        await this.#redis.eval(
+          ACQUIRE,
+          keys.length,
+          ...keys,
+          connection,
+          this.#leaseMs,
+          ...slots.map(({ max }) => max),
+        ),
+      );
       if (full > 0) {
         if (before.length > 0) this.#held.set(connection, before);
         else this.#held.delete(connection);
@@ -159,7 +172,13 @@ export class RedisConnectionCounter extends BaseCounter implements ConnectionCou
     for (let start = 0; start < pairs.length; start += 500) {
       const batch = pairs.slice(start, start + 500);
       try {
-        await this.#redis.eval(RENEW, batch.length, ...batch.map(([key]) => key), this.#leaseMs, ...batch.map(([, connection]) => connection));
+        await this.#redis.eval(
+          RENEW,
+          batch.length,
+          ...batch.map(([key]) => key),
+          this.#leaseMs,
+          ...batch.map(([, connection]) => connection),
+        );
       } catch (error) {
         log.warn('could not renew connection leases', { error: String(error) });
         return;
@@ -174,6 +193,9 @@ export class RedisConnectionCounter extends BaseCounter implements ConnectionCou
   }
 }
 
-export function createConnectionCounter(redisUrl: string | undefined, options: { keyPrefix: string; leaseMs: number }): ConnectionCounter {
+export function createConnectionCounter(
+  redisUrl: string | undefined,
+  options: { keyPrefix: string; leaseMs: number },
+): ConnectionCounter {
   return redisUrl ? new RedisConnectionCounter(redisUrl, options) : new MemoryConnectionCounter();
 }

@@ -12,17 +12,25 @@ import { documentLimitPlugins } from './document-limits.ts';
 
 const schema = createSchema({
   typeDefs: /* GraphQL */ `
-    type Query { node(first: Int): Node }
-    type Node { id: ID, name: String, child(first: Int): Node }
+    type Query {
+      node(first: Int): Node
+    }
+    type Node {
+      id: ID
+      name: String
+      child(first: Int): Node
+    }
   `,
   resolvers: { Query: { node: () => ({ id: '1', name: 'n' }) }, Node: { child: () => ({ id: '2', name: 'c' }) } },
 });
 
 const LIMITS = { maxDepth: 4, maxCost: 200, maxAliases: 2, maxTokens: 60 };
-const server = (introspection: boolean, plugins: Plugin[] = documentLimitPlugins(LIMITS, { introspection })) => createYoga({ schema, plugins, logging: false });
+const server = (introspection: boolean, plugins: Plugin[] = documentLimitPlugins(LIMITS, { introspection })) =>
+  createYoga({ schema, plugins, logging: false });
 
 /** `{ node { child { … { id } } } }` with `levels` fields in the longest path. */
-const deep = (levels: number) => `{ ${'node { '.repeat(1)}${'child { '.repeat(levels - 2)}id${' }'.repeat(levels - 1)} }`;
+const deep = (levels: number) =>
+  `{ ${'node { '.repeat(1)}${'child { '.repeat(levels - 2)}id${' }'.repeat(levels - 1)} }`;
 
 async function post(yoga: ReturnType<typeof server>, query: string) {
   const response = await yoga.fetch('http://localhost/graphql', {
@@ -30,7 +38,13 @@ async function post(yoga: ReturnType<typeof server>, query: string) {
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
     body: JSON.stringify({ query }),
   });
-  return { status: response.status, ...((await response.json()) as { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }) };
+  return {
+    status: response.status,
+    ...((await response.json()) as {
+      data?: unknown;
+      errors?: { message: string; extensions?: Record<string, unknown> }[];
+    }),
+  };
 }
 
 /** What server.ts does for a graphql-ws `subscribe`: the enveloped parse, then validate; errors returned, never thrown. */
@@ -45,7 +59,10 @@ function overWebSocket(yoga: ReturnType<typeof server>, query: string): readonly
   return validate(enveloped, document);
 }
 
-function assertRefused(errors: readonly { message: string; extensions?: Record<string, unknown> }[] | undefined, pattern: RegExp) {
+function assertRefused(
+  errors: readonly { message: string; extensions?: Record<string, unknown> }[] | undefined,
+  pattern: RegExp,
+) {
   assert.equal(errors?.length, 1, JSON.stringify(errors));
   assert.equal(errors[0]!.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
   assert.match(errors[0]!.message, pattern);
@@ -74,7 +91,10 @@ describe('document limits', () => {
 
   it('refuses more aliases than allowed, and more tokens than allowed while parsing', async () => {
     assert.equal((await post(yoga, '{ a: node { id } b: node { id } }')).errors, undefined);
-    assertRefused((await post(yoga, '{ a: node { id } b: node { id } c: node { id } }')).errors, /^Aliases limit of 2 exceeded, found 3\.$/);
+    assertRefused(
+      (await post(yoga, '{ a: node { id } b: node { id } c: node { id } }')).errors,
+      /^Aliases limit of 2 exceeded, found 3\.$/,
+    );
     const long = `{ node { ${'id '.repeat(60)}} }`;
     const refused = await post(yoga, long);
     assert.equal(refused.status, 400);
@@ -97,6 +117,10 @@ describe('document limits', () => {
   it('pins why introspection is not refused with @graphql-yoga/plugin-disable-introspection: its mark never reaches the graphql-ws path', async () => {
     const packaged = server(true, [useDisableIntrospection() as Plugin]);
     assert.ok((await post(packaged, '{ __schema { queryType { name } } }')).errors?.length, 'refused over HTTP');
-    assert.deepEqual(overWebSocket(packaged, '{ __schema { queryType { name } } }'), [], 'but not through getEnveloped');
+    assert.deepEqual(
+      overWebSocket(packaged, '{ __schema { queryType { name } } }'),
+      [],
+      'but not through getEnveloped',
+    );
   });
 });

@@ -33,7 +33,10 @@ const reported = {
   onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(refusal(error))],
 };
 
-export function documentLimitPlugins(limits: SecurityLimits['document'], { introspection }: { introspection: boolean }): Plugin[] {
+export function documentLimitPlugins(
+  limits: SecurityLimits['document'],
+  { introspection }: { introspection: boolean },
+): Plugin[] {
   return [
     maxTokensPlugin({
       n: limits.maxTokens,

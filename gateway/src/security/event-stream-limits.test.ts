@@ -13,8 +13,12 @@ type Context = Pick<GatewayContext, 'viewer' | 'clientIp' | 'transport'>;
 
 const schema = createSchema<Context>({
   typeDefs: /* GraphQL */ `
-    type Query { ok: Boolean }
-    type Subscription { ticks: Int }
+    type Query {
+      ok: Boolean
+    }
+    type Subscription {
+      ticks: Int
+    }
   `,
   resolvers: {
     Subscription: {
@@ -31,16 +35,26 @@ const schema = createSchema<Context>({
 });
 
 /** With `budget`, the per-user subscription budget runs after the limits, as in the gateway. */
-function server(limits: Partial<SecurityLimits['ws']>, { budget, counter = new MemoryConnectionCounter() }: { budget?: number; counter?: MemoryConnectionCounter } = {}) {
+function server(
+  limits: Partial<SecurityLimits['ws']>,
+  { budget, counter = new MemoryConnectionCounter() }: { budget?: number; counter?: MemoryConnectionCounter } = {},
+) {
   return createYoga<object, Context>({
     schema,
     plugins: [
-      useEventStreamLimits({ initTimeoutMs: 3_000, maxMessageBytes: 65_536, leaseMs: 60_000, ...limits }, { counter, limiter: new MemoryRateLimiter(), keyPrefix: 'test' }),
+      useEventStreamLimits(
+        { initTimeoutMs: 3_000, maxMessageBytes: 65_536, leaseMs: 60_000, ...limits },
+        { counter, limiter: new MemoryRateLimiter(), keyPrefix: 'test' },
+      ),
       ...(budget ? [useSubscriptionBudget({ counter, max: budget })] : []),
     ],
     context: ({ request }) => {
       const user = request.headers.get('x-user');
-      return { viewer: user ? { id: user, username: user, sessionId: 's' } : null, clientIp: '198.51.100.1', transport: 'http' as const };
+      return {
+        viewer: user ? { id: user, username: user, sessionId: 's' } : null,
+        clientIp: '198.51.100.1',
+        transport: 'http' as const,
+      };
     },
     logging: false,
   });
@@ -64,7 +78,10 @@ async function open(yoga: ReturnType<typeof server>, user: string) {
     if (done) break;
     text += new TextDecoder().decode(value);
   }
-  const first = JSON.parse(/\ndata: (.*)\n/.exec(text)?.[1] ?? '{}') as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] };
+  const first = JSON.parse(/\ndata: (.*)\n/.exec(text)?.[1] ?? '{}') as {
+    data?: unknown;
+    errors?: { extensions?: Record<string, unknown> }[];
+  };
   const stream = {
     status: response.status,
     first,
@@ -121,7 +138,11 @@ describe('the per-user subscription budget', () => {
     const third = await open(yoga, 'ann');
     assert.equal(third.status, 429);
     const refusal = third.first.errors?.[0]?.extensions;
-    assert.deepEqual([refusal?.code, refusal?.reason, refusal?.limit], ['RATE_LIMITED', 'SUBSCRIPTION_BUDGET', 2], JSON.stringify(third.first));
+    assert.deepEqual(
+      [refusal?.code, refusal?.reason, refusal?.limit],
+      ['RATE_LIMITED', 'SUBSCRIPTION_BUDGET', 2],
+      JSON.stringify(third.first),
+    );
     assert.ok(Number(refusal?.retryAfterSeconds) >= 1);
     assert.deepEqual((await open(yoga, 'bob')).first.data, { ticks: 1 }, 'another user has a budget of their own');
     await streams[0]!.close();
@@ -134,6 +155,10 @@ describe('the per-user subscription budget', () => {
     await open(yoga, 'cat');
     for (let n = 0; n < 5; n++) assert.equal((await open(yoga, 'cat')).status, 429);
     // Only the open stream still holds a connection slot: 1, not 6.
-    assert.equal(await counter.acquire('probe', [{ subject: 'user:cat', max: 2 }]), -1, 'the refused ones gave their connection slots back');
+    assert.equal(
+      await counter.acquire('probe', [{ subject: 'user:cat', max: 2 }]),
+      -1,
+      'the refused ones gave their connection slots back',
+    );
   });
 });

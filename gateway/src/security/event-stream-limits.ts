@@ -40,7 +40,9 @@ export function useEventStreamLimits(
         const { allowed, retryAfterMs } = await limiter.hit(`${keyPrefix}:sse:${caller}`, rate.max, rate.windowMs);
         if (!allowed) {
           const seconds = Math.max(1, Math.ceil(retryAfterMs / 1_000));
-          setResultAndStopExecution({ errors: [refused('SUBSCRIBE_RATE', `Too many subscriptions opened; retry in ${seconds} s.`, seconds)] });
+          setResultAndStopExecution({
+            errors: [refused('SUBSCRIBE_RATE', `Too many subscriptions opened; retry in ${seconds} s.`, seconds)],
+          });
           return;
         }
       }

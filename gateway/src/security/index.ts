@@ -36,7 +36,8 @@ export interface GatewaySecurity {
 export function createGatewaySecurity(limits: SecurityLimits, redisUrl: string | undefined): GatewaySecurity {
   const { rates, ws } = limits;
   // Only what is used opens a Redis connection.
-  const limiter: RateLimiter | undefined = Object.values(rates).some(Boolean) || ws.subscribeRate ? createRateLimiter(redisUrl) : undefined;
+  const limiter: RateLimiter | undefined =
+    Object.values(rates).some(Boolean) || ws.subscribeRate ? createRateLimiter(redisUrl) : undefined;
   // Subscriptions over server-sent events count against the subscribe rate per caller, in the shared limiter.
   const subscribeLimiter = ws.subscribeRate ? limiter : undefined;
   const counter =
@@ -50,8 +51,14 @@ export function createGatewaySecurity(limits: SecurityLimits, redisUrl: string |
       ...(documentLimitPlugins(limits.document, { introspection: !limits.production }) as Plugin<GatewayContext>[]),
       ...(limits.production ? [useNoSuggestions() as Plugin<GatewayContext>] : []),
       ...(limiter ? (rateLimitPlugins(rates, limiter, limits.keyPrefix) as Plugin<GatewayContext>[]) : []),
-      useEventStreamLimits(ws, { counter, limiter: subscribeLimiter, keyPrefix: limits.keyPrefix }) as Plugin<GatewayContext>,
-      ...(ws.maxSubscriptionsPerUser ? [useSubscriptionBudget({ counter, max: ws.maxSubscriptionsPerUser }) as Plugin<GatewayContext>] : []),
+      useEventStreamLimits(ws, {
+        counter,
+        limiter: subscribeLimiter,
+        keyPrefix: limits.keyPrefix,
+      }) as Plugin<GatewayContext>,
+      ...(ws.maxSubscriptionsPerUser
+        ? [useSubscriptionBudget({ counter, max: ws.maxSubscriptionsPerUser }) as Plugin<GatewayContext>]
+        : []),
     ],
     ws: webSocketLimits,
     clientAddress: (request) => clientAddress(request, limits.trustProxy),

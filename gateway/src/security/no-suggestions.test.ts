@@ -6,14 +6,26 @@ import { useNoSuggestions } from './no-suggestions.ts';
 
 const schema = createSchema({
   typeDefs: /* GraphQL */ `
-    enum Status { ONLINE OFFLINE }
-    input LoginInput { username: String! }
-    type Query { node(status: Status): String, login(input: LoginInput): String }
+    enum Status {
+      ONLINE
+      OFFLINE
+    }
+    input LoginInput {
+      username: String!
+    }
+    type Query {
+      node(status: Status): String
+      login(input: LoginInput): String
+    }
   `,
 });
 const server = (plugins: Plugin[]) => createYoga({ schema, plugins, logging: false });
 
-async function messages(yoga: ReturnType<typeof server>, query: string, variables: Record<string, unknown> = {}): Promise<string[]> {
+async function messages(
+  yoga: ReturnType<typeof server>,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<string[]> {
   const response = await yoga.fetch('http://localhost/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -39,9 +51,16 @@ describe('no suggestions', () => {
     const shown = server([]);
     for (const [query, variables] of TYPOS) {
       const plain = await messages(shown, query, variables);
-      assert.ok(plain.some((message) => /Did you mean/.test(message)), `graphql-js hints at ${query}: ${plain.join(' | ')}`);
+      assert.ok(
+        plain.some((message) => /Did you mean/.test(message)),
+        `graphql-js hints at ${query}: ${plain.join(' | ')}`,
+      );
       const stripped = await messages(hidden, query, variables);
-      assert.deepEqual(stripped, plain.map((message) => message.replace(/\s*Did you mean [^?]*\?/, '')), query);
+      assert.deepEqual(
+        stripped,
+        plain.map((message) => message.replace(/\s*Did you mean [^?]*\?/, '')),
+        query,
+      );
       for (const message of stripped) assert.doesNotMatch(message, /did you mean/i);
     }
   });
@@ -49,6 +68,9 @@ describe('no suggestions', () => {
   it('removes them on the enveloped validate that graphql-ws uses', () => {
     const { parse, validate, schema: enveloped } = server([useNoSuggestions()]).getEnveloped({});
     const errors = validate(enveloped, parse('{ nod }'));
-    assert.deepEqual(errors.map((error: Error) => error.message), ['Cannot query field "nod" on type "Query".']);
+    assert.deepEqual(
+      errors.map((error: Error) => error.message),
+      ['Cannot query field "nod" on type "Query".'],
+    );
   });
 });

@@ -28,7 +28,13 @@ export function withoutSuggestion<E extends Error>(error: E): E | GraphQLError {
   });
 }
 
-const stripResult = ({ result, setResult }: { result: ExecutionResult; setResult: (result: ExecutionResult) => void }): void => {
+const stripResult = ({
+  result,
+  setResult,
+}: {
+  result: ExecutionResult;
+  setResult: (result: ExecutionResult) => void;
+}): void => {
   if (result.errors?.some(hasSuggestion)) setResult({ ...result, errors: result.errors.map(withoutSuggestion) });
 };
 

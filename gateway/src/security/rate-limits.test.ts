@@ -11,13 +11,19 @@ import type { SecurityLimits } from './config.ts';
 import { rateLimitPlugins } from './rate-limits.ts';
 
 const typeDefs = /* GraphQL */ `
-  type Query { me: String, other: String }
+  type Query {
+    me: String
+    other: String
+  }
   type Mutation {
     login(input: LoginInput!): String
     register(username: String!): String
     logout: Boolean
   }
-  input LoginInput { username: String!, password: String! }
+  input LoginInput {
+    username: String!
+    password: String!
+  }
 `;
 
 let executed: string[] = [];
@@ -26,7 +32,10 @@ const schema = createSchema<Pick<GatewayContext, 'viewer' | 'clientIp'>>({
   resolvers: {
     Query: { me: () => (executed.push('me'), 'me'), other: () => (executed.push('other'), 'other') },
     Mutation: {
-      login: (_: unknown, { input }: { input: { username: string } }) => (executed.push(`login:${input.username}`), 'token'),
+      login: (_: unknown, { input }: { input: { username: string } }) => (
+        executed.push(`login:${input.username}`),
+        'token'
+      ),
       register: () => (executed.push('register'), 'ok'),
       logout: () => (executed.push('logout'), true),
     },
@@ -39,24 +48,35 @@ function server(rates: SecurityLimits['rates']) {
     plugins: rateLimitPlugins(rates, new MemoryRateLimiter(), 'test'),
     context: ({ request }) => {
       const user = request.headers.get('x-user');
-      return { viewer: user ? { id: user, username: user, sessionId: 's' } : null, clientIp: request.headers.get('x-ip') ?? '127.0.0.1' };
+      return {
+        viewer: user ? { id: user, username: user, sessionId: 's' } : null,
+        clientIp: request.headers.get('x-ip') ?? '127.0.0.1',
+      };
     },
     logging: false,
   });
 }
 
-async function call(yoga: ReturnType<typeof server>, query: string, { user, ip, variables }: { user?: string; ip?: string; variables?: Record<string, unknown> } = {}) {
+async function call(
+  yoga: ReturnType<typeof server>,
+  query: string,
+  { user, ip, variables }: { user?: string; ip?: string; variables?: Record<string, unknown> } = {},
+) {
   const response = await yoga.fetch('http://localhost/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(user ? { 'x-user': user } : {}), ...(ip ? { 'x-ip': ip } : {}) },
     body: JSON.stringify({ query, variables }),
   });
-  const body = (await response.json()) as { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, any> }[] };
+  const body = (await response.json()) as {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; extensions?: Record<string, any> }[];
+  };
   return { status: response.status, retryAfter: response.headers.get('retry-after'), ...body };
 }
 
 const LOGIN = 'mutation ($input: LoginInput!) { login(input: $input) }';
-const login = (yoga: ReturnType<typeof server>, username: string, ip: string) => call(yoga, LOGIN, { ip, variables: { input: { username, password: 'x' } } });
+const login = (yoga: ReturnType<typeof server>, username: string, ip: string) =>
+  call(yoga, LOGIN, { ip, variables: { input: { username, password: 'x' } } });
 
 function assertRefused(result: Awaited<ReturnType<typeof call>>, maxSeconds: number) {
   assert.equal(result.status, 429, JSON.stringify(result));
@@ -88,22 +108,32 @@ describe('rate limits at the gateway', () => {
     // Aliases are separate calls.
     assertRefused(await call(yoga, '{ a: me b: me c: me }', { user: 'cid' }), 60);
     // __typename is free.
-    for (let n = 0; n < 5; n++) assert.equal((await call(yoga, '{ __typename }', { user: 'bob' })).data?.__typename, 'Query');
+    for (let n = 0; n < 5; n++)
+      assert.equal((await call(yoga, '{ __typename }', { user: 'bob' })).data?.__typename, 'Query');
   });
 
   it('limits login per client address and per username, separately', async () => {
-    const yoga = server({ loginPerIp: { max: 3, windowMs: 60_000 }, loginPerUsername: { max: 4, windowMs: 60_000 }, general: { max: 100, windowMs: 60_000 } });
+    const yoga = server({
+      loginPerIp: { max: 3, windowMs: 60_000 },
+      loginPerUsername: { max: 4, windowMs: 60_000 },
+      general: { max: 100, windowMs: 60_000 },
+    });
     for (const name of ['a1', 'a2', 'a3']) assert.equal((await login(yoga, name, '198.51.100.1')).data?.login, 'token');
     assertRefused(await login(yoga, 'a4', '198.51.100.1'), 60);
     assert.equal((await login(yoga, 'a4', '198.51.100.2')).data?.login, 'token', 'another address has its own count');
 
     // One account from many addresses: the username's count, whatever its case and spacing.
-    for (const [n, name] of ['ann', 'ANN', ' Ann '].entries()) assert.equal((await login(yoga, name, `203.0.113.${n}`)).data?.login, 'token');
+    for (const [n, name] of ['ann', 'ANN', ' Ann '].entries())
+      assert.equal((await login(yoga, name, `203.0.113.${n}`)).data?.login, 'token');
     assert.equal((await login(yoga, 'ann', '203.0.113.9')).data?.login, 'token');
     const ranBefore = executed.length;
     assertRefused(await login(yoga, 'ann', '203.0.113.10'), 60);
     // A variable's declared default is what execution would use: it counts as that username.
-    const viaDefault = await call(yoga, 'mutation ($u: String = "ann") { login(input: { username: $u, password: "x" }) }', { ip: '203.0.113.11' });
+    const viaDefault = await call(
+      yoga,
+      'mutation ($u: String = "ann") { login(input: { username: $u, password: "x" }) }',
+      { ip: '203.0.113.11' },
+    );
     assertRefused(viaDefault, 60);
     assert.equal(executed.length, ranBefore, 'no refused login ran');
   });

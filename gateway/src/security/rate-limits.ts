@@ -116,7 +116,11 @@ interface Refusal {
  */
 export function rateLimitPlugins(rates: Rates, limiter: RateLimiter, keyPrefix: string): Plugin<LimitedContext>[] {
   const stopped = new WeakSet<object>();
-  const instance = (identifyFn: IdentifyFn, configByField: ConfigByField[], policyFor: (identity: Identity) => RateSetting | undefined) => {
+  const instance = (
+    identifyFn: IdentifyFn,
+    configByField: ConfigByField[],
+    policyFor: (identity: Identity) => RateSetting | undefined,
+  ) => {
     if (configByField.length === 0) return [];
     const store = new SharedLimiterStore(limiter, keyPrefix, policyFor);
     return [
@@ -127,7 +131,10 @@ export function rateLimitPlugins(rates: Rates, limiter: RateLimiter, keyPrefix: 
           store,
           // The plugin passes nothing but this string on to its error: the retry hint travels in it.
           formatError: (input) =>
-            JSON.stringify({ field: input.fieldName, retryAfterSeconds: store.retryAfterSeconds(input as Identity, input.window) } satisfies Refusal),
+            JSON.stringify({
+              field: input.fieldName,
+              retryAfterSeconds: store.retryAfterSeconds(input as Identity, input.window),
+            } satisfies Refusal),
           onRateLimitError: ({ context }) => stopped.add(context as object),
         }) as Plugin<LimitedContext>,
       ),
@@ -148,13 +155,25 @@ export function rateLimitPlugins(rates: Rates, limiter: RateLimiter, keyPrefix: 
     useRateLimitErrors(stopped),
     ...instance(
       () => 'ip',
-      addressLimited.map(({ field, rate }) => ({ type: 'Mutation', field, ...window(rate), identifyFn: (context) => addressBucket((context as LimitedContext).clientIp) })),
+      addressLimited.map(({ field, rate }) => ({
+        type: 'Mutation',
+        field,
+        ...window(rate),
+        identifyFn: (context) => addressBucket((context as LimitedContext).clientIp),
+      })),
       (identity) => addressRates.get(fieldOf(identity)),
     ),
     ...(rates.loginPerUsername
       ? instance(
           () => 'username',
-          [{ type: 'Mutation', field: 'login', ...window(rates.loginPerUsername), identifyFn: (_, args) => usernameKey(args) }],
+          [
+            {
+              type: 'Mutation',
+              field: 'login',
+              ...window(rates.loginPerUsername),
+              identifyFn: (_, args) => usernameKey(args),
+            },
+          ],
           () => rates.loginPerUsername,
         )
       : []),
@@ -188,11 +207,15 @@ function withCoercedVariables(plugin: Plugin<LimitedContext>): Plugin<LimitedCon
       const { args } = payload;
       const operation = getOperationAST(args.document, args.operationName);
       if (!operation) return;
-      const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {}, { maxErrors: 1 });
+      const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {}, {
+        maxErrors: 1,
+      });
       if (variables.errors) return;
       const fail = (error: unknown) =>
         payload.setResultAndStopExecution({
-          errors: [error instanceof GraphQLError ? error : apiError('BAD_USER_INPUT', 'The arguments could not be read.')],
+          errors: [
+            error instanceof GraphQLError ? error : apiError('BAD_USER_INPUT', 'The arguments could not be read.'),
+          ],
         });
       try {
         const result = onExecute({ ...payload, args: { ...args, variableValues: variables.coerced } });
@@ -216,15 +239,18 @@ function useRateLimitErrors(stopped: WeakSet<object>): Plugin<LimitedContext> {
           const overHttp = 'request' in context && Boolean((context as { request?: unknown }).request);
           const refusals = result.errors.map((error) => ({ error, refusal: readRefusal(error.message) }));
           const retryAfter = Math.max(...refusals.map(({ refusal }) => refusal.retryAfterSeconds));
-          const errors = refusals.map(
-            ({ error, refusal }) =>
-              gatewayError('RATE_LIMITED', `Too many ${refusal.field} requests; retry in ${refusal.retryAfterSeconds} s.`, {
+          const errors = refusals.map(({ error, refusal }) =>
+            gatewayError(
+              'RATE_LIMITED',
+              `Too many ${refusal.field} requests; retry in ${refusal.retryAfterSeconds} s.`,
+              {
                 nodes: error.nodes,
                 extensions: {
                   retryAfterSeconds: refusal.retryAfterSeconds,
                   ...(overHttp ? { http: { status: 429, headers: { 'Retry-After': String(retryAfter) } } } : {}),
                 },
-              }),
+              },
+            ),
           );
           setResult({ errors } satisfies ExecutionResult);
         },

@@ -22,7 +22,13 @@ import { holdSlot } from './event-stream-limits.ts';
  */
 export const BUDGET_RETRY_AFTER_SECONDS = 30;
 
-export function useSubscriptionBudget({ counter, max }: { counter: ConnectionCounter; max: number }): Plugin<Pick<GatewayContext, 'viewer' | 'transport'>> {
+export function useSubscriptionBudget({
+  counter,
+  max,
+}: {
+  counter: ConnectionCounter;
+  max: number;
+}): Plugin<Pick<GatewayContext, 'viewer' | 'transport'>> {
   return {
     async onSubscribe({ args, subscribeFn, setSubscribeFn, setResultAndStopExecution }) {
       const userId = args.contextValue.viewer?.id;
@@ -38,10 +44,16 @@ export function useSubscriptionBudget({ counter, max }: { counter: ConnectionCou
 }
 
 function budgetExceeded(max: number, transport: GatewayContext['transport']): GraphQLError {
-  return refuse('SUBSCRIPTION_BUDGET', `At most ${max} subscriptions may be open at once per user, over all connections; end one first.`, {
-    limit: max,
-    retryAfterSeconds: BUDGET_RETRY_AFTER_SECONDS,
-    // Yoga turns this into the HTTP status and removes it; a graphql-ws client would see it as is.
-    ...(transport === 'http' ? { http: { status: 429, headers: { 'Retry-After': String(BUDGET_RETRY_AFTER_SECONDS) } } } : {}),
-  });
+  return refuse(
+    'SUBSCRIPTION_BUDGET',
+    `At most ${max} subscriptions may be open at once per user, over all connections; end one first.`,
+    {
+      limit: max,
+      retryAfterSeconds: BUDGET_RETRY_AFTER_SECONDS,
+      // Yoga turns this into the HTTP status and removes it; a graphql-ws client would see it as is.
+      ...(transport === 'http'
+        ? { http: { status: 429, headers: { 'Retry-After': String(BUDGET_RETRY_AFTER_SECONDS) } } }
+        : {}),
+    },
+  );
 }

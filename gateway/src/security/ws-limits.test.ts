@@ -8,7 +8,9 @@ import { CLOSE_TOO_MANY_CONNECTIONS, WebSocketLimits, type LimitedConnection } f
 const BASE: SecurityLimits['ws'] = { initTimeoutMs: 3_000, maxMessageBytes: 65_536, leaseMs: 60_000 };
 
 /** A graphql-ws context as the limits see it, recording how its socket was closed. */
-function connection(open: string[] = []): LimitedConnection & { closedWith?: [number, string]; subscriptions: Record<string, unknown> } {
+function connection(
+  open: string[] = [],
+): LimitedConnection & { closedWith?: [number, string]; subscriptions: Record<string, unknown> } {
   const ctx: LimitedConnection & { closedWith?: [number, string]; subscriptions: Record<string, unknown> } = {
     subscriptions: Object.fromEntries(open.map((id) => [id, null])),
     extra: { socket: { close: (code: number, reason: string) => (ctx.closedWith = [code, reason]) } },
@@ -63,7 +65,11 @@ describe('WebSocket limits', () => {
     for (let n = 0; n < 5; n++) {
       const socket = new OpeningSocket();
       assert.equal(await limits.admitSocket(socket, socket.request, `203.0.113.${n}`), true);
-      assert.equal(await limits.admit(socket.context(), { userId: 'ann', clientIp: `203.0.113.${n}` }), true, `ann's connection ${n + 1}`);
+      assert.equal(
+        await limits.admit(socket.context(), { userId: 'ann', clientIp: `203.0.113.${n}` }),
+        true,
+        `ann's connection ${n + 1}`,
+      );
     }
   });
 
@@ -77,7 +83,10 @@ describe('WebSocket limits', () => {
   });
 
   it('admits connections per user and per address up to their limits, and again once one closes', async () => {
-    const limits = new WebSocketLimits({ ...BASE, maxConnectionsPerUser: 2, maxConnectionsPerIp: 3 }, new MemoryConnectionCounter());
+    const limits = new WebSocketLimits(
+      { ...BASE, maxConnectionsPerUser: 2, maxConnectionsPerIp: 3 },
+      new MemoryConnectionCounter(),
+    );
     const [a, b, c] = [connection(), connection(), connection()];
     assert.equal(await limits.admit(a, { userId: 'ann', clientIp: '198.51.100.1' }), true);
     assert.equal(await limits.admit(b, { userId: 'ann', clientIp: '198.51.100.2' }), true);
@@ -90,7 +99,8 @@ describe('WebSocket limits', () => {
 
     // Per address, anonymous connections included; an IPv6 /64 is one address.
     const anonymous = [connection(), connection(), connection()];
-    for (const [n, ctx] of anonymous.entries()) assert.equal(await limits.admit(ctx, { userId: undefined, clientIp: `2001:db8::${n}` }), true);
+    for (const [n, ctx] of anonymous.entries())
+      assert.equal(await limits.admit(ctx, { userId: undefined, clientIp: `2001:db8::${n}` }), true);
     const fourth = connection();
     assert.equal(await limits.admit(fourth, { userId: 'bob', clientIp: '2001:db8::ff' }), false);
     assert.deepEqual(fourth.closedWith, [CLOSE_TOO_MANY_CONNECTIONS, 'Too many connections from this address.']);
@@ -124,7 +134,10 @@ describe('WebSocket limits', () => {
   });
 
   it('refuses subscribe messages over the rate, with a retry hint, and operations over the per-connection limit', async () => {
-    const limits = new WebSocketLimits({ ...BASE, subscribeRate: { max: 3, windowMs: 2_000 }, maxSubscriptionsPerConnection: 2 }, new MemoryConnectionCounter());
+    const limits = new WebSocketLimits(
+      { ...BASE, subscribeRate: { max: 3, windowMs: 2_000 }, maxSubscriptionsPerConnection: 2 },
+      new MemoryConnectionCounter(),
+    );
     const ctx = connection();
     ctx.subscriptions['1'] = null;
     assert.equal(limits.checkSubscribe(ctx), undefined);

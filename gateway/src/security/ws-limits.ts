@@ -51,8 +51,18 @@ export function connectionSlots(
   { address = true }: { address?: boolean } = {},
 ): (Slot & { refusal: string })[] {
   const slots: (Slot & { refusal: string })[] = [];
-  if (userId && maxConnectionsPerUser) slots.push({ subject: `user:${userId}`, max: maxConnectionsPerUser, refusal: 'Too many connections for this user.' });
-  if (address && maxConnectionsPerIp) slots.push({ subject: `ip:${addressBucket(clientIp)}`, max: maxConnectionsPerIp, refusal: 'Too many connections from this address.' });
+  if (userId && maxConnectionsPerUser)
+    slots.push({
+      subject: `user:${userId}`,
+      max: maxConnectionsPerUser,
+      refusal: 'Too many connections for this user.',
+    });
+  if (address && maxConnectionsPerIp)
+    slots.push({
+      subject: `ip:${addressBucket(clientIp)}`,
+      max: maxConnectionsPerIp,
+      refusal: 'Too many connections from this address.',
+    });
   return slots;
 }
 
@@ -63,7 +73,6 @@ interface ConnectionState {
   closed: boolean;
   window: { count: number; endsAt: number } | undefined;
 }
-
 
 export class WebSocketLimits {
   readonly #states = new WeakMap<object, ConnectionState>();
@@ -148,14 +157,22 @@ export class WebSocketLimits {
       const retryAfterMs = hit(state, subscribeRate);
       if (retryAfterMs !== undefined) {
         const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1_000));
-        return [refuse('SUBSCRIBE_RATE', `Too many subscribe messages on this connection; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds })];
+        return [
+          refuse('SUBSCRIBE_RATE', `Too many subscribe messages on this connection; retry in ${retryAfterSeconds} s.`, {
+            retryAfterSeconds,
+          }),
+        ];
       }
     }
     if (maxSubscriptionsPerConnection && Object.keys(connection.subscriptions).length > maxSubscriptionsPerConnection) {
       return [
-        refuse('TOO_MANY_SUBSCRIPTIONS', `At most ${maxSubscriptionsPerConnection} operations may be open at once on one connection; complete one first.`, {
-          limit: maxSubscriptionsPerConnection,
-        }),
+        refuse(
+          'TOO_MANY_SUBSCRIPTIONS',
+          `At most ${maxSubscriptionsPerConnection} operations may be open at once on one connection; complete one first.`,
+          {
+            limit: maxSubscriptionsPerConnection,
+          },
+        ),
       ];
     }
     return undefined;
@@ -175,7 +192,16 @@ export class WebSocketLimits {
 
   #state(connection: LimitedConnection, id?: string): ConnectionState {
     let state = this.#states.get(connection);
-    if (!state) this.#states.set(connection, (state = { id: id ?? this.counter.newConnectionId(), admitted: Promise.resolve(false), closed: false, window: undefined }));
+    if (!state)
+      this.#states.set(
+        connection,
+        (state = {
+          id: id ?? this.counter.newConnectionId(),
+          admitted: Promise.resolve(false),
+          closed: false,
+          window: undefined,
+        }),
+      );
     return state;
   }
 }

@@ -44,7 +44,9 @@ describe('subscription planning', () => {
     assert.deepEqual(plan.primary.variableUsages, ['chatId']);
     const sequence = plan.perEvent.node;
     assert.equal(sequence?.kind, 'Sequence');
-    const rest = fetches(sequence).slice(1).map((fetch) => fetch.serviceName);
+    const rest = fetches(sequence)
+      .slice(1)
+      .map((fetch) => fetch.serviceName);
     assert.deepEqual([...new Set(rest)].sort(), ['chats', 'presence', 'users']);
   });
 
@@ -55,23 +57,48 @@ describe('subscription planning', () => {
   });
 
   it('marks a plan shareable only when every field its rest fetches is declared the same for every viewer', () => {
-    const bridge = new SubscriptionBridge(supergraphSdl, new Map(), { sharedFields: new Map([['users', new Set(SHARED_FIELDS)]]) });
+    const bridge = new SubscriptionBridge(supergraphSdl, new Map(), {
+      sharedFields: new Map([['users', new Set(SHARED_FIELDS)]]),
+    });
     const shareable = (query: string) => bridge.plan(parse(query)).shareable;
     assert.equal(shareable('subscription { messageAdded { text sender { id displayName username } } }'), true);
-    assert.equal(shareable('subscription { messageAdded { text sender { displayName connectionStatus } } }'), false, 'the viewer’s own relationship');
+    assert.equal(
+      shareable('subscription { messageAdded { text sender { displayName connectionStatus } } }'),
+      false,
+      'the viewer’s own relationship',
+    );
     assert.equal(shareable('subscription { messageAdded { text sender { displayName email } } }'), false, 'owner-only');
-    assert.equal(shareable('subscription { messageAdded { text sender { displayName presence { status } } } }'), false, 'presence declares nothing shared');
+    assert.equal(
+      shareable('subscription { messageAdded { text sender { displayName presence { status } } } }'),
+      false,
+      'presence declares nothing shared',
+    );
     assert.equal(shareable('subscription { messageAdded { id text } }'), false, 'no rest: nothing to share');
-    assert.equal(new SubscriptionBridge(supergraphSdl, new Map()).plan(parse('subscription { messageAdded { sender { displayName } } }')).shareable, false);
+    assert.equal(
+      new SubscriptionBridge(supergraphSdl, new Map()).plan(
+        parse('subscription { messageAdded { sender { displayName } } }'),
+      ).shareable,
+      false,
+    );
   });
 
   it('pins the gap the bridge fills: stock @apollo/gateway execution refuses subscriptions', async () => {
     const supergraph = Supergraph.build(supergraphSdl);
     const apiSchema = supergraph.apiSchema();
     const plan = new QueryPlanner(supergraph).buildQueryPlan(operationFromDocument(apiSchema, FEDERATED));
-    const operationContext = buildOperationContext({ schema: apiSchema.toGraphQLJSSchema(), operationDocument: FEDERATED });
+    const operationContext = buildOperationContext({
+      schema: apiSchema.toGraphQLJSSchema(),
+      operationDocument: FEDERATED,
+    });
     await assert.rejects(
-      executeQueryPlan(plan, {}, { request: {}, context: {}, metrics: {} } as never, operationContext, supergraph.schema.toGraphQLJSSchema(), apiSchema),
+      executeQueryPlan(
+        plan,
+        {},
+        { request: {}, context: {}, metrics: {} } as never,
+        operationContext,
+        supergraph.schema.toGraphQLJSSchema(),
+        apiSchema,
+      ),
       /Execution of subscriptions not supported by gateway/,
     );
   });
@@ -84,11 +111,20 @@ describe('subscription bridge over in-process subgraphs', () => {
 
   before(async () => {
     runtime = await createMemoryRuntime();
-    const all: Subgraph[] = [createUsersSubgraph(runtime), createChatsSubgraph(runtime), createMessagesSubgraph(runtime), createPresenceSubgraph(runtime)];
+    const all: Subgraph[] = [
+      createUsersSubgraph(runtime),
+      createChatsSubgraph(runtime),
+      createMessagesSubgraph(runtime),
+      createPresenceSubgraph(runtime),
+    ];
     subgraphs = new Map(all.map((subgraph) => [subgraph.name, subgraph]));
-    bridge = new SubscriptionBridge(supergraphSdl, new Map(all.map((subgraph) => [subgraph.name, inProcessHost(subgraph)])), {
-      sharedFields: new Map([['users', new Set(SHARED_FIELDS)]]),
-    });
+    bridge = new SubscriptionBridge(
+      supergraphSdl,
+      new Map(all.map((subgraph) => [subgraph.name, inProcessHost(subgraph)])),
+      {
+        sharedFields: new Map([['users', new Set(SHARED_FIELDS)]]),
+      },
+    );
   });
   after(async () => {
     // Subgraphs first: the messages subgraph's relay and the presence sweeper use the runtime.
@@ -97,7 +133,11 @@ describe('subscription bridge over in-process subgraphs', () => {
   });
 
   const call = async (subgraph: string, query: string, variables: Record<string, unknown>, authorization?: string) => {
-    const result = await executeSubgraph(subgraphs.get(subgraph)!, { query, variables, viewer: await viewerOf(runtime, authorization) });
+    const result = await executeSubgraph(subgraphs.get(subgraph)!, {
+      query,
+      variables,
+      viewer: await viewerOf(runtime, authorization),
+    });
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     return result.data as Record<string, any>;
   };
@@ -111,7 +151,12 @@ describe('subscription bridge over in-process subgraphs', () => {
     const bob = (await register('bridge_bob')).register;
     const annAuth = `Bearer ${ann.accessToken}`;
     const bobAuth = `Bearer ${bob.accessToken}`;
-    const chat = await call('chats', 'mutation ($userId: ID!) { createDirectChat(userId: $userId) { id } }', { userId: bob.user.id }, annAuth);
+    const chat = await call(
+      'chats',
+      'mutation ($userId: ID!) { createDirectChat(userId: $userId) { id } }',
+      { userId: bob.user.id },
+      annAuth,
+    );
     const chatId = chat.createDirectChat.id as string;
 
     const stream = await bridge.subscribe({
@@ -130,17 +175,32 @@ describe('subscription bridge over in-process subgraphs', () => {
     );
     const event = (await next).value as ExecutionResult;
     assert.deepEqual(JSON.parse(JSON.stringify(event)), {
-      data: { messageAdded: { text: 'over the bridge', sender: { displayName: 'BRIDGE_ANN', presence: { status: 'OFFLINE' } }, chat: { title: null } } },
+      data: {
+        messageAdded: {
+          text: 'over the bridge',
+          sender: { displayName: 'BRIDGE_ANN', presence: { status: 'OFFLINE' } },
+          chat: { title: null },
+        },
+      },
     });
 
     const emitter = (runtime.pubsub as unknown as { ee: import('node:events').EventEmitter }).ee;
     assert.equal(emitter.listenerCount(Topics.userEvents(bob.user.id)), 1);
     await stream.return?.();
-    assert.equal(emitter.listenerCount(Topics.userEvents(bob.user.id)), 0, 'the subgraph subscription ended with the client’s');
+    assert.equal(
+      emitter.listenerCount(Topics.userEvents(bob.user.id)),
+      0,
+      'the subgraph subscription ended with the client’s',
+    );
   });
 
   it('passes a refusal of the owning subgraph through as a result', async () => {
-    const result = await bridge.subscribe({ schema: undefined as never, document: FEDERATED, variableValues: {}, contextValue: { authorization: null, viewer: null } });
+    const result = await bridge.subscribe({
+      schema: undefined as never,
+      document: FEDERATED,
+      variableValues: {},
+      contextValue: { authorization: null, viewer: null },
+    });
     assert.ok(!(Symbol.asyncIterator in result));
     assert.equal(result.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
   });
@@ -148,20 +208,39 @@ describe('subscription bridge over in-process subgraphs', () => {
   it('fetches shared fields once for all the subscribers of an event, and viewer-dependent ones once each', async () => {
     const register = async (username: string) =>
       (
-        await call('users', 'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }', {
-          input: { username, password: 'password-123', displayName: username.toUpperCase() },
-        })
+        await call(
+          'users',
+          'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
+          {
+            input: { username, password: 'password-123', displayName: username.toUpperCase() },
+          },
+        )
       ).register as { accessToken: string; user: { id: string } };
     const [ann, bob, cat] = await Promise.all(['share_ann', 'share_bob', 'share_cat'].map(register));
     const auth = (user: { accessToken: string }) => `Bearer ${user.accessToken}`;
     // Open to groups, so Ann adds them at once without connecting (which would change what this test compares).
     for (const user of [bob!, cat!]) {
-      await call('users', 'mutation { updateProfile(input: { version: 1, groupAddPolicy: EVERYONE }) { id } }', {}, auth(user));
+      await call(
+        'users',
+        'mutation { updateProfile(input: { version: 1, groupAddPolicy: EVERYONE }) { id } }',
+        {},
+        auth(user),
+      );
     }
-    const chat = await call('chats', 'mutation ($input: CreateGroupChatInput!) { createGroupChat(input: $input) { id } }', { input: { title: 'shared', memberIds: [bob!.user.id, cat!.user.id] } }, auth(ann!));
+    const chat = await call(
+      'chats',
+      'mutation ($input: CreateGroupChatInput!) { createGroupChat(input: $input) { id } }',
+      { input: { title: 'shared', memberIds: [bob!.user.id, cat!.user.id] } },
+      auth(ann!),
+    );
     const chatId = chat.createGroupChat.id as string;
     // Bob's relationship with Ann differs from Cat's: what a viewer-dependent field must show each.
-    await call('users', 'mutation ($userId: ID!) { inviteConnection(userId: $userId) { status } }', { userId: ann!.user.id }, auth(bob!));
+    await call(
+      'users',
+      'mutation ($userId: ID!) { inviteConnection(userId: $userId) { status } }',
+      { userId: ann!.user.id },
+      auth(bob!),
+    );
 
     const subscribeAll = async (query: string) =>
       Promise.all(
@@ -180,19 +259,38 @@ describe('subscription bridge over in-process subgraphs', () => {
     const deliver = async (streams: AsyncIterableIterator<ExecutionResult>[]) => {
       const next = streams.map((stream) => stream.next());
       const before = { ...bridge.counts };
-      await call('messages', 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }', { input: { chatId, text: `shared ${++sent}`, clientMessageId: `share-${sent}` } }, auth(ann!));
+      await call(
+        'messages',
+        'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
+        { input: { chatId, text: `shared ${++sent}`, clientMessageId: `share-${sent}` } },
+        auth(ann!),
+      );
       const events = (await Promise.all(next)).map((step) => JSON.parse(JSON.stringify(step.value)) as ExecutionResult);
       await Promise.all(streams.map(async (stream) => stream.return?.()));
-      return { events, executed: bridge.counts.executed - before.executed, shared: bridge.counts.shared - before.shared };
+      return {
+        events,
+        executed: bridge.counts.executed - before.executed,
+        shared: bridge.counts.shared - before.shared,
+      };
     };
 
-    const publicOnly = await deliver(await subscribeAll('subscription ($chatId: ID) { messageAdded(chatId: $chatId) { text sender { id displayName } } }'));
+    const publicOnly = await deliver(
+      await subscribeAll(
+        'subscription ($chatId: ID) { messageAdded(chatId: $chatId) { text sender { id displayName } } }',
+      ),
+    );
     for (const event of publicOnly.events) {
-      assert.deepEqual(event, { data: { messageAdded: { text: 'shared 1', sender: { id: ann!.user.id, displayName: 'SHARE_ANN' } } } });
+      assert.deepEqual(event, {
+        data: { messageAdded: { text: 'shared 1', sender: { id: ann!.user.id, displayName: 'SHARE_ANN' } } },
+      });
     }
     assert.deepEqual([publicOnly.executed, publicOnly.shared], [1, 2], 'one execution for three subscribers');
 
-    const perViewer = await deliver(await subscribeAll('subscription ($chatId: ID) { messageAdded(chatId: $chatId) { text sender { displayName connectionStatus } } }'));
+    const perViewer = await deliver(
+      await subscribeAll(
+        'subscription ($chatId: ID) { messageAdded(chatId: $chatId) { text sender { displayName connectionStatus } } }',
+      ),
+    );
     assert.deepEqual(
       perViewer.events.map((event) => (event.data as any).messageAdded.sender.connectionStatus),
       ['NONE', 'INVITE_SENT', 'NONE'],
@@ -204,16 +302,32 @@ describe('subscription bridge over in-process subgraphs', () => {
   it('runs copies of one subscription from one session as one: one subgraph stream, one execution per event', async () => {
     const register = async (username: string) =>
       (
-        await call('users', 'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }', {
-          input: { username, password: 'password-123', displayName: username.toUpperCase() },
-        })
+        await call(
+          'users',
+          'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
+          {
+            input: { username, password: 'password-123', displayName: username.toUpperCase() },
+          },
+        )
       ).register as { accessToken: string; user: { id: string } };
     const [sam, tia] = await Promise.all(['copy_sam', 'copy_tia'].map(register));
     const auth = (user: { accessToken: string }) => `Bearer ${user.accessToken}`;
-    const chatId = (await call('chats', 'mutation ($userId: ID!) { createDirectChat(userId: $userId) { id } }', { userId: tia!.user.id }, auth(sam!))).createDirectChat.id as string;
+    const chatId = (
+      await call(
+        'chats',
+        'mutation ($userId: ID!) { createDirectChat(userId: $userId) { id } }',
+        { userId: tia!.user.id },
+        auth(sam!),
+      )
+    ).createDirectChat.id as string;
     const viewer = await viewerOf(runtime, auth(tia!));
     const subscribe = (variables: Record<string, unknown>) =>
-      bridge.subscribe({ schema: undefined as never, document: FEDERATED, variableValues: variables, contextValue: { authorization: auth(tia!), viewer } }) as Promise<AsyncIterableIterator<ExecutionResult>>;
+      bridge.subscribe({
+        schema: undefined as never,
+        document: FEDERATED,
+        variableValues: variables,
+        contextValue: { authorization: auth(tia!), viewer },
+      }) as Promise<AsyncIterableIterator<ExecutionResult>>;
     const before = { ...bridge.counts };
     const copies = await Promise.all(Array.from({ length: 10 }, () => subscribe({ chatId })));
     assert.equal(bridge.counts.joined - before.joined, 9);
@@ -221,10 +335,18 @@ describe('subscription bridge over in-process subgraphs', () => {
     const emitter = (runtime.pubsub as unknown as { ee: import('node:events').EventEmitter }).ee;
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(emitter.listenerCount(Topics.userEvents(tia!.user.id)), 1, 'one subgraph subscription for ten copies');
-    await call('messages', 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }', { input: { chatId, text: 'once for all', clientMessageId: 'copies-1' } }, auth(sam!));
+    await call(
+      'messages',
+      'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
+      { input: { chatId, text: 'once for all', clientMessageId: 'copies-1' } },
+      auth(sam!),
+    );
     const events = await Promise.all(next);
     assert.ok(events.every((event) => (event.value as any).data.messageAdded.text === 'once for all'));
-    assert.ok(events.every((event) => event.value === events[0]!.value), 'the same result for every copy');
+    assert.ok(
+      events.every((event) => event.value === events[0]!.value),
+      'the same result for every copy',
+    );
     assert.equal(bridge.counts.executed - before.executed, 1, 'one execution for ten copies');
 
     // Leaving one by one keeps the stream for the rest; the last one out ends it.

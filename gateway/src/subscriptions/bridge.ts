@@ -28,14 +28,15 @@
  * (multicast.ts), so per-event work does not grow with copies. Not when the
  * subscription resumes from a cursor (`after`): its replay is its own.
  */
-import {
-  buildOperationContext,
-  executeQueryPlan,
-  type GraphQLDataSource,
-  type ServiceMap,
-} from '@apollo/gateway';
+import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type ServiceMap } from '@apollo/gateway';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
-import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
+import {
+  QueryPlanner,
+  type FetchNode,
+  type PlanNode,
+  type QueryPlan,
+  type SubscriptionNode,
+} from '@apollo/query-planner';
 import { mapAsyncIterator } from '@chat/common';
 import {
   getNamedType,
@@ -96,7 +97,11 @@ export class SubscriptionBridge {
   readonly #copies = new Map<string, Multicast>();
   readonly counts: SharingCounts = { executed: 0, shared: 0, joined: 0 };
 
-  constructor(supergraphSdl: string, hosts: ReadonlyMap<string, SubgraphHost>, options: SubscriptionBridgeOptions = {}) {
+  constructor(
+    supergraphSdl: string,
+    hosts: ReadonlyMap<string, SubgraphHost>,
+    options: SubscriptionBridgeOptions = {},
+  ) {
     const supergraph = Supergraph.build(supergraphSdl);
     this.#planner = new QueryPlanner(supergraph);
     this.#apiSchema = supergraph.apiSchema();
@@ -114,7 +119,8 @@ export class SubscriptionBridge {
     if (!plan) {
       const operation = operationFromDocument(this.#apiSchema, document, { operationName: operationName ?? undefined });
       const node = this.#planner.buildQueryPlan(operation).node;
-      if (node?.kind !== 'Subscription') throw new Error(`expected a subscription plan, got ${node?.kind ?? 'nothing'}`);
+      if (node?.kind !== 'Subscription')
+        throw new Error(`expected a subscription plan, got ${node?.kind ?? 'nothing'}`);
       plan = { ...toSubscriptionPlan(node), shareable: !!node.rest && this.#onlySharedFields(node.rest) };
       if (this.#plans.size > 1000) this.#plans.clear();
       this.#plans.set(key, plan);
@@ -128,7 +134,9 @@ export class SubscriptionBridge {
     // Printed once per subscription: the plan's cache key, the copies' key and the request the plan executes with.
     const source = print(args.document);
     if (!viewer || resumes(args.document, args.operationName, variables)) return this.#open(args, source);
-    const key = [viewer.id, viewer.sessionId, args.operationName ?? '', source, JSON.stringify(variables)].join('\u0000');
+    const key = [viewer.id, viewer.sessionId, args.operationName ?? '', source, JSON.stringify(variables)].join(
+      '\u0000',
+    );
     let copies = this.#copies.get(key);
     if (copies && !copies.over) {
       this.counts.joined++;
@@ -164,7 +172,10 @@ export class SubscriptionBridge {
       operationDocument: args.document,
       operationName: operationName ?? undefined,
     });
-    const shareKey = plan.shareable && context.viewer ? `${operationName ?? ''}\u0000${source}\u0000${JSON.stringify(variables)}\u0000` : undefined;
+    const shareKey =
+      plan.shareable && context.viewer
+        ? `${operationName ?? ''}\u0000${source}\u0000${JSON.stringify(variables)}\u0000`
+        : undefined;
     const requestContext = {
       request: { query: source, variables, operationName: operationName ?? undefined },
       context,
@@ -177,7 +188,9 @@ export class SubscriptionBridge {
       // The owning subgraph "answers" the primary fetch with the event; the others are fetched for real.
       const serviceMap: ServiceMap = {
         ...this.#serviceMap,
-        [plan.primary.serviceName]: { process: async () => ({ data: event.data, errors: event.errors }) as DataSourceResponse },
+        [plan.primary.serviceName]: {
+          process: async () => ({ data: event.data, errors: event.errors }) as DataSourceResponse,
+        },
       };
       const result = await executeQueryPlan(
         plan.perEvent,
@@ -187,7 +200,10 @@ export class SubscriptionBridge {
         this.#supergraphSchema,
         this.#apiSchema,
       );
-      return { data: result.data ?? null, ...(result.errors?.length ? { errors: result.errors.map(toGraphQLError) } : {}) };
+      return {
+        data: result.data ?? null,
+        ...(result.errors?.length ? { errors: result.errors.map(toGraphQLError) } : {}),
+      };
     };
 
     return mapAsyncIterator(upstream, async (event) => {
@@ -225,7 +241,9 @@ export class SubscriptionBridge {
         if (!shared) return false;
         const document = parse(node.operation);
         const fragments = new Map(
-          document.definitions.filter((definition): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION).map((fragment) => [fragment.name.value, fragment]),
+          document.definitions
+            .filter((definition): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION)
+            .map((fragment) => [fragment.name.value, fragment]),
         );
         const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION);
         if (operation?.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'query') return false;
@@ -243,14 +261,26 @@ export class SubscriptionBridge {
     }
   }
 
-  #selectsOnly(shared: ReadonlySet<string>, typeName: string | undefined, selectionSet: SelectionSetNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>): boolean {
+  #selectsOnly(
+    shared: ReadonlySet<string>,
+    typeName: string | undefined,
+    selectionSet: SelectionSetNode,
+    fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  ): boolean {
     return selectionSet.selections.every((selection) => {
       switch (selection.kind) {
         case Kind.INLINE_FRAGMENT:
-          return this.#selectsOnly(shared, selection.typeCondition?.name.value ?? typeName, selection.selectionSet, fragments);
+          return this.#selectsOnly(
+            shared,
+            selection.typeCondition?.name.value ?? typeName,
+            selection.selectionSet,
+            fragments,
+          );
         case Kind.FRAGMENT_SPREAD: {
           const fragment = fragments.get(selection.name.value);
-          return !!fragment && this.#selectsOnly(shared, fragment.typeCondition.name.value, fragment.selectionSet, fragments);
+          return (
+            !!fragment && this.#selectsOnly(shared, fragment.typeCondition.name.value, fragment.selectionSet, fragments)
+          );
         }
         case Kind.FIELD: {
           const field = selection.name.value;
@@ -259,7 +289,9 @@ export class SubscriptionBridge {
           if (!selection.selectionSet) return true;
           const type = this.#supergraphSchema.getType(typeName);
           const fieldType = isObjectType(type) ? type.getFields()[field]?.type : undefined;
-          return !!fieldType && this.#selectsOnly(shared, getNamedType(fieldType).name, selection.selectionSet, fragments);
+          return (
+            !!fieldType && this.#selectsOnly(shared, getNamedType(fieldType).name, selection.selectionSet, fragments)
+          );
         }
       }
     });
@@ -275,7 +307,11 @@ function toSubscriptionPlan(node: SubscriptionNode): Omit<SubscriptionPlan, 'sha
 }
 
 /** Whether the operation resumes from a cursor: an `after` argument with a value on a root field. */
-function resumes(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): boolean {
+function resumes(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown>,
+): boolean {
   const operation = getOperationAST(document, operationName);
   return !!operation?.selectionSet.selections.some(
     (selection) =>

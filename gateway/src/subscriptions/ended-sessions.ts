@@ -15,7 +15,11 @@ export class EndedSessionWatch {
   /** Listens on the bus from now on; resolves once the subscription is in place. */
   static async start(pubsub: PubSubEngine): Promise<EndedSessionWatch> {
     const watch = new EndedSessionWatch(pubsub);
-    watch.#subscription = await pubsub.subscribe(Topics.sessionsEnded, (event: SessionsEndedEvent) => watch.#ended(event), {});
+    watch.#subscription = await pubsub.subscribe(
+      Topics.sessionsEnded,
+      (event: SessionsEndedEvent) => watch.#ended(event),
+      {},
+    );
     return watch;
   }
 

@@ -84,7 +84,12 @@ export class Multicast {
             void subscriber.push(result).catch(() => {});
           } catch (error) {
             if (!(error instanceof RepeaterOverflowError)) throw error;
-            subscriber.stop(refuse('SLOW_CONSUMER', 'The client did not keep up with this subscription; subscribe again from your cursor.'));
+            subscriber.stop(
+              refuse(
+                'SLOW_CONSUMER',
+                'The client did not keep up with this subscription; subscribe again from your cursor.',
+              ),
+            );
           }
         }
       }

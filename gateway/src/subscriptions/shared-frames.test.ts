@@ -16,13 +16,26 @@ function fakeSocket() {
 function emitNext(socket: { send(data: string): void }, id: string, result: ExecutionResult) {
   const { errors, ...rest } = result;
   const replaced = sharedPayload(socket, result);
-  socket.send(stringifyMessage({ id, type: MessageType.Next, payload: replaced ?? { ...rest, ...(errors ? { errors: errors.map((error) => error.toJSON()) } : {}) } } as never));
+  socket.send(
+    stringifyMessage({
+      id,
+      type: MessageType.Next,
+      payload: replaced ?? { ...rest, ...(errors ? { errors: errors.map((error) => error.toJSON()) } : {}) },
+    } as never),
+  );
 }
 
 describe('one serialisation for a shared result', () => {
   const results: ExecutionResult[] = [
     { data: { messageAdded: { text: 'hi "there" \u202e', sender: { displayName: 'Ann' } } } },
-    { data: null, errors: [new GraphQLError('The session has ended; log in again.', { extensions: { code: 'UNAUTHENTICATED', reason: 'SESSION_ENDED' } })] },
+    {
+      data: null,
+      errors: [
+        new GraphQLError('The session has ended; log in again.', {
+          extensions: { code: 'UNAUTHENTICATED', reason: 'SESSION_ENDED' },
+        }),
+      ],
+    },
   ];
 
   for (const result of results) {

@@ -19,7 +19,8 @@ import type { GatewayContext } from '../subgraph-hosts.ts';
 import type { EndedSessionWatch } from './ended-sessions.ts';
 
 export const sessionEndedError = () => tokenRefused('The session has ended; log in again.', 'SESSION_ENDED');
-export const tokenExpiredError = () => tokenRefused('The access token has expired; refresh it and subscribe again.', 'TOKEN_EXPIRED');
+export const tokenExpiredError = () =>
+  tokenRefused('The access token has expired; refresh it and subscribe again.', 'TOKEN_EXPIRED');
 
 export function useLiveStreamGuard(sessions: EndedSessionWatch): Plugin<GatewayContext> {
   return {

@@ -10,9 +10,11 @@ const root = path.resolve(__dirname, '..', '..', '..');
 
 let cassandra;
 try {
-  cassandra = require(require.resolve('cassandra-driver', {
-    paths: [root, path.join(root, 'common')],
-  }));
+  cassandra = require(
+    require.resolve('cassandra-driver', {
+      paths: [root, path.join(root, 'common')],
+    }),
+  );
 } catch (e) {
   console.error('cassandra-driver not found under ' + root + '/node_modules (run npm install)');
   process.exit(2);
@@ -28,9 +30,13 @@ const client = new cassandra.Client({
   policies: { reconnection: new cassandra.policies.reconnection.ConstantReconnectionPolicy(60000) },
 });
 
-const timer = setTimeout(() => { console.error('timeout'); process.exit(1); }, timeout + 1000);
+const timer = setTimeout(() => {
+  console.error('timeout');
+  process.exit(1);
+}, timeout + 1000);
 
-client.connect()
+client
+  .connect()
   .then(() => client.execute('SELECT release_version FROM system.local'))
   .then((rs) => {
     clearTimeout(timer);

@@ -48,24 +48,34 @@ const fail = (why) => {
 /** Reads the answer to the Metadata request (correlation id 1). */
 function readMetadata(buf) {
   let p = 0;
-  const n = buf.readInt32BE(p); p += 4;
+  const n = buf.readInt32BE(p);
+  p += 4;
   const brokers = [];
   for (let i = 0; i < n; i++) {
-    const id = buf.readInt32BE(p); p += 4;
-    const hl = buf.readInt16BE(p); p += 2;
-    const h = buf.toString('utf8', p, p + hl); p += hl;
-    const bp = buf.readInt32BE(p); p += 4;
-    const rl = buf.readInt16BE(p); p += 2 + Math.max(rl, 0);
+    const id = buf.readInt32BE(p);
+    p += 4;
+    const hl = buf.readInt16BE(p);
+    p += 2;
+    const h = buf.toString('utf8', p, p + hl);
+    p += hl;
+    const bp = buf.readInt32BE(p);
+    p += 4;
+    const rl = buf.readInt16BE(p);
+    p += 2 + Math.max(rl, 0);
     brokers.push(`${id}@${h}:${bp}`);
   }
   const controller = buf.readInt32BE(p);
-  if (brokers.length === 0 || controller < 0) return fail(`not ready (brokers=${brokers.length}, controller=${controller})`);
+  if (brokers.length === 0 || controller < 0)
+    return fail(`not ready (brokers=${brokers.length}, controller=${controller})`);
   if (process.env.PROBE_VERBOSE) console.error(`probe: brokers ${brokers.join(' ')}, controller ${controller}`);
   process.exit(0);
 }
 
 const socket = net.connect({ host, port });
-socket.setTimeout(3000, () => { socket.destroy(); fail('timeout'); });
+socket.setTimeout(3000, () => {
+  socket.destroy();
+  fail('timeout');
+});
 socket.on('error', (e) => fail(e.code ?? e.message));
 socket.on('close', () => fail('connection closed without a Kafka answer'));
 socket.on('connect', () => {
@@ -75,7 +85,8 @@ socket.on('connect', () => {
 
 /** Handles one response (its body after the correlation id); returns false once finished. */
 function onResponse(correlation, body) {
-  if (correlation === 3) { // SaslHandshake: error_code, mechanisms
+  if (correlation === 3) {
+    // SaslHandshake: error_code, mechanisms
     const error = body.readInt16BE(0);
     if (error !== 0) return fail(`SASL handshake refused (error ${error})`);
     const [user, ...rest] = sasl.split(':');
@@ -84,7 +95,8 @@ function onResponse(correlation, body) {
     auth.writeInt32BE(token.length, 0);
     token.copy(auth, 4);
     socket.write(frame(36, 0, 4, auth)); // SaslAuthenticate v0: auth_bytes
-  } else if (correlation === 4) { // SaslAuthenticate: error_code, error_message, auth_bytes
+  } else if (correlation === 4) {
+    // SaslAuthenticate: error_code, error_message, auth_bytes
     const error = body.readInt16BE(0);
     if (error !== 0) return fail(`SASL authentication failed (error ${error})`);
     socket.write(metadata());
@@ -101,7 +113,10 @@ socket.on('data', (chunk) => {
   buf = Buffer.concat([buf, chunk]);
   while (buf.length >= 4) {
     const size = buf.readInt32BE(0);
-    if (size < 4 || size > 1 << 20) { socket.destroy(); return fail(`not a Kafka answer (size ${size})`); }
+    if (size < 4 || size > 1 << 20) {
+      socket.destroy();
+      return fail(`not a Kafka answer (size ${size})`);
+    }
     if (buf.length < 4 + size) return;
     const response = buf.subarray(4, 4 + size);
     buf = buf.subarray(4 + size);

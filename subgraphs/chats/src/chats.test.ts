@@ -5,7 +5,8 @@ import { codeOf, createMemoryRuntime, openTestSession, plain, viewerOf } from '@
 import { createChatsSubgraph } from './index.ts';
 import { ChatStore, directKey } from './store/chat-store.ts';
 
-const CHAT_FIELDS = 'id kind title members { user { id } role joinedAt } lastMessage { id } unreadCount createdAt lastActivityAt';
+const CHAT_FIELDS =
+  'id kind title members { user { id } role joinedAt } lastMessage { id } unreadCount createdAt lastActivityAt';
 
 interface ChatData {
   id: string;
@@ -28,13 +29,21 @@ describe('chats subgraph (in-process)', () => {
     executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, user ? auth[user] : null) });
 
   const createDirect = async (userId: string, as: string): Promise<ChatData> => {
-    const result = await run(`mutation ($u: ID!) { createDirectChat(userId: $u) { ${CHAT_FIELDS} } }`, { u: userId }, as);
+    const result = await run(
+      `mutation ($u: ID!) { createDirectChat(userId: $u) { ${CHAT_FIELDS} } }`,
+      { u: userId },
+      as,
+    );
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     return (plain(result.data) as { createDirectChat: ChatData }).createDirectChat;
   };
 
   const createGroup = (title: string, memberIds: string[], as: string) =>
-    run(`mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i) { ${CHAT_FIELDS} } }`, { i: { title, memberIds } }, as);
+    run(
+      `mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i) { ${CHAT_FIELDS} } }`,
+      { i: { title, memberIds } },
+      as,
+    );
 
   const users = { ann: '101', bob: '102', cid: '103', dan: '104', eve: '105' } as const;
 
@@ -43,7 +52,15 @@ describe('chats subgraph (in-process)', () => {
     subgraph = createChatsSubgraph(runtime);
     // groupAddPolicy EVERYONE: these users join groups at once; the consent tests make users of their own.
     for (const [username, id] of Object.entries(users)) {
-      await runtime.db.prisma.user.create({ data: { id: BigInt(id), username, displayName: username.toUpperCase(), passwordHash: 'x', groupAddPolicy: 'EVERYONE' } });
+      await runtime.db.prisma.user.create({
+        data: {
+          id: BigInt(id),
+          username,
+          displayName: username.toUpperCase(),
+          passwordHash: 'x',
+          groupAddPolicy: 'EVERYONE',
+        },
+      });
       auth[username] = await openTestSession(runtime, { id, username });
     }
   });
@@ -145,7 +162,10 @@ describe('chats subgraph (in-process)', () => {
       const result = await createGroup('Notes to self', [users.ann], 'ann');
       assert.equal(result.errors, undefined, JSON.stringify(result.errors));
       const chat = (plain(result.data) as { createGroupChat: ChatData }).createGroupChat;
-      assert.deepEqual(chat.members.map((m) => [m.user.id, m.role]), [[users.ann, 'OWNER']]);
+      assert.deepEqual(
+        chat.members.map((m) => [m.user.id, m.role]),
+        [[users.ann, 'OWNER']],
+      );
     });
 
     it('refuses unknown members, naming them, and creates nothing', async () => {
@@ -169,7 +189,11 @@ describe('chats subgraph (in-process)', () => {
       assert.equal(await runtime.db.prisma.chat.count(), before);
 
       // 255 others plus the viewer and duplicates pass validation (then fail on the unknown users).
-      const edge = await createGroup(`  ${'x'.repeat(100)}  `, [...many.slice(0, 255), users.ann, many[0] ?? ''], 'ann');
+      const edge = await createGroup(
+        `  ${'x'.repeat(100)}  `,
+        [...many.slice(0, 255), users.ann, many[0] ?? ''],
+        'ann',
+      );
       assert.equal(codeOf(edge), 'NOT_FOUND');
     });
   });
@@ -198,8 +222,12 @@ describe('chats subgraph (in-process)', () => {
       });
       await runtime.db.prisma.chat.update({ where: { id: BigInt(direct.id) }, data: { lastMessageId: 777n } });
       const query = 'query ($id: ID!) { chat(id: $id) { unreadCount lastMessage { id } } }';
-      assert.deepEqual(plain((await run(query, { id: direct.id }, 'eve')).data), { chat: { unreadCount: 3, lastMessage: { id: '777' } } });
-      assert.deepEqual(plain((await run(query, { id: direct.id }, 'dan')).data), { chat: { unreadCount: 0, lastMessage: { id: '777' } } });
+      assert.deepEqual(plain((await run(query, { id: direct.id }, 'eve')).data), {
+        chat: { unreadCount: 3, lastMessage: { id: '777' } },
+      });
+      assert.deepEqual(plain((await run(query, { id: direct.id }, 'dan')).data), {
+        chat: { unreadCount: 0, lastMessage: { id: '777' } },
+      });
     });
   });
 
@@ -207,16 +235,21 @@ describe('chats subgraph (in-process)', () => {
     it('pages through the viewer’s chats, most recently active first', async () => {
       const username = 'fay';
       const fay = '106';
-      await runtime.db.prisma.user.create({ data: { id: BigInt(fay), username, displayName: 'FAY', passwordHash: 'x', groupAddPolicy: 'EVERYONE' } });
+      await runtime.db.prisma.user.create({
+        data: { id: BigInt(fay), username, displayName: 'FAY', passwordHash: 'x', groupAddPolicy: 'EVERYONE' },
+      });
       auth[username] = await openTestSession(runtime, { id: fay, username });
 
       const created: string[] = [];
-      for (const other of [users.ann, users.bob, users.cid, users.dan, users.eve]) created.push((await createDirect(other, 'fay')).id);
+      for (const other of [users.ann, users.bob, users.cid, users.dan, users.eve])
+        created.push((await createDirect(other, 'fay')).id);
       // The messages subgraph moves a chat up when a message arrives; two chats tie on the time.
       const at = (ms: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, 0, ms));
       const times = [at(300), at(100), at(500), at(300), at(200)];
       await Promise.all(
-        created.map((id, i) => runtime.db.prisma.chat.update({ where: { id: BigInt(id) }, data: { lastActivityAt: times[i] } })),
+        created.map((id, i) =>
+          runtime.db.prisma.chat.update({ where: { id: BigInt(id) }, data: { lastActivityAt: times[i] } }),
+        ),
       );
       const byIdDesc = (a: string, b: string) => (BigInt(b) > BigInt(a) ? 1 : -1);
       const expected = [
@@ -226,9 +259,13 @@ describe('chats subgraph (in-process)', () => {
         created[1],
       ];
 
-      const query = 'query ($first: Int, $after: String) { chats(first: $first, after: $after) { edges { cursor node { id lastActivityAt } } pageInfo { hasNextPage endCursor } } }';
+      const query =
+        'query ($first: Int, $after: String) { chats(first: $first, after: $after) { edges { cursor node { id lastActivityAt } } pageInfo { hasNextPage endCursor } } }';
       interface Page {
-        chats: { edges: { cursor: string; node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+        chats: {
+          edges: { cursor: string; node: { id: string } }[];
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+        };
       }
       const seen: string[] = [];
       let cursor: string | null = null;
@@ -260,7 +297,12 @@ describe('chats subgraph (in-process)', () => {
       const forged = Buffer.from(JSON.stringify(['not a date', '1'])).toString('base64url');
       assert.equal(codeOf(await run(query, { after: forged }, 'ann')), 'BAD_USER_INPUT');
       // A time the database cannot hold (Postgres has no year 0) is refused, not passed on.
-      for (const at of ['0000-01-01T00:00:00.000Z', '-271821-04-20T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', '2026-02-30T00:00:00.000Z']) {
+      for (const at of [
+        '0000-01-01T00:00:00.000Z',
+        '-271821-04-20T00:00:00.000Z',
+        '+275760-09-13T00:00:00.000Z',
+        '2026-02-30T00:00:00.000Z',
+      ]) {
         const outOfRange = Buffer.from(JSON.stringify([at, '1'])).toString('base64url');
         assert.equal(codeOf(await run(query, { after: outOfRange }, 'ann')), 'BAD_USER_INPUT', at);
       }
@@ -270,7 +312,8 @@ describe('chats subgraph (in-process)', () => {
   });
 
   describe('Chat entity', () => {
-    const entities = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Chat { id kind unreadCount members { user { id } } } } }';
+    const entities =
+      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Chat { id kind unreadCount members { user { id } } } } }';
 
     it('resolves chats of the viewer and null for unknown ones', async () => {
       const direct = await createDirect(users.bob, 'ann');
@@ -323,7 +366,13 @@ describe('chats subgraph (in-process)', () => {
 
     before(async () => {
       await runtime.db.prisma.user.createMany({
-        data: crowd.map((id) => ({ id: BigInt(id), username: `u${id}`, displayName: `U${id}`, passwordHash: 'x', groupAddPolicy: 'EVERYONE' as const })),
+        data: crowd.map((id) => ({
+          id: BigInt(id),
+          username: `u${id}`,
+          displayName: `U${id}`,
+          passwordHash: 'x',
+          groupAddPolicy: 'EVERYONE' as const,
+        })),
       });
     });
 
@@ -333,10 +382,13 @@ describe('chats subgraph (in-process)', () => {
     };
     const newGroup = async (as: string, memberIds: string[], title = 'Group'): Promise<string> =>
       ok<{ createGroupChat: ChatData }>(await createGroup(title, memberIds, as)).createGroupChat.id;
-    const add = async (chatId: string, userIds: string[], as: string) => ok<{ addChatMembers: GroupData }>(await run(ADD, { c: chatId, u: userIds }, as)).addChatMembers;
+    const add = async (chatId: string, userIds: string[], as: string) =>
+      ok<{ addChatMembers: GroupData }>(await run(ADD, { c: chatId, u: userIds }, as)).addChatMembers;
     const setRole = async (chatId: string, userId: string, role: string, as: string) =>
-      ok<{ setChatMemberRole: GroupData }>(await run(SET_ROLE, { c: chatId, u: userId, r: role }, as)).setChatMemberRole;
-    const rolesOf = (chat: GroupData) => Object.fromEntries(chat.members.map((member) => [member.user.id, member.role]));
+      ok<{ setChatMemberRole: GroupData }>(await run(SET_ROLE, { c: chatId, u: userId, r: role }, as))
+        .setChatMemberRole;
+    const rolesOf = (chat: GroupData) =>
+      Object.fromEntries(chat.members.map((member) => [member.user.id, member.role]));
 
     /** Everything a change could touch: title, members and roles, receipts, outbox rows. */
     const stateOf = async (chatId: string) => {
@@ -347,13 +399,23 @@ describe('chats subgraph (in-process)', () => {
       const outbox = await runtime.db.prisma.messageKey.count({ where: { chatId: BigInt(chatId) } });
       return plain({
         title: chat?.title,
-        members: chat?.members.map((member) => [member.userId.toString(), member.role, member.deliveredSeq.toString(), member.seenSeq.toString()]),
+        members: chat?.members.map((member) => [
+          member.userId.toString(),
+          member.role,
+          member.deliveredSeq.toString(),
+          member.seenSeq.toString(),
+        ]),
         outbox,
       });
     };
 
     /** Runs `attempt`, expects a refusal with `code` (and `reason`), and that it changed nothing. */
-    const refused = async (chatId: string, attempt: () => Promise<Result>, code: string, reason?: string): Promise<Result> => {
+    const refused = async (
+      chatId: string,
+      attempt: () => Promise<Result>,
+      code: string,
+      reason?: string,
+    ): Promise<Result> => {
       const before = await stateOf(chatId);
       const result = await attempt();
       assert.equal(codeOf(result), code, JSON.stringify(result.errors));
@@ -364,7 +426,10 @@ describe('chats subgraph (in-process)', () => {
 
     /** The chat's SYSTEM outbox rows, oldest first, checked for the shape the relay expects. */
     const systemRows = async (chatId: string) => {
-      const rows = await runtime.db.prisma.messageKey.findMany({ where: { chatId: BigInt(chatId) }, orderBy: { messageId: 'asc' } });
+      const rows = await runtime.db.prisma.messageKey.findMany({
+        where: { chatId: BigInt(chatId) },
+        orderBy: { messageId: 'asc' },
+      });
       return rows.map((row) => {
         assert.equal(row.kind, 'SYSTEM');
         assert.equal(row.clientMessageId, `system:${row.messageId}`);
@@ -379,7 +444,10 @@ describe('chats subgraph (in-process)', () => {
     it('writes CHAT_CREATED to the outbox when a group is created', async () => {
       const chatId = await newGroup('ann', [users.bob], 'Weekend');
       assert.deepEqual(await systemRows(chatId), [
-        { text: 'ANN created the group "Weekend"', system: { action: 'CHAT_CREATED', actorId: users.ann, userIds: [], title: 'Weekend' } },
+        {
+          text: 'ANN created the group "Weekend"',
+          system: { action: 'CHAT_CREATED', actorId: users.ann, userIds: [], title: 'Weekend' },
+        },
       ]);
       const direct = await createDirect(users.cid, 'eve');
       assert.deepEqual(await systemRows(direct.id), [], 'direct chats have no system messages');
@@ -392,8 +460,16 @@ describe('chats subgraph (in-process)', () => {
         const chat = await add(chatId, [users.cid, users.bob, users.dan, users.cid, users.ann], 'ann');
         assert.equal(chat.memberCount, 4);
         assert.equal(chat.viewerRole, 'OWNER');
-        assert.deepEqual(rolesOf(chat), { [users.ann]: 'OWNER', [users.bob]: 'MEMBER', [users.cid]: 'MEMBER', [users.dan]: 'MEMBER' });
-        const receipts = await runtime.db.prisma.chatMember.findMany({ where: { chatId: BigInt(chatId) }, orderBy: { userId: 'asc' } });
+        assert.deepEqual(rolesOf(chat), {
+          [users.ann]: 'OWNER',
+          [users.bob]: 'MEMBER',
+          [users.cid]: 'MEMBER',
+          [users.dan]: 'MEMBER',
+        });
+        const receipts = await runtime.db.prisma.chatMember.findMany({
+          where: { chatId: BigInt(chatId) },
+          orderBy: { userId: 'asc' },
+        });
         assert.deepEqual(
           receipts.map((member) => [member.userId.toString(), member.deliveredSeq, member.seenSeq]),
           [
@@ -434,8 +510,17 @@ describe('chats subgraph (in-process)', () => {
         const stranger = await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid] }, 'eve'), 'NOT_FOUND');
         assert.equal(stranger.errors?.[0]?.message, 'Chat was not found.');
         await refused(chatId, () => run(ADD, { c: '424242', u: [users.cid] }, 'ann'), 'NOT_FOUND');
-        await refused(direct.id, () => run(ADD, { c: direct.id, u: [users.cid] }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');
-        const unknown = await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid, '999998', '999999'] }, 'ann'), 'NOT_FOUND');
+        await refused(
+          direct.id,
+          () => run(ADD, { c: direct.id, u: [users.cid] }, 'ann'),
+          'BAD_USER_INPUT',
+          'NOT_A_GROUP',
+        );
+        const unknown = await refused(
+          chatId,
+          () => run(ADD, { c: chatId, u: [users.cid, '999998', '999999'] }, 'ann'),
+          'NOT_FOUND',
+        );
         assert.deepEqual(unknown.errors?.[0]?.extensions.userIds, ['999998', '999999']);
         await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid, 'abc'] }, 'ann'), 'BAD_USER_INPUT');
         await refused(chatId, () => run(ADD, { c: 'abc', u: [users.cid] }, 'ann'), 'BAD_USER_INPUT');
@@ -446,10 +531,24 @@ describe('chats subgraph (in-process)', () => {
       it(`refuses to pass ${256} members (the owner included) with GROUP_FULL, adding nobody`, async () => {
         const chatId = await newGroup('ann', crowd.slice(0, 255));
         assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(chatId) } }), 256);
-        const full = await refused(chatId, () => run(ADD, { c: chatId, u: [users.bob] }, 'ann'), 'BAD_USER_INPUT', 'GROUP_FULL');
+        const full = await refused(
+          chatId,
+          () => run(ADD, { c: chatId, u: [users.bob] }, 'ann'),
+          'BAD_USER_INPUT',
+          'GROUP_FULL',
+        );
         assert.equal(full.errors?.[0]?.extensions.limit, 256);
-        await refused(chatId, () => run(ADD, { c: chatId, u: [crowd[0] ?? '', users.bob] }, 'ann'), 'BAD_USER_INPUT', 'GROUP_FULL');
-        assert.equal((await add(chatId, [crowd[0] ?? ''], 'ann')).memberCount, 256, 'adding a member already in still works');
+        await refused(
+          chatId,
+          () => run(ADD, { c: chatId, u: [crowd[0] ?? '', users.bob] }, 'ann'),
+          'BAD_USER_INPUT',
+          'GROUP_FULL',
+        );
+        assert.equal(
+          (await add(chatId, [crowd[0] ?? ''], 'ann')).memberCount,
+          256,
+          'adding a member already in still works',
+        );
 
         ok(await run(REMOVE, { c: chatId, u: crowd[1] }, 'ann'));
         assert.equal((await add(chatId, [users.bob], 'ann')).memberCount, 256);
@@ -468,9 +567,15 @@ describe('chats subgraph (in-process)', () => {
         assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(chatId) } }), 256);
 
         const other = await newGroup('ann', crowd.slice(0, 249));
-        const results = await Promise.all(crowd.slice(260, 270).map((userId) => run(ADD, { c: other, u: [userId] }, 'ann')));
+        const results = await Promise.all(
+          crowd.slice(260, 270).map((userId) => run(ADD, { c: other, u: [userId] }, 'ann')),
+        );
         assert.equal(results.filter((result) => !result.errors).length, 6);
-        assert.ok(results.filter((result) => result.errors).every((result) => result.errors?.[0]?.extensions.reason === 'GROUP_FULL'));
+        assert.ok(
+          results
+            .filter((result) => result.errors)
+            .every((result) => result.errors?.[0]?.extensions.reason === 'GROUP_FULL'),
+        );
         assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(other) } }), 256);
         const added = (await systemRows(other)).filter((row) => row.system.action === 'MEMBERS_ADDED');
         assert.equal(added.length, 6, 'one system message per add that fitted');
@@ -482,17 +587,24 @@ describe('chats subgraph (in-process)', () => {
         const chatId = await newGroup('ann', [users.bob, users.cid, users.dan, users.eve]);
         await setRole(chatId, users.bob, 'ADMIN', 'ann');
         await setRole(chatId, users.cid, 'ADMIN', 'ann');
-        const byAdmin = ok<{ removeChatMember: GroupData }>(await run(REMOVE, { c: chatId, u: users.dan }, 'bob')).removeChatMember;
+        const byAdmin = ok<{ removeChatMember: GroupData }>(
+          await run(REMOVE, { c: chatId, u: users.dan }, 'bob'),
+        ).removeChatMember;
         assert.equal(byAdmin.memberCount, 4);
         assert.equal(rolesOf(byAdmin)[users.dan], undefined);
         assert.deepEqual(await lastSystemRow(chatId), {
           text: 'BOB removed DAN',
           system: { action: 'MEMBER_REMOVED', actorId: users.bob, userIds: [users.dan] },
         });
-        const byOwner = ok<{ removeChatMember: GroupData }>(await run(REMOVE, { c: chatId, u: users.cid }, 'ann')).removeChatMember;
+        const byOwner = ok<{ removeChatMember: GroupData }>(
+          await run(REMOVE, { c: chatId, u: users.cid }, 'ann'),
+        ).removeChatMember;
         assert.deepEqual(rolesOf(byOwner), { [users.ann]: 'OWNER', [users.bob]: 'ADMIN', [users.eve]: 'MEMBER' });
         assert.equal((await lastSystemRow(chatId))?.text, 'ANN removed CID');
-        assert.equal(codeOf(await run('query ($id: ID!) { chat(id: $id) { id } }', { id: chatId }, 'cid')), 'NOT_FOUND');
+        assert.equal(
+          codeOf(await run('query ($id: ID!) { chat(id: $id) { id } }', { id: chatId }, 'cid')),
+          'NOT_FOUND',
+        );
       });
 
       it('refuses what the roles do not allow, yourself, non-members, and direct chats, changing nothing', async () => {
@@ -510,7 +622,12 @@ describe('chats subgraph (in-process)', () => {
         await refused(chatId, () => run(REMOVE, { c: chatId, u: '999999' }, 'ann'), 'NOT_FOUND');
         await refused(chatId, () => run(REMOVE, { c: chatId, u: 'x' }, 'ann'), 'BAD_USER_INPUT');
         await refused(chatId, () => run(REMOVE, { c: '424242', u: users.bob }, 'ann'), 'NOT_FOUND');
-        await refused(direct.id, () => run(REMOVE, { c: direct.id, u: users.bob }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');
+        await refused(
+          direct.id,
+          () => run(REMOVE, { c: direct.id, u: users.bob }, 'ann'),
+          'BAD_USER_INPUT',
+          'NOT_A_GROUP',
+        );
         await refused(chatId, () => run(REMOVE, { c: chatId, u: users.dan }), 'UNAUTHENTICATED');
       });
     });
@@ -547,7 +664,12 @@ describe('chats subgraph (in-process)', () => {
         await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.dan, r: 'ADMIN' }, 'ann'), 'NOT_FOUND');
         await refused(chatId, () => run(SET_ROLE, { c: chatId, u: 'x', r: 'ADMIN' }, 'ann'), 'BAD_USER_INPUT');
         await refused(chatId, () => run(SET_ROLE, { c: '424242', u: users.bob, r: 'ADMIN' }, 'ann'), 'NOT_FOUND');
-        await refused(direct.id, () => run(SET_ROLE, { c: direct.id, u: users.bob, r: 'ADMIN' }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');
+        await refused(
+          direct.id,
+          () => run(SET_ROLE, { c: direct.id, u: users.bob, r: 'ADMIN' }, 'ann'),
+          'BAD_USER_INPUT',
+          'NOT_A_GROUP',
+        );
         await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.cid, r: 'ADMIN' }), 'UNAUTHENTICATED');
       });
     });
@@ -556,7 +678,9 @@ describe('chats subgraph (in-process)', () => {
       it('lets the OWNER and ADMINs rename, with the title rule of createGroupChat', async () => {
         const chatId = await newGroup('ann', [users.bob, users.cid], 'Old');
         await setRole(chatId, users.bob, 'ADMIN', 'ann');
-        const renamed = ok<{ renameChat: GroupData }>(await run(RENAME, { c: chatId, t: '  Trip  ' }, 'ann')).renameChat;
+        const renamed = ok<{ renameChat: GroupData }>(
+          await run(RENAME, { c: chatId, t: '  Trip  ' }, 'ann'),
+        ).renameChat;
         assert.equal(renamed.title, 'Trip');
         assert.deepEqual(await lastSystemRow(chatId), {
           text: 'ANN renamed the group to "Trip"',
@@ -566,9 +690,14 @@ describe('chats subgraph (in-process)', () => {
         ok(await run(RENAME, { c: chatId, t: 'Trip' }, 'bob'));
         assert.equal((await systemRows(chatId)).length, rows, 'the current title changes nothing');
         const long = 'é'.repeat(100);
-        assert.equal(ok<{ renameChat: GroupData }>(await run(RENAME, { c: chatId, t: ` ${long} ` }, 'bob')).renameChat.title, long);
+        assert.equal(
+          ok<{ renameChat: GroupData }>(await run(RENAME, { c: chatId, t: ` ${long} ` }, 'bob')).renameChat.title,
+          long,
+        );
         assert.equal((await lastSystemRow(chatId))?.text, `BOB renamed the group to "${long}"`);
-        const read = ok<{ chat: { title: string } }>(await run('query ($id: ID!) { chat(id: $id) { title } }', { id: chatId }, 'cid'));
+        const read = ok<{ chat: { title: string } }>(
+          await run('query ($id: ID!) { chat(id: $id) { title } }', { id: chatId }, 'cid'),
+        );
         assert.equal(read.chat.title, long);
       });
 
@@ -582,7 +711,12 @@ describe('chats subgraph (in-process)', () => {
         }
         await refused(chatId, () => run(RENAME, { c: '424242', t: 'Mine' }, 'ann'), 'NOT_FOUND');
         await refused(chatId, () => run(RENAME, { c: 'x', t: 'Mine' }, 'ann'), 'BAD_USER_INPUT');
-        await refused(direct.id, () => run(RENAME, { c: direct.id, t: 'Mine' }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');
+        await refused(
+          direct.id,
+          () => run(RENAME, { c: direct.id, t: 'Mine' }, 'ann'),
+          'BAD_USER_INPUT',
+          'NOT_A_GROUP',
+        );
         await refused(chatId, () => run(RENAME, { c: chatId, t: 'Mine' }), 'UNAUTHENTICATED');
       });
 
@@ -592,13 +726,22 @@ describe('chats subgraph (in-process)', () => {
 
       it('refuses titles that impersonate or hide (INVALID_TEXT), at creation and renaming, and stores them in NFC', async () => {
         const chatId = await newGroup('ann', [users.bob], 'Kept');
-        for (const title of ['Trip\u202E', 'Trip\u202Agoes', '\u2066Trip\u2069', '\u200B', '\u200B\u2060\uFEFF', 'Trip\uD800']) {
+        for (const title of [
+          'Trip\u202E',
+          'Trip\u202Agoes',
+          '\u2066Trip\u2069',
+          '\u200B',
+          '\u200B\u2060\uFEFF',
+          'Trip\uD800',
+        ]) {
           await refused(chatId, () => run(RENAME, { c: chatId, t: title }, 'ann'), 'BAD_USER_INPUT', 'INVALID_TEXT');
           const created = await createGroup(title, [users.bob], 'ann');
           assert.equal(created.errors?.[0]?.extensions.reason, 'INVALID_TEXT', JSON.stringify(title));
         }
         // Counted after NFC: 100 decomposed characters (200 UTF-16 units) fit.
-        const renamed = ok<{ renameChat: GroupData }>(await run(RENAME, { c: chatId, t: 'e\u0301'.repeat(100) }, 'ann')).renameChat;
+        const renamed = ok<{ renameChat: GroupData }>(
+          await run(RENAME, { c: chatId, t: 'e\u0301'.repeat(100) }, 'ann'),
+        ).renameChat;
         assert.equal(renamed.title, '\u00E9'.repeat(100));
       });
     });
@@ -611,7 +754,9 @@ describe('chats subgraph (in-process)', () => {
           text: 'BOB left',
           system: { action: 'MEMBER_LEFT', actorId: users.bob, userIds: [users.bob] },
         });
-        const chat = ok<{ chat: GroupData }>(await run(`query ($id: ID!) { chat(id: $id) { ${GROUP} } }`, { id: chatId }, 'ann')).chat;
+        const chat = ok<{ chat: GroupData }>(
+          await run(`query ($id: ID!) { chat(id: $id) { ${GROUP} } }`, { id: chatId }, 'ann'),
+        ).chat;
         assert.equal(chat.memberCount, 2);
         assert.equal(rolesOf(chat)[users.bob], undefined);
       });
@@ -624,7 +769,10 @@ describe('chats subgraph (in-process)', () => {
           });
         const roleIn = async (chatId: string) =>
           Object.fromEntries(
-            (await runtime.db.prisma.chatMember.findMany({ where: { chatId: BigInt(chatId) } })).map((m) => [m.userId.toString(), m.role]),
+            (await runtime.db.prisma.chatMember.findMany({ where: { chatId: BigInt(chatId) } })).map((m) => [
+              m.userId.toString(),
+              m.role,
+            ]),
           );
 
         // Two admins who joined together: the lower user ID.
@@ -635,7 +783,10 @@ describe('chats subgraph (in-process)', () => {
         assert.deepEqual(await roleIn(tie), { [users.bob]: 'MEMBER', [users.cid]: 'OWNER', [users.dan]: 'ADMIN' });
         assert.deepEqual((await systemRows(tie)).slice(-2), [
           { text: 'ANN left', system: { action: 'MEMBER_LEFT', actorId: users.ann, userIds: [users.ann] } },
-          { text: 'CID is now the owner', system: { action: 'ROLE_CHANGED', actorId: users.ann, userIds: [users.cid], role: 'OWNER' } },
+          {
+            text: 'CID is now the owner',
+            system: { action: 'ROLE_CHANGED', actorId: users.ann, userIds: [users.cid], role: 'OWNER' },
+          },
         ]);
 
         // Joining time first: the admin who joined earlier, though their ID is higher; an earlier MEMBER does not count.
@@ -677,7 +828,9 @@ describe('chats subgraph (in-process)', () => {
     describe('Chat.memberCount and Chat.viewerRole', () => {
       it('reads them for a page of chats in one query each', async (t) => {
         const gus = '107';
-        await runtime.db.prisma.user.create({ data: { id: BigInt(gus), username: 'gus', displayName: 'GUS', passwordHash: 'x', groupAddPolicy: 'EVERYONE' } });
+        await runtime.db.prisma.user.create({
+          data: { id: BigInt(gus), username: 'gus', displayName: 'GUS', passwordHash: 'x', groupAddPolicy: 'EVERYONE' },
+        });
         auth.gus = await openTestSession(runtime, { id: gus, username: 'gus' });
         const owned = await newGroup('gus', [users.bob, users.cid]);
         const admin = await newGroup('ann', [gus, users.bob, users.cid, users.dan]);
@@ -729,20 +882,38 @@ describe('chats subgraph (in-process)', () => {
       it('tells every member before and after a change, wakes the relay and drops member caches', async () => {
         const chatId = await newGroup('ann', [users.bob, users.cid]);
         const inbox = Object.fromEntries(
-          await Promise.all(([users.ann, users.bob, users.cid, users.dan] as const).map(async (id) => [id, await listen(Topics.userEvents(id))] as const)),
+          await Promise.all(
+            ([users.ann, users.bob, users.cid, users.dan] as const).map(
+              async (id) => [id, await listen(Topics.userEvents(id))] as const,
+            ),
+          ),
         );
         const outbox = await listen(Topics.outbox);
         const membersChanged = await listen(Topics.membersChanged);
         const eventsOf = (id: string) => plain(inbox[id]?.received);
         try {
           await add(chatId, [users.dan], 'ann');
-          const added = { type: 'MembershipChanged', chatId, action: 'MEMBERS_ADDED', actorId: users.ann, userIds: [users.dan], role: null };
+          const added = {
+            type: 'MembershipChanged',
+            chatId,
+            action: 'MEMBERS_ADDED',
+            actorId: users.ann,
+            userIds: [users.dan],
+            role: null,
+          };
           for (const id of [users.ann, users.bob, users.cid, users.dan]) assert.deepEqual(eventsOf(id), [added], id);
           assert.deepEqual(plain(outbox.received), [{}]);
           assert.deepEqual(plain(membersChanged.received), [{ chatId }]);
 
           ok(await run(REMOVE, { c: chatId, u: users.cid }, 'ann'));
-          const removed = { type: 'MembershipChanged', chatId, action: 'MEMBER_REMOVED', actorId: users.ann, userIds: [users.cid], role: null };
+          const removed = {
+            type: 'MembershipChanged',
+            chatId,
+            action: 'MEMBER_REMOVED',
+            actorId: users.ann,
+            userIds: [users.cid],
+            role: null,
+          };
           assert.deepEqual(eventsOf(users.cid), [added, removed], 'the removed member is told too');
 
           ok(await run(RENAME, { c: chatId, t: 'New name' }, 'ann'));
@@ -753,8 +924,22 @@ describe('chats subgraph (in-process)', () => {
 
           await setRole(chatId, users.dan, 'ADMIN', 'ann');
           ok(await run(LEAVE, { c: chatId }, 'ann'));
-          const left = { type: 'MembershipChanged', chatId, action: 'MEMBER_LEFT', actorId: users.ann, userIds: [users.ann], role: null };
-          const handedOver = { type: 'MembershipChanged', chatId, action: 'ROLE_CHANGED', actorId: users.ann, userIds: [users.dan], role: 'OWNER' };
+          const left = {
+            type: 'MembershipChanged',
+            chatId,
+            action: 'MEMBER_LEFT',
+            actorId: users.ann,
+            userIds: [users.ann],
+            role: null,
+          };
+          const handedOver = {
+            type: 'MembershipChanged',
+            chatId,
+            action: 'ROLE_CHANGED',
+            actorId: users.ann,
+            userIds: [users.dan],
+            role: 'OWNER',
+          };
           assert.deepEqual((eventsOf(users.ann) as unknown[]).slice(-2), [left, handedOver], 'the leaver is told too');
           assert.deepEqual((eventsOf(users.bob) as unknown[]).slice(-2), [left, handedOver]);
           assert.equal(outbox.received.length, 5);

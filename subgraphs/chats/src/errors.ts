@@ -12,7 +12,7 @@ export const CHATS_REASONS = {
   NOT_A_GROUP: { code: 'BAD_USER_INPUT', description: 'A group operation on a direct chat.' },
   GROUP_FULL: {
     code: 'BAD_USER_INPUT',
-    description: 'Members and pending invitations would pass the group\'s member limit (`limit`); nobody was added.',
+    description: "Members and pending invitations would pass the group's member limit (`limit`); nobody was added.",
   },
   BLOCKED: {
     code: 'BAD_USER_INPUT',

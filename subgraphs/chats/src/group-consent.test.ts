@@ -16,7 +16,8 @@ const CREATE = `mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i
 const ADD = `mutation ($c: ID!, $u: [ID!]!) { addChatMembers(chatId: $c, userIds: $u) { ${CHAT} } }`;
 const ACCEPT = `mutation ($c: ID!) { acceptGroupInvitation(chatId: $c) { ${CHAT} viewerRole } }`;
 const DECLINE = 'mutation ($c: ID!) { declineGroupInvitation(chatId: $c) }';
-const INVITATIONS = 'query ($after: String) { groupInvitations(first: 2, after: $after) { edges { node { chatId title inviter { id } invitedAt expiresAt } } pageInfo { hasNextPage endCursor } } }';
+const INVITATIONS =
+  'query ($after: String) { groupInvitations(first: 2, after: $after) { edges { node { chatId title inviter { id } invitedAt expiresAt } } pageInfo { hasNextPage endCursor } } }';
 const CHATS = 'query { chats(first: 100) { edges { node { id } } } }';
 const READ = `query ($id: ID!) { chat(id: $id) { ${CHAT} } }`;
 
@@ -39,7 +40,16 @@ describe('group consent (in-process)', () => {
   let subgraph: ReturnType<typeof createChatsSubgraph>;
   const auth: Record<string, string> = {};
   /** ann invites; con is her connection; str a stranger; all three policies, and blocks both ways. */
-  const users = { ann: '301', con: '302', str: '303', open: '304', shut: '305', foe: '306', hater: '307', other: '308' } as const;
+  const users = {
+    ann: '301',
+    con: '302',
+    str: '303',
+    open: '304',
+    shut: '305',
+    foe: '306',
+    hater: '307',
+    other: '308',
+  } as const;
   type Name = keyof typeof users;
 
   const run = async (query: string, variables: Record<string, unknown>, as: Name) =>
@@ -56,8 +66,10 @@ describe('group consent (in-process)', () => {
   const memberIds = (chat: ChatData) => chat.members.map((member) => member.user.id).sort();
   const invitationsOf = async (as: Name) =>
     (await ok<{ edges: { node: Invitation }[] }>(INVITATIONS, {}, as)).edges.map((edge) => edge.node);
-  const pendingCount = (chatId: string) => runtime.db.prisma.groupInvitation.count({ where: { chatId: BigInt(chatId), declinedAt: null } });
-  const group = (title: string, members: string[], as: Name = 'ann') => ok<ChatData>(CREATE, { i: { title, memberIds: members } }, as);
+  const pendingCount = (chatId: string) =>
+    runtime.db.prisma.groupInvitation.count({ where: { chatId: BigInt(chatId), declinedAt: null } });
+  const group = (title: string, members: string[], as: Name = 'ann') =>
+    ok<ChatData>(CREATE, { i: { title, memberIds: members } }, as);
 
   /** Collects what is published on `topic` (the in-process bus delivers synchronously). */
   const listen = async (topic: string) => {
@@ -69,10 +81,21 @@ describe('group consent (in-process)', () => {
   before(async () => {
     runtime = await createMemoryRuntime();
     subgraph = createChatsSubgraph(runtime);
-    const policies: Partial<Record<Name, 'EVERYONE' | 'NOBODY'>> = { open: 'EVERYONE', shut: 'NOBODY', foe: 'EVERYONE', hater: 'EVERYONE' };
+    const policies: Partial<Record<Name, 'EVERYONE' | 'NOBODY'>> = {
+      open: 'EVERYONE',
+      shut: 'NOBODY',
+      foe: 'EVERYONE',
+      hater: 'EVERYONE',
+    };
     for (const [name, id] of Object.entries(users) as [Name, string][]) {
       await runtime.db.prisma.user.create({
-        data: { id: BigInt(id), username: name, displayName: name.toUpperCase(), passwordHash: 'x', ...(policies[name] && { groupAddPolicy: policies[name] }) },
+        data: {
+          id: BigInt(id),
+          username: name,
+          displayName: name.toUpperCase(),
+          passwordHash: 'x',
+          ...(policies[name] && { groupAddPolicy: policies[name] }),
+        },
       });
       auth[name] = await openTestSession(runtime, { id, username: name });
     }
@@ -110,20 +133,36 @@ describe('group consent (in-process)', () => {
     // An invitee is no member: not in their chats, not allowed to read it.
     assert.deepEqual(await ok(CHATS, {}, 'str'), { edges: [] });
     assert.equal((await errorOf(READ, { id: chat.id }, 'str')).code, 'NOT_FOUND', 'as for a chat that does not exist');
-    assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(chat.id), userId: BigInt(users.str) } }), 0);
+    assert.equal(
+      await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(chat.id), userId: BigInt(users.str) } }),
+      0,
+    );
   });
 
   it('sends GroupInvitationReceived to the invitee only, and MembershipChanged only for those added', async () => {
     const chat = await group('Events', [users.con]);
-    const [str, con, ann] = await Promise.all([listen(Topics.userEvents(users.str)), listen(Topics.userEvents(users.con)), listen(Topics.userEvents(users.ann))]);
+    const [str, con, ann] = await Promise.all([
+      listen(Topics.userEvents(users.str)),
+      listen(Topics.userEvents(users.con)),
+      listen(Topics.userEvents(users.ann)),
+    ]);
     try {
       await ok(ADD, { c: chat.id, u: [users.str] }, 'ann');
-      assert.deepEqual(plain(str.received), [{ type: 'GroupInvitationReceived', chatId: chat.id, inviterId: users.ann }]);
+      assert.deepEqual(plain(str.received), [
+        { type: 'GroupInvitationReceived', chatId: chat.id, inviterId: users.ann },
+      ]);
       assert.deepEqual([con.received, ann.received], [[], []], 'members hear nothing of an invitation');
 
       const joined = await ok<ChatData & { viewerRole: string }>(ACCEPT, { c: chat.id }, 'str');
       assert.equal(joined.viewerRole, 'MEMBER');
-      const added = { type: 'MembershipChanged', chatId: chat.id, action: 'MEMBERS_ADDED', actorId: users.ann, userIds: [users.str], role: null };
+      const added = {
+        type: 'MembershipChanged',
+        chatId: chat.id,
+        action: 'MEMBERS_ADDED',
+        actorId: users.ann,
+        userIds: [users.str],
+        role: null,
+      };
       for (const inbox of [str, con, ann]) assert.deepEqual((plain(inbox.received) as unknown[]).slice(-1), [added]);
     } finally {
       for (const inbox of [str, con, ann]) inbox.stop();
@@ -132,9 +171,12 @@ describe('group consent (in-process)', () => {
 
   it('shows an invitation to its invitee only, as an entity too', async () => {
     const chat = await group('Entity', [users.str]);
-    const query = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on GroupInvitation { chatId title inviter { id } } } }';
+    const query =
+      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on GroupInvitation { chatId title inviter { id } } } }';
     const representations = { r: [{ __typename: 'GroupInvitation', chatId: chat.id }] };
-    assert.deepEqual(await ok(query, representations, 'str'), [{ chatId: chat.id, title: 'Entity', inviter: { id: users.ann } }]);
+    assert.deepEqual(await ok(query, representations, 'str'), [
+      { chatId: chat.id, title: 'Entity', inviter: { id: users.ann } },
+    ]);
     assert.deepEqual(await ok(query, representations, 'other'), [null]);
   });
 
@@ -142,33 +184,63 @@ describe('group consent (in-process)', () => {
     const blockedByThem = await errorOf(CREATE, { i: { title: 'No', memberIds: [users.hater, users.str] } }, 'ann');
     assert.deepEqual(blockedByThem, { code: 'NOT_FOUND', reason: undefined, userIds: [users.hater] });
     const unknown = await errorOf(CREATE, { i: { title: 'No', memberIds: ['999999'] } }, 'ann');
-    assert.deepEqual(unknown, { code: 'NOT_FOUND', reason: undefined, userIds: ['999999'] }, 'the same answer as for no such user');
+    assert.deepEqual(
+      unknown,
+      { code: 'NOT_FOUND', reason: undefined, userIds: ['999999'] },
+      'the same answer as for no such user',
+    );
     const blockedByMe = await errorOf(CREATE, { i: { title: 'No', memberIds: [users.foe, users.str] } }, 'ann');
     assert.deepEqual(blockedByMe, { code: 'BAD_USER_INPUT', reason: 'BLOCKED', userIds: [users.foe] });
     assert.equal(await runtime.db.prisma.chat.count({ where: { title: 'No' } }), 0, 'nothing created');
 
     // The blocked can neither add nor invite the blocker into someone else's group either.
     const chat = await group('Mixed', [users.open, users.hater], 'other');
-    await ok(`mutation ($c: ID!, $u: ID!) { setChatMemberRole(chatId: $c, userId: $u, role: ADMIN) { id } }`, { c: chat.id, u: users.open }, 'other');
+    await ok(
+      `mutation ($c: ID!, $u: ID!) { setChatMemberRole(chatId: $c, userId: $u, role: ADMIN) { id } }`,
+      { c: chat.id, u: users.open },
+      'other',
+    );
     assert.equal((await errorOf(ADD, { c: chat.id, u: [users.ann] }, 'other')).code, undefined, 'other may add ann');
     const strFoe = await group('Foe', [users.foe, users.con], 'other');
-    await ok(`mutation ($c: ID!, $u: ID!) { setChatMemberRole(chatId: $c, userId: $u, role: ADMIN) { id } }`, { c: strFoe.id, u: users.foe }, 'other');
+    await ok(
+      `mutation ($c: ID!, $u: ID!) { setChatMemberRole(chatId: $c, userId: $u, role: ADMIN) { id } }`,
+      { c: strFoe.id, u: users.foe },
+      'other',
+    );
     const byFoe = await errorOf(ADD, { c: strFoe.id, u: [users.ann] }, 'foe');
-    assert.deepEqual(byFoe, { code: 'NOT_FOUND', reason: undefined, userIds: [users.ann] }, 'ann blocked foe: foe cannot add or invite her');
-    assert.equal(await runtime.db.prisma.groupInvitation.count({ where: { chatId: BigInt(strFoe.id), userId: BigInt(users.ann) } }), 0);
+    assert.deepEqual(
+      byFoe,
+      { code: 'NOT_FOUND', reason: undefined, userIds: [users.ann] },
+      'ann blocked foe: foe cannot add or invite her',
+    );
+    assert.equal(
+      await runtime.db.prisma.groupInvitation.count({
+        where: { chatId: BigInt(strFoe.id), userId: BigInt(users.ann) },
+      }),
+      0,
+    );
   });
 
   it('accepts once; declines, then a re-invitation waits REINVITE_WAIT_MS', async () => {
     const chat = await group('Answers', [users.str, users.shut]);
     const joined = await ok<ChatData>(ACCEPT, { c: chat.id }, 'str');
     assert.deepEqual(memberIds(joined), [users.ann, users.str].sort());
-    assert.deepEqual(await errorOf(ACCEPT, { c: chat.id }, 'str'), { code: 'NOT_FOUND', reason: undefined, userIds: undefined });
+    assert.deepEqual(await errorOf(ACCEPT, { c: chat.id }, 'str'), {
+      code: 'NOT_FOUND',
+      reason: undefined,
+      userIds: undefined,
+    });
     assert.equal((await errorOf(ACCEPT, { c: chat.id }, 'other')).code, 'NOT_FOUND', 'no invitation, no entry');
 
     assert.equal(await ok(DECLINE, { c: chat.id }, 'shut'), chat.id);
     assert.equal((await errorOf(DECLINE, { c: chat.id }, 'shut')).code, 'NOT_FOUND');
-    assert.equal((await errorOf(ACCEPT, { c: chat.id }, 'shut')).code, 'NOT_FOUND', 'a declined invitation cannot be accepted');
-    const invitedTo = async (name: Name) => (await invitationsOf(name)).filter((invitation) => invitation.chatId === chat.id);
+    assert.equal(
+      (await errorOf(ACCEPT, { c: chat.id }, 'shut')).code,
+      'NOT_FOUND',
+      'a declined invitation cannot be accepted',
+    );
+    const invitedTo = async (name: Name) =>
+      (await invitationsOf(name)).filter((invitation) => invitation.chatId === chat.id);
     await ok(ADD, { c: chat.id, u: [users.shut] }, 'ann');
     assert.deepEqual(await invitedTo('shut'), [], 'not invited again so soon');
     await runtime.db.prisma.groupInvitation.updateMany({
@@ -196,8 +268,15 @@ describe('group consent (in-process)', () => {
   it('pages the invitations, newest first', async () => {
     const created = [];
     for (const title of ['P1', 'P2', 'P3']) created.push((await group(title, [users.other], 'ann')).id);
-    const first = await ok<{ edges: { node: Invitation }[]; pageInfo: { hasNextPage: boolean; endCursor: string } }>(INVITATIONS, {}, 'other');
-    assert.deepEqual(first.edges.map((edge) => edge.node.title), ['P3', 'P2']);
+    const first = await ok<{ edges: { node: Invitation }[]; pageInfo: { hasNextPage: boolean; endCursor: string } }>(
+      INVITATIONS,
+      {},
+      'other',
+    );
+    assert.deepEqual(
+      first.edges.map((edge) => edge.node.title),
+      ['P3', 'P2'],
+    );
     assert.equal(first.pageInfo.hasNextPage, true);
     const next = await ok<{ edges: { node: Invitation }[] }>(INVITATIONS, { after: first.pageInfo.endCursor }, 'other');
     assert.deepEqual(next.edges.map((edge) => edge.node.title).slice(0, 1), ['P1']);
@@ -206,12 +285,22 @@ describe('group consent (in-process)', () => {
   it('counts pending invitations against the member limit', async () => {
     const crowd = Array.from({ length: 254 }, (_, i) => String(40_000 + i));
     await runtime.db.prisma.user.createMany({
-      data: crowd.map((id) => ({ id: BigInt(id), username: `c${id}`, displayName: `C${id}`, passwordHash: 'x', groupAddPolicy: 'EVERYONE' as const })),
+      data: crowd.map((id) => ({
+        id: BigInt(id),
+        username: `c${id}`,
+        displayName: `C${id}`,
+        passwordHash: 'x',
+        groupAddPolicy: 'EVERYONE' as const,
+      })),
     });
     const chat = await group('Full', [...crowd, users.str]);
     assert.equal(chat.memberCount, 255);
     const full = await errorOf(ADD, { c: chat.id, u: [users.shut] }, 'ann');
-    assert.deepEqual([full.code, full.reason], ['BAD_USER_INPUT', 'GROUP_FULL'], '255 members and one invitation: full');
+    assert.deepEqual(
+      [full.code, full.reason],
+      ['BAD_USER_INPUT', 'GROUP_FULL'],
+      '255 members and one invitation: full',
+    );
     assert.equal(await pendingCount(chat.id), 1);
     // Accepting fills the last place, within the limit.
     assert.equal((await ok<ChatData>(ACCEPT, { c: chat.id }, 'str')).memberCount, 256);

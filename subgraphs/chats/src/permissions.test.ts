@@ -8,7 +8,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { applyPermissions, buildFederatedSchema, executeSubgraph, type Viewer } from '@chat/common';
-import { codeOf, createSubgraphTestkit, describePermissionCoverage, errorOf, plain, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
+import {
+  codeOf,
+  createSubgraphTestkit,
+  describePermissionCoverage,
+  errorOf,
+  plain,
+  type SubgraphTestkit,
+  type TestUser,
+} from '@chat/common/testing';
 import { createChatsSubgraph, typeDefs } from './index.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
@@ -26,7 +34,11 @@ describe('chats permissions', () => {
     kit = await createSubgraphTestkit(createChatsSubgraph);
     // EVERYONE: they join groups at once, without the invitations of docs/GROUPS.md.
     users = await kit.seed.users(ids, { groupAddPolicy: 'EVERYONE' });
-    const created = await run('mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i) { id } }', { i: { title: 'Trip', memberIds: [ids.bob] } }, 'ann');
+    const created = await run(
+      'mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i) { id } }',
+      { i: { title: 'Trip', memberIds: [ids.bob] } },
+      'ann',
+    );
     assert.equal(created.errors, undefined, JSON.stringify(created.errors));
     chatId = (plain(created.data) as { createGroupChat: { id: string } }).createGroupChat.id;
   });
@@ -54,23 +66,52 @@ describe('chats permissions', () => {
     ]) {
       assert.equal(codeOf(await run(query)), 'UNAUTHENTICATED', query);
     }
-    const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on Chat { id } } }', { r: [{ __typename: 'Chat', id: chatId }] });
+    const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on Chat { id } } }', {
+      r: [{ __typename: 'Chat', id: chatId }],
+    });
     assert.deepEqual([codeOf(entities), entities.data], ['UNAUTHENTICATED', null]);
   });
 
   it('refuses a non-member exactly as an unknown chat (NOT_FOUND), as ChatService does, changing nothing', async () => {
     const notAMember = { message: 'Chat was not found.', extensions: { code: 'NOT_FOUND' } };
-    assert.deepEqual(errorOf(await run('query ($id: ID!) { chat(id: $id) { id title } }', { id: chatId }, 'eve')), notAMember);
-    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { renameChat(chatId: $c, title: "Hijacked") { id } }', { c: chatId }, 'eve')), notAMember);
-    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { addChatMembers(chatId: $c, userIds: ["203"]) { id } }', { c: chatId }, 'eve')), notAMember);
-    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { leaveChat(chatId: $c) }', { c: chatId }, 'eve')), notAMember);
+    assert.deepEqual(
+      errorOf(await run('query ($id: ID!) { chat(id: $id) { id title } }', { id: chatId }, 'eve')),
+      notAMember,
+    );
+    assert.deepEqual(
+      errorOf(
+        await run('mutation ($c: ID!) { renameChat(chatId: $c, title: "Hijacked") { id } }', { c: chatId }, 'eve'),
+      ),
+      notAMember,
+    );
+    assert.deepEqual(
+      errorOf(
+        await run('mutation ($c: ID!) { addChatMembers(chatId: $c, userIds: ["203"]) { id } }', { c: chatId }, 'eve'),
+      ),
+      notAMember,
+    );
+    assert.deepEqual(
+      errorOf(await run('mutation ($c: ID!) { leaveChat(chatId: $c) }', { c: chatId }, 'eve')),
+      notAMember,
+    );
 
     const notFound = { message: 'Chat was not found.', extensions: { code: 'NOT_FOUND' } };
     assert.deepEqual(errorOf(await run('{ chat(id: "123456789") { id } }', {}, 'eve')), notFound);
-    assert.deepEqual(errorOf(await run('mutation { renameChat(chatId: "123456789", title: "t") { id } }', {}, 'eve')), notFound);
+    assert.deepEqual(
+      errorOf(await run('mutation { renameChat(chatId: "123456789", title: "t") { id } }', {}, 'eve')),
+      notFound,
+    );
 
-    const chat = await run('query ($id: ID!) { chat(id: $id) { title memberCount viewerRole } }', { id: chatId }, 'ann');
-    assert.deepEqual(plain(chat), { data: { chat: { title: 'Trip', memberCount: 2, viewerRole: 'OWNER' } } }, 'unchanged, and open to members');
+    const chat = await run(
+      'query ($id: ID!) { chat(id: $id) { title memberCount viewerRole } }',
+      { id: chatId },
+      'ann',
+    );
+    assert.deepEqual(
+      plain(chat),
+      { data: { chat: { title: 'Trip', memberCount: 2, viewerRole: 'OWNER' } } },
+      'unchanged, and open to members',
+    );
   });
 
   it('refuses a non-member before the resolver runs', async () => {
@@ -85,12 +126,20 @@ describe('chats permissions', () => {
       Mutation: { ...resolvers.Mutation, renameChat: spy('renameChat') },
     });
     const guarded = { ...kit.subgraph, schema: applyPermissions(spied, permissions) };
-    const as = async (query: string, viewer: Viewer | null) => codeOf(await executeSubgraph(guarded, { query, variables: { c: chatId }, viewer }));
+    const as = async (query: string, viewer: Viewer | null) =>
+      codeOf(await executeSubgraph(guarded, { query, variables: { c: chatId }, viewer }));
     assert.equal(await as('query ($c: ID!) { chat(id: $c) { id } }', users.eve.viewer), 'NOT_FOUND');
-    assert.equal(await as('mutation ($c: ID!) { renameChat(chatId: $c, title: "x") { id } }', users.eve.viewer), 'NOT_FOUND');
+    assert.equal(
+      await as('mutation ($c: ID!) { renameChat(chatId: $c, title: "x") { id } }', users.eve.viewer),
+      'NOT_FOUND',
+    );
     assert.equal(await as('mutation ($c: ID!) { renameChat(chatId: $c, title: "x") { id } }', null), 'UNAUTHENTICATED');
     assert.deepEqual(called, []);
-    assert.equal(await as('query ($c: ID!) { chat(id: $c) { id } }', users.ann.viewer), 'INTERNAL_SERVER_ERROR', 'a member reaches the resolver');
+    assert.equal(
+      await as('query ($c: ID!) { chat(id: $c) { id } }', users.ann.viewer),
+      'INTERNAL_SERVER_ERROR',
+      'a member reaches the resolver',
+    );
     assert.deepEqual(called, ['chat']);
   });
 
@@ -103,10 +152,16 @@ describe('chats permissions', () => {
       message: 'chatId is not a valid ID.',
       extensions: { argument: 'chatId', code: 'BAD_USER_INPUT' },
     });
-    assert.equal(codeOf(await run('mutation ($c: ID!) { renameChat(chatId: $c, title: "") { id } }', { c: chatId }, 'ann')), 'BAD_USER_INPUT');
-    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { renameChat(chatId: $c, title: "Bob\'s") { id } }', { c: chatId }, 'bob')), {
-      message: 'Only the owner and admins may rename the group.',
-      extensions: { code: 'FORBIDDEN' },
-    });
+    assert.equal(
+      codeOf(await run('mutation ($c: ID!) { renameChat(chatId: $c, title: "") { id } }', { c: chatId }, 'ann')),
+      'BAD_USER_INPUT',
+    );
+    assert.deepEqual(
+      errorOf(await run('mutation ($c: ID!) { renameChat(chatId: $c, title: "Bob\'s") { id } }', { c: chatId }, 'bob')),
+      {
+        message: 'Only the owner and admins may rename the group.',
+        extensions: { code: 'FORBIDDEN' },
+      },
+    );
   });
 });

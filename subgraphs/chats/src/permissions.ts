@@ -5,7 +5,16 @@
  * through a member's root field, the viewer's own chat list or export, or an
  * entity reference, which ChatService.chatReference refuses to non-members.
  */
-import { allow, applyPermissions, isAuthenticated, parseId, permissionRule, sameRule, unauthenticated, type PermissionRules } from '@chat/common';
+import {
+  allow,
+  applyPermissions,
+  isAuthenticated,
+  parseId,
+  permissionRule,
+  sameRule,
+  unauthenticated,
+  type PermissionRules,
+} from '@chat/common';
 import type { GraphQLSchema } from 'graphql';
 import type { Context } from './context.ts';
 
@@ -44,7 +53,14 @@ export const permissions: PermissionRules = {
     ...sameRule(isAuthenticated, 'createDirectChat', 'createGroupChat'),
     // The invitee is not a member yet: ChatService answers NOT_FOUND without a pending invitation of the viewer.
     ...sameRule(isAuthenticated, 'acceptGroupInvitation', 'declineGroupInvitation'),
-    ...sameRule(isChatMember('chatId'), 'addChatMembers', 'removeChatMember', 'leaveChat', 'setChatMemberRole', 'renameChat'),
+    ...sameRule(
+      isChatMember('chatId'),
+      'addChatMembers',
+      'removeChatMember',
+      'leaveChat',
+      'setChatMemberRole',
+      'renameChat',
+    ),
   },
   Chat: {
     ...sameRule(allow, 'id', 'kind', 'title', 'members', 'memberCount', 'lastMessage', 'createdAt', 'lastActivityAt'),

@@ -12,7 +12,7 @@ import {
 
 export const MEDIA_REASONS = {
   UNSUPPORTED_TYPE: { code: 'BAD_USER_INPUT', description: 'An upload of a content type its purpose does not accept.' },
-  TOO_LARGE: { code: 'BAD_USER_INPUT', description: 'An upload over its kind\'s size limit (`limit`, in bytes).' },
+  TOO_LARGE: { code: 'BAD_USER_INPUT', description: "An upload over its kind's size limit (`limit`, in bytes)." },
   EMPTY: {
     code: 'BAD_USER_INPUT',
     description: 'An upload whose declared size is not a whole number of at least one byte.',
@@ -20,7 +20,7 @@ export const MEDIA_REASONS = {
   QUOTA_EXCEEDED: {
     code: 'BAD_USER_INPUT',
     description:
-      'An upload that does not fit the uploader\'s storage quota or hourly upload limits: `limitType`, `limit`, ' +
+      "An upload that does not fit the uploader's storage quota or hourly upload limits: `limitType`, `limit`, " +
       '`used` and, for the hourly limits, `retryAfterSeconds`.',
   },
   NOT_UPLOADED: {

@@ -40,7 +40,9 @@ export interface MediaSubgraphOptions extends Partial<MediaConfig> {
 
 /** Local signed URLs are keyed by a key of their own, derived from the internal secret every process of a deployment shares. */
 function localUrlKey(runtime: Runtime): Buffer {
-  return Buffer.from(hkdfSync('sha256', runtime.config.secrets.internalTokenSecret, new Uint8Array(0), 'media-urls', 32));
+  return Buffer.from(
+    hkdfSync('sha256', runtime.config.secrets.internalTokenSecret, new Uint8Array(0), 'media-urls', 32),
+  );
 }
 
 function openStorage(
@@ -77,7 +79,19 @@ export function createMediaSubgraph(runtime: Runtime, options: MediaSubgraphOpti
     schema: withPermissions(buildFederatedSchema(typeDefs, resolvers)),
     async createContext(forwarded) {
       const viewer = await runtime.checkSession(forwarded);
-      return { viewer, pubsub: runtime.pubsub, media: new MediaService(viewer, { store, storage, processor, ids: runtime.ids, downloadTtlSeconds: media.downloadTtlSeconds, limits, now: options.processing?.now }) };
+      return {
+        viewer,
+        pubsub: runtime.pubsub,
+        media: new MediaService(viewer, {
+          store,
+          storage,
+          processor,
+          ids: runtime.ids,
+          downloadTtlSeconds: media.downloadTtlSeconds,
+          limits,
+          now: options.processing?.now,
+        }),
+      };
     },
     handleHttp: handler,
     processor,

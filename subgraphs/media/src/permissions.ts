@@ -5,7 +5,17 @@
  * everyone else), so its fields are allowed once the media was returned.
  * A user's storage is theirs alone (`isSelf`).
  */
-import { allow, applyPermissions, forbidden, isAuthenticated, permissionRule, sameRule, unauthenticated, type BaseContext, type PermissionRules } from '@chat/common';
+import {
+  allow,
+  applyPermissions,
+  forbidden,
+  isAuthenticated,
+  permissionRule,
+  sameRule,
+  unauthenticated,
+  type BaseContext,
+  type PermissionRules,
+} from '@chat/common';
 import type { GraphQLSchema } from 'graphql';
 
 /** The user the field belongs to is the viewer; FORBIDDEN for anyone else. */

@@ -36,7 +36,8 @@ describe('storage quota, upload rates and the unattached sweep', () => {
   let clock = Date.parse('2026-12-01T12:00:00Z');
   let nextUser = 700;
 
-  const as = (viewer: Viewer, query: string, variables: Record<string, unknown> = {}) => executeSubgraph(subgraph, { query, variables, viewer });
+  const as = (viewer: Viewer, query: string, variables: Record<string, unknown> = {}) =>
+    executeSubgraph(subgraph, { query, variables, viewer });
   const createUpload = (viewer: Viewer, size: number, contentType = 'text/plain') =>
     as(viewer, CREATE, { input: { fileName: 'a.txt', contentType, size, purpose: 'MESSAGE_ATTACHMENT' } });
   const created = async (viewer: Viewer, size: number, contentType?: string): Promise<string> => {
@@ -46,17 +47,22 @@ describe('storage quota, upload rates and the unattached sweep', () => {
   };
   const storageOf = async (viewer: Viewer, userId = viewer.id) => {
     const result = await as(viewer, STORAGE, { r: [{ __typename: 'User', id: userId }] });
-    const storage = (result.data as { _entities: { storage: { used: number; quota: number } | null }[] } | null)?._entities[0]?.storage;
+    const storage = (result.data as { _entities: { storage: { used: number; quota: number } | null }[] } | null)
+      ?._entities[0]?.storage;
     return { result, storage: storage ? { ...storage } : storage };
   };
   const newUser = async (): Promise<Viewer> => {
     const id = String(nextUser++);
-    await runtime.db.prisma.user.create({ data: { id: BigInt(id), username: `u${id}`, displayName: id, passwordHash: 'x' } });
+    await runtime.db.prisma.user.create({
+      data: { id: BigInt(id), username: `u${id}`, displayName: id, passwordHash: 'x' },
+    });
     return (await viewerOf(runtime, await openTestSession(runtime, { id, username: `u${id}` })))!;
   };
   /** An upload taken through to READY: the bytes written where the PUT would put them, completed, processed. */
   const ready = async (viewer: Viewer): Promise<{ id: string; key: string; size: number }> => {
-    const body = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 10, g: 200, b: 90 } } }).png().toBuffer();
+    const body = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 10, g: 200, b: 90 } } })
+      .png()
+      .toBuffer();
     const id = await created(viewer, body.length, 'image/png');
     const { storageKey: key } = await runtime.db.prisma.media.findUniqueOrThrow({ where: { id: BigInt(id) } });
     await subgraph.storage.write('quarantine', key, body, 'image/png');
@@ -78,7 +84,10 @@ describe('storage quota, upload rates and the unattached sweep', () => {
       MEDIA_UPLOAD_FILES_PER_HOUR: String(FILES_PER_HOUR),
       MEDIA_UNATTACHED_TTL_SECONDS: String(TTL_SECONDS),
     });
-    subgraph = createMediaSubgraph(runtime, { ...config, processing: { sweepMs: 3_600_000, now: () => new Date(clock) } });
+    subgraph = createMediaSubgraph(runtime, {
+      ...config,
+      processing: { sweepMs: 3_600_000, now: () => new Date(clock) },
+    });
   });
   after(async () => {
     await subgraph.close();
@@ -91,12 +100,26 @@ describe('storage quota, upload rates and the unattached sweep', () => {
     await created(ann, 6_000);
     clock += 3_600_000;
     const refused = await createUpload(ann, 5_000);
-    assert.deepEqual(errorOf(refused), { code: 'BAD_USER_INPUT', reason: 'QUOTA_EXCEEDED', argument: 'input.size', limitType: 'STORAGE', limit: QUOTA, used: 6_000 });
-    assert.equal(await runtime.db.prisma.media.count({ where: { uploaderId: BigInt(ann.id) } }), 1, 'nothing was stored');
+    assert.deepEqual(errorOf(refused), {
+      code: 'BAD_USER_INPUT',
+      reason: 'QUOTA_EXCEEDED',
+      argument: 'input.size',
+      limitType: 'STORAGE',
+      limit: QUOTA,
+      used: 6_000,
+    });
+    assert.equal(
+      await runtime.db.prisma.media.count({ where: { uploaderId: BigInt(ann.id) } }),
+      1,
+      'nothing was stored',
+    );
     await created(ann, 4_000);
     clock += 3_600_000;
     assert.equal(errorOf(await createUpload(ann, 1))?.limitType, 'STORAGE');
-    await runtime.db.prisma.media.updateMany({ where: { uploaderId: BigInt(ann.id), size: 6_000 }, data: { status: 'REJECTED' } });
+    await runtime.db.prisma.media.updateMany({
+      where: { uploaderId: BigInt(ann.id), size: 6_000 },
+      data: { status: 'REJECTED' },
+    });
     await created(ann, 6_000);
   });
 
@@ -166,11 +189,18 @@ describe('storage quota, upload rates and the unattached sweep', () => {
     assert.deepEqual((await storageOf(fay)).storage?.used, lonely.size + attached.size + 100 + 200);
 
     await subgraph.processor.sweep();
-    const left = await runtime.db.prisma.media.findMany({ where: { uploaderId: BigInt(fay.id) }, select: { id: true } });
+    const left = await runtime.db.prisma.media.findMany({
+      where: { uploaderId: BigInt(fay.id) },
+      select: { id: true },
+    });
     assert.deepEqual(left.map((row) => row.id.toString()).sort(), [attached.id, young].sort());
     assert.equal(await subgraph.storage.size('clean', lonely.key), null, 'the bytes are deleted');
     assert.equal(await subgraph.storage.size('clean', thumbnailKey(lonely.key)), null, 'and the thumbnail');
-    assert.equal(await subgraph.storage.size('clean', attached.key), attached.size, 'an attached upload keeps its bytes');
+    assert.equal(
+      await subgraph.storage.size('clean', attached.key),
+      attached.size,
+      'an attached upload keeps its bytes',
+    );
     assert.ok((await subgraph.storage.size('clean', thumbnailKey(attached.key))) !== null);
     assert.deepEqual((await storageOf(fay)).storage?.used, attached.size + 200, 'deleting frees the quota');
   });

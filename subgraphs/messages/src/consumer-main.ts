@@ -10,7 +10,9 @@ import { startMessageConsumer } from './pipeline/kafka-log.ts';
 
 try {
   if (!process.env.DATABASE_URL) {
-    throw new ConfigError('Invalid configuration:\n  DATABASE_URL: required by the message consumer (shared with the subgraphs)');
+    throw new ConfigError(
+      'Invalid configuration:\n  DATABASE_URL: required by the message consumer (shared with the subgraphs)',
+    );
   }
   const config = loadConfig(CONSUMER_MODELS);
   if (!config.kafka) throw new ConfigError('Invalid configuration:\n  KAFKA_BROKERS: required by the message consumer');

@@ -7,7 +7,7 @@ import { reasonErrors, type ErrorCode, type ErrorReasonDefinition, type ErrorSet
 export const MESSAGES_REASONS = {
   MEDIA_NOT_READY: {
     code: 'BAD_USER_INPUT',
-    description: 'Attachments that are not the sender\'s own READY uploads for messages (`mediaIds`).',
+    description: "Attachments that are not the sender's own READY uploads for messages (`mediaIds`).",
   },
   CLIENT_MESSAGE_ID_REUSED: {
     code: 'BAD_USER_INPUT',
@@ -25,7 +25,7 @@ export const MESSAGES_REASONS = {
     code: 'FORBIDDEN',
     description:
       'The sender deleting a message for everyone after the delete window (`MESSAGE_DELETE_WINDOW_SECONDS`, ' +
-      '48 hours by default); a group\'s owner and admins have none.',
+      "48 hours by default); a group's owner and admins have none.",
   },
   TOO_MANY_REACTIONS: {
     code: 'BAD_USER_INPUT',
@@ -33,7 +33,7 @@ export const MESSAGES_REASONS = {
   },
   RECEIPT_BACKWARDS: {
     code: 'BAD_USER_INPUT',
-    description: 'A delivered or seen receipt behind the member\'s current one: receipts only move forward.',
+    description: "A delivered or seen receipt behind the member's current one: receipts only move forward.",
   },
 } as const satisfies Record<string, ErrorReasonDefinition<ErrorCode>>;
 

@@ -34,7 +34,12 @@ export function createMessagesSubgraph(runtime: Runtime, config: Partial<Message
   const { store, messageLog, close } = openMessageInfrastructure(runtime, { kafka, cassandra }, { consume });
   const keys = new SendKeyStore(runtime.db.prisma);
   const state = new MessageStateStore(runtime.db.prisma);
-  const relay = new OutboxRelay(keys, messageLog, runtime.pubsub, new AccountErasures(new AccountErasureStore(runtime.db.prisma), store, state));
+  const relay = new OutboxRelay(
+    keys,
+    messageLog,
+    runtime.pubsub,
+    new AccountErasures(new AccountErasureStore(runtime.db.prisma), store, state),
+  );
   const deps: MessageServiceDeps = {
     store,
     membership: new MembershipStore(runtime.db.prisma),

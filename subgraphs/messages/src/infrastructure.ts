@@ -46,7 +46,9 @@ function readCaFile(name: 'KAFKA_CA_FILE' | 'CASSANDRA_CA_FILE', file: string | 
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`Invalid configuration:\n  ${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw new ConfigError(
+      `Invalid configuration:\n  ${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
   }
 }
 
@@ -55,10 +57,17 @@ function readCaFile(name: 'KAFKA_CA_FILE' | 'CASSANDRA_CA_FILE', file: string | 
  * cache, which drops a chat's entry when its membership changes (the
  * `membersChanged` topic). `close` stops listening.
  */
-export function createMessagePipeline(runtime: Runtime, store: MessageStore): MessagePipeline & { close(): Promise<void> } {
+export function createMessagePipeline(
+  runtime: Runtime,
+  store: MessageStore,
+): MessagePipeline & { close(): Promise<void> } {
   const membership = new MembershipStore(runtime.db.prisma);
   const members = new MemberCache({ load: (chatId) => membership.memberIds(chatId) });
-  const listening = runtime.pubsub.subscribe(Topics.membersChanged, (event: { chatId?: string }) => members.invalidate(event.chatId), {});
+  const listening = runtime.pubsub.subscribe(
+    Topics.membersChanged,
+    (event: { chatId?: string }) => members.invalidate(event.chatId),
+    {},
+  );
   const pipeline = new MessagePipeline(new ChatSequencer(runtime.db.prisma), store, members, runtime.pubsub);
   return Object.assign(pipeline, {
     close: async () => runtime.pubsub.unsubscribe(await listening),

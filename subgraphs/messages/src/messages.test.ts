@@ -43,14 +43,23 @@ describe('messages subgraph (in-process)', () => {
   const run = async (who: keyof typeof auth | null, query: string, variables?: Record<string, unknown>) =>
     executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, who ? auth[who] : null) });
 
-  async function send(who: keyof typeof auth, chatId: string, text: string, clientMessageId = key()): Promise<SentMessage> {
+  async function send(
+    who: keyof typeof auth,
+    chatId: string,
+    text: string,
+    clientMessageId = key(),
+  ): Promise<SentMessage> {
     const result = await run(who, SEND, { input: { chatId, text, clientMessageId } });
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     return plain(result.data?.sendMessage) as SentMessage;
   }
 
   async function subscribe(who: keyof typeof auth, chatId?: string): Promise<Stream> {
-    const stream = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId }, viewer: await viewerOf(runtime, auth[who]) });
+    const stream = await subscribeSubgraph(subgraph, {
+      query: ADDED,
+      variables: { chatId },
+      viewer: await viewerOf(runtime, auth[who]),
+    });
     assert.ok(Symbol.asyncIterator in stream, JSON.stringify(stream));
     return stream;
   }
@@ -120,7 +129,10 @@ describe('messages subgraph (in-process)', () => {
 
   it('refuses an anonymous caller everywhere', async () => {
     const chatId = await createChat(['ann', 'bob']);
-    assert.equal(codeOf(await run(null, SEND, { input: { chatId, text: 'hi', clientMessageId: key() } })), 'UNAUTHENTICATED');
+    assert.equal(
+      codeOf(await run(null, SEND, { input: { chatId, text: 'hi', clientMessageId: key() } })),
+      'UNAUTHENTICATED',
+    );
     assert.equal(codeOf(await run(null, HISTORY, { chatId })), 'UNAUTHENTICATED');
     assert.equal(codeOf(await run(null, ENTITIES, { r: [{ __typename: 'Message', id: '1' }] })), 'UNAUTHENTICATED');
     const stream = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId }, viewer: null });
@@ -181,15 +193,24 @@ describe('messages subgraph (in-process)', () => {
     const foreignCursor = Buffer.from(JSON.stringify(['abc'])).toString('base64url');
     assert.equal(codeOf(await run('ann', HISTORY, { chatId, before: foreignCursor })), 'BAD_USER_INPUT');
     assert.equal(codeOf(await run('ann', HISTORY, { chatId: '999999999' })), 'NOT_FOUND');
-    assert.equal(codeOf(await run('ann', SEND, { input: { chatId: '999999999', text: 'x', clientMessageId: key() } })), 'NOT_FOUND');
-    assert.equal(codeOf(await run('ann', SEND, { input: { chatId: 'abc', text: 'x', clientMessageId: key() } })), 'BAD_USER_INPUT');
+    assert.equal(
+      codeOf(await run('ann', SEND, { input: { chatId: '999999999', text: 'x', clientMessageId: key() } })),
+      'NOT_FOUND',
+    );
+    assert.equal(
+      codeOf(await run('ann', SEND, { input: { chatId: 'abc', text: 'x', clientMessageId: key() } })),
+      'BAD_USER_INPUT',
+    );
   });
 
   it('updates unread counts and the chat’s last message in the same write', async () => {
     const chatId = await createChat(['ann', 'bob', 'eve']);
     await send('ann', chatId, 'one');
     const last = await send('bob', chatId, 'two');
-    const members = await runtime.db.prisma.chatMember.findMany({ where: { chatId: BigInt(chatId) }, orderBy: { userId: 'asc' } });
+    const members = await runtime.db.prisma.chatMember.findMany({
+      where: { chatId: BigInt(chatId) },
+      orderBy: { userId: 'asc' },
+    });
     assert.deepEqual(
       members.map((member) => [member.userId.toString(), member.unreadCount]),
       [
@@ -211,7 +232,12 @@ describe('messages subgraph (in-process)', () => {
     const again = await send('ann', chatId, 'once (retried)', 'retry-1');
     assert.deepEqual(again, first);
     assert.equal(await storedCount(chatId), 1);
-    assert.deepEqual(await nextMessage(event), { id: first.id, text: 'once', chat: { id: chatId }, sender: { id: userIds.ann } });
+    assert.deepEqual(await nextMessage(event), {
+      id: first.id,
+      text: 'once',
+      chat: { id: chatId },
+      sender: { id: userIds.ann },
+    });
 
     // The retry published nothing: the next event is the next new message.
     const following = stream.next();
@@ -243,7 +269,9 @@ describe('messages subgraph (in-process)', () => {
     const event = stream.next();
     await settle();
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => run('ann', SEND, { input: { chatId, text: 'race', clientMessageId: 'concurrent-1' } })),
+      Array.from({ length: 5 }, () =>
+        run('ann', SEND, { input: { chatId, text: 'race', clientMessageId: 'concurrent-1' } }),
+      ),
     );
     for (const result of results) assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     const ids = new Set(results.map((result) => (result.data?.sendMessage as { id: string }).id));
@@ -288,9 +316,14 @@ describe('messages subgraph (in-process)', () => {
 
     // Concurrent first deliveries of different messages get distinct, gapless numbers.
     const burst = await Promise.all(
-      Array.from({ length: 20 }, (_, n) => pipeline.process({ ...message, id: runtime.ids.next().toString(), clientMessageId: `burst-${n}` })),
+      Array.from({ length: 20 }, (_, n) =>
+        pipeline.process({ ...message, id: runtime.ids.next().toString(), clientMessageId: `burst-${n}` }),
+      ),
     );
-    assert.deepEqual(burst.map((placed) => Number(placed?.seq)).sort((a, b) => a - b), Array.from({ length: 20 }, (_, n) => n + 2));
+    assert.deepEqual(
+      burst.map((placed) => Number(placed?.seq)).sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, n) => n + 2),
+    );
   });
 
   it('refuses a non-member as for an unknown chat: send, history and subscribe', async () => {
@@ -302,15 +335,27 @@ describe('messages subgraph (in-process)', () => {
 
     assert.equal(codeOf(await run('ann', HISTORY, { chatId })), 'NOT_FOUND');
 
-    const stream = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId }, viewer: await viewerOf(runtime, auth.ann) });
+    const stream = await subscribeSubgraph(subgraph, {
+      query: ADDED,
+      variables: { chatId },
+      viewer: await viewerOf(runtime, auth.ann),
+    });
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.equal(codeOf(stream), 'NOT_FOUND');
 
-    const unknown = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId: '999999999' }, viewer: await viewerOf(runtime, auth.ann) });
+    const unknown = await subscribeSubgraph(subgraph, {
+      query: ADDED,
+      variables: { chatId: '999999999' },
+      viewer: await viewerOf(runtime, auth.ann),
+    });
     assert.ok(!(Symbol.asyncIterator in unknown));
     assert.equal(codeOf(unknown), 'NOT_FOUND');
 
-    const malformed = await subscribeSubgraph(subgraph, { query: ADDED, variables: { chatId: 'x' }, viewer: await viewerOf(runtime, auth.ann) });
+    const malformed = await subscribeSubgraph(subgraph, {
+      query: ADDED,
+      variables: { chatId: 'x' },
+      viewer: await viewerOf(runtime, auth.ann),
+    });
     assert.ok(!(Symbol.asyncIterator in malformed));
     assert.equal(codeOf(malformed), 'BAD_USER_INPUT');
   });
@@ -338,7 +383,10 @@ describe('messages subgraph (in-process)', () => {
     const chat = await runtime.db.prisma.chat.findUniqueOrThrow({ where: { id: BigInt(chatId) } });
     assert.equal(chat.lastMessageId, null);
     const unread = await runtime.db.prisma.chatMember.findMany({ where: { chatId: BigInt(chatId) } });
-    assert.deepEqual(unread.map((member) => member.unreadCount), [0, 0]);
+    assert.deepEqual(
+      unread.map((member) => member.unreadCount),
+      [0, 0],
+    );
 
     // The limits are inclusive, and surrounding whitespace does not count.
     assert.equal((await send('ann', chatId, 'a'.repeat(4000))).text.length, 4000);
@@ -372,8 +420,19 @@ describe('messages subgraph (in-process)', () => {
   it('refuses an `around` time the stores cannot hold, and pages around the earliest and latest they can', async () => {
     const chatId = await createChat(['ann']);
     await send('ann', chatId, 'the only message');
-    const around = 'query ($chatId: ID!, $around: String) { messages(chatId: $chatId, around: $around) { edges { node { text } } } }';
-    for (const value of ['0000-01-01', '0000-12-31T23:59:59Z', '-271821-04-19', '+275760-09-13', '+999999-01-01', '10000-01-01', '2026-02-30', '', 'garbage']) {
+    const around =
+      'query ($chatId: ID!, $around: String) { messages(chatId: $chatId, around: $around) { edges { node { text } } } }';
+    for (const value of [
+      '0000-01-01',
+      '0000-12-31T23:59:59Z',
+      '-271821-04-19',
+      '+275760-09-13',
+      '+999999-01-01',
+      '10000-01-01',
+      '2026-02-30',
+      '',
+      'garbage',
+    ]) {
       const result = await run('ann', around, { chatId, around: value });
       assert.equal(codeOf(result), 'BAD_USER_INPUT', `${value}: ${JSON.stringify(result.errors)}`);
     }
@@ -411,7 +470,12 @@ describe('messages subgraph (in-process)', () => {
     await settle();
 
     const inB = await send('eve', chatB, 'from eve');
-    assert.deepEqual(await nextMessage(bobFirst), { id: inB.id, text: 'from eve', chat: { id: chatB }, sender: { id: userIds.eve } });
+    assert.deepEqual(await nextMessage(bobFirst), {
+      id: inB.id,
+      text: 'from eve',
+      chat: { id: chatB },
+      sender: { id: userIds.eve },
+    });
     const inA = await send('ann', chatA, 'from ann');
     assert.equal(((await nextMessage(bobAll.next())) as { id: string }).id, inA.id);
     // Ann is not in chat B: her first event is her own message in chat A.
@@ -420,7 +484,12 @@ describe('messages subgraph (in-process)', () => {
     const later = await createChat(['eve']);
     await addMember(later, 'bob');
     const inLater = await send('eve', later, 'welcome');
-    assert.deepEqual(await nextMessage(bobAll.next()), { id: inLater.id, text: 'welcome', chat: { id: later }, sender: { id: userIds.eve } });
+    assert.deepEqual(await nextMessage(bobAll.next()), {
+      id: inLater.id,
+      text: 'welcome',
+      chat: { id: later },
+      sender: { id: userIds.eve },
+    });
     await bobAll.return?.();
     await annAll.return?.();
   });
@@ -468,7 +537,12 @@ describe('messages subgraph (in-process)', () => {
     });
     assert.equal(read.errors, undefined);
     assert.deepEqual(plain(read.data), {
-      _entities: [{ id: b.id, text: 'second', chat: { id: mine } }, null, { id: a.id, text: 'first', chat: { id: mine } }, null],
+      _entities: [
+        { id: b.id, text: 'second', chat: { id: mine } },
+        null,
+        { id: a.id, text: 'first', chat: { id: mine } },
+        null,
+      ],
     });
 
     const refused = await run('ann', ENTITIES, {

@@ -11,7 +11,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { applyPermissions, buildFederatedSchema, executeSubgraph, subscribeSubgraph } from '@chat/common';
-import { codeOf, createSubgraphTestkit, describePermissionCoverage, errorOf, plain, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
+import {
+  codeOf,
+  createSubgraphTestkit,
+  describePermissionCoverage,
+  errorOf,
+  plain,
+  type SubgraphTestkit,
+  type TestUser,
+} from '@chat/common/testing';
 import type { PrismaClient } from '@chat/prisma';
 import type { ExecutionResult } from 'graphql';
 import { createMessagesSubgraph, typeDefs } from './index.ts';
@@ -20,7 +28,8 @@ import { resolvers } from './resolvers/index.ts';
 
 const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
 const HISTORY = 'query ($chatId: ID!) { messages(chatId: $chatId) { edges { node { id } } } }';
-const EVENTS = 'subscription ($chatId: ID, $after: String) { chatEvents(chatId: $chatId, after: $after) { __typename } }';
+const EVENTS =
+  'subscription ($chatId: ID, $after: String) { chatEvents(chatId: $chatId, after: $after) { __typename } }';
 /** A chat the viewer is not in answers as one that does not exist. */
 const NOT_A_MEMBER = { message: 'Chat was not found.', extensions: { code: 'NOT_FOUND' } };
 
@@ -59,7 +68,9 @@ describe('messages permissions', () => {
     assert.equal(codeOf(await run(HISTORY, { chatId })), 'UNAUTHENTICATED');
     assert.equal(codeOf(await run('mutation { editMessage(id: "1", text: "x") { id } }')), 'UNAUTHENTICATED');
     assert.equal(codeOf(await run(`mutation { setTyping(chatId: "${chatId}", typing: true) }`)), 'UNAUTHENTICATED');
-    const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on Message { id } } }', { r: [{ __typename: 'Message', id: '1' }] });
+    const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on Message { id } } }', {
+      r: [{ __typename: 'Message', id: '1' }],
+    });
     assert.deepEqual([codeOf(entities), entities.data], ['UNAUTHENTICATED', null]);
     for (const variables of [{}, { chatId }]) {
       const stream = await subscribe(EVENTS, variables, null);
@@ -72,8 +83,16 @@ describe('messages permissions', () => {
   it('refuses a non-member exactly as an unknown chat (NOT_FOUND), as the services do, storing nothing', async () => {
     assert.deepEqual(errorOf(await send('eve', 'let me in')), NOT_A_MEMBER);
     assert.deepEqual(errorOf(await run(HISTORY, { chatId }, 'eve')), NOT_A_MEMBER);
-    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { setTyping(chatId: $c, typing: true) }', { c: chatId }, 'eve')), NOT_A_MEMBER);
-    assert.deepEqual(errorOf(await run('mutation ($c: ID!) { markSeen(chatId: $c, upToMessageId: "1") { seenAt } }', { c: chatId }, 'eve')), NOT_A_MEMBER);
+    assert.deepEqual(
+      errorOf(await run('mutation ($c: ID!) { setTyping(chatId: $c, typing: true) }', { c: chatId }, 'eve')),
+      NOT_A_MEMBER,
+    );
+    assert.deepEqual(
+      errorOf(
+        await run('mutation ($c: ID!) { markSeen(chatId: $c, upToMessageId: "1") { seenAt } }', { c: chatId }, 'eve'),
+      ),
+      NOT_A_MEMBER,
+    );
     const stream = await subscribe(EVENTS, { chatId }, 'eve');
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.deepEqual(errorOf(stream), NOT_A_MEMBER);
@@ -98,20 +117,40 @@ describe('messages permissions', () => {
       ...resolvers,
       Query: { ...resolvers.Query, messages: spy('messages') },
       Mutation: { ...resolvers.Mutation, sendMessage: spy('sendMessage'), setTyping: spy('setTyping') },
-      Subscription: { ...resolvers.Subscription, chatEvents: { subscribe: spy('chatEvents'), resolve: (event: unknown) => event } },
+      Subscription: {
+        ...resolvers.Subscription,
+        chatEvents: { subscribe: spy('chatEvents'), resolve: (event: unknown) => event },
+      },
     });
     const guarded = { ...kit.subgraph, schema: applyPermissions(spied, permissions) };
     const eve = users.eve.viewer;
     const codes = [
       codeOf(await executeSubgraph(guarded, { query: HISTORY, variables: { chatId }, viewer: eve })),
-      codeOf(await executeSubgraph(guarded, { query: SEND, variables: { input: { chatId, text: 'x', clientMessageId: 'spy-1' } }, viewer: eve })),
-      codeOf(await executeSubgraph(guarded, { query: `mutation { setTyping(chatId: "${chatId}", typing: true) }`, viewer: eve })),
-      codeOf((await subscribeSubgraph(guarded, { query: EVENTS, variables: { chatId }, viewer: eve })) as ExecutionResult),
+      codeOf(
+        await executeSubgraph(guarded, {
+          query: SEND,
+          variables: { input: { chatId, text: 'x', clientMessageId: 'spy-1' } },
+          viewer: eve,
+        }),
+      ),
+      codeOf(
+        await executeSubgraph(guarded, {
+          query: `mutation { setTyping(chatId: "${chatId}", typing: true) }`,
+          viewer: eve,
+        }),
+      ),
+      codeOf(
+        (await subscribeSubgraph(guarded, { query: EVENTS, variables: { chatId }, viewer: eve })) as ExecutionResult,
+      ),
     ];
     assert.deepEqual(codes, ['NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND']);
     assert.deepEqual(called, []);
     const member = await executeSubgraph(guarded, { query: HISTORY, variables: { chatId }, viewer: users.bob.viewer });
-    assert.deepEqual([codeOf(member), called], ['INTERNAL_SERVER_ERROR', ['messages']], 'a member reaches the resolver');
+    assert.deepEqual(
+      [codeOf(member), called],
+      ['INTERNAL_SERVER_ERROR', ['messages']],
+      'a member reaches the resolver',
+    );
   });
 
   it("passes a resolver's own errors through unchanged", async () => {
@@ -122,13 +161,25 @@ describe('messages permissions', () => {
     assert.equal(codeOf(await send('ann', '   ')), 'BAD_USER_INPUT');
     const sent = await send('ann', 'Mine');
     const messageId = (plain(sent.data) as { sendMessage: { id: string } }).sendMessage.id;
-    assert.deepEqual(errorOf(await run('mutation ($id: ID!) { editMessage(id: $id, text: "Bob was here") { id } }', { id: messageId }, 'bob')), {
-      message: 'Only the sender may edit a message.',
-      extensions: { code: 'FORBIDDEN' },
-    });
+    assert.deepEqual(
+      errorOf(
+        await run(
+          'mutation ($id: ID!) { editMessage(id: $id, text: "Bob was here") { id } }',
+          { id: messageId },
+          'bob',
+        ),
+      ),
+      {
+        message: 'Only the sender may edit a message.',
+        extensions: { code: 'FORBIDDEN' },
+      },
+    );
     const stream = await subscribe(EVENTS, { after: 'x' }, 'ann');
     assert.ok(!(Symbol.asyncIterator in stream));
-    assert.deepEqual(errorOf(stream), { message: 'after needs chatId: a cursor is a position in one chat.', extensions: { argument: 'after', code: 'BAD_USER_INPUT' } });
+    assert.deepEqual(errorOf(stream), {
+      message: 'after needs chatId: a cursor is a position in one chat.',
+      extensions: { argument: 'after', code: 'BAD_USER_INPUT' },
+    });
   });
 
   it('looks membership up once per operation, in one statement, shared by the rule and the services', async () => {
@@ -161,20 +212,35 @@ describe('messages permissions', () => {
       let before: string | null = null;
       for (let i = 0; i < 2; i++) {
         operations.length = 0;
-        const result = await executeSubgraph(observed, { query: page, variables: { chatId, before }, viewer: users.bob.viewer });
+        const result = await executeSubgraph(observed, {
+          query: page,
+          variables: { chatId, before },
+          viewer: users.bob.viewer,
+        });
         assert.equal(result.errors, undefined, JSON.stringify(result.errors));
         before = (plain(result.data) as { messages: { pageInfo: { endCursor: string } } }).messages.pageInfo.endCursor;
         assert.deepEqual(membershipReads(), [LOOKUP], 'one membership statement per page');
-        assert.equal(operations.length, 3, `the membership, the page and the viewer's hidden messages: ${operations.join(', ')}`);
+        assert.equal(
+          operations.length,
+          3,
+          `the membership, the page and the viewer's hidden messages: ${operations.join(', ')}`,
+        );
       }
 
       operations.length = 0;
-      const sent = await executeSubgraph(observed, { query: SEND, variables: { input: { chatId, text: 'counted', clientMessageId: `perm-${++keys}` } }, viewer: users.ann.viewer });
+      const sent = await executeSubgraph(observed, {
+        query: SEND,
+        variables: { input: { chatId, text: 'counted', clientMessageId: `perm-${++keys}` } },
+        viewer: users.ann.viewer,
+      });
       assert.equal(sent.errors, undefined, JSON.stringify(sent.errors));
       assert.deepEqual(accessChecks(), [LOOKUP], 'one membership statement per send');
 
       operations.length = 0;
-      assert.deepEqual(errorOf(await executeSubgraph(observed, { query: HISTORY, variables: { chatId }, viewer: users.eve.viewer })), NOT_A_MEMBER);
+      assert.deepEqual(
+        errorOf(await executeSubgraph(observed, { query: HISTORY, variables: { chatId }, viewer: users.eve.viewer })),
+        NOT_A_MEMBER,
+      );
       assert.deepEqual(membershipReads(), [LOOKUP], 'one for a refusal too');
     } finally {
       await observed.close?.();

@@ -8,7 +8,17 @@
  * root field, the viewer's own event topic or export, or an entity reference,
  * which MessageAccess.messageById refuses to non-members.
  */
-import { allow, applyPermissions, isAuthenticated, parseId, permissionRule, sameRule, unauthenticated, type PermissionRule, type PermissionRules } from '@chat/common';
+import {
+  allow,
+  applyPermissions,
+  isAuthenticated,
+  parseId,
+  permissionRule,
+  sameRule,
+  unauthenticated,
+  type PermissionRule,
+  type PermissionRules,
+} from '@chat/common';
 import type { GraphQLSchema } from 'graphql';
 import type { Context } from './context.ts';
 import { chatNotFound } from './services/message-access.ts';
@@ -28,15 +38,19 @@ type ChatIdOf = (args: Readonly<Record<string, unknown>>) => unknown;
  * (the subscriptions' "every chat of the viewer") needs only a viewer.
  */
 function isChatMember(name: string, chatIdOf: ChatIdOf): PermissionRule {
-  return permissionRule<Context>(`messages.isChatMember(${name})`, 'no_cache', async (_parent, args, { viewer, messages }) => {
-    if (!viewer) return unauthenticated();
-    const given = chatIdOf(args);
-    if (given === undefined || given === null) return true;
-    const chatId = typeof given === 'string' ? parseId(given) : undefined;
-    if (chatId === undefined) return true;
-    const { access } = await messages.access.standingIn(chatId.toString());
-    return isMember(access) || chatNotFound();
-  });
+  return permissionRule<Context>(
+    `messages.isChatMember(${name})`,
+    'no_cache',
+    async (_parent, args, { viewer, messages }) => {
+      if (!viewer) return unauthenticated();
+      const given = chatIdOf(args);
+      if (given === undefined || given === null) return true;
+      const chatId = typeof given === 'string' ? parseId(given) : undefined;
+      if (chatId === undefined) return true;
+      const { access } = await messages.access.standingIn(chatId.toString());
+      return isMember(access) || chatNotFound();
+    },
+  );
 }
 
 const byChatId = isChatMember('chatId', (args) => args.chatId);
@@ -58,7 +72,20 @@ export const permissions: PermissionRules = {
   // Checked when the subscription opens; `chatId` is optional (every chat of the viewer).
   Subscription: sameRule(byChatId, 'messageAdded', 'chatEvents'),
   Message: {
-    ...sameRule(allow, 'id', 'chat', 'sender', 'text', 'clientMessageId', 'createdAt', 'cursor', 'kind', 'systemEvent', 'editedAt', 'deletedAt'),
+    ...sameRule(
+      allow,
+      'id',
+      'chat',
+      'sender',
+      'text',
+      'clientMessageId',
+      'createdAt',
+      'cursor',
+      'kind',
+      'systemEvent',
+      'editedAt',
+      'deletedAt',
+    ),
     // References only: the media subgraph decides who may see each media.
     media: allow,
     // reactedByMe is the viewer's own.

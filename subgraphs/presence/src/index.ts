@@ -36,7 +36,11 @@ export function createPresenceSubgraph(runtime: Runtime, timing: Partial<Presenc
     schema: withPermissions(buildFederatedSchema(typeDefs, resolvers)),
     async createContext(forwarded) {
       const viewer = await runtime.checkSession(forwarded);
-      return { viewer, pubsub: runtime.pubsub, presence: new PresenceService(viewer, store, runtime.pubsub, visibility, settings) };
+      return {
+        viewer,
+        pubsub: runtime.pubsub,
+        presence: new PresenceService(viewer, store, runtime.pubsub, visibility, settings),
+      };
     },
     sweeper,
     close: () => sweeper.stop(),

@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { codeOf, createSubgraphTestkit, describePermissionCoverage, plain, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
+import {
+  codeOf,
+  createSubgraphTestkit,
+  describePermissionCoverage,
+  plain,
+  type SubgraphTestkit,
+  type TestUser,
+} from '@chat/common/testing';
 import { createPresenceSubgraph, typeDefs, type PresenceSubgraph } from './index.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
@@ -31,7 +38,10 @@ describe('presence permissions', () => {
     assert.equal(codeOf(await run('mutation { setPresence(status: BUSY) { id } }')), 'UNAUTHENTICATED');
     assert.equal(codeOf(await run('mutation { presenceHeartbeat(deviceId: "phone") { status } }')), 'UNAUTHENTICATED');
     assert.equal(codeOf(await run('mutation { presenceSignOff(deviceId: "phone") { status } }')), 'UNAUTHENTICATED');
-    const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { presence { status } } } }', { r: [{ __typename: 'User', id: ids.ann }] });
+    const entities = await run(
+      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { presence { status } } } }',
+      { r: [{ __typename: 'User', id: ids.ann }] },
+    );
     assert.deepEqual([codeOf(entities), entities.data], ['UNAUTHENTICATED', null]);
     const stream = await kit.subscribe('subscription { presenceChanged { id } }');
     assert.ok(!(Symbol.asyncIterator in stream));
@@ -39,19 +49,38 @@ describe('presence permissions', () => {
   });
 
   it("passes PresenceService's own errors through unchanged, and lets a viewer through", async () => {
-    assert.deepEqual(plain(await run('mutation { presenceHeartbeat(deviceId: "phone") { status } }', {}, 'ann')), { data: { presenceHeartbeat: { status: 'ONLINE' } } });
-    assert.equal(codeOf(await run('mutation { presenceHeartbeat(deviceId: "no spaces allowed") { status } }', {}, 'ann')), 'BAD_USER_INPUT');
+    assert.deepEqual(plain(await run('mutation { presenceHeartbeat(deviceId: "phone") { status } }', {}, 'ann')), {
+      data: { presenceHeartbeat: { status: 'ONLINE' } },
+    });
+    assert.equal(
+      codeOf(await run('mutation { presenceHeartbeat(deviceId: "no spaces allowed") { status } }', {}, 'ann')),
+      'BAD_USER_INPUT',
+    );
 
-    const hidden = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id presence { status } } } }', { r: [{ __typename: 'User', id: ids.ann }] }, 'eve');
+    const hidden = await run(
+      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id presence { status } } } }',
+      { r: [{ __typename: 'User', id: ids.ann }] },
+      'eve',
+    );
     assert.deepEqual(plain(hidden.data), { _entities: [{ id: ids.ann, presence: null }] });
     const refusal = {
       message: 'Only the user, those who share a chat with them and their connections may see their presence.',
       extensions: { code: 'FORBIDDEN' },
     };
-    assert.deepEqual(plain({ message: hidden.errors?.[0]?.message, extensions: hidden.errors?.[0]?.extensions }), refusal);
+    assert.deepEqual(
+      plain({ message: hidden.errors?.[0]?.message, extensions: hidden.errors?.[0]?.extensions }),
+      refusal,
+    );
 
-    const stream = await kit.subscribe('subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { id } }', { ids: [ids.ann] }, users.eve);
+    const stream = await kit.subscribe(
+      'subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { id } }',
+      { ids: [ids.ann] },
+      users.eve,
+    );
     assert.ok(!(Symbol.asyncIterator in stream));
-    assert.deepEqual(plain({ message: stream.errors?.[0]?.message, extensions: stream.errors?.[0]?.extensions }), refusal);
+    assert.deepEqual(
+      plain({ message: stream.errors?.[0]?.message, extensions: stream.errors?.[0]?.extensions }),
+      refusal,
+    );
   });
 });

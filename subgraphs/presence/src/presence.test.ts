@@ -9,10 +9,13 @@ import type { PresenceStore } from './store/presence-store.ts';
 const SECOND = 1000;
 const DEVICE_TIMEOUT = 60 * SECOND;
 const IDLE = 300 * SECOND;
-const HEARTBEAT = 'mutation ($d: String!, $a: Boolean) { presenceHeartbeat(deviceId: $d, active: $a) { status lastSeenAt } }';
+const HEARTBEAT =
+  'mutation ($d: String!, $a: Boolean) { presenceHeartbeat(deviceId: $d, active: $a) { status lastSeenAt } }';
 const SIGN_OFF = 'mutation ($d: String!) { presenceSignOff(deviceId: $d) { status lastSeenAt } }';
-const SET_PRESENCE = 'mutation ($s: PresenceStatus!, $d: String) { setPresence(status: $s, deviceId: $d) { id presence { status lastSeenAt } } }';
-const ENTITY_PRESENCE = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { presence { status lastSeenAt } } } }';
+const SET_PRESENCE =
+  'mutation ($s: PresenceStatus!, $d: String) { setPresence(status: $s, deviceId: $d) { id presence { status lastSeenAt } } }';
+const ENTITY_PRESENCE =
+  'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { presence { status lastSeenAt } } } }';
 /** Lets in-process events reach their subscribers. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
@@ -28,7 +31,12 @@ describe('presence subgraph (in-process)', () => {
   let now = Date.parse('2026-11-25T12:00:00.000Z');
   const advance = (ms: number) => (now += ms);
   /** Timeouts and the clock of a subgraph instance. */
-  const timing = (sweepMs = 60_000) => ({ deviceTimeoutMs: DEVICE_TIMEOUT, idleMs: IDLE, sweepMs, now: () => new Date(now) });
+  const timing = (sweepMs = 60_000) => ({
+    deviceTimeoutMs: DEVICE_TIMEOUT,
+    idleMs: IDLE,
+    sweepMs,
+    now: () => new Date(now),
+  });
   const at = (ms = now) => new Date(ms).toISOString();
   let nextUserId = 1000;
 
@@ -42,13 +50,19 @@ describe('presence subgraph (in-process)', () => {
     await runtime.close();
   });
 
-  const run = async (query: string, variables: Record<string, unknown> = {}, auth?: string, target: PresenceSubgraph = subgraph) =>
-    executeSubgraph(target, { query, variables, viewer: await viewerOf(runtime, auth ? auth : null) });
+  const run = async (
+    query: string,
+    variables: Record<string, unknown> = {},
+    auth?: string,
+    target: PresenceSubgraph = subgraph,
+  ) => executeSubgraph(target, { query, variables, viewer: await viewerOf(runtime, auth ? auth : null) });
 
   /** A user of their own, with a token. */
   const user = async (name: string) => {
     const id = String(++nextUserId);
-    await runtime.db.prisma.user.create({ data: { id: BigInt(id), username: `${name}${id}`, displayName: name, passwordHash: 'x' } });
+    await runtime.db.prisma.user.create({
+      data: { id: BigInt(id), username: `${name}${id}`, displayName: name, passwordHash: 'x' },
+    });
     return { id, auth: await openTestSession(runtime, { id, username: `${name}${id}` }) };
   };
   type User = Awaited<ReturnType<typeof user>>;
@@ -73,8 +87,10 @@ describe('presence subgraph (in-process)', () => {
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     return plain(result.data);
   };
-  const beat = async (who: User, deviceId: string, active?: boolean) => (await ok(HEARTBEAT, { d: deviceId, a: active }, who.auth)).presenceHeartbeat;
-  const signOff = async (who: User, deviceId: string) => (await ok(SIGN_OFF, { d: deviceId }, who.auth)).presenceSignOff;
+  const beat = async (who: User, deviceId: string, active?: boolean) =>
+    (await ok(HEARTBEAT, { d: deviceId, a: active }, who.auth)).presenceHeartbeat;
+  const signOff = async (who: User, deviceId: string) =>
+    (await ok(SIGN_OFF, { d: deviceId }, who.auth)).presenceSignOff;
   const choose = async (who: User, status: string, deviceId?: string) =>
     (await ok(SET_PRESENCE, { s: status, d: deviceId }, who.auth)).setPresence.presence;
   /** `of`'s presence as `viewer` sees it through the entity resolver. */
@@ -95,7 +111,8 @@ describe('presence subgraph (in-process)', () => {
     assert.ok(Symbol.asyncIterator in stream, JSON.stringify(stream));
     const events: Change[] = [];
     const pump = (async () => {
-      for await (const result of stream) events.push((plain(result.data) as { presenceChanged: Change }).presenceChanged);
+      for await (const result of stream)
+        events.push((plain(result.data) as { presenceChanged: Change }).presenceChanged);
     })();
     const statuses = () => events.map((event) => event.presence.status);
     return {
@@ -117,7 +134,10 @@ describe('presence subgraph (in-process)', () => {
     ]) {
       assert.equal(codeOf(await run(query)), 'UNAUTHENTICATED', query);
     }
-    const stream = await subscribeSubgraph(subgraph, { query: 'subscription { presenceChanged { id } }', viewer: null });
+    const stream = await subscribeSubgraph(subgraph, {
+      query: 'subscription { presenceChanged { id } }',
+      viewer: null,
+    });
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.equal(codeOf(stream), 'UNAUTHENTICATED');
   });
@@ -140,7 +160,11 @@ describe('presence subgraph (in-process)', () => {
     advance(SECOND);
     const gone = at();
     assert.deepEqual(await signOff(ann, 'phone'), { status: 'OFFLINE', lastSeenAt: gone });
-    assert.deepEqual(await signOff(ann, 'phone'), { status: 'OFFLINE', lastSeenAt: gone }, 'signing off twice changes nothing');
+    assert.deepEqual(
+      await signOff(ann, 'phone'),
+      { status: 'OFFLINE', lastSeenAt: gone },
+      'signing off twice changes nothing',
+    );
     await settle();
     assert.deepEqual(changes.events, [
       { id: ann.id, presence: { status: 'ONLINE', lastSeenAt: first } },
@@ -161,7 +185,10 @@ describe('presence subgraph (in-process)', () => {
     assert.deepEqual(await sweepFor(ann), [], 'still live a millisecond before it expires');
     advance(1);
     const swept = await sweepFor(ann);
-    assert.deepEqual(swept.map((change) => [change.userId, change.status, change.lastSeenAt?.toISOString()]), [[ann.id, 'OFFLINE', last]]);
+    assert.deepEqual(
+      swept.map((change) => [change.userId, change.status, change.lastSeenAt?.toISOString()]),
+      [[ann.id, 'OFFLINE', last]],
+    );
     assert.deepEqual(await sweepFor(ann), [], 'a second sweep finds nothing');
     await settle();
     assert.deepEqual(changes.statuses(), ['ONLINE', 'OFFLINE']);
@@ -181,7 +208,10 @@ describe('presence subgraph (in-process)', () => {
     }
     advance(30 * SECOND);
     // The idle timeout passed between heartbeats: the sweeper notices.
-    assert.deepEqual((await sweepFor(ann)).map((change) => change.status), ['AWAY']);
+    assert.deepEqual(
+      (await sweepFor(ann)).map((change) => change.status),
+      ['AWAY'],
+    );
     assert.equal((await beat(ann, 'laptop', false)).status, 'AWAY');
     assert.equal((await beat(ann, 'laptop', true)).status, 'ONLINE');
     await settle();
@@ -210,7 +240,10 @@ describe('presence subgraph (in-process)', () => {
     assert.equal((await read(ann)).status, 'OFFLINE', 'the user sees what others see');
     assert.equal((await choose(ann, 'ONLINE')).status, 'ONLINE', 'the default device');
     advance(DEVICE_TIMEOUT);
-    assert.deepEqual((await sweepFor(ann)).map((change) => change.status), ['OFFLINE']);
+    assert.deepEqual(
+      (await sweepFor(ann)).map((change) => change.status),
+      ['OFFLINE'],
+    );
     assert.equal((await choose(ann, 'BUSY')).status, 'BUSY', 'setPresence connects the device it names');
     await settle();
     assert.deepEqual(changes.statuses(), ['BUSY', 'AWAY', 'OFFLINE', 'ONLINE', 'OFFLINE', 'BUSY']);
@@ -227,14 +260,22 @@ describe('presence subgraph (in-process)', () => {
         run('mutation ($d: String!) { presenceHeartbeat(deviceId: $d) { status } }', { d: deviceId }, ann.auth, target);
       const signOffOn = (target: PresenceSubgraph, deviceId: string) =>
         run('mutation ($d: String!) { presenceSignOff(deviceId: $d) { status } }', { d: deviceId }, ann.auth, target);
-      const beats = await Promise.all(devices.flatMap((deviceId) => [beatOn(subgraph, deviceId), beatOn(other, deviceId)]));
-      assert.ok(beats.every((result) => result.errors === undefined), JSON.stringify(beats));
+      const beats = await Promise.all(
+        devices.flatMap((deviceId) => [beatOn(subgraph, deviceId), beatOn(other, deviceId)]),
+      );
+      assert.ok(
+        beats.every((result) => result.errors === undefined),
+        JSON.stringify(beats),
+      );
       // Every device but the last signs off while both instances sweep: ann stays ONLINE.
       const [signOffs, idleSweeps] = await Promise.all([
         Promise.all(devices.slice(0, -1).map((deviceId, n) => signOffOn(n % 2 ? other : subgraph, deviceId))),
         Promise.all([sweepFor(ann), sweepFor(ann, other)]),
       ]);
-      assert.ok(signOffs.every((result) => result.errors === undefined), JSON.stringify(signOffs));
+      assert.ok(
+        signOffs.every((result) => result.errors === undefined),
+        JSON.stringify(signOffs),
+      );
       assert.deepEqual(idleSweeps.flat(), []);
       assert.equal((await read(ann, bob)).status, 'ONLINE');
       advance(DEVICE_TIMEOUT);
@@ -269,7 +310,11 @@ describe('presence subgraph (in-process)', () => {
     await beat(ann, 'old-phone');
     advance(DEVICE_TIMEOUT);
     await subgraph.sweeper.sweep();
-    assert.equal(await runtime.db.prisma.presenceDevice.count({ where: { userId: BigInt(ann.id) } }), 1, 'kept a while after expiring');
+    assert.equal(
+      await runtime.db.prisma.presenceDevice.count({ where: { userId: BigInt(ann.id) } }),
+      1,
+      'kept a while after expiring',
+    );
     // Kept for ten sweep intervals (or one device timeout if longer): ten minutes here.
     advance(600 * SECOND);
     await subgraph.sweeper.sweep();
@@ -283,11 +328,19 @@ describe('presence subgraph (in-process)', () => {
     assert.equal((await read(ann, bob)).status, 'ONLINE');
     const refused = await run(
       'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { presence { status } } } }',
-      { r: [{ __typename: 'User', id: ann.id }, { __typename: 'User', id: eve.id }] },
+      {
+        r: [
+          { __typename: 'User', id: ann.id },
+          { __typename: 'User', id: eve.id },
+        ],
+      },
       eve.auth,
     );
     assert.deepEqual(plain(refused.data), { _entities: [{ presence: null }, { presence: { status: 'OFFLINE' } }] });
-    assert.deepEqual(refused.errors?.map((error) => [error.extensions.code, error.path?.join('.')]), [['FORBIDDEN', '_entities.0.presence']]);
+    assert.deepEqual(
+      refused.errors?.map((error) => [error.extensions.code, error.path?.join('.')]),
+      [['FORBIDDEN', '_entities.0.presence']],
+    );
 
     for (const ids of [[ann.id], [eve.id, ann.id], [bob.id]]) {
       const stream = await subscribeSubgraph(subgraph, {
@@ -311,7 +364,10 @@ describe('presence subgraph (in-process)', () => {
     await beat(eve, 'phone');
     await beat(ann, 'phone');
     await settle();
-    assert.deepEqual(partners.events.map((event) => event.id), [ann.id]);
+    assert.deepEqual(
+      partners.events.map((event) => event.id),
+      [ann.id],
+    );
     await partners.stop();
   });
 

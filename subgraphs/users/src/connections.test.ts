@@ -48,7 +48,11 @@ describe('connections and blocks (in-process)', () => {
   let subgraph: ReturnType<typeof createUsersSubgraph>;
   let prisma: PrismaClient;
 
-  const run = async (query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<ExecutionResult> =>
+  const run = async (
+    query: string,
+    variables: Record<string, unknown> = {},
+    authorization?: string,
+  ): Promise<ExecutionResult> =>
     executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, authorization) });
 
   /** A user of the test's own, with a token (no password hashing: fast). */
@@ -77,22 +81,41 @@ describe('connections and blocks (in-process)', () => {
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     return plain(result.data).connections as {
       edges: { cursor: string; node: { user: { id: string }; status: string; since: string } }[];
-      pageInfo: { hasNextPage: boolean; endCursor: string | null; hasPreviousPage: boolean; startCursor: string | null };
+      pageInfo: {
+        hasNextPage: boolean;
+        endCursor: string | null;
+        hasPreviousPage: boolean;
+        startCursor: string | null;
+      };
     };
   };
   /** Both rows and both blocks of a pair, as stored: what a refusal must leave alone. */
   const stored = async (a: Person, b: Person) => {
     const ids = [BigInt(a.id), BigInt(b.id)];
-    const rows = await prisma.connection.findMany({ where: { userId: { in: ids }, otherId: { in: ids } }, orderBy: { userId: 'asc' } });
-    const blocks = await prisma.block.findMany({ where: { blockerId: { in: ids }, blockedId: { in: ids } }, orderBy: { blockerId: 'asc' } });
-    return JSON.stringify({ rows, blocks }, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+    const rows = await prisma.connection.findMany({
+      where: { userId: { in: ids }, otherId: { in: ids } },
+      orderBy: { userId: 'asc' },
+    });
+    const blocks = await prisma.block.findMany({
+      where: { blockerId: { in: ids }, blockedId: { in: ids } },
+      orderBy: { blockerId: 'asc' },
+    });
+    return JSON.stringify({ rows, blocks }, (_key, value: unknown) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
   };
 
   /** Collects what is published on each person's connections topic. */
   const listen = async (...people: Person[]) => {
     const events = new Map<string, ConnectionEvent[]>(people.map((who) => [who.id, []]));
     const ids = await Promise.all(
-      people.map((who) => runtime.pubsub.subscribe(Topics.userConnections(who.id), (event: ConnectionEvent) => events.get(who.id)!.push(event), {})),
+      people.map((who) =>
+        runtime.pubsub.subscribe(
+          Topics.userConnections(who.id),
+          (event: ConnectionEvent) => events.get(who.id)!.push(event),
+          {},
+        ),
+      ),
     );
     return {
       /** `who`'s events so far, as (other user, status). */
@@ -118,21 +141,39 @@ describe('connections and blocks (in-process)', () => {
       assert.ok(!Number.isNaN(Date.parse(invited.since!)));
       assert.equal(await statusOf(ann, bob), 'INVITE_SENT');
       assert.equal(await statusOf(bob, ann), 'INVITE_RECEIVED');
-      assert.deepEqual((await list(bob, { s: 'INVITE_RECEIVED' })).edges.map((edge) => edge.node.user.id), [ann.id]);
-      assert.deepEqual((await list(ann, { s: 'INVITE_SENT' })).edges.map((edge) => edge.node.user.id), [bob.id]);
+      assert.deepEqual(
+        (await list(bob, { s: 'INVITE_RECEIVED' })).edges.map((edge) => edge.node.user.id),
+        [ann.id],
+      );
+      assert.deepEqual(
+        (await list(ann, { s: 'INVITE_SENT' })).edges.map((edge) => edge.node.user.id),
+        [bob.id],
+      );
       assert.deepEqual((await list(ann)).edges, [], 'CONNECTED by default: nobody yet');
 
       const accepted = await act('accept', bob, ann);
       assert.deepEqual([accepted.user.id, accepted.status], [ann.id, 'CONNECTED']);
       assert.equal(await statusOf(ann, bob), 'CONNECTED');
       assert.equal(await statusOf(bob, ann), 'CONNECTED');
-      assert.deepEqual((await list(ann)).edges.map((edge) => [edge.node.user.id, edge.node.status, edge.node.since]), [[bob.id, 'CONNECTED', accepted.since]]);
-      assert.deepEqual((await list(bob)).edges.map((edge) => edge.node.user.id), [ann.id]);
+      assert.deepEqual(
+        (await list(ann)).edges.map((edge) => [edge.node.user.id, edge.node.status, edge.node.since]),
+        [[bob.id, 'CONNECTED', accepted.since]],
+      );
+      assert.deepEqual(
+        (await list(bob)).edges.map((edge) => edge.node.user.id),
+        [ann.id],
+      );
       assert.deepEqual((await list(bob, { s: 'INVITE_RECEIVED' })).edges, []);
 
       await settle();
-      assert.deepEqual(events.of(ann), [[bob.id, 'INVITE_SENT'], [bob.id, 'CONNECTED']]);
-      assert.deepEqual(events.of(bob), [[ann.id, 'INVITE_RECEIVED'], [ann.id, 'CONNECTED']]);
+      assert.deepEqual(events.of(ann), [
+        [bob.id, 'INVITE_SENT'],
+        [bob.id, 'CONNECTED'],
+      ]);
+      assert.deepEqual(events.of(bob), [
+        [ann.id, 'INVITE_RECEIVED'],
+        [ann.id, 'CONNECTED'],
+      ]);
       assert.equal(events.all(ann)[1]!.since, accepted.since, 'the event carries when it changed, as an ISO string');
     } finally {
       events.stop();
@@ -161,7 +202,13 @@ describe('connections and blocks (in-process)', () => {
   });
 
   it('refuses invitations by the rules, changing nothing and telling nobody', async () => {
-    const [ann, bob, cat, dan, eve] = [await person('ann'), await person('bob'), await person('cat'), await person('dan'), await person('eve')];
+    const [ann, bob, cat, dan, eve] = [
+      await person('ann'),
+      await person('bob'),
+      await person('cat'),
+      await person('dan'),
+      await person('eve'),
+    ];
     await act('invite', ann, bob);
     await act('invite', ann, cat);
     await act('accept', cat, ann);
@@ -174,9 +221,21 @@ describe('connections and blocks (in-process)', () => {
       assert.deepEqual(await refusal('invite', ann, '42'), { code: 'NOT_FOUND', reason: undefined });
       assert.deepEqual(await refusal('invite', ann, 'not-an-id'), { code: 'BAD_USER_INPUT', reason: undefined });
       assert.deepEqual(await refusal('invite', null, bob), { code: 'UNAUTHENTICATED', reason: undefined });
-      assert.deepEqual(await refusal('invite', ann, bob), { code: 'BAD_USER_INPUT', reason: 'ALREADY' }, 'already invited');
-      assert.deepEqual(await refusal('invite', ann, cat), { code: 'BAD_USER_INPUT', reason: 'ALREADY' }, 'already connected');
-      assert.deepEqual(await refusal('invite', ann, eve), { code: 'BAD_USER_INPUT', reason: 'BLOCKED' }, 'the viewer blocked them');
+      assert.deepEqual(
+        await refusal('invite', ann, bob),
+        { code: 'BAD_USER_INPUT', reason: 'ALREADY' },
+        'already invited',
+      );
+      assert.deepEqual(
+        await refusal('invite', ann, cat),
+        { code: 'BAD_USER_INPUT', reason: 'ALREADY' },
+        'already connected',
+      );
+      assert.deepEqual(
+        await refusal('invite', ann, eve),
+        { code: 'BAD_USER_INPUT', reason: 'BLOCKED' },
+        'the viewer blocked them',
+      );
 
       // Blocked by dan: the same answer as for a user who does not exist, message included.
       const blocked = await run(MUTATIONS.invite, { u: dan.id }, ann.auth);
@@ -189,7 +248,8 @@ describe('connections and blocks (in-process)', () => {
       assert.deepEqual(await Promise.all([bob, cat, dan, eve].map((other) => stored(ann, other))), before);
       assert.equal(await statusOf(ann, bob), 'INVITE_SENT');
       await settle();
-      for (const who of [ann, bob, cat, dan, eve]) assert.deepEqual(events.of(who), [], `nothing told to ${who.username}`);
+      for (const who of [ann, bob, cat, dan, eve])
+        assert.deepEqual(events.of(who), [], `nothing told to ${who.username}`);
     } finally {
       events.stop();
     }
@@ -199,10 +259,18 @@ describe('connections and blocks (in-process)', () => {
     const [ann, bob, cat] = [await person('ann'), await person('bob'), await person('cat')];
     await act('invite', ann, bob);
     let before = await stored(ann, bob);
-    assert.deepEqual(await refusal('accept', ann, bob), { code: 'BAD_USER_INPUT', reason: 'NO_INVITATION' }, 'an invitation the viewer sent');
+    assert.deepEqual(
+      await refusal('accept', ann, bob),
+      { code: 'BAD_USER_INPUT', reason: 'NO_INVITATION' },
+      'an invitation the viewer sent',
+    );
     assert.deepEqual(await refusal('accept', ann, cat), { code: 'BAD_USER_INPUT', reason: 'NO_INVITATION' });
     assert.deepEqual(await refusal('accept', ann, '42'), { code: 'BAD_USER_INPUT', reason: 'NO_INVITATION' });
-    assert.deepEqual(await refusal('remove', ann, bob), { code: 'BAD_USER_INPUT', reason: 'NOT_CONNECTED' }, 'only invited');
+    assert.deepEqual(
+      await refusal('remove', ann, bob),
+      { code: 'BAD_USER_INPUT', reason: 'NOT_CONNECTED' },
+      'only invited',
+    );
     assert.deepEqual(await refusal('cancel', ann, cat), { code: 'BAD_USER_INPUT', reason: 'NO_INVITATION' });
     for (const action of ['accept', 'cancel', 'remove', 'block', 'unblock'] as const) {
       assert.equal((await refusal(action, null, bob)).code, 'UNAUTHENTICATED', action);
@@ -213,7 +281,11 @@ describe('connections and blocks (in-process)', () => {
     const events = await listen(ann, bob);
     try {
       // Withdrawn by the inviter.
-      assert.deepEqual(await act('cancel', ann, bob), { user: { id: bob.id, username: bob.username }, status: 'NONE', since: null });
+      assert.deepEqual(await act('cancel', ann, bob), {
+        user: { id: bob.id, username: bob.username },
+        status: 'NONE',
+        since: null,
+      });
       assert.equal(await statusOf(bob, ann), 'NONE');
       // Declined by the invitee.
       await act('invite', ann, bob);
@@ -224,7 +296,11 @@ describe('connections and blocks (in-process)', () => {
       await act('invite', ann, bob);
       await act('accept', bob, ann);
       before = await stored(ann, bob);
-      assert.deepEqual(await refusal('cancel', ann, bob), { code: 'BAD_USER_INPUT', reason: 'NO_INVITATION' }, 'connected, not invited');
+      assert.deepEqual(
+        await refusal('cancel', ann, bob),
+        { code: 'BAD_USER_INPUT', reason: 'NO_INVITATION' },
+        'connected, not invited',
+      );
       assert.deepEqual(await refusal('accept', bob, ann), { code: 'BAD_USER_INPUT', reason: 'NO_INVITATION' });
       assert.equal(await stored(ann, bob), before);
       assert.equal((await act('remove', bob, ann)).status, 'NONE');
@@ -263,7 +339,10 @@ describe('connections and blocks (in-process)', () => {
     try {
       const blocked = await act('block', bob, ann);
       assert.deepEqual([blocked.user.id, blocked.status], [ann.id, 'BLOCKED']);
-      assert.equal(await prisma.connection.count({ where: { OR: [{ userId: BigInt(ann.id) }, { otherId: BigInt(ann.id) }] } }), 0);
+      assert.equal(
+        await prisma.connection.count({ where: { OR: [{ userId: BigInt(ann.id) }, { otherId: BigInt(ann.id) }] } }),
+        0,
+      );
       assert.equal(await statusOf(bob, ann), 'BLOCKED');
       assert.equal(await statusOf(ann, bob), 'NONE', 'the blocked user sees NONE');
       assert.deepEqual((await list(ann)).edges, []);
@@ -284,7 +363,10 @@ describe('connections and blocks (in-process)', () => {
       assert.deepEqual(await refusal('block', bob, '42'), { code: 'NOT_FOUND', reason: undefined });
       assert.deepEqual(await refusal('unblock', bob, '42'), { code: 'NOT_FOUND', reason: undefined });
       await settle();
-      assert.deepEqual(events.of(bob), [[ann.id, 'BLOCKED'], [eve.id, 'BLOCKED']]);
+      assert.deepEqual(events.of(bob), [
+        [ann.id, 'BLOCKED'],
+        [eve.id, 'BLOCKED'],
+      ]);
       assert.deepEqual(events.of(ann), [[bob.id, 'NONE']], 'the connection ended; no word of a block');
       assert.deepEqual(events.of(eve), []);
 
@@ -292,10 +374,21 @@ describe('connections and blocks (in-process)', () => {
       assert.deepEqual(await refusal('invite', ann, bob), { code: 'NOT_FOUND', reason: undefined });
       assert.deepEqual(await refusal('accept', ann, bob), { code: 'BAD_USER_INPUT', reason: 'NO_INVITATION' });
       // The blocker unblocks: NONE for both, and the blocked user is not told.
-      assert.deepEqual(await act('unblock', bob, ann), { user: { id: ann.id, username: ann.username }, status: 'NONE', since: null });
+      assert.deepEqual(await act('unblock', bob, ann), {
+        user: { id: ann.id, username: ann.username },
+        status: 'NONE',
+        since: null,
+      });
       assert.equal(await statusOf(bob, ann), 'NONE');
-      assert.deepEqual(await act('unblock', bob, ann), { user: { id: ann.id, username: ann.username }, status: 'NONE', since: null }, 'idempotent');
-      assert.deepEqual((await list(bob, { s: 'BLOCKED' })).edges.map((edge) => edge.node.user.id), [eve.id]);
+      assert.deepEqual(
+        await act('unblock', bob, ann),
+        { user: { id: ann.id, username: ann.username }, status: 'NONE', since: null },
+        'idempotent',
+      );
+      assert.deepEqual(
+        (await list(bob, { s: 'BLOCKED' })).edges.map((edge) => edge.node.user.id),
+        [eve.id],
+      );
       await settle();
       assert.deepEqual(events.of(bob).slice(2), [[ann.id, 'NONE']], 'one event for the one change');
       assert.deepEqual(events.of(ann), [[bob.id, 'NONE']], 'nothing on unblock');
@@ -338,7 +431,10 @@ describe('connections and blocks (in-process)', () => {
     }
     // Two changed in the same millisecond: ordered by ID.
     const same = new Date('2000-01-01T00:00:00.000Z');
-    await prisma.connection.updateMany({ where: { userId: BigInt(ann.id), otherId: { in: [BigInt(others[0]!.id), BigInt(others[1]!.id)] } }, data: { updatedAt: same } });
+    await prisma.connection.updateMany({
+      where: { userId: BigInt(ann.id), otherId: { in: [BigInt(others[0]!.id), BigInt(others[1]!.id)] } },
+      data: { updatedAt: same },
+    });
     const expected = [others[4], others[3], others[2], others[0], others[1]].map((other) => other!.id);
 
     const seen: string[] = [];
@@ -352,14 +448,23 @@ describe('connections and blocks (in-process)', () => {
       after = result.pageInfo.endCursor;
     }
     assert.deepEqual(seen, expected);
-    assert.deepEqual((await list(ann, { first: 100 })).edges.map((edge) => edge.node.user.id), expected);
+    assert.deepEqual(
+      (await list(ann, { first: 100 })).edges.map((edge) => edge.node.user.id),
+      expected,
+    );
     // Changing a connection moves it to the front.
     await act('remove', ann, others[0]!);
     await act('invite', ann, others[0]!);
     await act('accept', others[0]!, ann);
     assert.equal((await list(ann, { first: 1 })).edges[0]?.node.user.id, others[0]!.id);
 
-    for (const variables of [{ s: 'NONE' }, { first: 0 }, { first: 101 }, { after: 'garbage' }, { after: Buffer.from('["x","1"]').toString('base64url') }]) {
+    for (const variables of [
+      { s: 'NONE' },
+      { first: 0 },
+      { first: 101 },
+      { after: 'garbage' },
+      { after: Buffer.from('["x","1"]').toString('base64url') },
+    ]) {
       const result = await run(CONNECTIONS, variables, ann.auth);
       assert.equal(result.errors?.[0]?.extensions.code, 'BAD_USER_INPUT', JSON.stringify(variables));
     }
@@ -367,7 +472,13 @@ describe('connections and blocks (in-process)', () => {
   });
 
   it('shows connectionStatus for a page of users with one query, NONE for the viewer', async () => {
-    const [ann, bob, cat, dan, eve] = [await person('ann'), await person('bob'), await person('cat'), await person('dan'), await person('eve')];
+    const [ann, bob, cat, dan, eve] = [
+      await person('ann'),
+      await person('bob'),
+      await person('cat'),
+      await person('dan'),
+      await person('eve'),
+    ];
     await act('invite', ann, bob);
     await act('invite', cat, ann);
     await act('invite', dan, ann);
@@ -445,11 +556,16 @@ describe('connections and blocks (in-process)', () => {
       const invited = await act('invite', ann, bob);
       await settle();
       for (const device of [phone, laptop]) assert.deepEqual(device.received, [invited]);
-      assert.deepEqual(other.received, [{ user: { id: ann.id, username: ann.username }, status: 'INVITE_RECEIVED', since: invited.since }]);
+      assert.deepEqual(other.received, [
+        { user: { id: ann.id, username: ann.username }, status: 'INVITE_RECEIVED', since: invited.since },
+      ]);
     } finally {
       await Promise.all([phone.stop(), laptop.stop(), other.stop()]);
     }
-    const anonymous = await subscribeSubgraph(subgraph, { query: 'subscription { connectionChanged { status } }', viewer: null });
+    const anonymous = await subscribeSubgraph(subgraph, {
+      query: 'subscription { connectionChanged { status } }',
+      viewer: null,
+    });
     assert.ok(!(Symbol.asyncIterator in anonymous));
     assert.equal(anonymous.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
   });
@@ -464,18 +580,24 @@ describe('connections and blocks (in-process)', () => {
         run(MUTATIONS.accept, { u: bob.id }, ann.auth),
         run(MUTATIONS.unblock, { u: ann.id }, bob.auth),
       ]);
-      const rows = await prisma.connection.findMany({ where: { userId: { in: [BigInt(ann.id), BigInt(bob.id)] }, otherId: { in: [BigInt(ann.id), BigInt(bob.id)] } } });
+      const rows = await prisma.connection.findMany({
+        where: { userId: { in: [BigInt(ann.id), BigInt(bob.id)] }, otherId: { in: [BigInt(ann.id), BigInt(bob.id)] } },
+      });
       const blocks = await prisma.block.count({ where: { blockerId: BigInt(bob.id), blockedId: BigInt(ann.id) } });
       const states = rows.map((row) => `${row.userId === BigInt(ann.id) ? 'ann' : 'bob'}:${row.state}`).sort();
       assert.ok(
-        [[], ['ann:CONNECTED', 'bob:CONNECTED'], ['ann:INVITE_SENT', 'bob:INVITE_RECEIVED'], ['ann:INVITE_RECEIVED', 'bob:INVITE_SENT']].some(
-          (valid) => JSON.stringify(valid) === JSON.stringify(states),
-        ),
+        [
+          [],
+          ['ann:CONNECTED', 'bob:CONNECTED'],
+          ['ann:INVITE_SENT', 'bob:INVITE_RECEIVED'],
+          ['ann:INVITE_RECEIVED', 'bob:INVITE_SENT'],
+        ].some((valid) => JSON.stringify(valid) === JSON.stringify(states)),
         `round ${round}: ${states.join(', ')}`,
       );
       if (blocks > 0) assert.deepEqual(states, [], 'a block leaves no connection');
       await act('unblock', bob, ann);
-      if (rows.length > 0) await run(rows[0]!.state === 'CONNECTED' ? MUTATIONS.remove : MUTATIONS.cancel, { u: bob.id }, ann.auth);
+      if (rows.length > 0)
+        await run(rows[0]!.state === 'CONNECTED' ? MUTATIONS.remove : MUTATIONS.cancel, { u: bob.id }, ann.auth);
     }
   });
 });

@@ -9,7 +9,13 @@ import { createMemoryRuntime, plain, viewerOf } from '@chat/common/testing';
 import type { ExecutionResult } from 'graphql';
 import { contactCodeKey, createUsersSubgraph, USERS_MODELS } from './index.ts';
 import { openMessageSender } from './mail/open-sender.ts';
-import { DevOutboxSender, SmtpSender, type MessageSender, type OutboxEntry, type OutgoingMessage } from './mail/sender.ts';
+import {
+  DevOutboxSender,
+  SmtpSender,
+  type MessageSender,
+  type OutboxEntry,
+  type OutgoingMessage,
+} from './mail/sender.ts';
 import { CODE_SUBJECT, ContactChangeService, maskEmail, maskPhone } from './services/contact-change-service.ts';
 import { ContactChangeStore } from './store/contact-change-store.ts';
 
@@ -39,7 +45,11 @@ describe('contact changes (in-process)', () => {
   const seen = new Set<string>();
   let counter = 0;
 
-  const run = async (query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<ExecutionResult> =>
+  const run = async (
+    query: string,
+    variables: Record<string, unknown> = {},
+    authorization?: string,
+  ): Promise<ExecutionResult> =>
     executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, authorization) });
 
   const ok = async <T>(query: string, variables: Record<string, unknown>, authorization?: string): Promise<T> => {
@@ -83,7 +93,11 @@ describe('contact changes (in-process)', () => {
   };
 
   const requestEmail = async (user: Account, value: string, to = value.trim().toLowerCase()) => {
-    const data = await ok<{ requestEmailChange: { sentTo: string; expiresAt: string } }>(REQUEST_EMAIL, { value }, user.auth);
+    const data = await ok<{ requestEmailChange: { sentTo: string; expiresAt: string } }>(
+      REQUEST_EMAIL,
+      { value },
+      user.auth,
+    );
     return { ...data.requestEmailChange, code: codeIn(takeMessage(to)) };
   };
 
@@ -116,7 +130,11 @@ describe('contact changes (in-process)', () => {
     assert.deepEqual(await me(ann), { email: null, phone: null, version: 1 });
 
     const before = Date.now();
-    const data = await ok<{ requestEmailChange: { sentTo: string; expiresAt: string } }>(REQUEST_EMAIL, { value: '  Ann.Lee@Example.COM ' }, ann.auth);
+    const data = await ok<{ requestEmailChange: { sentTo: string; expiresAt: string } }>(
+      REQUEST_EMAIL,
+      { value: '  Ann.Lee@Example.COM ' },
+      ann.auth,
+    );
     assert.equal(data.requestEmailChange.sentTo, 'a***@example.com');
     const minutes = (Date.parse(data.requestEmailChange.expiresAt) - before) / 60_000;
     assert.ok(minutes > 14.9 && minutes <= 15.1, `expires in ${minutes} minutes`);
@@ -130,7 +148,12 @@ describe('contact changes (in-process)', () => {
     assert.deepEqual(await me(ann), { email: null, phone: null, version: 1 });
 
     const confirmed = await ok<{ confirmEmailChange: Me & { id: string } }>(CONFIRM_EMAIL, { code }, ann.auth);
-    assert.deepEqual(confirmed.confirmEmailChange, { id: ann.id, email: 'ann.lee@example.com', phone: null, version: 2 });
+    assert.deepEqual(confirmed.confirmEmailChange, {
+      id: ann.id,
+      email: 'ann.lee@example.com',
+      phone: null,
+      version: 2,
+    });
     assert.deepEqual(await me(ann), { email: 'ann.lee@example.com', phone: null, version: 2 });
     assert.equal(await pendingRow(ann, 'EMAIL'), null);
 
@@ -146,7 +169,9 @@ describe('contact changes (in-process)', () => {
     assert.ok(row);
     const text = JSON.stringify(row, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
     assert.ok(!text.includes(code), `the row holds the code: ${text}`);
-    const expected = createHmac('sha256', contactCodeKey(runtime.config.secrets.passwordPepper!)).update(`${ben.id}:EMAIL:ben@example.com:${code}`).digest('hex');
+    const expected = createHmac('sha256', contactCodeKey(runtime.config.secrets.passwordPepper!))
+      .update(`${ben.id}:EMAIL:ben@example.com:${code}`)
+      .digest('hex');
     assert.equal(row.codeHash, expected);
     assert.equal(row.newValue, 'ben@example.com');
     assert.equal(row.attempts, 0);
@@ -158,7 +183,12 @@ describe('contact changes (in-process)', () => {
     const { code } = await requestEmail(cy, 'cy@example.com');
     const first = await refusal(CONFIRM_EMAIL, { code: otherThan(code) }, cy.auth);
     assertInvalidCode(first, 4);
-    assert.deepEqual(first.extensions, { argument: 'code', reason: 'INVALID_CODE', attemptsLeft: 4, code: 'BAD_USER_INPUT' });
+    assert.deepEqual(first.extensions, {
+      argument: 'code',
+      reason: 'INVALID_CODE',
+      attemptsLeft: 4,
+      code: 'BAD_USER_INPUT',
+    });
     assertInvalidCode(await refusal(CONFIRM_EMAIL, { code: otherThan(code) }, cy.auth), 3);
     assert.deepEqual(await me(cy), { email: null, phone: null, version: 1 });
     assert.equal((await pendingRow(cy, 'EMAIL'))?.attempts, 2);
@@ -170,14 +200,19 @@ describe('contact changes (in-process)', () => {
     assert.equal((await pendingRow(cy, 'EMAIL'))?.attempts, 2);
 
     // The right code still works, spaces and all.
-    const confirmed = await ok<{ confirmEmailChange: Me }>(CONFIRM_EMAIL, { code: ` ${code.slice(0, 3)} ${code.slice(3)} ` }, cy.auth);
+    const confirmed = await ok<{ confirmEmailChange: Me }>(
+      CONFIRM_EMAIL,
+      { code: ` ${code.slice(0, 3)} ${code.slice(3)} ` },
+      cy.auth,
+    );
     assert.equal(confirmed.confirmEmailChange.email, 'cy@example.com');
   });
 
   it('refuses the right code after five wrong attempts', async () => {
     const dee = await account();
     const { code } = await requestEmail(dee, 'dee@example.com');
-    for (const left of [4, 3, 2, 1, 0]) assertInvalidCode(await refusal(CONFIRM_EMAIL, { code: otherThan(code) }, dee.auth), left);
+    for (const left of [4, 3, 2, 1, 0])
+      assertInvalidCode(await refusal(CONFIRM_EMAIL, { code: otherThan(code) }, dee.auth), left);
     assertInvalidCode(await refusal(CONFIRM_EMAIL, { code }, dee.auth), 0);
     assert.deepEqual(await me(dee), { email: null, phone: null, version: 1 });
     assert.equal((await pendingRow(dee, 'EMAIL'))?.attempts, 5);
@@ -233,7 +268,10 @@ describe('contact changes (in-process)', () => {
     const limited = await refusal(REQUEST_EMAIL, { value: 'ivy@example.com' }, ivy.auth);
     assert.equal(limited.extensions.code, 'RATE_LIMITED');
     const retryAfter = limited.extensions.retryAfterSeconds as number;
-    assert.ok(Number.isInteger(retryAfter) && retryAfter > 3500 && retryAfter <= 3600, `retryAfterSeconds ${retryAfter}`);
+    assert.ok(
+      Number.isInteger(retryAfter) && retryAfter > 3500 && retryAfter <= 3600,
+      `retryAfterSeconds ${retryAfter}`,
+    );
     assert.equal(readdirSync(outbox).filter((name) => !seen.has(name)).length, 0, 'nothing is sent beyond the limit');
     // The refused request replaced nothing: the last code stands.
     assert.deepEqual(await pendingRow(ivy, 'EMAIL'), before);
@@ -285,7 +323,11 @@ describe('contact changes (in-process)', () => {
     for (const value of ['', 'not-an-email', 'two@@example.com', 'no-domain@', `${'x'.repeat(243)}@example.com`]) {
       const error = await refusal(REQUEST_EMAIL, { value }, lou.auth);
       assert.equal(error.extensions.code, 'BAD_USER_INPUT', value);
-      assert.deepEqual((error.extensions.issues as { path: string }[]).map((issue) => issue.path), ['newEmail'], value);
+      assert.deepEqual(
+        (error.extensions.issues as { path: string }[]).map((issue) => issue.path),
+        ['newEmail'],
+        value,
+      );
     }
     assert.equal(await pendingRow(lou, 'EMAIL'), null);
     assert.equal(readdirSync(outbox).filter((name) => !seen.has(name)).length, 0);
@@ -303,7 +345,11 @@ describe('contact changes (in-process)', () => {
     }
     assert.equal(await pendingRow(max, 'PHONE'), null);
 
-    const data = await ok<{ requestPhoneChange: { sentTo: string } }>(REQUEST_PHONE, { value: '+44 (7700) 900-123' }, max.auth);
+    const data = await ok<{ requestPhoneChange: { sentTo: string } }>(
+      REQUEST_PHONE,
+      { value: '+44 (7700) 900-123' },
+      max.auth,
+    );
     assert.equal(data.requestPhoneChange.sentTo, '+44*******123');
     const message = takeMessage('+447700900123');
     assert.equal(message.channel, 'SMS');
@@ -313,7 +359,12 @@ describe('contact changes (in-process)', () => {
     // The email's confirmation knows nothing of the phone's code.
     assertInvalidCode(await refusal(CONFIRM_EMAIL, { code }, max.auth), 0);
     const confirmed = await ok<{ confirmPhoneChange: Me }>(CONFIRM_PHONE, { code }, max.auth);
-    assert.deepEqual(confirmed.confirmPhoneChange, { id: max.id, email: null, phone: '+447700900123', version: 2 } as unknown);
+    assert.deepEqual(confirmed.confirmPhoneChange, {
+      id: max.id,
+      email: null,
+      phone: '+447700900123',
+      version: 2,
+    } as unknown);
     assertInvalidCode(await refusal(CONFIRM_PHONE, { code }, max.auth), 0);
     const unchanged = await refusal(REQUEST_PHONE, { value: '+447700900123' }, max.auth);
     assert.equal(unchanged.extensions.reason, 'UNCHANGED');
@@ -347,7 +398,13 @@ describe('contact changes (in-process)', () => {
     const sent: OutgoingMessage[] = [];
     const recorder: MessageSender = { send: async (message) => void sent.push(message), close: async () => {} };
     let now = new Date();
-    const service = new ContactChangeService(viewer, store, recorder, contactCodeKey(runtime.config.secrets.passwordPepper!), () => now);
+    const service = new ContactChangeService(
+      viewer,
+      store,
+      recorder,
+      contactCodeKey(runtime.config.secrets.passwordPepper!),
+      () => now,
+    );
 
     const request = await service.requestEmailChange('pat@example.com');
     assert.equal(request.expiresAt.getTime(), now.getTime() + 15 * 60_000);
@@ -366,14 +423,22 @@ describe('contact changes (in-process)', () => {
       },
       close: async () => {},
     };
-    const failing = new ContactChangeService(viewer, store, broken, contactCodeKey(runtime.config.secrets.passwordPepper!));
+    const failing = new ContactChangeService(
+      viewer,
+      store,
+      broken,
+      contactCodeKey(runtime.config.secrets.passwordPepper!),
+    );
     const level = process.env.LOG_LEVEL;
     process.env.LOG_LEVEL = 'silent';
     try {
-      await assert.rejects(failing.requestPhoneChange('+15550100003'), (error: { extensions: Record<string, unknown> }) => {
-        assert.equal(error.extensions.code, 'UNAVAILABLE');
-        return true;
-      });
+      await assert.rejects(
+        failing.requestPhoneChange('+15550100003'),
+        (error: { extensions: Record<string, unknown> }) => {
+          assert.equal(error.extensions.code, 'UNAVAILABLE');
+          return true;
+        },
+      );
     } finally {
       if (level === undefined) delete process.env.LOG_LEVEL;
       else process.env.LOG_LEVEL = level;
@@ -394,7 +459,9 @@ describe('message senders', () => {
     try {
       const dir = join(root, 'nested', 'outbox');
       const sender = new DevOutboxSender(dir);
-      await Promise.all([1, 2, 3].map((n) => sender.send({ channel: 'EMAIL', to: `n${n}@example.com`, subject: 'S', text: `T${n}` })));
+      await Promise.all(
+        [1, 2, 3].map((n) => sender.send({ channel: 'EMAIL', to: `n${n}@example.com`, subject: 'S', text: `T${n}` })),
+      );
       const names = readdirSync(dir);
       assert.equal(names.length, 3);
       for (const name of names) {
@@ -422,7 +489,10 @@ describe('message senders', () => {
 
       const production = openMessageSender({ ...settings, smtpUrl: undefined, production: true });
       assert.ok(production instanceof DevOutboxSender);
-      assert.ok(lines.some((line) => /"level":"warn".*SMTP_URL is not set/.test(line)), lines.join(''));
+      assert.ok(
+        lines.some((line) => /"level":"warn".*SMTP_URL is not set/.test(line)),
+        lines.join(''),
+      );
 
       lines.length = 0;
       const smtp = openMessageSender({ ...settings, smtpUrl: 'smtp://user:secret@127.0.0.1:2525', production: true });

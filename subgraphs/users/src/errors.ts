@@ -11,7 +11,7 @@ export const USERS_REASONS = {
   },
   MEDIA_NOT_READY: {
     code: 'BAD_USER_INPUT',
-    description: '`setAvatar` with a media that is not the viewer\'s own READY upload of purpose AVATAR.',
+    description: "`setAvatar` with a media that is not the viewer's own READY upload of purpose AVATAR.",
   },
   WRONG_PASSWORD: {
     code: 'FORBIDDEN',

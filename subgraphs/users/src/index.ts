@@ -37,15 +37,28 @@ export function createUsersSubgraph(runtime: Runtime, config: Partial<UsersConfi
   const { users, mail } = { ...loadConfig(USERS_MODELS, {}), ...config };
   const tokens = runtime.tokens;
   if (!tokens || !secrets.passwordPepper) {
-    throw new ConfigError('Invalid configuration:\n  JWT_PRIVATE_KEYS, PASSWORD_PEPPER: required where the users subgraph runs');
+    throw new ConfigError(
+      'Invalid configuration:\n  JWT_PRIVATE_KEYS, PASSWORD_PEPPER: required where the users subgraph runs',
+    );
   }
-  const passwords = new PasswordHasher({ pepper: secrets.passwordPepper, previousPepper: secrets.passwordPepperPrevious });
+  const passwords = new PasswordHasher({
+    pepper: secrets.passwordPepper,
+    previousPepper: secrets.passwordPepperPrevious,
+  });
   const codeKey = contactCodeKey(secrets.passwordPepper);
   const store = new UserStore(runtime.db.prisma, runtime.cache);
   const connectionStore = new ConnectionStore(runtime.db.prisma, runtime.cache);
   const contactChangeStore = new ContactChangeStore(runtime.db.prisma, runtime.cache);
   const sender = openMessageSender({ ...mail, production: server.production });
-  const auth = new AuthService({ users: store, sessions: new SessionStore(runtime.db.prisma), passwords, ids: runtime.ids, tokens, cache: runtime.cache, pubsub: runtime.pubsub });
+  const auth = new AuthService({
+    users: store,
+    sessions: new SessionStore(runtime.db.prisma),
+    passwords,
+    ids: runtime.ids,
+    tokens,
+    cache: runtime.cache,
+    pubsub: runtime.pubsub,
+  });
   const accounts = new AccountStore(runtime.db.prisma);
   const search = { limits: runtime.limits, perWindow: users.searchPerWindow };
   return {
@@ -56,11 +69,20 @@ export function createUsersSubgraph(runtime: Runtime, config: Partial<UsersConfi
       return {
         viewer,
         auth,
-        account: new AccountService(viewer, accounts, auth, connectionStore, runtime.cache, runtime.pubsub, () => runtime.ids.next()),
+        account: new AccountService(viewer, accounts, auth, connectionStore, runtime.cache, runtime.pubsub, () =>
+          runtime.ids.next(),
+        ),
         pubsub: runtime.pubsub,
         users: new UserService(viewer, store, search),
         connections: new ConnectionService(viewer, connectionStore, runtime.pubsub),
-        contactChanges: new ContactChangeService(viewer, contactChangeStore, sender, codeKey, () => new Date(), users.contactCodeTtlMs),
+        contactChanges: new ContactChangeService(
+          viewer,
+          contactChangeStore,
+          sender,
+          codeKey,
+          () => new Date(),
+          users.contactCodeTtlMs,
+        ),
       };
     },
     jwks: () => tokens.publicJwks(),

@@ -20,7 +20,13 @@ import {
   type Subgraph,
   type Viewer,
 } from '@chat/common';
-import { codeOf, createSubgraphTestkit, describePermissionCoverage, plain, type SubgraphTestkit } from '@chat/common/testing';
+import {
+  codeOf,
+  createSubgraphTestkit,
+  describePermissionCoverage,
+  plain,
+  type SubgraphTestkit,
+} from '@chat/common/testing';
 import { parse, type GraphQLSchema } from 'graphql';
 import { createUsersSubgraph, typeDefs } from './index.ts';
 import { permissions } from './permissions.ts';
@@ -28,7 +34,8 @@ import { resolvers } from './resolvers/index.ts';
 
 describe('users permissions', () => {
   let kit: SubgraphTestkit<ReturnType<typeof createUsersSubgraph>>;
-  const run = (query: string, variables: Record<string, unknown> = {}, viewer: Viewer | null = null) => kit.run(query, variables, viewer);
+  const run = (query: string, variables: Record<string, unknown> = {}, viewer: Viewer | null = null) =>
+    kit.run(query, variables, viewer);
 
   before(async () => {
     kit = await createSubgraphTestkit(createUsersSubgraph);
@@ -44,12 +51,27 @@ describe('users permissions', () => {
 
   it('refuses an anonymous caller on protected root fields with UNAUTHENTICATED, `me` included', async () => {
     const me = await run('{ me { id } }');
-    assert.deepEqual(plain(me), { errors: [{ message: 'You must be logged in.', locations: [{ line: 1, column: 3 }], path: ['me'], extensions: { code: 'UNAUTHENTICATED' } }], data: { me: null } });
+    assert.deepEqual(plain(me), {
+      errors: [
+        {
+          message: 'You must be logged in.',
+          locations: [{ line: 1, column: 3 }],
+          path: ['me'],
+          extensions: { code: 'UNAUTHENTICATED' },
+        },
+      ],
+      data: { me: null },
+    });
     assert.equal(codeOf(await run('{ users { edges { cursor } } }')), 'UNAUTHENTICATED');
     assert.equal(codeOf(await run('{ sessions { id } }')), 'UNAUTHENTICATED');
-    assert.equal(codeOf(await run('mutation { updateProfile(input: { version: 1, displayName: "X" }) { id } }')), 'UNAUTHENTICATED');
+    assert.equal(
+      codeOf(await run('mutation { updateProfile(input: { version: 1, displayName: "X" }) { id } }')),
+      'UNAUTHENTICATED',
+    );
     assert.equal(codeOf(await run('mutation { logout }')), 'UNAUTHENTICATED');
-    const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }', { r: [{ __typename: 'User', id: '1' }] });
+    const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }', {
+      r: [{ __typename: 'User', id: '1' }],
+    });
     assert.deepEqual([codeOf(entities), entities.data], ['UNAUTHENTICATED', null]);
     const stream = await kit.subscribe('subscription { connectionChanged { status } }');
     assert.ok(!(Symbol.asyncIterator in stream), 'the subscription is refused when it opens');
@@ -58,19 +80,35 @@ describe('users permissions', () => {
 
   it('lets an anonymous caller register and log in, and passes their own errors through unchanged', async () => {
     const input = { username: 'perm_ann', password: 'correct horse battery', displayName: 'Ann' };
-    const registered = await run('mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id username } } }', { input });
+    const registered = await run(
+      'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id username } } }',
+      { input },
+    );
     assert.equal(registered.errors, undefined, JSON.stringify(registered.errors));
-    const { accessToken, user } = (plain(registered.data) as { register: { accessToken: string; user: { id: string; username: string } } }).register;
+    const { accessToken, user } = (
+      plain(registered.data) as { register: { accessToken: string; user: { id: string; username: string } } }
+    ).register;
     assert.equal(user.username, 'perm_ann');
 
-    const invalid = await run('mutation { register(input: { username: "x", password: "short", displayName: "Ann" }) { accessToken } }');
+    const invalid = await run(
+      'mutation { register(input: { username: "x", password: "short", displayName: "Ann" }) { accessToken } }',
+    );
     assert.equal(codeOf(invalid), 'BAD_USER_INPUT');
     assert.deepEqual(
       (invalid.errors?.[0]?.extensions.issues as { path: string }[]).map((issue) => issue.path),
       ['username', 'password'],
     );
-    const wrong = await run('mutation { login(input: { username: "perm_ann", password: "not the password" }) { accessToken } }');
-    assert.deepEqual(plain(wrong.errors), [{ message: 'Invalid username or password.', locations: [{ line: 1, column: 12 }], path: ['login'], extensions: { code: 'UNAUTHENTICATED' } }]);
+    const wrong = await run(
+      'mutation { login(input: { username: "perm_ann", password: "not the password" }) { accessToken } }',
+    );
+    assert.deepEqual(plain(wrong.errors), [
+      {
+        message: 'Invalid username or password.',
+        locations: [{ line: 1, column: 12 }],
+        path: ['login'],
+        extensions: { code: 'UNAUTHENTICATED' },
+      },
+    ]);
 
     // The same viewer, logged in, reaches what the anonymous caller could not.
     const me = await run('{ me { id username } }', {}, await kit.viewer(`Bearer ${accessToken}`));
@@ -108,10 +146,14 @@ describe('applyPermissions (common/src/permissions.ts)', () => {
     },
   };
   /** isAuthenticated, counting its evaluations. */
-  const countedAuthentication = permissionRule<BaseContext>('test.countedAuthentication', 'no_cache', (_parent, _args, { viewer }) => {
-    ruleCalls += 1;
-    return viewer ? true : unauthenticated();
-  });
+  const countedAuthentication = permissionRule<BaseContext>(
+    'test.countedAuthentication',
+    'no_cache',
+    (_parent, _args, { viewer }) => {
+      ruleCalls += 1;
+      return viewer ? true : unauthenticated();
+    },
+  );
   const rules = {
     Query: {
       ruled: allow,
@@ -132,14 +174,25 @@ describe('applyPermissions (common/src/permissions.ts)', () => {
   before(() => {
     unguarded = buildFederatedSchema(parse(sdl), tinyResolvers);
     // The name only keys the host's document cache, and these queries are the tiny schema's own.
-    tiny = { name: 'users', schema: applyPermissions(unguarded, rules), createContext: async (forwarded) => ({ viewer: forwarded }) };
+    tiny = {
+      name: 'users',
+      schema: applyPermissions(unguarded, rules),
+      createContext: async (forwarded) => ({ viewer: forwarded }),
+    };
   });
 
   const run = (query: string, as: Viewer | null = viewer) => executeSubgraph(tiny, { query, viewer: as });
 
   it('denies a field that has no rule with FORBIDDEN, and runs the others', async () => {
     assert.deepEqual(plain(await run('{ ruled unruled }')), {
-      errors: [{ message: 'No permission rule allows Query.unruled.', locations: [{ line: 1, column: 9 }], path: ['unruled'], extensions: { code: 'FORBIDDEN' } }],
+      errors: [
+        {
+          message: 'No permission rule allows Query.unruled.',
+          locations: [{ line: 1, column: 9 }],
+          path: ['unruled'],
+          extensions: { code: 'FORBIDDEN' },
+        },
+      ],
       data: { ruled: 'yes', unruled: null },
     });
   });
@@ -147,7 +200,14 @@ describe('applyPermissions (common/src/permissions.ts)', () => {
   it("passes a resolver's coded error through unchanged, and leaves masking an unexpected one to the host", async () => {
     const guarded = await run('{ failing }');
     assert.deepEqual(plain(guarded), {
-      errors: [{ message: 'Nope.', locations: [{ line: 1, column: 3 }], path: ['failing'], extensions: { argument: 'x', code: 'BAD_USER_INPUT' } }],
+      errors: [
+        {
+          message: 'Nope.',
+          locations: [{ line: 1, column: 3 }],
+          path: ['failing'],
+          extensions: { argument: 'x', code: 'BAD_USER_INPUT' },
+        },
+      ],
       data: { failing: null },
     });
     const bare = await executeSubgraph({ ...tiny, schema: unguarded }, { query: '{ failing }', viewer });
@@ -157,7 +217,9 @@ describe('applyPermissions (common/src/permissions.ts)', () => {
 
   it('reports a rule that fails as INTERNAL_SERVER_ERROR, not as a refusal', async () => {
     const result = await run('{ guardedByBrokenRule }');
-    assert.deepEqual(plain(result.errors), [{ message: 'Unexpected error.', path: ['guardedByBrokenRule'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+    assert.deepEqual(plain(result.errors), [
+      { message: 'Unexpected error.', path: ['guardedByBrokenRule'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    ]);
   });
 
   it('checks a subscription once, when it opens, and maps its events as before', async () => {

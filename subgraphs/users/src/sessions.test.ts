@@ -32,8 +32,16 @@ describe('sessions: refresh rotation, logout, password changes', () => {
   });
   after(() => runtime.close());
 
-  const run = async (query: string, variables: Record<string, unknown> = {}, accessToken?: string): Promise<ExecutionResult> =>
-    executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, accessToken ? `Bearer ${accessToken}` : null) });
+  const run = async (
+    query: string,
+    variables: Record<string, unknown> = {},
+    accessToken?: string,
+  ): Promise<ExecutionResult> =>
+    executeSubgraph(subgraph, {
+      query,
+      variables,
+      viewer: await viewerOf(runtime, accessToken ? `Bearer ${accessToken}` : null),
+    });
   const ok = async (query: string, variables: Record<string, unknown> = {}, accessToken?: string): Promise<any> => {
     const result = await run(query, variables, accessToken);
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
@@ -45,7 +53,8 @@ describe('sessions: refresh rotation, logout, password changes', () => {
     return plain(result.errors[0]);
   };
   const register = async (deviceName?: string): Promise<Payload> =>
-    (await ok(REGISTER, { input: { username: `sess_${++next}`, password: PASSWORD, displayName: 'S', deviceName } })).register;
+    (await ok(REGISTER, { input: { username: `sess_${++next}`, password: PASSWORD, displayName: 'S', deviceName } }))
+      .register;
   const login = async (username: string, deviceName?: string, password = PASSWORD): Promise<Payload> =>
     (await ok(LOGIN, { input: { username, password, deviceName } })).login;
   const refresh = async (token: string): Promise<Payload> => (await ok(REFRESH, { token })).refreshToken;
@@ -106,7 +115,10 @@ describe('sessions: refresh rotation, logout, password changes', () => {
 
   it('lets only one of two concurrent exchanges of one token win, and then ends the session', async () => {
     const user = await register();
-    const results = await Promise.all([run(REFRESH, { token: user.refreshToken }), run(REFRESH, { token: user.refreshToken })]);
+    const results = await Promise.all([
+      run(REFRESH, { token: user.refreshToken }),
+      run(REFRESH, { token: user.refreshToken }),
+    ]);
     assert.equal(results.filter((result) => !result.errors).length, 1, JSON.stringify(results));
     const winner = plain(results.find((result) => !result.errors)!.data).refreshToken as Payload;
     assert.equal(await works(winner.accessToken), false, 'the reuse ended the session');
@@ -129,10 +141,18 @@ describe('sessions: refresh rotation, logout, password changes', () => {
     assert.equal((await refusal(REFRESH, { token: user.refreshToken })).extensions.code, 'UNAUTHENTICATED');
     assert.ok(await works(two.accessToken));
 
-    const missing = await refusal('mutation ($id: ID!) { endSession(id: $id) }', { id: user.session.id }, two.accessToken);
+    const missing = await refusal(
+      'mutation ($id: ID!) { endSession(id: $id) }',
+      { id: user.session.id },
+      two.accessToken,
+    );
     assert.equal(missing.extensions.code, 'NOT_FOUND', 'an ended session cannot be ended again');
     const stranger = await register();
-    const foreign = await refusal('mutation ($id: ID!) { endSession(id: $id) }', { id: two.session.id }, stranger.accessToken);
+    const foreign = await refusal(
+      'mutation ($id: ID!) { endSession(id: $id) }',
+      { id: two.session.id },
+      stranger.accessToken,
+    );
     assert.equal(foreign.extensions.code, 'NOT_FOUND', "someone else's session is not found");
     assert.ok(await works(two.accessToken));
 
@@ -152,16 +172,30 @@ describe('sessions: refresh rotation, logout, password changes', () => {
     const other = await login(user.user.username);
     const change = 'mutation ($input: ChangePasswordInput!) { changePassword(input: $input) }';
 
-    const wrong = await refusal(change, { input: { currentPassword: 'not it', newPassword: 'a new password' } }, user.accessToken);
+    const wrong = await refusal(
+      change,
+      { input: { currentPassword: 'not it', newPassword: 'a new password' } },
+      user.accessToken,
+    );
     assert.equal(wrong.extensions.code, 'UNAUTHENTICATED');
-    const short = await refusal(change, { input: { currentPassword: PASSWORD, newPassword: 'short' } }, user.accessToken);
+    const short = await refusal(
+      change,
+      { input: { currentPassword: PASSWORD, newPassword: 'short' } },
+      user.accessToken,
+    );
     assert.equal(short.extensions.code, 'BAD_USER_INPUT');
     assert.ok(await works(other.accessToken), 'refusals change nothing');
 
-    assert.deepEqual(await ok(change, { input: { currentPassword: PASSWORD, newPassword: 'a new password' } }, user.accessToken), { changePassword: true });
+    assert.deepEqual(
+      await ok(change, { input: { currentPassword: PASSWORD, newPassword: 'a new password' } }, user.accessToken),
+      { changePassword: true },
+    );
     assert.ok(await works(user.accessToken));
     assert.equal(await works(other.accessToken), false);
-    assert.equal((await refusal(LOGIN, { input: { username: user.user.username, password: PASSWORD } })).extensions.code, 'UNAUTHENTICATED');
+    assert.equal(
+      (await refusal(LOGIN, { input: { username: user.user.username, password: PASSWORD } })).extensions.code,
+      'UNAUTHENTICATED',
+    );
     await login(user.user.username, undefined, 'a new password');
   });
 
@@ -176,13 +210,22 @@ describe('sessions: refresh rotation, logout, password changes', () => {
     assert.equal((await otherPepper.verify(PASSWORD, current)).ok, false);
 
     // An account from before argon2id (unpeppered scrypt) logs in and is upgraded.
-    await runtime.db.prisma.user.update({ where: { id: BigInt(user.user.id) }, data: { passwordHash: await hashPassword(PASSWORD) } });
+    await runtime.db.prisma.user.update({
+      where: { id: BigInt(user.user.id) },
+      data: { passwordHash: await hashPassword(PASSWORD) },
+    });
     await login(user.user.username);
     assert.match((await row()).passwordHash, /^\$argon2id\$/);
 
     // Hashes made with weaker parameters are replaced too.
-    const weak = new PasswordHasher({ pepper: runtime.config.secrets.passwordPepper!, params: { memoryCost: 8192, timeCost: 1, parallelism: 1 } });
-    await runtime.db.prisma.user.update({ where: { id: BigInt(user.user.id) }, data: { passwordHash: await weak.hash(PASSWORD) } });
+    const weak = new PasswordHasher({
+      pepper: runtime.config.secrets.passwordPepper!,
+      params: { memoryCost: 8192, timeCost: 1, parallelism: 1 },
+    });
+    await runtime.db.prisma.user.update({
+      where: { id: BigInt(user.user.id) },
+      data: { passwordHash: await weak.hash(PASSWORD) },
+    });
     await login(user.user.username);
     assert.match((await row()).passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   });

@@ -27,7 +27,11 @@ describe('users fields shared among viewers', () => {
   /** A user of the test's own, with a token (no password hashing: fast). */
   const person = (name: string) => seedUser(runtime, name);
   const run = async (query: string, variables: Record<string, unknown>, authorization: string) => {
-    const result = await executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, authorization) });
+    const result = await executeSubgraph(subgraph, {
+      query,
+      variables,
+      viewer: await viewerOf(runtime, authorization),
+    });
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     return JSON.parse(JSON.stringify(result.data)) as Record<string, any>;
   };
@@ -41,8 +45,11 @@ describe('users fields shared among viewers', () => {
   });
 
   it('reads every shared field the same for the user, a stranger, a contact, a blocker and someone blocked', async () => {
-    const [subject, stranger, contact, blocker, blocked] = await Promise.all(['subject', 'stranger', 'contact', 'blocker', 'blocked'].map(person));
-    const mutate = (query: string, viewer: { auth: string }, other: { id: string }) => run(query, { u: other.id }, viewer.auth);
+    const [subject, stranger, contact, blocker, blocked] = await Promise.all(
+      ['subject', 'stranger', 'contact', 'blocker', 'blocked'].map(person),
+    );
+    const mutate = (query: string, viewer: { auth: string }, other: { id: string }) =>
+      run(query, { u: other.id }, viewer.auth);
     await mutate('mutation ($u: ID!) { inviteConnection(userId: $u) { status } }', contact!, subject!);
     await mutate('mutation ($u: ID!) { acceptConnection(userId: $u) { status } }', subject!, contact!);
     await mutate('mutation ($u: ID!) { blockUser(userId: $u) { status } }', blocker!, subject!);
@@ -51,7 +58,10 @@ describe('users fields shared among viewers', () => {
     const fields = SHARED_FIELDS.map((coordinate) => coordinate.split('.')[1]).join(' ');
     const query = `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { ${fields} connectionStatus } } }`;
     const seen = await Promise.all(
-      [subject!, stranger!, contact!, blocker!, blocked!].map(async (viewer) => (await run(query, { r: [{ __typename: 'User', id: subject!.id }] }, viewer.auth))._entities[0]),
+      [subject!, stranger!, contact!, blocker!, blocked!].map(
+        async (viewer) =>
+          (await run(query, { r: [{ __typename: 'User', id: subject!.id }] }, viewer.auth))._entities[0],
+      ),
     );
     const { connectionStatus: _, ...expected } = seen[0];
     assert.equal(expected.displayName, 'subject');

@@ -40,7 +40,11 @@ describe('users subgraph (in-process)', () => {
   /** A logged-in viewer for the queries that need one. */
   let auth: string;
 
-  const run = async (query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<ExecutionResult> =>
+  const run = async (
+    query: string,
+    variables: Record<string, unknown> = {},
+    authorization?: string,
+  ): Promise<ExecutionResult> =>
     executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, authorization) });
 
   const register = async (username: string, displayName = username, password = PASSWORD): Promise<AuthPayload> => {
@@ -73,7 +77,10 @@ describe('users subgraph (in-process)', () => {
     assert.ok(!Number.isNaN(Date.parse(registered.user.createdAt)));
     assert.match(registered.refreshToken, /^[A-Za-z0-9_-]{43}$/);
     const verified = await runtime.tokens!.verifyAccessToken(registered.accessToken);
-    assert.deepEqual({ id: verified.viewer.id, username: verified.viewer.username }, { id: registered.user.id, username: 'alice_1' });
+    assert.deepEqual(
+      { id: verified.viewer.id, username: verified.viewer.username },
+      { id: registered.user.id, username: 'alice_1' },
+    );
 
     const login = await run(LOGIN, { input: { username: 'ALICE_1', password: PASSWORD } });
     assert.equal(login.errors, undefined);
@@ -84,9 +91,15 @@ describe('users subgraph (in-process)', () => {
     const me = await run('{ me { id username displayName createdAt } }', {}, `Bearer ${loggedIn.accessToken}`);
     assert.deepEqual(plain(me.data), { me: registered.user });
     const anonymous = await run('{ me { id } }');
-    assert.deepEqual([plain(anonymous.data), anonymous.errors?.[0]?.extensions.code], [{ me: null }, 'UNAUTHENTICATED']);
+    assert.deepEqual(
+      [plain(anonymous.data), anonymous.errors?.[0]?.extensions.code],
+      [{ me: null }, 'UNAUTHENTICATED'],
+    );
 
-    const stored = await runtime.db.prisma.refreshToken.findMany({ where: { session: { userId: BigInt(registered.user.id) } }, orderBy: { id: 'asc' } });
+    const stored = await runtime.db.prisma.refreshToken.findMany({
+      where: { session: { userId: BigInt(registered.user.id) } },
+      orderBy: { id: 'asc' },
+    });
     const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
     assert.deepEqual(
       stored.map((row) => row.tokenHash),
@@ -105,7 +118,9 @@ describe('users subgraph (in-process)', () => {
 
   it('refuses a taken username in any case, storing nothing twice', async () => {
     await register('Bob_Smith');
-    const again = await run(REGISTER, { input: { username: 'bob_SMITH', password: 'another password', displayName: 'Other Bob' } });
+    const again = await run(REGISTER, {
+      input: { username: 'bob_SMITH', password: 'another password', displayName: 'Other Bob' },
+    });
     assert.equal(again.data, null);
     assert.equal(again.errors?.length, 1);
     assert.equal(again.errors?.[0]?.message, 'That username is taken.');
@@ -116,7 +131,9 @@ describe('users subgraph (in-process)', () => {
 
   it('refuses a username taken by a concurrent registration (unique index)', async () => {
     const results = await Promise.all(
-      ['Racer', 'racer', 'RACER'].map((username) => run(REGISTER, { input: { username, password: PASSWORD, displayName: username } })),
+      ['Racer', 'racer', 'RACER'].map((username) =>
+        run(REGISTER, { input: { username, password: PASSWORD, displayName: username } }),
+      ),
     );
     assert.equal(results.filter((result) => !result.errors).length, 1);
     for (const result of results.filter((result) => result.errors)) {
@@ -143,7 +160,12 @@ describe('users subgraph (in-process)', () => {
     for (const result of [wrongPassword, unknownUser]) {
       assert.equal(result.data, null);
       assert.deepEqual(plain(result.errors), [
-        { message: 'Invalid username or password.', locations: [{ line: 2, column: 3 }], path: ['login'], extensions: { code: 'UNAUTHENTICATED' } },
+        {
+          message: 'Invalid username or password.',
+          locations: [{ line: 2, column: 3 }],
+          path: ['login'],
+          extensions: { code: 'UNAUTHENTICATED' },
+        },
       ]);
     }
   });
@@ -172,7 +194,8 @@ describe('users subgraph (in-process)', () => {
       assert.equal(result.errors?.[0]?.extensions.code, 'BAD_USER_INPUT', JSON.stringify(input));
       assert.equal((result.errors?.[0]?.extensions.issues as unknown[]).length, 1, JSON.stringify(result.errors));
     }
-    for (const username of ['pw_short', 'pw_long', 'dn_long', 'dn_ctrl', 'dn_newline']) assert.equal(await countUsers(username), 0);
+    for (const username of ['pw_short', 'pw_long', 'dn_long', 'dn_ctrl', 'dn_newline'])
+      assert.equal(await countUsers(username), 0);
     assert.equal(await runtime.db.prisma.refreshToken.count(), tokensBefore);
 
     // Boundaries are accepted.
@@ -202,11 +225,17 @@ describe('users subgraph (in-process)', () => {
     // NFC before the length check: 64 decomposed characters (128 UTF-16 units) fit.
     const composed = await register('dn_nfc', 'e\u0301'.repeat(64));
     assert.equal(composed.user.displayName, '\u00E9'.repeat(64));
-    const blankDevice = await run(REGISTER, { input: { username: 'dv_blank', password: PASSWORD, displayName: 'Dev', deviceName: '  ' } });
+    const blankDevice = await run(REGISTER, {
+      input: { username: 'dv_blank', password: PASSWORD, displayName: 'Dev', deviceName: '  ' },
+    });
     assert.equal(blankDevice.errors, undefined, JSON.stringify(blankDevice.errors));
 
     const update = 'mutation ($input: UpdateProfileInput!) { updateProfile(input: $input) { displayName } }';
-    const renamed = await run(update, { input: { version: 1, displayName: '\u2068Admin' } }, `Bearer ${composed.accessToken}`);
+    const renamed = await run(
+      update,
+      { input: { version: 1, displayName: '\u2068Admin' } },
+      `Bearer ${composed.accessToken}`,
+    );
     assert.equal(renamed.errors?.[0]?.extensions.reason, 'INVALID_TEXT', JSON.stringify(renamed.errors));
   });
 
@@ -233,7 +262,11 @@ describe('users subgraph (in-process)', () => {
     const anonymous = await run(query, { id: dave.user.id });
     assert.equal(anonymous.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
     // A viewer whose session does not exist (the gateway checks signatures; the subgraph, sessions).
-    const unknownSession = await executeSubgraph(subgraph, { query, variables: { id: dave.user.id }, viewer: { id: dave.user.id, username: 'dave', sessionId: '42' } });
+    const unknownSession = await executeSubgraph(subgraph, {
+      query,
+      variables: { id: dave.user.id },
+      viewer: { id: dave.user.id, username: 'dave', sessionId: '42' },
+    });
     assert.equal(unknownSession.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
     assert.equal(unknownSession.errors?.[0]?.extensions.reason, 'SESSION_ENDED');
   });
@@ -246,30 +279,56 @@ describe('users subgraph (in-process)', () => {
     await register('srchxd', 'Delta');
 
     const first = await usersPage({ search: 'SrCh', first: 2 });
-    assert.deepEqual(first.edges.map((edge) => edge.node.username), ['srch_a', 'srch_b']);
+    assert.deepEqual(
+      first.edges.map((edge) => edge.node.username),
+      ['srch_a', 'srch_b'],
+    );
     assert.equal(first.pageInfo.hasNextPage, true);
     assert.equal(first.pageInfo.endCursor, first.edges[1]?.cursor);
 
     const second = await usersPage({ search: 'SrCh', first: 2, after: first.pageInfo.endCursor });
-    assert.deepEqual(second.edges.map((edge) => edge.node.username), ['srch_c', 'srchxd']);
+    assert.deepEqual(
+      second.edges.map((edge) => edge.node.username),
+      ['srch_c', 'srchxd'],
+    );
     assert.equal(second.pageInfo.hasNextPage, true);
 
     const third = await usersPage({ search: 'SrCh', first: 2, after: second.pageInfo.endCursor });
-    assert.deepEqual(third.edges.map((edge) => edge.node), [{ username: 'zed', displayName: 'Mr SRCH Fan' }]);
+    assert.deepEqual(
+      third.edges.map((edge) => edge.node),
+      [{ username: 'zed', displayName: 'Mr SRCH Fan' }],
+    );
     assert.deepEqual(third.pageInfo, { hasNextPage: false, endCursor: third.edges[0]?.cursor });
 
     // `_` is matched literally, not as a LIKE wildcard.
     const underscore = await usersPage({ search: 'srch_', first: 10 });
-    assert.deepEqual(underscore.edges.map((edge) => edge.node.username), ['srch_a', 'srch_b', 'srch_c']);
+    assert.deepEqual(
+      underscore.edges.map((edge) => edge.node.username),
+      ['srch_a', 'srch_b', 'srch_c'],
+    );
 
     const none = await usersPage({ search: 'no such user at all' });
     assert.deepEqual(none, { edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
 
     // Two characters match the start of usernames; fewer find nobody, so no one can list every user.
     const prefix = await usersPage({ search: ' SR ', first: 10 });
-    assert.deepEqual(prefix.edges.map((edge) => edge.node.username), ['srch_a', 'srch_b', 'srch_c', 'srchxd']);
-    for (const variables of [{}, { search: null }, { search: '' }, { search: '   ' }, { search: 's' }, { search: ' z ' }]) {
-      assert.deepEqual(await usersPage(variables), { edges: [], pageInfo: { hasNextPage: false, endCursor: null } }, JSON.stringify(variables));
+    assert.deepEqual(
+      prefix.edges.map((edge) => edge.node.username),
+      ['srch_a', 'srch_b', 'srch_c', 'srchxd'],
+    );
+    for (const variables of [
+      {},
+      { search: null },
+      { search: '' },
+      { search: '   ' },
+      { search: 's' },
+      { search: ' z ' },
+    ]) {
+      assert.deepEqual(
+        await usersPage(variables),
+        { edges: [], pageInfo: { hasNextPage: false, endCursor: null } },
+        JSON.stringify(variables),
+      );
     }
   });
 
@@ -294,7 +353,8 @@ describe('users subgraph (in-process)', () => {
   it('resolves User entities in one batch, null for unknown IDs', async () => {
     const erin = await register('erin', 'Erin');
     const frank = await register('frank', 'Frank');
-    const query = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username displayName createdAt } } }';
+    const query =
+      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username displayName createdAt } } }';
     const representations = [
       { __typename: 'User', id: frank.user.id },
       { __typename: 'User', id: '999' },
@@ -314,7 +374,11 @@ describe('users subgraph (in-process)', () => {
       },
     }) as unknown as PrismaClient;
     const counted = createUsersSubgraph({ ...runtime, db: { ...runtime.db, prisma: counting } });
-    const result = await executeSubgraph(counted, { query, variables: { r: representations }, viewer: await viewerOf(runtime, auth) });
+    const result = await executeSubgraph(counted, {
+      query,
+      variables: { r: representations },
+      viewer: await viewerOf(runtime, auth),
+    });
     assert.deepEqual(queries, ['findMany']);
     assert.equal(result.errors, undefined);
     assert.deepEqual(plain(result.data), { _entities: [frank.user, null, erin.user, null] });
@@ -328,13 +392,23 @@ describe('users subgraph (in-process)', () => {
     const other = await register('policy_other');
     const as = (payload: AuthPayload) => `Bearer ${payload.accessToken}`;
     const READ = 'query ($id: ID!) { user(id: $id) { groupAddPolicy version } }';
-    assert.deepEqual(plain((await run(READ, { id: owner.user.id }, as(owner))).data), { user: { groupAddPolicy: 'CONNECTIONS', version: 1 } });
-    assert.deepEqual(plain((await run(READ, { id: owner.user.id }, as(other))).data), { user: { groupAddPolicy: null, version: null } });
+    assert.deepEqual(plain((await run(READ, { id: owner.user.id }, as(owner))).data), {
+      user: { groupAddPolicy: 'CONNECTIONS', version: 1 },
+    });
+    assert.deepEqual(plain((await run(READ, { id: owner.user.id }, as(other))).data), {
+      user: { groupAddPolicy: null, version: null },
+    });
 
-    const UPDATE = 'mutation ($i: UpdateProfileInput!) { updateProfile(input: $i) { groupAddPolicy version displayName } }';
+    const UPDATE =
+      'mutation ($i: UpdateProfileInput!) { updateProfile(input: $i) { groupAddPolicy version displayName } }';
     const changed = await run(UPDATE, { i: { version: 1, groupAddPolicy: 'NOBODY' } }, as(owner));
-    assert.deepEqual(plain(changed), { data: { updateProfile: { groupAddPolicy: 'NOBODY', version: 2, displayName: 'policy_owner' } } });
-    assert.equal((await runtime.db.prisma.user.findUniqueOrThrow({ where: { id: BigInt(owner.user.id) } })).groupAddPolicy, 'NOBODY');
+    assert.deepEqual(plain(changed), {
+      data: { updateProfile: { groupAddPolicy: 'NOBODY', version: 2, displayName: 'policy_owner' } },
+    });
+    assert.equal(
+      (await runtime.db.prisma.user.findUniqueOrThrow({ where: { id: BigInt(owner.user.id) } })).groupAddPolicy,
+      'NOBODY',
+    );
     const stale = await run(UPDATE, { i: { version: 1, groupAddPolicy: 'EVERYONE' } }, as(owner));
     assert.equal(stale.errors?.[0]?.extensions.code, 'CONFLICT');
     const bad = await run(UPDATE, { i: { version: 2, groupAddPolicy: 'FRIENDS' } }, as(owner));
@@ -352,7 +426,9 @@ describe('users subgraph (in-process)', () => {
       );
     const own = await ask(owner.user.id);
     assert.equal(own.errors, undefined, JSON.stringify(own.errors));
-    assert.deepEqual(plain(own.data), { _entities: [{ userId: owner.user.id, profile: { username: 'export_owner', email: null }, contacts: [] }] });
+    assert.deepEqual(plain(own.data), {
+      _entities: [{ userId: owner.user.id, profile: { username: 'export_owner', email: null }, contacts: [] }],
+    });
     const foreign = await ask(other.user.id);
     assert.equal(foreign.errors?.[0]?.extensions?.code, 'FORBIDDEN');
     assert.doesNotMatch(JSON.stringify(foreign.data), /export_other/);

@@ -20,8 +20,13 @@ const SOCKETS_PER_ADDRESS = 3;
 const TOO_MANY_CONNECTIONS = 4029;
 
 /** A graphql-transport-ws socket from `from` that never sends anything; settles with 'open', or its close code if it closes first. */
-function silentSocket(url: string, from: string): { socket: WebSocket; opened: Promise<'open' | number>; closed: Promise<number> } {
-  const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers: { 'x-forwarded-for': from } });
+function silentSocket(
+  url: string,
+  from: string,
+): { socket: WebSocket; opened: Promise<'open' | number>; closed: Promise<number> } {
+  const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', {
+    headers: { 'x-forwarded-for': from },
+  });
   const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
   const opened = new Promise<'open' | number>((resolve) => {
     socket.once('open', () => resolve('open'));
@@ -66,7 +71,8 @@ function postChunked(url: string, total: number, headers: Record<string, string>
     const write = () => {
       while (!closed && sent < total) {
         const size = Math.min(piece.length, total - sent);
-        const body = sent === 0 ? Buffer.concat([Buffer.from('{"query":"'), piece.subarray(10, size)]) : piece.subarray(0, size);
+        const body =
+          sent === 0 ? Buffer.concat([Buffer.from('{"query":"'), piece.subarray(10, size)]) : piece.subarray(0, size);
         sent += size;
         const end = sent >= total ? '0\r\n\r\n' : '';
         if (!socket.write(Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), body, Buffer.from(`\r\n${end}`)]))) {
@@ -76,8 +82,12 @@ function postChunked(url: string, total: number, headers: Record<string, string>
       }
     };
     socket.on('connect', () => {
-      const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-      socket.write(`POST ${pathname} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n${extra}Transfer-Encoding: chunked\r\n\r\n`);
+      const extra = Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
+      socket.write(
+        `POST ${pathname} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n${extra}Transfer-Encoding: chunked\r\n\r\n`,
+      );
       write();
     });
   });
@@ -86,7 +96,9 @@ function postChunked(url: string, total: number, headers: Record<string, string>
 function assertTooLarge({ answer }: Exchange): void {
   assert.match(answer, /^HTTP\/1\.1 413 /, answer.slice(0, 200));
   assert.match(answer, /\r\nconnection: close\r\n/i);
-  const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { errors: { extensions: Record<string, unknown> }[] };
+  const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
+    errors: { extensions: Record<string, unknown> }[];
+  };
   assert.deepEqual(body.errors[0]!.extensions, { code: 'PAYLOAD_TOO_LARGE', reason: 'BODY_TOO_LARGE', limit: LIMIT });
 }
 
@@ -126,7 +138,9 @@ describe('what an anonymous client can cost the gateway', () => {
     const body = JSON.stringify({ query: `{ __typename ${' '.repeat(LIMIT / 2)}}` });
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect(Number(port), hostname, () => {
-        socket.write(`POST /graphql HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`);
+        socket.write(
+          `POST /graphql HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+        );
         for (let at = 0; at < body.length; at += 10_000) {
           const piece = body.slice(at, at + 10_000);
           socket.write(`${Buffer.byteLength(piece).toString(16)}\r\n${piece}\r\n`);
@@ -145,7 +159,10 @@ describe('what an anonymous client can cost the gateway', () => {
   it('counts sockets that never send connection_init against their address, from the moment they open', async () => {
     const from = '198.51.100.77';
     const silent = Array.from({ length: SOCKETS_PER_ADDRESS }, () => silentSocket(gateway.url, from));
-    assert.deepEqual(await Promise.all(silent.map(({ opened }) => opened)), silent.map(() => 'open'));
+    assert.deepEqual(
+      await Promise.all(silent.map(({ opened }) => opened)),
+      silent.map(() => 'open'),
+    );
     // Each is counted once its slot is taken, just after it opened: the one over the limit is closed, or refused at once.
     const extra = silentSocket(gateway.url, from);
     assert.equal(await extra.closed, TOO_MANY_CONNECTIONS);
@@ -157,11 +174,14 @@ describe('what an anonymous client can cost the gateway', () => {
     for (let attempt = 1; ; attempt++) {
       const next = silentSocket(gateway.url, from);
       if ((await next.opened) === 'open') next.socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
-      const outcome = await Promise.race([next.closed, new Promise<'acknowledged'>((resolve) => next.socket.once('message', () => resolve('acknowledged')))]);
+      const outcome = await Promise.race([
+        next.closed,
+        new Promise<'acknowledged'>((resolve) => next.socket.once('message', () => resolve('acknowledged'))),
+      ]);
       next.socket.close();
       if (outcome === 'acknowledged') break;
       assert.equal(outcome, TOO_MANY_CONNECTIONS);
-      assert.ok(attempt < 50, 'the closed socket\'s slot was freed');
+      assert.ok(attempt < 50, "the closed socket's slot was freed");
     }
     for (const { socket } of [...silent, elsewhere]) socket.close();
   });

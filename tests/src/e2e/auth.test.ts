@@ -17,9 +17,21 @@ const REFRESH = 'mutation ($t: String!) { refreshToken(refreshToken: $t) { acces
 const LOGIN = 'mutation ($input: LoginInput!) { login(input: $input) { accessToken refreshToken session { id } } }';
 
 /** POSTs straight to a subgraph process, with whatever headers a caller might forge. */
-async function direct(url: string, query: string, headers: Record<string, string> = {}, variables: Record<string, unknown> = {}) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
-  return (await response.json()) as { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+async function direct(
+  url: string,
+  query: string,
+  headers: Record<string, string> = {},
+  variables: Record<string, unknown> = {},
+) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; extensions?: Record<string, unknown> }[];
+  };
 }
 
 describe('auth across processes (distributed: gateway B reaches the subgraphs over the network)', () => {
@@ -44,7 +56,10 @@ describe('auth across processes (distributed: gateway B reaches the subgraphs ov
         ['anonymous', {}],
         ["the user's own access token", { authorization: `Bearer ${ann.token}` }],
         ['an identity signed with another key', { [IDENTITY_HEADER]: await forger.sign(annViewer, name) }],
-        ['an identity signed for another subgraph', { [IDENTITY_HEADER]: await genuine.sign(null, name === 'users' ? 'chats' : 'users') }],
+        [
+          'an identity signed for another subgraph',
+          { [IDENTITY_HEADER]: await genuine.sign(null, name === 'users' ? 'chats' : 'users') },
+        ],
         ['garbage', { [IDENTITY_HEADER]: 'not.a.token' }],
       ];
       for (const [what, headers] of attempts) {
@@ -90,14 +105,19 @@ describe('auth across processes (distributed: gateway B reaches the subgraphs ov
     assert.equal(jwks.keys[0]?.x, configured.x);
     assert.equal(jwks.keys[0]?.d, undefined, 'a JWKS carries no private key');
     // Gateway A (users in-process) serves the same set.
-    const fromGateway = (await (await fetch(new URL('/.well-known/jwks.json', a))).json()) as { keys: Record<string, unknown>[] };
+    const fromGateway = (await (await fetch(new URL('/.well-known/jwks.json', a))).json()) as {
+      keys: Record<string, unknown>[];
+    };
     assert.deepEqual(fromGateway, jwks);
 
     const bob = await registerUser(a, 'bob');
     assert.equal((await gqlOk(b, '{ me { id } }', {}, bob.token)).me.id, bob.id);
 
     // A token signed by another key under the same kid is refused, as is one with an unknown kid.
-    const impostor = await importJWK(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as never, 'EdDSA');
+    const impostor = await importJWK(
+      generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as never,
+      'EdDSA',
+    );
     for (const kid of [configured.kid!, 'unknown-kid']) {
       const forged = await new SignJWT({ username: bob.username, sid: '1' })
         .setProtectedHeader({ alg: 'EdDSA', kid })
@@ -116,7 +136,9 @@ describe('auth across processes (distributed: gateway B reaches the subgraphs ov
 
   it('ends a session in every process at once: logout through A, refused through B', async () => {
     const cat = await registerUser(a, 'cat');
-    const phone = (await gqlOk(b, LOGIN, { input: { username: cat.username, password: cat.password, deviceName: 'phone' } })).login;
+    const phone = (
+      await gqlOk(b, LOGIN, { input: { username: cat.username, password: cat.password, deviceName: 'phone' } })
+    ).login;
     assert.ok((await gqlOk(b, '{ me { id } }', {}, cat.token)).me);
 
     assert.deepEqual(await gqlOk(a, 'mutation { logout }', {}, cat.token), { logout: true });
@@ -130,7 +152,10 @@ describe('auth across processes (distributed: gateway B reaches the subgraphs ov
     const sessions = (await gqlOk(a, '{ sessions { id deviceName current } }', {}, phone.accessToken)).sessions;
     assert.deepEqual(sessions, [{ id: phone.session.id, deviceName: 'phone', current: true }]);
     await gqlOk(b, 'mutation { logoutEverywhere }', {}, phone.accessToken);
-    assert.equal((await gql(a, '{ me { id } }', {}, phone.accessToken)).errors?.[0]?.extensions?.reason, 'SESSION_ENDED');
+    assert.equal(
+      (await gql(a, '{ me { id } }', {}, phone.accessToken)).errors?.[0]?.extensions?.reason,
+      'SESSION_ENDED',
+    );
     assert.equal((await gql(b, REFRESH, { t: phone.refreshToken })).errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
   });
 
@@ -144,7 +169,11 @@ describe('auth across processes (distributed: gateway B reaches the subgraphs ov
     const replay = await gql(a, REFRESH, { t: first.refreshToken });
     assert.equal(replay.errors?.[0]?.extensions?.reason, 'SESSION_ENDED');
     for (const gateway of [a, b]) {
-      assert.equal((await gql(gateway, '{ me { id } }', {}, second.accessToken)).errors?.[0]?.extensions?.reason, 'SESSION_ENDED', gateway);
+      assert.equal(
+        (await gql(gateway, '{ me { id } }', {}, second.accessToken)).errors?.[0]?.extensions?.reason,
+        'SESSION_ENDED',
+        gateway,
+      );
     }
     assert.equal((await gql(b, REFRESH, { t: second.refreshToken })).errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
     // The account itself is fine: its other session still works.
@@ -163,9 +192,11 @@ describe('access-token expiry on open sockets (10-second tokens)', () => {
 
   /** A fresh access token: the ones from registration expire during these tests. */
   const freshToken = async (user: { username: string; password: string }) =>
-    (await gqlOk(embedded.url, LOGIN, { input: { username: user.username, password: user.password } })).login.accessToken as string;
+    (await gqlOk(embedded.url, LOGIN, { input: { username: user.username, password: user.password } })).login
+      .accessToken as string;
 
-  const ADDED = 'subscription ($chatId: ID!, $after: String) { messageAdded(chatId: $chatId, after: $after) { id text cursor } }';
+  const ADDED =
+    'subscription ($chatId: ID!, $after: String) { messageAdded(chatId: $chatId, after: $after) { id text cursor } }';
 
   it('closes with 4001 when the token expires; a client that refreshes, reconnects and resumes from its cursor misses nothing', async () => {
     const url = embedded.url;
@@ -176,14 +207,19 @@ describe('access-token expiry on open sockets (10-second tokens)', () => {
     await socket.open(eve.token);
     socket.send({ id: '1', type: 'subscribe', payload: { query: ADDED, variables: { chatId } } });
     await sendText(url, fay, chatId, 'before expiry');
-    const first = await socket.next((message) => message.type === 'next' && message.payload.data?.messageAdded.text === 'before expiry');
+    const first = await socket.next(
+      (message) => message.type === 'next' && message.payload.data?.messageAdded.text === 'before expiry',
+    );
     const cursor = first.payload.data.messageAdded.cursor as string;
 
     const closed = await socket.closed;
     assert.equal(closed.code, 4001);
     assert.equal(closed.reason, 'Access token expired');
     const lifetime = closed.at - issuedAt;
-    assert.ok(lifetime >= TTL_MS - 1_500 && lifetime < TTL_MS + 3_000, `closed ${lifetime} ms after the token was issued`);
+    assert.ok(
+      lifetime >= TTL_MS - 1_500 && lifetime < TTL_MS + 3_000,
+      `closed ${lifetime} ms after the token was issued`,
+    );
 
     // While the client is away, a message arrives.
     await sendText(url, { ...fay, token: await freshToken(fay) }, chatId, 'while away');
@@ -212,9 +248,14 @@ describe('access-token expiry on open sockets (10-second tokens)', () => {
 
     await new Promise((resolve) => setTimeout(resolve, TTL_MS / 2 + 1_500));
     await sendText(url, { ...hal, token: await freshToken(hal) }, chatId, 'after the first expiry');
-    const event = await socket.next((message) => message.type === 'next' && message.payload.data?.messageAdded.text === 'after the first expiry');
+    const event = await socket.next(
+      (message) => message.type === 'next' && message.payload.data?.messageAdded.text === 'after the first expiry',
+    );
     assert.ok(event, 'the subscription kept running');
-    const closed = await Promise.race([socket.closed, new Promise((resolve) => setTimeout(() => resolve('open'), 100))]);
+    const closed = await Promise.race([
+      socket.closed,
+      new Promise((resolve) => setTimeout(() => resolve('open'), 100)),
+    ]);
     assert.equal(closed, 'open');
     socket.close();
   });

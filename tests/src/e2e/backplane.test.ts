@@ -23,14 +23,21 @@ describe('backplane: Kafka log, consumer processes, Cassandra history', () => {
 
   before(async () => {
     topology = await startDistributed({ backplane: { consumers: 2 } });
-    [ann, bob] = await Promise.all([registerUser(topology.gatewayB.url, 'ann'), registerUser(topology.gatewayB.url, 'bob')]);
+    [ann, bob] = await Promise.all([
+      registerUser(topology.gatewayB.url, 'ann'),
+      registerUser(topology.gatewayB.url, 'bob'),
+    ]);
     chatId = await directChat(topology.gatewayB.url, ann, bob);
   });
   after(() => topology?.stop());
 
   it(`delivers ${COUNT} messages sent through B to a subscriber on A in order, exactly once, while the consumers are killed and replaced`, async () => {
     const client = wsClient(topology.gatewayA.url, bob.token);
-    const subscription = new Subscription(client, 'subscription ($chatId: ID) { messageAdded(chatId: $chatId) { id text } }', { chatId });
+    const subscription = new Subscription(
+      client,
+      'subscription ($chatId: ID) { messageAdded(chatId: $chatId) { id text } }',
+      { chatId },
+    );
     try {
       // Prove the subscription live with a first message.
       const acknowledged: string[] = [(await sendText(topology.gatewayB.url, ann, chatId, 'message 0', 'bp-0')).id];
@@ -48,21 +55,33 @@ describe('backplane: Kafka log, consumer processes, Cassandra history', () => {
 
       const events = await subscription.waitFor(COUNT, 120_000);
       const texts = events.map((event) => (event.data!.messageAdded as { text: string }).text);
-      assert.deepEqual(texts, Array.from({ length: COUNT }, (_, n) => `message ${n}`), 'in order, no gap, no duplicate');
+      assert.deepEqual(
+        texts,
+        Array.from({ length: COUNT }, (_, n) => `message ${n}`),
+        'in order, no gap, no duplicate',
+      );
       assert.deepEqual(
         events.map((event) => (event.data!.messageAdded as { id: string }).id),
         acknowledged,
       );
 
       // Cassandra holds every acknowledged message exactly once, numbered 1..COUNT.
-      const store = new cassandra.Client({ contactPoints: cassandraContactPoints().split(','), localDataCenter: 'datacenter1' });
+      const store = new cassandra.Client({
+        contactPoints: cassandraContactPoints().split(','),
+        localDataCenter: 'datacenter1',
+      });
       try {
-        const rows = await store.execute(`SELECT seq, id FROM ${topology.env.CASSANDRA_KEYSPACE}.messages_by_id`, [], { fetchSize: 5_000 });
+        const rows = await store.execute(`SELECT seq, id FROM ${topology.env.CASSANDRA_KEYSPACE}.messages_by_id`, [], {
+          fetchSize: 5_000,
+        });
         const ids = rows.rows.map((row) => row.get('id').toString());
         assert.equal(ids.length, COUNT);
         assert.deepEqual(new Set(ids), new Set(acknowledged));
         const seqs = rows.rows.map((row) => Number(row.get('seq').toString())).sort((a, b) => a - b);
-        assert.deepEqual(seqs, Array.from({ length: COUNT }, (_, n) => n + 1));
+        assert.deepEqual(
+          seqs,
+          Array.from({ length: COUNT }, (_, n) => n + 1),
+        );
       } finally {
         await store.shutdown();
       }
@@ -88,7 +107,10 @@ describe('backplane: Kafka log, consumer processes, Cassandra history', () => {
         { chatId },
         bob.token,
       );
-      assert.deepEqual(page.messages.edges.map((edge: any) => edge.node.text), [`message ${COUNT - 1}`, `message ${COUNT - 2}`, `message ${COUNT - 3}`]);
+      assert.deepEqual(
+        page.messages.edges.map((edge: any) => edge.node.text),
+        [`message ${COUNT - 1}`, `message ${COUNT - 2}`, `message ${COUNT - 3}`],
+      );
       assert.equal(page.chat.unreadCount, COUNT);
     } finally {
       subscription.stop();
@@ -107,7 +129,10 @@ describe('backplane: a Redis restart under a live subscription', () => {
   before(async () => {
     redis = await startRedis();
     topology = await startDistributed({ backplane: { consumers: 1 }, redisUrl: redis.url });
-    [ann, bob] = await Promise.all([registerUser(topology.gatewayB.url, 'ann'), registerUser(topology.gatewayB.url, 'bob')]);
+    [ann, bob] = await Promise.all([
+      registerUser(topology.gatewayB.url, 'ann'),
+      registerUser(topology.gatewayB.url, 'bob'),
+    ]);
     chatId = await directChat(topology.gatewayB.url, ann, bob);
   });
   after(async () => {
@@ -117,7 +142,11 @@ describe('backplane: a Redis restart under a live subscription', () => {
 
   it('keeps the subscriber: it reconnects, catches up, and ends with no gap and no duplicate', async () => {
     const client = wsClient(topology.gatewayA.url, bob.token);
-    const subscription = new Subscription(client, 'subscription ($chatId: ID) { messageAdded(chatId: $chatId) { text } }', { chatId });
+    const subscription = new Subscription(
+      client,
+      'subscription ($chatId: ID) { messageAdded(chatId: $chatId) { text } }',
+      { chatId },
+    );
     const texts = () => subscription.events.map((event) => (event.data!.messageAdded as { text: string }).text);
     try {
       const sent: string[] = [];
@@ -135,7 +164,11 @@ describe('backplane: a Redis restart under a live subscription', () => {
       await redis.start();
       for (const n of [1, 2, 3]) await send(`after ${n}`);
 
-      await eventually(async () => texts(), (received) => received.includes('after 3'), 60_000);
+      await eventually(
+        async () => texts(),
+        (received) => received.includes('after 3'),
+        60_000,
+      );
       assert.deepEqual(texts(), sent);
       assert.equal(subscription.error, undefined, 'the client’s socket was never dropped');
     } finally {
@@ -155,7 +188,10 @@ describe('backplane: a Kafka restart between sends', () => {
   before(async () => {
     broker = await startKafka();
     topology = await startDistributed({ backplane: { consumers: 1 }, brokers: broker.brokers });
-    [ann, bob] = await Promise.all([registerUser(topology.gatewayB.url, 'ann'), registerUser(topology.gatewayB.url, 'bob')]);
+    [ann, bob] = await Promise.all([
+      registerUser(topology.gatewayB.url, 'ann'),
+      registerUser(topology.gatewayB.url, 'bob'),
+    ]);
     chatId = await directChat(topology.gatewayB.url, ann, bob);
   });
   after(async () => {
@@ -169,7 +205,12 @@ describe('backplane: a Kafka restart between sends', () => {
     const acknowledged = new Map<string, string>();
     const refused: string[] = [];
     const attempt = async (key: string) => {
-      const result = await gql<{ sendMessage: { id: string } }>(topology.gatewayB.url, SEND, { input: { chatId, text: key, clientMessageId: key } }, ann.token);
+      const result = await gql<{ sendMessage: { id: string } }>(
+        topology.gatewayB.url,
+        SEND,
+        { input: { chatId, text: key, clientMessageId: key } },
+        ann.token,
+      );
       if (result.data?.sendMessage) {
         acknowledged.set(key, result.data.sendMessage.id);
       } else {
@@ -201,12 +242,21 @@ describe('backplane: a Kafka restart between sends', () => {
 
     const history = await eventually(
       () =>
-        gqlOk<any>(topology.gatewayA.url, 'query ($chatId: ID!) { messages(chatId: $chatId, first: 100) { edges { node { id text } } } }', { chatId }, bob.token),
+        gqlOk<any>(
+          topology.gatewayA.url,
+          'query ($chatId: ID!) { messages(chatId: $chatId, first: 100) { edges { node { id text } } } }',
+          { chatId },
+          bob.token,
+        ),
       (page) => page.messages.edges.length >= acknowledged.size,
       60_000,
     );
     const stored = history.messages.edges.map((edge: any) => edge.node);
-    assert.deepEqual(new Set(stored.map((node: any) => node.id)), new Set(acknowledged.values()), 'every acknowledged message is stored');
+    assert.deepEqual(
+      new Set(stored.map((node: any) => node.id)),
+      new Set(acknowledged.values()),
+      'every acknowledged message is stored',
+    );
     assert.equal(stored.length, acknowledged.size, 'and stored once');
   });
 });

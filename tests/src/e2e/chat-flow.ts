@@ -47,7 +47,8 @@ export async function eventually<T>(
   for (;;) {
     const value = await read();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms; last value: ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${ms} ms; last value: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -107,7 +108,8 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
         // Entities are fetched per event: a presence change shows on the next one.
         await gqlOk(topology.sendUrl, 'mutation { setPresence(status: AWAY) { id } }', {}, ann.token);
         await sendText(topology.sendUrl, ann, chatId, 'Still there?');
-        const next = (await subscription.waitForMatch((e: any) => e.data?.messageAdded.text === 'Still there?')).data!.messageAdded as any;
+        const next = (await subscription.waitForMatch((e: any) => e.data?.messageAdded.text === 'Still there?')).data!
+          .messageAdded as any;
         assert.equal(next.text, 'Still there?');
         assert.equal(next.sender.presence.status, 'AWAY');
       } finally {
@@ -122,7 +124,8 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
       try {
         await untilLive(subscription, (n) => sendText(topology.sendUrl, bob, chatId, `warm-up all ${n}`));
         await sendText(topology.sendUrl, ann, chatId, 'from me');
-        const event = (await subscription.waitForMatch((e: any) => e.data?.messageAdded.text === 'from me')).data!.messageAdded as any;
+        const event = (await subscription.waitForMatch((e: any) => e.data?.messageAdded.text === 'from me')).data!
+          .messageAdded as any;
         assert.deepEqual(event, { text: 'from me', chat: { id: chatId }, sender: { id: ann.id } });
       } finally {
         subscription.stop();
@@ -155,7 +158,11 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
         await resumed.waitForMatch((e: any) => e.data?.messageAdded.text === 'live again');
         const texts = resumed.events.map((e: any) => e.data.messageAdded.text);
         assert.deepEqual(texts.slice(texts.indexOf('missed 1')), ['missed 1', 'missed 2', 'live again']);
-        assert.deepEqual(texts.filter((text: string) => seen.includes(text)), [], 'nothing up to the cursor is replayed');
+        assert.deepEqual(
+          texts.filter((text: string) => seen.includes(text)),
+          [],
+          'nothing up to the cursor is replayed',
+        );
       } finally {
         resumed.stop();
         await second.dispose();
@@ -174,10 +181,18 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
         () => gqlOk<any>(topology.subscribeUrl, query, { chatId }, ann.token),
         (page) => page.messages.edges[0]?.node.text === 'history three',
       );
-      assert.deepEqual(first.messages.edges.map((edge: any) => edge.node.text), ['history three', 'history two']);
+      assert.deepEqual(
+        first.messages.edges.map((edge: any) => edge.node.text),
+        ['history three', 'history two'],
+      );
       assert.equal(first.messages.edges[0].node.sender.displayName, bob.displayName);
       assert.equal(first.messages.pageInfo.hasNextPage, true);
-      const second = await gqlOk<any>(topology.subscribeUrl, query, { chatId, before: first.messages.pageInfo.endCursor }, ann.token);
+      const second = await gqlOk<any>(
+        topology.subscribeUrl,
+        query,
+        { chatId, before: first.messages.pageInfo.endCursor },
+        ann.token,
+      );
       assert.equal(second.messages.edges[0].node.text, 'history one');
     });
 
@@ -209,7 +224,12 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
         eve.token,
       );
       assert.equal(send.errors?.[0]?.extensions?.code, 'NOT_FOUND');
-      const history = await gql(topology.sendUrl, 'query ($chatId: ID!) { messages(chatId: $chatId) { edges { cursor } } }', { chatId }, eve.token);
+      const history = await gql(
+        topology.sendUrl,
+        'query ($chatId: ID!) { messages(chatId: $chatId) { edges { cursor } } }',
+        { chatId },
+        eve.token,
+      );
       assert.equal(history.errors?.[0]?.extensions?.code, 'NOT_FOUND');
       const chat = await gql(topology.sendUrl, 'query ($id: ID!) { chat(id: $id) { id } }', { id: chatId }, eve.token);
       assert.equal(chat.errors?.[0]?.extensions?.code, 'NOT_FOUND');
@@ -224,29 +244,55 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
         subscription.stop();
         await client.dispose();
       }
-      const unchanged = await gqlOk<any>(topology.sendUrl, 'query ($chatId: ID!) { messages(chatId: $chatId, first: 100) { edges { node { clientMessageId } } } }', { chatId }, ann.token);
+      const unchanged = await gqlOk<any>(
+        topology.sendUrl,
+        'query ($chatId: ID!) { messages(chatId: $chatId, first: 100) { edges { node { clientMessageId } } } }',
+        { chatId },
+        ann.token,
+      );
       assert.ok(!unchanged.messages.edges.some((edge: any) => edge.node.clientMessageId === 'intruder-1'));
     });
 
     it('refuses bad input with a code, without a stack trace, and changes nothing', async () => {
-      const duplicate = await gql(topology.sendUrl, 'mutation ($input: RegisterInput!) { register(input: $input) { accessToken } }', {
-        input: { username: ann.username.toUpperCase(), password: 'another-password', displayName: 'Impostor' },
-      });
+      const duplicate = await gql(
+        topology.sendUrl,
+        'mutation ($input: RegisterInput!) { register(input: $input) { accessToken } }',
+        {
+          input: { username: ann.username.toUpperCase(), password: 'another-password', displayName: 'Impostor' },
+        },
+      );
       assert.equal(duplicate.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
       hasNoStack(duplicate.errors);
 
-      const wrongPassword = await gql(topology.sendUrl, 'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }', {
-        input: { username: ann.username, password: 'not-the-password' },
-      });
+      const wrongPassword = await gql(
+        topology.sendUrl,
+        'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }',
+        {
+          input: { username: ann.username, password: 'not-the-password' },
+        },
+      );
       assert.equal(wrongPassword.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
-      const rightPassword = await gqlOk<any>(topology.sendUrl, 'mutation ($input: LoginInput!) { login(input: $input) { user { id } } }', {
-        input: { username: ann.username, password: ann.password },
-      });
+      const rightPassword = await gqlOk<any>(
+        topology.sendUrl,
+        'mutation ($input: LoginInput!) { login(input: $input) { user { id } } }',
+        {
+          input: { username: ann.username, password: ann.password },
+        },
+      );
       assert.equal(rightPassword.login.user.id, ann.id);
 
       const send = (text: string, key: string) =>
-        gql(topology.sendUrl, 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }', { input: { chatId, text, clientMessageId: key } }, ann.token);
-      for (const [text, key] of [['', 'empty-1'], ['   ', 'blank-1'], ['x'.repeat(4_001), 'long-1']] as const) {
+        gql(
+          topology.sendUrl,
+          'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
+          { input: { chatId, text, clientMessageId: key } },
+          ann.token,
+        );
+      for (const [text, key] of [
+        ['', 'empty-1'],
+        ['   ', 'blank-1'],
+        ['x'.repeat(4_001), 'long-1'],
+      ] as const) {
         const result = await send(text, key);
         assert.equal(result.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `text of ${text.length} characters`);
         hasNoStack(result.errors);
@@ -264,7 +310,12 @@ export function chatFlowSuite(name: string, start: () => Promise<Topology>): voi
       const forged = await gql(topology.sendUrl, 'query { me { id } }', {}, 'forged.token.value');
       assert.equal(forged.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
 
-      const history = await gqlOk<any>(topology.sendUrl, 'query ($chatId: ID!) { messages(chatId: $chatId, first: 100) { edges { node { clientMessageId } } } }', { chatId }, ann.token);
+      const history = await gqlOk<any>(
+        topology.sendUrl,
+        'query ($chatId: ID!) { messages(chatId: $chatId, first: 100) { edges { node { clientMessageId } } } }',
+        { chatId },
+        ann.token,
+      );
       const keys = new Set(history.messages.edges.map((edge: any) => edge.node.clientMessageId));
       for (const key of ['empty-1', 'blank-1', 'long-1', 'huge-1']) assert.equal(keys.has(key), false);
     });

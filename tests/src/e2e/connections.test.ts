@@ -44,7 +44,8 @@ const MUTATIONS = {
 type Action = keyof typeof MUTATIONS;
 
 const CONNECTION_CHANGED = `subscription { connectionChanged { ${CONTACT} } }`;
-const CONNECTIONS = 'query ($s: ConnectionStatus) { connections(status: $s, first: 100) { edges { node { user { id } status } } } }';
+const CONNECTIONS =
+  'query ($s: ConnectionStatus) { connections(status: $s, first: 100) { edges { node { user { id } status } } } }';
 const STATUS = 'query ($id: ID!) { user(id: $id) { connectionStatus } }';
 const PRESENCE = 'query ($id: ID!) { user(id: $id) { id presence { status } } }';
 const CREATE_DIRECT = 'mutation ($u: ID!) { createDirectChat(userId: $u) { id } }';
@@ -62,7 +63,10 @@ class Device {
   readonly client: Client;
   readonly subscription: Subscription<Changed>;
 
-  constructor(url: string, readonly owner: TestUser) {
+  constructor(
+    url: string,
+    readonly owner: TestUser,
+  ) {
     this.client = wsClient(url, owner.token);
     this.subscription = new Subscription<Changed>(this.client, CONNECTION_CHANGED);
   }
@@ -78,7 +82,9 @@ class Device {
   /** Waits for the `count`-th change concerning `other`, and returns it. */
   async nth(other: TestUser, count: number): Promise<Contact> {
     await this.subscription.waitForMatch(() => this.statusesWith(other).length >= count);
-    const changes = this.subscription.events.flatMap((event) => (event.data?.connectionChanged.user.id === other.id ? [event.data.connectionChanged] : []));
+    const changes = this.subscription.events.flatMap((event) =>
+      event.data?.connectionChanged.user.id === other.id ? [event.data.connectionChanged] : [],
+    );
     return changes[count - 1]!;
   }
 
@@ -101,20 +107,38 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
     after(() => topology?.stop());
 
     const run = (action: Action, viewer: TestUser, other: TestUser | string) =>
-      gql<Record<string, Contact>>(topology.url, MUTATIONS[action], { u: typeof other === 'string' ? other : other.id }, viewer.token);
+      gql<Record<string, Contact>>(
+        topology.url,
+        MUTATIONS[action],
+        { u: typeof other === 'string' ? other : other.id },
+        viewer.token,
+      );
     const act = async (action: Action, viewer: TestUser, other: TestUser): Promise<Contact> => {
       const result = await run(action, viewer, other);
       assert.equal(result.errors, undefined, `${action}: ${JSON.stringify(result.errors)}`);
       return Object.values(result.data ?? {})[0]!;
     };
     const statusOf = async (viewer: TestUser, other: TestUser): Promise<string> =>
-      (await gqlOk<{ user: { connectionStatus: string } }>(topology.url, STATUS, { id: other.id }, viewer.token)).user.connectionStatus;
+      (await gqlOk<{ user: { connectionStatus: string } }>(topology.url, STATUS, { id: other.id }, viewer.token)).user
+        .connectionStatus;
     const listed = async (viewer: TestUser, status?: string) =>
-      (await gqlOk<{ connections: { edges: { node: { user: { id: string }; status: string } }[] } }>(topology.url, CONNECTIONS, { s: status }, viewer.token)).connections.edges.map(
-        (edge) => [edge.node.user.id, edge.node.status],
-      );
+      (
+        await gqlOk<{ connections: { edges: { node: { user: { id: string }; status: string } }[] } }>(
+          topology.url,
+          CONNECTIONS,
+          { s: status },
+          viewer.token,
+        )
+      ).connections.edges.map((edge) => [edge.node.user.id, edge.node.status]);
     const history = async (chatId: string, viewer: TestUser) =>
-      (await gqlOk<{ messages: { edges: { node: { text: string } }[] } }>(topology.url, HISTORY, { c: chatId }, viewer.token)).messages.edges.map((edge) => edge.node.text);
+      (
+        await gqlOk<{ messages: { edges: { node: { text: string } }[] } }>(
+          topology.url,
+          HISTORY,
+          { c: chatId },
+          viewer.token,
+        )
+      ).messages.edges.map((edge) => edge.node.text);
 
     /**
      * The prober invites each device's owner and withdraws, until every device
@@ -145,12 +169,20 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
         const invited = await act('invite', ann, bob);
         assert.deepEqual([invited.user, invited.status], [{ id: bob.id, username: bob.username }, 'INVITE_SENT']);
         for (const device of [annPhone, annLaptop]) assert.deepEqual(await device.nth(bob, 1), invited);
-        assert.deepEqual(await bobPhone.nth(ann, 1), { user: { id: ann.id, username: ann.username }, status: 'INVITE_RECEIVED', since: invited.since });
+        assert.deepEqual(await bobPhone.nth(ann, 1), {
+          user: { id: ann.id, username: ann.username },
+          status: 'INVITE_RECEIVED',
+          since: invited.since,
+        });
         assert.equal(await statusOf(bob, ann), 'INVITE_RECEIVED');
         assert.deepEqual(await listed(bob, 'INVITE_RECEIVED'), [[ann.id, 'INVITE_RECEIVED']]);
 
         const own = await run('accept', ann, bob);
-        assert.deepEqual([codeOf(own), reasonOf(own)], ['BAD_USER_INPUT', 'NO_INVITATION'], 'an invitation you sent is not yours to accept');
+        assert.deepEqual(
+          [codeOf(own), reasonOf(own)],
+          ['BAD_USER_INPUT', 'NO_INVITATION'],
+          'an invitation you sent is not yours to accept',
+        );
         const self = await run('invite', ann, ann);
         assert.deepEqual([codeOf(self), reasonOf(self)], ['BAD_USER_INPUT', 'SELF']);
 
@@ -163,7 +195,8 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
         assert.deepEqual([await statusOf(ann, bob), await statusOf(bob, ann)], ['CONNECTED', 'CONNECTED']);
 
         assert.equal((await act('remove', bob, ann)).status, 'NONE');
-        for (const device of devices) assert.equal((await device.nth(device.owner === ann ? bob : ann, 3)).status, 'NONE');
+        for (const device of devices)
+          assert.equal((await device.nth(device.owner === ann ? bob : ann, 3)).status, 'NONE');
         assert.deepEqual(await listed(ann), []);
         const notConnected = await run('remove', ann, bob);
         assert.deepEqual([codeOf(notConnected), reasonOf(notConnected)], ['BAD_USER_INPUT', 'NOT_CONNECTED']);
@@ -175,9 +208,25 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
         assert.equal((await act('cancel', bob, ann)).status, 'NONE');
         assert.equal((await bobPhone.nth(ann, 7)).status, 'NONE');
         for (const device of [annPhone, annLaptop]) await device.nth(bob, 7);
-        assert.deepEqual(annPhone.statusesWith(bob), ['INVITE_SENT', 'CONNECTED', 'NONE', 'INVITE_SENT', 'NONE', 'INVITE_SENT', 'NONE']);
+        assert.deepEqual(annPhone.statusesWith(bob), [
+          'INVITE_SENT',
+          'CONNECTED',
+          'NONE',
+          'INVITE_SENT',
+          'NONE',
+          'INVITE_SENT',
+          'NONE',
+        ]);
         assert.deepEqual(annLaptop.statusesWith(bob), annPhone.statusesWith(bob));
-        assert.deepEqual(bobPhone.statusesWith(ann), ['INVITE_RECEIVED', 'CONNECTED', 'NONE', 'INVITE_RECEIVED', 'NONE', 'INVITE_RECEIVED', 'NONE']);
+        assert.deepEqual(bobPhone.statusesWith(ann), [
+          'INVITE_RECEIVED',
+          'CONNECTED',
+          'NONE',
+          'INVITE_RECEIVED',
+          'NONE',
+          'INVITE_RECEIVED',
+          'NONE',
+        ]);
         assert.deepEqual(await listed(ann, 'INVITE_SENT'), []);
         assert.equal(await statusOf(ann, bob), 'NONE');
       } finally {
@@ -187,7 +236,9 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
 
     it('connects two users who invite each other at once through both gateways (the pair’s lock orders them)', async () => {
       const pairs = await Promise.all(
-        Array.from({ length: 20 }, () => Promise.all([registerUser(topology.url, 'ann'), registerUser(topology.url, 'bob')])),
+        Array.from({ length: 20 }, () =>
+          Promise.all([registerUser(topology.url, 'ann'), registerUser(topology.url, 'bob')]),
+        ),
       );
       await Promise.all(
         pairs.map(async ([ann, bob]) => {
@@ -195,20 +246,33 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
             gqlOk<{ inviteConnection: Contact }>(topology.url, MUTATIONS.invite, { u: bob.id }, ann.token),
             gqlOk<{ inviteConnection: Contact }>(topology.watchUrl, MUTATIONS.invite, { u: ann.id }, bob.token),
           ]);
-          assert.deepEqual(results.map((result) => result.inviteConnection.status).sort(), ['CONNECTED', 'INVITE_SENT']);
+          assert.deepEqual(results.map((result) => result.inviteConnection.status).sort(), [
+            'CONNECTED',
+            'INVITE_SENT',
+          ]);
           assert.deepEqual([await statusOf(ann, bob), await statusOf(bob, ann)], ['CONNECTED', 'CONNECTED']);
         }),
       );
     });
 
     it('shows presence to connections who share no chat, and to nobody else', async () => {
-      const [ann, bob, eve] = await Promise.all([registerUser(topology.url, 'ann'), registerUser(topology.url, 'bob'), registerUser(topology.url, 'eve')]);
+      const [ann, bob, eve] = await Promise.all([
+        registerUser(topology.url, 'ann'),
+        registerUser(topology.url, 'bob'),
+        registerUser(topology.url, 'eve'),
+      ]);
       await act('invite', ann, bob);
       const invited = await gql(topology.url, PRESENCE, { id: ann.id }, bob.token);
       assert.equal(codeOf(invited), 'FORBIDDEN', 'an invitation is not a connection');
       await act('accept', bob, ann);
-      assert.deepEqual((await gqlOk(topology.url, PRESENCE, { id: ann.id }, bob.token)).user, { id: ann.id, presence: { status: 'OFFLINE' } });
-      assert.deepEqual((await gqlOk(topology.url, PRESENCE, { id: bob.id }, ann.token)).user, { id: bob.id, presence: { status: 'OFFLINE' } });
+      assert.deepEqual((await gqlOk(topology.url, PRESENCE, { id: ann.id }, bob.token)).user, {
+        id: ann.id,
+        presence: { status: 'OFFLINE' },
+      });
+      assert.deepEqual((await gqlOk(topology.url, PRESENCE, { id: bob.id }, ann.token)).user, {
+        id: bob.id,
+        presence: { status: 'OFFLINE' },
+      });
       assert.equal(codeOf(await gql(topology.url, PRESENCE, { id: ann.id }, eve.token)), 'FORBIDDEN');
     });
 
@@ -219,7 +283,11 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
       const chatId = await directChat(topology.url, bob, ann);
       await sendText(topology.url, bob, chatId, 'hi ann');
       await sendText(topology.url, ann, chatId, 'hi bob');
-      assert.deepEqual((await gqlOk(topology.url, PRESENCE, { id: ann.id }, bob.token)).user.presence, { status: 'OFFLINE' }, 'visible before the block');
+      assert.deepEqual(
+        (await gqlOk(topology.url, PRESENCE, { id: ann.id }, bob.token)).user.presence,
+        { status: 'OFFLINE' },
+        'visible before the block',
+      );
       const before = await eventually(
         () => history(chatId, ann),
         (texts) => texts.length === 2,
@@ -232,16 +300,28 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
         const blocked = await act('block', ann, bob);
         assert.deepEqual([blocked.user.id, blocked.status], [bob.id, 'BLOCKED']);
         assert.equal((await annDevice.nth(bob, 1)).status, 'BLOCKED');
-        assert.deepEqual(await bobDevice.nth(ann, 1), { user: { id: ann.id, username: ann.username }, status: 'NONE', since: null }, 'only that the connection ended');
+        assert.deepEqual(
+          await bobDevice.nth(ann, 1),
+          { user: { id: ann.id, username: ann.username }, status: 'NONE', since: null },
+          'only that the connection ended',
+        );
 
         // Sending in the direct chat they share: refused both ways, history unchanged.
         for (const sender of [bob, ann]) {
-          const refused = await gql(topology.url, SEND, { input: { chatId, text: 'still there?', clientMessageId: `blocked-${sender.id}` } }, sender.token);
+          const refused = await gql(
+            topology.url,
+            SEND,
+            { input: { chatId, text: 'still there?', clientMessageId: `blocked-${sender.id}` } },
+            sender.token,
+          );
           assert.equal(codeOf(refused), 'FORBIDDEN', JSON.stringify(refused.errors));
           assert.equal(refused.errors?.[0]?.message, 'You cannot send messages in this chat.');
         }
         // A new direct chat, either way (the existing one is not handed out either).
-        for (const [from, to] of [[bob, ann], [ann, bob]] as const) {
+        for (const [from, to] of [
+          [bob, ann],
+          [ann, bob],
+        ] as const) {
           const refused = await gql(topology.url, CREATE_DIRECT, { u: to.id }, from.token);
           assert.equal(codeOf(refused), 'FORBIDDEN');
           assert.equal(refused.errors?.[0]?.message, 'You cannot start a chat with this user.');
@@ -251,8 +331,16 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
         assert.deepEqual([codeOf(invite), reasonOf(invite)], ['NOT_FOUND', undefined]);
         assert.equal(invite.errors?.[0]?.message, `User ${ann.id} was not found.`);
         // Presence, both ways, although they share a chat.
-        for (const [viewer, of] of [[bob, ann], [ann, bob]] as const) {
-          const presence = await gql<{ user: { id: string; presence: unknown } }>(topology.url, PRESENCE, { id: of.id }, viewer.token);
+        for (const [viewer, of] of [
+          [bob, ann],
+          [ann, bob],
+        ] as const) {
+          const presence = await gql<{ user: { id: string; presence: unknown } }>(
+            topology.url,
+            PRESENCE,
+            { id: of.id },
+            viewer.token,
+          );
           assert.deepEqual(presence.data, { user: { id: of.id, presence: null } });
           assert.equal(codeOf(presence), 'FORBIDDEN');
           assert.deepEqual(presence.errors?.[0]?.path, ['user', 'presence']);
@@ -269,7 +357,9 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
         assert.equal((await annDevice.nth(bob, 2)).status, 'NONE');
         const heard = bobDevice.subscription.events.length;
         await act('invite', prober, bob);
-        const next = await bobDevice.subscription.waitForMatch((event) => bobDevice.subscription.events.indexOf(event) >= heard);
+        const next = await bobDevice.subscription.waitForMatch(
+          (event) => bobDevice.subscription.events.indexOf(event) >= heard,
+        );
         assert.equal(next.data?.connectionChanged.user.id, prober.id);
         await act('cancel', prober, bob);
         await sleep(200);
@@ -278,7 +368,14 @@ function connectionsSuite(name: string, start: () => Promise<Topology>): void {
           bobDevice.subscription.events.every((event) => event.data?.connectionChanged.status !== 'BLOCKED'),
           'bob never receives BLOCKED',
         );
-        assert.deepEqual(await eventually(() => history(chatId, bob), (texts) => texts.length >= 2), before, 'history unchanged by the refusals');
+        assert.deepEqual(
+          await eventually(
+            () => history(chatId, bob),
+            (texts) => texts.length >= 2,
+          ),
+          before,
+          'history unchanged by the refusals',
+        );
 
         // Sending works again; so does the direct chat (the same one).
         await sendText(topology.url, bob, chatId, 'back again');
@@ -305,10 +402,13 @@ describe('connections end to end', { concurrency: true }, () => {
     };
   });
 
-  connectionsSuite('connections on Postgres + Redis: act via gateway A (in-process subgraphs), watch via gateway B (subgraph processes)', async () => {
-    const topology = await startDistributed();
-    return { url: topology.gatewayA.url, watchUrl: topology.gatewayB.url, stop: topology.stop };
-  });
+  connectionsSuite(
+    'connections on Postgres + Redis: act via gateway A (in-process subgraphs), watch via gateway B (subgraph processes)',
+    async () => {
+      const topology = await startDistributed();
+      return { url: topology.gatewayA.url, watchUrl: topology.gatewayB.url, stop: topology.stop };
+    },
+  );
 
   describe('DIRECT_CHAT_POLICY=connections on an embedded gateway of its own', () => {
     let url: string;
@@ -316,7 +416,12 @@ describe('connections end to end', { concurrency: true }, () => {
 
     before(async () => {
       const data = await migratedDataDir();
-      const gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, DIRECT_CHAT_POLICY: 'connections' }, await freePort());
+      const gateway = await launch(
+        'gateway',
+        'gateway/src/main.ts',
+        { DATA_DIR: data.path, DIRECT_CHAT_POLICY: 'connections' },
+        await freePort(),
+      );
       url = gateway.url;
       stop = async () => {
         await gateway.stop();
@@ -326,12 +431,20 @@ describe('connections end to end', { concurrency: true }, () => {
     after(() => stop?.());
 
     it('starts a direct chat only between connections, and keeps group chats open', async () => {
-      const [ann, bob, eve] = await Promise.all([registerUser(url, 'ann'), registerUser(url, 'bob'), registerUser(url, 'eve')]);
+      const [ann, bob, eve] = await Promise.all([
+        registerUser(url, 'ann'),
+        registerUser(url, 'bob'),
+        registerUser(url, 'eve'),
+      ]);
       const stranger = await gql(url, CREATE_DIRECT, { u: bob.id }, ann.token);
       assert.deepEqual([codeOf(stranger), reasonOf(stranger)], ['FORBIDDEN', 'NOT_CONNECTED']);
       await gqlOk(url, MUTATIONS.invite, { u: bob.id }, ann.token);
       const invited = await gql(url, CREATE_DIRECT, { u: bob.id }, ann.token);
-      assert.deepEqual([codeOf(invited), reasonOf(invited)], ['FORBIDDEN', 'NOT_CONNECTED'], 'an invitation is not enough');
+      assert.deepEqual(
+        [codeOf(invited), reasonOf(invited)],
+        ['FORBIDDEN', 'NOT_CONNECTED'],
+        'an invitation is not enough',
+      );
       await gqlOk(url, MUTATIONS.accept, { u: ann.id }, bob.token);
 
       const chatId = await directChat(url, ann, bob);
@@ -349,7 +462,10 @@ describe('connections end to end', { concurrency: true }, () => {
         { input: { title: 'Open', memberIds: [eve.id] } },
         ann.token,
       );
-      assert.ok(group.createGroupChat.id, 'groups do not follow DIRECT_CHAT_POLICY: a stranger is invited (docs/GROUPS.md#consent)');
+      assert.ok(
+        group.createGroupChat.id,
+        'groups do not follow DIRECT_CHAT_POLICY: a stranger is invited (docs/GROUPS.md#consent)',
+      );
     });
   });
 });

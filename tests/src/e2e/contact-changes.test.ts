@@ -43,9 +43,14 @@ class Outbox {
 
   /** The one new message to `to` (the mutation that sent it has answered, so it is written). */
   take(to: string): Message & { channel: string } {
-    const names = existsSync(this.dir) ? readdirSync(this.dir).filter((name) => name.endsWith('.json') && !this.#seen.has(name)) : [];
+    const names = existsSync(this.dir)
+      ? readdirSync(this.dir).filter((name) => name.endsWith('.json') && !this.#seen.has(name))
+      : [];
     const mine = names
-      .map((name) => ({ name, message: JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as Message & { channel: string } }))
+      .map((name) => ({
+        name,
+        message: JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as Message & { channel: string },
+      }))
       .filter(({ message }) => message.to === to);
     assert.equal(mine.length, 1, `expected one new outbox message to ${to}, found ${mine.length}`);
     this.#seen.add(mine[0]!.name);
@@ -100,7 +105,9 @@ class MailCatcher {
   async take(to: string): Promise<MailCatcher['mails'][number]> {
     const deadline = Date.now() + 5_000;
     for (;;) {
-      const fresh = this.mails.map((mail, index) => ({ mail, index })).filter(({ mail, index }) => mail.to === to && !this.#taken.has(index));
+      const fresh = this.mails
+        .map((mail, index) => ({ mail, index }))
+        .filter(({ mail, index }) => mail.to === to && !this.#taken.has(index));
       if (fresh.length > 1) assert.fail(`expected one new mail to ${to}, found ${fresh.length}`);
       if (fresh[0]) {
         this.#taken.add(fresh[0].index);
@@ -118,7 +125,12 @@ class MailCatcher {
 
 type Refusal = { message: string; extensions?: Record<string, unknown> };
 
-async function refused(url: string, query: string, variables: Record<string, unknown>, token: string): Promise<Refusal> {
+async function refused(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  token: string,
+): Promise<Refusal> {
   const result = await gql(url, query, variables, token);
   assert.equal(result.errors?.length, 1, JSON.stringify(result));
   assert.equal(result.data ?? null, null);
@@ -142,13 +154,23 @@ function emailFlow(gatewayUrl: () => string, codeFor: (to: string) => Promise<st
     const url = gatewayUrl();
     const user = await registerUser(url, 'mail');
     const address = `${user.username}@example.com`;
-    const requested = await gqlOk<{ requestEmailChange: { sentTo: string; expiresAt: string } }>(url, REQUEST_EMAIL, { value: ` ${address.toUpperCase()} ` }, user.token);
+    const requested = await gqlOk<{ requestEmailChange: { sentTo: string; expiresAt: string } }>(
+      url,
+      REQUEST_EMAIL,
+      { value: ` ${address.toUpperCase()} ` },
+      user.token,
+    );
     assert.equal(requested.requestEmailChange.sentTo, `${address[0]}***@example.com`);
     assert.ok(Date.parse(requested.requestEmailChange.expiresAt) > Date.now() + 14 * 60_000);
     const code = await codeFor(address);
     assert.deepEqual(await me(url, user), { email: null, phone: null, version: 1 });
 
-    const confirmed = await gqlOk<{ confirmEmailChange: { id: string; email: string; version: number } }>(url, CONFIRM_EMAIL, { code }, user.token);
+    const confirmed = await gqlOk<{ confirmEmailChange: { id: string; email: string; version: number } }>(
+      url,
+      CONFIRM_EMAIL,
+      { code },
+      user.token,
+    );
     assert.deepEqual(confirmed.confirmEmailChange, { id: user.id, email: address, version: 2 });
     assert.deepEqual(await me(url, user), { email: address, phone: null, version: 2 });
 
@@ -184,7 +206,12 @@ function emailFlow(gatewayUrl: () => string, codeFor: (to: string) => Promise<st
     await gqlOk(url, REQUEST_EMAIL, { value: address }, owner.token);
     await gqlOk(url, CONFIRM_EMAIL, { code: await codeFor(address) }, owner.token);
 
-    const asked = await gql<{ requestEmailChange: { sentTo: string } }>(url, REQUEST_EMAIL, { value: address }, other.token);
+    const asked = await gql<{ requestEmailChange: { sentTo: string } }>(
+      url,
+      REQUEST_EMAIL,
+      { value: address },
+      other.token,
+    );
     assert.equal(asked.errors, undefined);
     assert.equal(asked.data?.requestEmailChange.sentTo, `${address[0]}***@example.com`);
     const conflict = await refused(url, CONFIRM_EMAIL, { code: await codeFor(address) }, other.token);
@@ -201,15 +228,28 @@ function phoneFlow(gatewayUrl: () => string, outbox: () => Outbox) {
     const user = await registerUser(url, 'phone');
     const phone = freshPhone();
     const spaced = `${phone.slice(0, 2)} (${phone.slice(2, 5)}) ${phone.slice(5, 8)}-${phone.slice(8)}`;
-    const requested = await gqlOk<{ requestPhoneChange: { sentTo: string } }>(url, REQUEST_PHONE, { value: spaced }, user.token);
-    assert.equal(requested.requestPhoneChange.sentTo, `${phone.slice(0, 3)}${'*'.repeat(phone.length - 6)}${phone.slice(-3)}`);
+    const requested = await gqlOk<{ requestPhoneChange: { sentTo: string } }>(
+      url,
+      REQUEST_PHONE,
+      { value: spaced },
+      user.token,
+    );
+    assert.equal(
+      requested.requestPhoneChange.sentTo,
+      `${phone.slice(0, 3)}${'*'.repeat(phone.length - 6)}${phone.slice(-3)}`,
+    );
     const sms = outbox().take(phone);
     assert.equal(sms.channel, 'SMS');
     const code = codeIn(sms);
 
     assertInvalidCode(await refused(url, CONFIRM_PHONE, { code: otherThan(code) }, user.token), 4);
     assert.equal((await me(url, user)).phone, null);
-    const confirmed = await gqlOk<{ confirmPhoneChange: { phone: string; version: number } }>(url, CONFIRM_PHONE, { code }, user.token);
+    const confirmed = await gqlOk<{ confirmPhoneChange: { phone: string; version: number } }>(
+      url,
+      CONFIRM_PHONE,
+      { code },
+      user.token,
+    );
     assert.deepEqual(confirmed.confirmPhoneChange, { id: user.id, phone, version: 2 });
     assertInvalidCode(await refused(url, CONFIRM_PHONE, { code }, user.token), 0);
     assert.deepEqual(await me(url, user), { email: null, phone, version: 2 });
@@ -242,14 +282,20 @@ describe('contact changes: embedded gateway, codes in the development outbox', (
       return codeIn(message);
     },
   );
-  phoneFlow(() => gateway.url, () => outbox);
+  phoneFlow(
+    () => gateway.url,
+    () => outbox,
+  );
 
   it('logs where a message went, never the code', async () => {
     const user = await registerUser(gateway.url, 'logged');
     const address = `${user.username}@example.com`;
     await gqlOk(gateway.url, REQUEST_EMAIL, { value: address }, user.token);
     const code = codeIn(outbox.take(address));
-    const lines = gateway.output().split('\n').filter((line) => line.includes('development outbox'));
+    const lines = gateway
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('development outbox'));
     assert.ok(lines.length > 0);
     assert.ok(!gateway.output().includes(code), 'the code is not logged');
   });
@@ -264,7 +310,12 @@ describe('contact changes: gateway with SMTP_URL, emails through a real SMTP ser
   before(async () => {
     const smtpUrl = await smtp.start();
     await addMigratedDatabase(data.path);
-    gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, SMTP_URL: smtpUrl, MAIL_FROM }, await freePort());
+    gateway = await launch(
+      'gateway',
+      'gateway/src/main.ts',
+      { DATA_DIR: data.path, SMTP_URL: smtpUrl, MAIL_FROM },
+      await freePort(),
+    );
   });
   after(async () => {
     await gateway?.stop();
@@ -284,7 +335,10 @@ describe('contact changes: gateway with SMTP_URL, emails through a real SMTP ser
       return codeIn(mail);
     },
   );
-  phoneFlow(() => gateway.url, () => outbox);
+  phoneFlow(
+    () => gateway.url,
+    () => outbox,
+  );
 });
 
 describe('contact changes: a gateway whose codes last one second', () => {
@@ -294,7 +348,12 @@ describe('contact changes: a gateway whose codes last one second', () => {
 
   before(async () => {
     await addMigratedDatabase(data.path);
-    gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path, CONTACT_CODE_TTL_SECONDS: '1' }, await freePort());
+    gateway = await launch(
+      'gateway',
+      'gateway/src/main.ts',
+      { DATA_DIR: data.path, CONTACT_CODE_TTL_SECONDS: '1' },
+      await freePort(),
+    );
   });
   after(async () => {
     await gateway?.stop();

@@ -33,11 +33,23 @@ describe('embedded default: data on disk', () => {
     gateway = await launch('gateway', 'gateway/src/main.ts', { DATA_DIR: data.path }, port);
     try {
       // The signing key is kept too: the old token still works.
-      const history = await gqlOk<any>(gateway.url, 'query ($chatId: ID!) { messages(chatId: $chatId) { edges { node { id text } } } }', { chatId }, bob.token);
-      assert.deepEqual(history.messages.edges.map((edge: any) => edge.node), [{ id: sent.id, text: 'kept on disk' }]);
-      const login = await gqlOk<any>(gateway.url, 'mutation ($input: LoginInput!) { login(input: $input) { user { id } } }', {
-        input: { username: ann.username, password: ann.password },
-      });
+      const history = await gqlOk<any>(
+        gateway.url,
+        'query ($chatId: ID!) { messages(chatId: $chatId) { edges { node { id text } } } }',
+        { chatId },
+        bob.token,
+      );
+      assert.deepEqual(
+        history.messages.edges.map((edge: any) => edge.node),
+        [{ id: sent.id, text: 'kept on disk' }],
+      );
+      const login = await gqlOk<any>(
+        gateway.url,
+        'mutation ($input: LoginInput!) { login(input: $input) { user { id } } }',
+        {
+          input: { username: ann.username, password: ann.password },
+        },
+      );
       assert.equal(login.login.user.id, ann.id);
     } finally {
       await gateway.stop();
@@ -66,10 +78,41 @@ describe('embedded default: data on disk', () => {
       const page = await fetch(gateway.url, { headers: { accept: 'text/html' } });
       assert.equal(page.status, 200);
       assert.match(await page.text(), /graphiql/i);
-      const schema = await gqlOk<any>(gateway.url, '{ __schema { subscriptionType { fields { name } } mutationType { fields { name } } } }');
+      const schema = await gqlOk<any>(
+        gateway.url,
+        '{ __schema { subscriptionType { fields { name } } mutationType { fields { name } } } }',
+      );
       const names = (type: any) => type.fields.map((field: any) => field.name);
-      assert.deepEqual(names(schema.__schema.subscriptionType).sort(), ['chatEvents', 'connectionChanged', 'mediaStatusChanged', 'messageAdded', 'presenceChanged']);
-      for (const mutation of ['register', 'login', 'createDirectChat', 'createGroupChat', 'sendMessage', 'editMessage', 'deleteMessage', 'reactToMessage', 'unreactToMessage', 'markDelivered', 'markSeen', 'setTyping', 'setPresence', 'inviteConnection', 'blockUser', 'refreshToken', 'logout', 'changePassword', 'createUpload', 'completeUpload', 'setAvatar']) {
+      assert.deepEqual(names(schema.__schema.subscriptionType).sort(), [
+        'chatEvents',
+        'connectionChanged',
+        'mediaStatusChanged',
+        'messageAdded',
+        'presenceChanged',
+      ]);
+      for (const mutation of [
+        'register',
+        'login',
+        'createDirectChat',
+        'createGroupChat',
+        'sendMessage',
+        'editMessage',
+        'deleteMessage',
+        'reactToMessage',
+        'unreactToMessage',
+        'markDelivered',
+        'markSeen',
+        'setTyping',
+        'setPresence',
+        'inviteConnection',
+        'blockUser',
+        'refreshToken',
+        'logout',
+        'changePassword',
+        'createUpload',
+        'completeUpload',
+        'setAvatar',
+      ]) {
         assert.ok(names(schema.__schema.mutationType).includes(mutation), mutation);
       }
     } finally {

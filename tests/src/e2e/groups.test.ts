@@ -118,7 +118,8 @@ function groupsSuite(name: string, start: () => Promise<Topology>): void {
     });
     after(() => topology?.stop());
 
-    const mutate = (query: string, variables: Record<string, unknown>, user: TestUser) => gql<Record<string, ChatData>>(topology.url, query, variables, user.token);
+    const mutate = (query: string, variables: Record<string, unknown>, user: TestUser) =>
+      gql<Record<string, ChatData>>(topology.url, query, variables, user.token);
     const ok = async (query: string, variables: Record<string, unknown>, user: TestUser): Promise<ChatData> => {
       const data = await gqlOk<Record<string, ChatData>>(topology.url, query, variables, user.token);
       return Object.values(data)[0] as ChatData;
@@ -146,11 +147,16 @@ function groupsSuite(name: string, start: () => Promise<Topology>): void {
       return { client, subscription };
     };
     /** Sends warm-up messages until every subscription has delivered one: proof that they are live. */
-    const untilLive = async (subscriptions: Subscription<{ chatEvents: ChatEvent }>[], chatId: string, sender: TestUser) => {
+    const untilLive = async (
+      subscriptions: Subscription<{ chatEvents: ChatEvent }>[],
+      chatId: string,
+      sender: TestUser,
+    ) => {
       await warmUp(
         (n) => sendText(topology.url, sender, chatId, `warm-up ${n}`),
         (ms) => {
-          const added = (e: GraphQLResponse<{ chatEvents: ChatEvent }>) => e.data?.chatEvents.__typename === 'MessageAdded';
+          const added = (e: GraphQLResponse<{ chatEvents: ChatEvent }>) =>
+            e.data?.chatEvents.__typename === 'MessageAdded';
           return Promise.all(subscriptions.map((subscription) => subscription.waitForMatch(added, ms)));
         },
       );
@@ -172,18 +178,33 @@ function groupsSuite(name: string, start: () => Promise<Topology>): void {
         /** Waits until every stream has the event that `match` describes. */
         const everyoneGets = async (match: (event: ChatEvent) => boolean) => {
           for (const stream of streams) {
-            const event = await stream.waitForMatch((e) => e.data !== undefined && e.data !== null && match(e.data.chatEvents));
+            const event = await stream.waitForMatch(
+              (e) => e.data !== undefined && e.data !== null && match(e.data.chatEvents),
+            );
             assert.equal(event.errors, undefined, JSON.stringify(event.errors));
           }
         };
-        const membership = (action: string, actor: TestUser, users: TestUser[], role: string | null) => (event: ChatEvent) =>
-          event.__typename === 'MembershipChanged' &&
-          JSON.stringify(event) ===
-            JSON.stringify({ __typename: 'MembershipChanged', chat: { id: chatId }, action, actor: { id: actor.id }, users: users.map((u) => ({ id: u.id })), role });
+        const membership =
+          (action: string, actor: TestUser, users: TestUser[], role: string | null) => (event: ChatEvent) =>
+            event.__typename === 'MembershipChanged' &&
+            JSON.stringify(event) ===
+              JSON.stringify({
+                __typename: 'MembershipChanged',
+                chat: { id: chatId },
+                action,
+                actor: { id: actor.id },
+                users: users.map((u) => ({ id: u.id })),
+                role,
+              });
 
         const added = await ok(ADD, { c: chatId, u: [cid.id, dan.id, bob.id] }, ann);
         assert.equal(added.memberCount, 4);
-        assert.deepEqual(rolesOf(added), { [ann.id]: 'OWNER', [bob.id]: 'MEMBER', [cid.id]: 'MEMBER', [dan.id]: 'MEMBER' });
+        assert.deepEqual(rolesOf(added), {
+          [ann.id]: 'OWNER',
+          [bob.id]: 'MEMBER',
+          [cid.id]: 'MEMBER',
+          [dan.id]: 'MEMBER',
+        });
         await everyoneGets(membership('MEMBERS_ADDED', ann, [cid, dan], null));
 
         const promoted = await ok(SET_ROLE, { c: chatId, u: bob.id, r: 'ADMIN' }, ann);
@@ -193,12 +214,25 @@ function groupsSuite(name: string, start: () => Promise<Topology>): void {
         const renamed = await ok(RENAME, { c: chatId, t: 'Trip 2026' }, bob);
         assert.equal(renamed.title, 'Trip 2026');
         assert.equal(renamed.viewerRole, 'ADMIN');
-        await everyoneGets((event) => JSON.stringify(event) === JSON.stringify({ __typename: 'ChatRenamed', chat: { id: chatId }, title: 'Trip 2026', actor: { id: bob.id } }));
+        await everyoneGets(
+          (event) =>
+            JSON.stringify(event) ===
+            JSON.stringify({
+              __typename: 'ChatRenamed',
+              chat: { id: chatId },
+              title: 'Trip 2026',
+              actor: { id: bob.id },
+            }),
+        );
 
         const removed = await ok(REMOVE, { c: chatId, u: dan.id }, bob);
         assert.equal(removed.memberCount, 3);
         await everyoneGets(membership('MEMBER_REMOVED', bob, [dan], null));
-        assert.equal(codeOf(await gql(topology.url, READ, { id: chatId }, dan.token)), 'NOT_FOUND', 'a removed member no longer sees the chat');
+        assert.equal(
+          codeOf(await gql(topology.url, READ, { id: chatId }, dan.token)),
+          'NOT_FOUND',
+          'a removed member no longer sees the chat',
+        );
 
         const demoted = await ok(SET_ROLE, { c: chatId, u: bob.id, r: 'MEMBER' }, ann);
         assert.equal(rolesOf(demoted)[bob.id], 'MEMBER');
@@ -226,7 +260,15 @@ function groupsSuite(name: string, start: () => Promise<Topology>): void {
       assert.deepEqual(
         history.map((node) => ({ text: node.text, sender: node.sender.id, ...node.systemEvent })),
         [
-          { text: `${ann.displayName} created the group "Trip"`, sender: ann.id, action: 'CHAT_CREATED', actor: user(ann), users: [], role: null, title: 'Trip' },
+          {
+            text: `${ann.displayName} created the group "Trip"`,
+            sender: ann.id,
+            action: 'CHAT_CREATED',
+            actor: user(ann),
+            users: [],
+            role: null,
+            title: 'Trip',
+          },
           {
             text: `${ann.displayName} added ${cid.displayName} and ${dan.displayName}`,
             sender: ann.id,
@@ -236,13 +278,69 @@ function groupsSuite(name: string, start: () => Promise<Topology>): void {
             role: null,
             title: null,
           },
-          { text: `${ann.displayName} made ${bob.displayName} an admin`, sender: ann.id, action: 'ROLE_CHANGED', actor: user(ann), users: [user(bob)], role: 'ADMIN', title: null },
-          { text: `${bob.displayName} renamed the group to "Trip 2026"`, sender: bob.id, action: 'CHAT_RENAMED', actor: user(bob), users: [], role: null, title: 'Trip 2026' },
-          { text: `${bob.displayName} removed ${dan.displayName}`, sender: bob.id, action: 'MEMBER_REMOVED', actor: user(bob), users: [user(dan)], role: null, title: null },
-          { text: `${ann.displayName} made ${bob.displayName} a member`, sender: ann.id, action: 'ROLE_CHANGED', actor: user(ann), users: [user(bob)], role: 'MEMBER', title: null },
-          { text: `${ann.displayName} made ${cid.displayName} an admin`, sender: ann.id, action: 'ROLE_CHANGED', actor: user(ann), users: [user(cid)], role: 'ADMIN', title: null },
-          { text: `${ann.displayName} left`, sender: ann.id, action: 'MEMBER_LEFT', actor: user(ann), users: [user(ann)], role: null, title: null },
-          { text: `${cid.displayName} is now the owner`, sender: ann.id, action: 'ROLE_CHANGED', actor: user(ann), users: [user(cid)], role: 'OWNER', title: null },
+          {
+            text: `${ann.displayName} made ${bob.displayName} an admin`,
+            sender: ann.id,
+            action: 'ROLE_CHANGED',
+            actor: user(ann),
+            users: [user(bob)],
+            role: 'ADMIN',
+            title: null,
+          },
+          {
+            text: `${bob.displayName} renamed the group to "Trip 2026"`,
+            sender: bob.id,
+            action: 'CHAT_RENAMED',
+            actor: user(bob),
+            users: [],
+            role: null,
+            title: 'Trip 2026',
+          },
+          {
+            text: `${bob.displayName} removed ${dan.displayName}`,
+            sender: bob.id,
+            action: 'MEMBER_REMOVED',
+            actor: user(bob),
+            users: [user(dan)],
+            role: null,
+            title: null,
+          },
+          {
+            text: `${ann.displayName} made ${bob.displayName} a member`,
+            sender: ann.id,
+            action: 'ROLE_CHANGED',
+            actor: user(ann),
+            users: [user(bob)],
+            role: 'MEMBER',
+            title: null,
+          },
+          {
+            text: `${ann.displayName} made ${cid.displayName} an admin`,
+            sender: ann.id,
+            action: 'ROLE_CHANGED',
+            actor: user(ann),
+            users: [user(cid)],
+            role: 'ADMIN',
+            title: null,
+          },
+          {
+            text: `${ann.displayName} left`,
+            sender: ann.id,
+            action: 'MEMBER_LEFT',
+            actor: user(ann),
+            users: [user(ann)],
+            role: null,
+            title: null,
+          },
+          {
+            text: `${cid.displayName} is now the owner`,
+            sender: ann.id,
+            action: 'ROLE_CHANGED',
+            actor: user(ann),
+            users: [user(cid)],
+            role: 'OWNER',
+            title: null,
+          },
         ],
       );
     });
@@ -289,15 +387,22 @@ function groupsSuite(name: string, start: () => Promise<Topology>): void {
         { id: direct },
         bob.token,
       );
-      assert.deepEqual(stillDirect.chat, { kind: 'DIRECT', title: null, members: [{ role: 'MEMBER' }, { role: 'MEMBER' }] });
+      assert.deepEqual(stillDirect.chat, {
+        kind: 'DIRECT',
+        title: null,
+        members: [{ role: 'MEMBER' }, { role: 'MEMBER' }],
+      });
 
       // Only the creation is in the group's history: no refusal left a trace.
       await sendText(topology.url, ann, group.id, 'marker');
       const history = await eventually(
-        () => gqlOk<{ messages: { edges: { node: HistoryNode }[] } }>(topology.url, HISTORY, { c: group.id }, ann.token),
+        () =>
+          gqlOk<{ messages: { edges: { node: HistoryNode }[] } }>(topology.url, HISTORY, { c: group.id }, ann.token),
         (data) => data.messages.edges.some((edge) => edge.node.text === 'marker'),
       );
-      const system = history.messages.edges.filter((edge) => edge.node.kind === 'SYSTEM').map((edge) => edge.node.systemEvent?.action);
+      const system = history.messages.edges
+        .filter((edge) => edge.node.kind === 'SYSTEM')
+        .map((edge) => edge.node.systemEvent?.action);
       assert.deepEqual(system, ['CHAT_CREATED']);
     });
 

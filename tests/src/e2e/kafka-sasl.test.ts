@@ -39,12 +39,19 @@ describe('Kafka with SASL/PLAIN', () => {
     const [ann, bob] = await Promise.all([registerUser(gateway.url, 'ann'), registerUser(gateway.url, 'bob')]);
     const chatId = await directChat(gateway.url, ann, bob);
     const client = wsClient(gateway.url, bob.token);
-    const subscription = new Subscription(client, 'subscription ($chatId: ID) { messageAdded(chatId: $chatId) { id text } }', { chatId });
+    const subscription = new Subscription(
+      client,
+      'subscription ($chatId: ID) { messageAdded(chatId: $chatId) { id text } }',
+      { chatId },
+    );
     try {
       let live = false;
       for (let n = 1; n <= 50 && !live; n++) {
         await sendText(gateway.url, ann, chatId, `warm-up ${n}`);
-        live = await subscription.waitFor(1, 500).then(() => true, () => false);
+        live = await subscription.waitFor(1, 500).then(
+          () => true,
+          () => false,
+        );
       }
       assert.ok(live, 'the subscription never became live');
       const sent = await sendText(gateway.url, ann, chatId, 'through SASL');
@@ -58,14 +65,33 @@ describe('Kafka with SASL/PLAIN', () => {
   });
 
   it('is refused with a wrong password, and without credentials', async () => {
-    const settings = { brokers: [broker.brokers], topicPrefix: `${prefix}x`, partitions: 1, replicationFactor: 1, clientId: 'sasl-test' };
-    const wrong = new KafkaMessageLog({ ...settings, sasl: { mechanism: 'plain', username: account.username, password: 'not-the-password' } });
+    const settings = {
+      brokers: [broker.brokers],
+      topicPrefix: `${prefix}x`,
+      partitions: 1,
+      replicationFactor: 1,
+      clientId: 'sasl-test',
+    };
+    const wrong = new KafkaMessageLog({
+      ...settings,
+      sasl: { mechanism: 'plain', username: account.username, password: 'not-the-password' },
+    });
     await assert.rejects(wrong.ready(), /SASL PLAIN authentication failed/);
-    const message = { id: '1', chatId: '1', senderId: '1', text: 'hi', clientMessageId: 'k', createdAt: new Date().toISOString() };
+    const message = {
+      id: '1',
+      chatId: '1',
+      senderId: '1',
+      text: 'hi',
+      clientMessageId: 'k',
+      createdAt: new Date().toISOString(),
+    };
     await assert.rejects(wrong.append(message), (error: any) => error.extensions?.code === 'UNAVAILABLE');
     await wrong.close();
     await assert.rejects(
-      startMessageConsumer({ ...settings, sasl: { mechanism: 'plain', username: 'nobody', password: account.password } }, { process: async () => null }),
+      startMessageConsumer(
+        { ...settings, sasl: { mechanism: 'plain', username: 'nobody', password: account.password } },
+        { process: async () => null },
+      ),
       /SASL PLAIN authentication failed/,
     );
     // A client that does not authenticate is disconnected at its first request.

@@ -36,7 +36,11 @@ interface Answer {
   errors?: GraphQLError[];
 }
 
-async function post(url: string, query: string, { variables, token, from }: { variables?: Record<string, unknown>; token?: string; from?: string } = {}): Promise<Answer> {
+async function post(
+  url: string,
+  query: string,
+  { variables, token, from }: { variables?: Record<string, unknown>; token?: string; from?: string } = {},
+): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
     headers: {
@@ -46,7 +50,11 @@ async function post(url: string, query: string, { variables, token, from }: { va
     },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), ...((await response.json()) as object) };
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    ...((await response.json()) as object),
+  };
 }
 
 const LOGIN = 'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }';
@@ -107,7 +115,8 @@ class Socket {
         { query, variables },
         {
           next: (value) => (last = value as typeof last),
-          error: (errors) => resolve({ errors: Array.isArray(errors) ? (errors as GraphQLError[]) : [{ message: String(errors) }] }),
+          error: (errors) =>
+            resolve({ errors: Array.isArray(errors) ? (errors as GraphQLError[]) : [{ message: String(errors) }] }),
           complete: () => resolve(last),
         },
       );
@@ -176,7 +185,11 @@ describe('limits on a development gateway', () => {
     const [ann, bob] = await Promise.all([registerUser(url, 'ann'), registerUser(url, 'bob')]);
     for (let n = 0; n < 3; n++) {
       const answer = await login(url, n === 1 ? bob : ann, '198.51.100.1', n === 2 ? 'wrong password' : undefined);
-      assert.notEqual(answer.errors?.[0]?.extensions?.code, 'RATE_LIMITED', `attempt ${n + 1}: ${JSON.stringify(answer)}`);
+      assert.notEqual(
+        answer.errors?.[0]?.extensions?.code,
+        'RATE_LIMITED',
+        `attempt ${n + 1}: ${JSON.stringify(answer)}`,
+      );
     }
     const refused = await login(url, ann, '198.51.100.1');
     const retry = assertRateLimited(refused, 5);
@@ -202,12 +215,19 @@ describe('limits on a development gateway', () => {
       assert.equal(answer.data?.me.id, sam.id, JSON.stringify(answer));
     }
     assertRateLimited(await post(url, '{ me { id } }', { token: sam.token, from: '192.0.2.77' }), 60);
-    assert.equal((await post(url, '{ me { id } }', { token: otto.token })).data?.me.id, otto.id, 'another user has a count of their own');
+    assert.equal(
+      (await post(url, '{ me { id } }', { token: otto.token })).data?.me.id,
+      otto.id,
+      'another user has a count of their own',
+    );
   });
 
   it('refuses a third connection of one user with 4029, and admits one again once another closes', async () => {
     const cid = await registerUser(url, 'cid');
-    const sockets = [new Socket(url, { token: cid.token, from: '198.51.100.10' }), new Socket(url, { token: cid.token, from: '198.51.100.11' })];
+    const sockets = [
+      new Socket(url, { token: cid.token, from: '198.51.100.10' }),
+      new Socket(url, { token: cid.token, from: '198.51.100.11' }),
+    ];
     assert.deepEqual(await Promise.all(sockets.map((socket) => socket.outcome)), ['open', 'open']);
     const third = new Socket(url, { token: cid.token, from: '198.51.100.12' });
     assert.equal(await third.outcome, TOO_MANY_CONNECTIONS);
@@ -223,7 +243,12 @@ describe('limits on a development gateway', () => {
         const abort = new AbortController();
         const response = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${kim.token}`, 'x-forwarded-for': from },
+          headers: {
+            'content-type': 'application/json',
+            accept: 'text/event-stream',
+            authorization: `Bearer ${kim.token}`,
+            'x-forwarded-for': from,
+          },
           body: JSON.stringify({ query: 'subscription { messageAdded { id } }' }),
           signal: abort.signal,
         });
@@ -241,7 +266,11 @@ describe('limits on a development gateway', () => {
 
   it('refuses connections past the per-address limit, anonymous ones included', async () => {
     const dee = await registerUser(url, 'dee');
-    const sockets = [new Socket(url, { from: '198.51.100.20' }), new Socket(url, { from: '198.51.100.20' }), new Socket(url, { token: dee.token, from: '198.51.100.20' })];
+    const sockets = [
+      new Socket(url, { from: '198.51.100.20' }),
+      new Socket(url, { from: '198.51.100.20' }),
+      new Socket(url, { token: dee.token, from: '198.51.100.20' }),
+    ];
     assert.deepEqual(await Promise.all(sockets.map((socket) => socket.outcome)), ['open', 'open', 'open']);
     const fourth = new Socket(url, { from: '198.51.100.20' });
     assert.equal(await fourth.outcome, TOO_MANY_CONNECTIONS);
@@ -277,7 +306,11 @@ describe('limits on a development gateway', () => {
     const error = refused.errors?.[0];
     assert.equal(error?.extensions?.code, 'RATE_LIMITED', JSON.stringify(refused));
     assert.equal(error?.extensions?.reason, 'SUBSCRIBE_RATE');
-    assert.ok(Number.isInteger(error?.extensions?.retryAfterSeconds) && error!.extensions!.retryAfterSeconds >= 1 && error!.extensions!.retryAfterSeconds <= 60);
+    assert.ok(
+      Number.isInteger(error?.extensions?.retryAfterSeconds) &&
+        error!.extensions!.retryAfterSeconds >= 1 &&
+        error!.extensions!.retryAfterSeconds <= 60,
+    );
     const other = new Socket(url, { from: '198.51.100.40' });
     assert.equal(await other.outcome, 'open');
     assert.deepEqual((await other.first('{ __typename }')).data, { __typename: 'Query' });
@@ -285,7 +318,9 @@ describe('limits on a development gateway', () => {
   });
 
   it('closes a socket that does not send connection_init in time (4408), and one that sends a message over the size limit (1009)', async () => {
-    const silent = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers: { 'x-forwarded-for': '198.51.100.50' } });
+    const silent = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', {
+      headers: { 'x-forwarded-for': '198.51.100.50' },
+    });
     const [code] = await new Promise<[number]>((resolve) => silent.once('close', (closeCode) => resolve([closeCode])));
     assert.equal(code, 4408);
 
@@ -307,11 +342,14 @@ describe('limits on a development gateway', () => {
       assert.equal(refused.errors?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
       assert.match(refused.errors?.[0]?.message ?? '', limit);
     }
-    for (const query of [DEPTH_5, AFFORDABLE]) assert.equal((await post(url, query, { token: fay.token })).errors, undefined, query);
+    for (const query of [DEPTH_5, AFFORDABLE])
+      assert.equal((await post(url, query, { token: fay.token })).errors, undefined, query);
 
     const socket = new Socket(url, { token: fay.token, from: '198.51.100.60' });
     assert.equal(await socket.outcome, 'open');
-    const deep = await socket.first('subscription { messageAdded { chat { lastMessage { chat { lastMessage { id } } } } } }');
+    const deep = await socket.first(
+      'subscription { messageAdded { chat { lastMessage { chat { lastMessage { id } } } } } }',
+    );
     assert.equal(deep.errors?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED', JSON.stringify(deep));
     assert.match(deep.errors?.[0]?.message ?? '', /depth limit of 5 exceeded, found 6/);
     const costly = await socket.first(COSTLY);
@@ -367,7 +405,8 @@ describe('a production gateway', () => {
 
   it('trusts no X-Forwarded-For without TRUST_PROXY: a spoofed address does not escape the per-address limit', async () => {
     const user = await registerUser(gateway.url, 'pam');
-    for (let n = 0; n < 2; n++) assert.ok((await login(gateway.url, user, `198.51.100.${n + 1}`)).data?.login.accessToken);
+    for (let n = 0; n < 2; n++)
+      assert.ok((await login(gateway.url, user, `198.51.100.${n + 1}`)).data?.login.accessToken);
     assertRateLimited(await login(gateway.url, user, '198.51.100.3'), 60);
   });
 });
@@ -398,14 +437,19 @@ describe('limits across two gateways sharing Redis', () => {
     assertRateLimited(await login(b.url, user), 60);
   });
 
-  it('adds up a user\'s calls of one field across both gateways', async () => {
+  it("adds up a user's calls of one field across both gateways", async () => {
     const { gatewayA: a, gatewayB: b } = topology;
     const user = await registerUser(a.url, 'hal');
-    for (const gateway of [b, a, b, a]) assert.equal((await post(gateway.url, '{ me { id } }', { token: user.token })).data?.me.id, user.id, gateway.name);
+    for (const gateway of [b, a, b, a])
+      assert.equal(
+        (await post(gateway.url, '{ me { id } }', { token: user.token })).data?.me.id,
+        user.id,
+        gateway.name,
+      );
     assertRateLimited(await post(b.url, '{ me { id } }', { token: user.token }), 60);
   });
 
-  it('counts a user\'s connections across both gateways', async () => {
+  it("counts a user's connections across both gateways", async () => {
     const { gatewayA: a, gatewayB: b } = topology;
     const user = await registerUser(a.url, 'ida');
     const [onA, onB] = [new Socket(a.url, { token: user.token }), new Socket(b.url, { token: user.token })];

@@ -24,7 +24,9 @@ const WITHIN_MS = 5_000;
 
 /** A second session of `user` (their phone), whose streams the tests end. */
 async function phoneOf(url: string, user: TestUser): Promise<{ token: string; sessionId: string }> {
-  const login = (await gqlOk(url, LOGIN, { input: { username: user.username, password: user.password, deviceName: 'phone' } })).login;
+  const login = (
+    await gqlOk(url, LOGIN, { input: { username: user.username, password: user.password, deviceName: 'phone' } })
+  ).login;
   return { token: login.accessToken, sessionId: login.session.id };
 }
 
@@ -34,7 +36,13 @@ interface Streams {
 }
 
 /** A live SSE subscription and a live graphql-ws one on `streamUrl`, both proven live by a first message. */
-async function openStreams(streamUrl: string, sendUrl: string, token: string, friend: TestUser, chatId: string): Promise<Streams> {
+async function openStreams(
+  streamUrl: string,
+  sendUrl: string,
+  token: string,
+  friend: TestUser,
+  chatId: string,
+): Promise<Streams> {
   const sse = await EventStream.open(streamUrl, MESSAGES, { chatId }, token);
   assert.equal(sse.status, 200);
   const socket = new RawSocket(streamUrl);
@@ -55,7 +63,12 @@ async function openStreams(streamUrl: string, sendUrl: string, token: string, fr
 }
 
 /** Both streams end within {@link WITHIN_MS} of `since`: SSE with a last UNAUTHENTICATED event, the socket with 4403. */
-async function assertEnded({ sse, socket }: Streams, since: number, reason: 'SESSION_ENDED' | 'TOKEN_EXPIRED', what: string): Promise<void> {
+async function assertEnded(
+  { sse, socket }: Streams,
+  since: number,
+  reason: 'SESSION_ENDED' | 'TOKEN_EXPIRED',
+  what: string,
+): Promise<void> {
   const last = await sse.waitForMatch((event) => !!event.errors, WITHIN_MS + 2_000);
   assert.equal(last.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', `${what}: ${JSON.stringify(last)}`);
   assert.equal(last.errors?.[0]?.extensions?.reason, reason, what);
@@ -63,7 +76,13 @@ async function assertEnded({ sse, socket }: Streams, since: number, reason: 'SES
   assert.ok(sseEnded - since < WITHIN_MS, `${what}: the SSE stream closed ${sseEnded - since} ms after`);
   if (reason === 'SESSION_ENDED') {
     let timer: NodeJS.Timeout | undefined;
-    const closed = await Promise.race([socket.closed, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: the socket is still open`)), WITHIN_MS + 2_000)))]);
+    const closed = await Promise.race([
+      socket.closed,
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(() => reject(new Error(`${what}: the socket is still open`)), WITHIN_MS + 2_000)),
+      ),
+    ]);
     clearTimeout(timer);
     assert.deepEqual([closed.code, closed.reason], [4403, 'Session ended'], what);
     assert.ok(closed.at - since < WITHIN_MS, `${what}: the socket closed ${closed.at - since} ms after`);
@@ -75,14 +94,21 @@ async function assertSocketRefused(url: string, token: string, what: string): Pr
   const socket = new RawSocket(url);
   await socket.init(token);
   let timer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([socket.closed, new Promise<'open'>((resolve) => (timer = setTimeout(() => resolve('open'), 10_000)))]);
+  const closed = await Promise.race([
+    socket.closed,
+    new Promise<'open'>((resolve) => (timer = setTimeout(() => resolve('open'), 10_000))),
+  ]);
   clearTimeout(timer);
   if (closed === 'open') {
     socket.close();
     assert.fail(`${what}: the socket is still open 10 s after connection_init: ${JSON.stringify(socket.messages)}`);
   }
   assert.equal(closed.code, 4403, what);
-  assert.equal(socket.messages.some((message) => message.type === 'connection_ack'), false, `${what}: acknowledged`);
+  assert.equal(
+    socket.messages.some((message) => message.type === 'connection_ack'),
+    false,
+    `${what}: acknowledged`,
+  );
 }
 
 describe('live streams end with their session (embedded)', () => {
@@ -98,13 +124,26 @@ describe('live streams end with their session (embedded)', () => {
   const endings: [string, (victim: TestUser, phone: { token: string; sessionId: string }) => Promise<unknown>][] = [
     ['logout', (_victim, phone) => gqlOk(url, 'mutation { logout }', {}, phone.token)],
     ['logoutEverywhere', (victim) => gqlOk(url, 'mutation { logoutEverywhere }', {}, victim.token)],
-    ['endSession', (victim, phone) => gqlOk(url, 'mutation ($id: ID!) { endSession(id: $id) }', { id: phone.sessionId }, victim.token)],
+    [
+      'endSession',
+      (victim, phone) =>
+        gqlOk(url, 'mutation ($id: ID!) { endSession(id: $id) }', { id: phone.sessionId }, victim.token),
+    ],
     [
       'changePassword',
       (victim) =>
-        gqlOk(url, 'mutation ($input: ChangePasswordInput!) { changePassword(input: $input) }', { input: { currentPassword: victim.password, newPassword: 'a brand new passphrase' } }, victim.token),
+        gqlOk(
+          url,
+          'mutation ($input: ChangePasswordInput!) { changePassword(input: $input) }',
+          { input: { currentPassword: victim.password, newPassword: 'a brand new passphrase' } },
+          victim.token,
+        ),
     ],
-    ['deleteMyAccount', (victim) => gqlOk(url, 'mutation ($p: String!) { deleteMyAccount(password: $p) }', { p: victim.password }, victim.token)],
+    [
+      'deleteMyAccount',
+      (victim) =>
+        gqlOk(url, 'mutation ($p: String!) { deleteMyAccount(password: $p) }', { p: victim.password }, victim.token),
+    ],
   ];
 
   for (const [ending, end] of endings) {
@@ -133,7 +172,9 @@ describe('live streams end with their session (embedded)', () => {
     await gqlOk(url, 'mutation { logout }', {}, phone.token);
     await sendText(url, friend, chatId, 'still here');
     await streams.sse.waitForMatch((event) => event.data?.messageAdded?.text === 'still here');
-    await streams.socket.next((message) => message.type === 'next' && message.payload.data?.messageAdded.text === 'still here');
+    await streams.socket.next(
+      (message) => message.type === 'next' && message.payload.data?.messageAdded.text === 'still here',
+    );
     streams.sse.close();
     streams.socket.close();
   });
@@ -219,7 +260,8 @@ describe('live streams across gateway instances (distributed, Redis)', () => {
     const chatId = await directChat(a, pam, oli);
     const socket = new RawSocket(a);
     await socket.open(oli.token);
-    for (const id of ['1', '2', '3']) socket.send({ id, type: 'subscribe', payload: { query: MESSAGES, variables: { chatId } } });
+    for (const id of ['1', '2', '3'])
+      socket.send({ id, type: 'subscribe', payload: { query: MESSAGES, variables: { chatId } } });
     const sse = await EventStream.open(b, MESSAGES, { chatId }, oli.token);
     assert.equal(sse.status, 200);
     // All four live (B opens its subgraph connection on first use): a retry sends another message until each has one.
@@ -238,12 +280,18 @@ describe('live streams across gateway instances (distributed, Redis)', () => {
     await overSse.ended;
     assert.equal(overSse.status, 429);
     const refusal = overSse.events[0]?.errors?.[0]?.extensions;
-    assert.deepEqual([refusal?.code, refusal?.reason, refusal?.limit], ['RATE_LIMITED', 'SUBSCRIPTION_BUDGET', 4], JSON.stringify(overSse.events));
+    assert.deepEqual(
+      [refusal?.code, refusal?.reason, refusal?.limit],
+      ['RATE_LIMITED', 'SUBSCRIPTION_BUDGET', 4],
+      JSON.stringify(overSse.events),
+    );
     assert.ok(Number(refusal?.retryAfterSeconds) > 0);
     const other = new RawSocket(b);
     await other.open(oli.token);
     other.send({ id: '9', type: 'subscribe', payload: { query: MESSAGES, variables: { chatId } } });
-    const overWs = await other.next((message) => message.id === '9' && (message.type === 'next' || message.type === 'error'));
+    const overWs = await other.next(
+      (message) => message.id === '9' && (message.type === 'next' || message.type === 'error'),
+    );
     const errors = overWs.payload.errors ?? overWs.payload;
     assert.equal(errors[0]?.extensions?.reason, 'SUBSCRIPTION_BUDGET', JSON.stringify(overWs));
     // Another user is not affected.
@@ -279,18 +327,22 @@ describe('copies of one subscription share their work (embedded)', () => {
     const url = embedded.url;
     const [quin, rex] = [await registerUser(url, 'quin'), await registerUser(url, 'rex')];
     const chatId = await directChat(url, rex, quin);
-    const query = 'subscription ($chatId: ID!) { messageAdded(chatId: $chatId) { text sender { displayName } chat { id unreadCount } } }';
+    const query =
+      'subscription ($chatId: ID!) { messageAdded(chatId: $chatId) { text sender { displayName } chat { id unreadCount } } }';
     const sockets = [new RawSocket(url), new RawSocket(url)];
     for (const socket of sockets) {
       await socket.open(quin.token);
-      for (let id = 1; id <= 20; id++) socket.send({ id: String(id), type: 'subscribe', payload: { query, variables: { chatId } } });
+      for (let id = 1; id <= 20; id++)
+        socket.send({ id: String(id), type: 'subscribe', payload: { query, variables: { chatId } } });
     }
     try {
       // Every copy live first: a retry sends another warm-up until each has one.
       for (let attempt = 1; ; attempt++) {
         await sendText(url, rex, chatId, `warm-up ${attempt}`);
         const live = sockets.every((socket) =>
-          Array.from({ length: 20 }, (_, index) => String(index + 1)).every((id) => socket.messages.some((message) => message.id === id && message.type === 'next')),
+          Array.from({ length: 20 }, (_, index) => String(index + 1)).every((id) =>
+            socket.messages.some((message) => message.id === id && message.type === 'next'),
+          ),
         );
         if (live) break;
         assert.ok(attempt < 20, 'the copies never all went live');
@@ -299,11 +351,24 @@ describe('copies of one subscription share their work (embedded)', () => {
       await sendText(url, rex, chatId, 'to every copy');
       for (const socket of sockets) {
         for (let id = 1; id <= 20; id++) {
-          const frame = await socket.next((message) => message.id === String(id) && message.type === 'next' && message.payload.data?.messageAdded.text === 'to every copy');
+          const frame = await socket.next(
+            (message) =>
+              message.id === String(id) &&
+              message.type === 'next' &&
+              message.payload.data?.messageAdded.text === 'to every copy',
+          );
           assert.deepEqual(frame, {
             id: String(id),
             type: 'next',
-            payload: { data: { messageAdded: { text: 'to every copy', sender: { displayName: rex.displayName }, chat: { id: chatId, unreadCount: frame.payload.data.messageAdded.chat.unreadCount } } } },
+            payload: {
+              data: {
+                messageAdded: {
+                  text: 'to every copy',
+                  sender: { displayName: rex.displayName },
+                  chat: { id: chatId, unreadCount: frame.payload.data.messageAdded.chat.unreadCount },
+                },
+              },
+            },
           });
         }
       }

@@ -17,7 +17,8 @@ import { startEmbedded, type Embedded } from '../kit/topology.ts';
 
 const QUOTA = 50_000;
 const FILES_PER_HOUR = 5;
-const CREATE = 'mutation ($input: CreateUploadInput!) { createUpload(input: $input) { mediaId uploadUrl headers { name value } } }';
+const CREATE =
+  'mutation ($input: CreateUploadInput!) { createUpload(input: $input) { mediaId uploadUrl headers { name value } } }';
 const STORAGE = '{ me { id storage { used quota } } }';
 
 describe('media storage limits and download names (embedded gateway, local disk)', () => {
@@ -25,13 +26,21 @@ describe('media storage limits and download names (embedded gateway, local disk)
   let url: string;
 
   before(async () => {
-    gateway = await startEmbedded({ MEDIA_QUOTA_BYTES: String(QUOTA), MEDIA_UPLOAD_FILES_PER_HOUR: String(FILES_PER_HOUR) });
+    gateway = await startEmbedded({
+      MEDIA_QUOTA_BYTES: String(QUOTA),
+      MEDIA_UPLOAD_FILES_PER_HOUR: String(FILES_PER_HOUR),
+    });
     url = gateway.url;
   });
   after(() => gateway?.stop());
 
   const createUpload = (user: TestUser, input: { fileName?: string; contentType?: string; size: number }) =>
-    gql(url, CREATE, { input: { fileName: 'notes.txt', contentType: 'text/plain', purpose: 'MESSAGE_ATTACHMENT', ...input } }, user.token);
+    gql(
+      url,
+      CREATE,
+      { input: { fileName: 'notes.txt', contentType: 'text/plain', purpose: 'MESSAGE_ATTACHMENT', ...input } },
+      user.token,
+    );
 
   /** Upload, complete and wait until processed: the READY media with its URL. */
   const uploadReady = async (user: TestUser, fileName: string, contentType: string, body: Buffer) => {
@@ -44,7 +53,12 @@ describe('media storage limits and download names (embedded gateway, local disk)
     await gqlOk(url, 'mutation ($id: ID!) { completeUpload(mediaId: $id) { id } }', { id: ticket.mediaId }, user.token);
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const { media } = await gqlOk(url, 'query ($id: ID!) { media(id: $id) { status rejectionReason url } }', { id: ticket.mediaId }, user.token);
+      const { media } = await gqlOk(
+        url,
+        'query ($id: ID!) { media(id: $id) { status rejectionReason url } }',
+        { id: ticket.mediaId },
+        user.token,
+      );
       if (media.status === 'READY') return media as { url: string };
       assert.notEqual(media.status, 'REJECTED', media.rejectionReason);
       if (Date.now() > deadline) throw new Error(`still ${media.status} after 30 s`);
@@ -57,15 +71,31 @@ describe('media storage limits and download names (embedded gateway, local disk)
     const bob = await registerUser(url, 'bob');
     assert.deepEqual((await gqlOk(url, STORAGE, {}, ann.token)).me.storage, { used: 0, quota: QUOTA });
     assert.equal((await createUpload(ann, { size: 30_000 })).errors, undefined);
-    assert.deepEqual((await gqlOk(url, STORAGE, {}, ann.token)).me.storage, { used: 30_000, quota: QUOTA }, 'a pending upload counts by its declared size');
+    assert.deepEqual(
+      (await gqlOk(url, STORAGE, {}, ann.token)).me.storage,
+      { used: 30_000, quota: QUOTA },
+      'a pending upload counts by its declared size',
+    );
 
     const refused = await createUpload(ann, { size: 30_000 });
     assert.equal(refused.data, null);
     const { serviceName: _service, ...extensions } = refused.errors?.[0]?.extensions ?? {};
-    assert.deepEqual(extensions, { code: 'BAD_USER_INPUT', reason: 'QUOTA_EXCEEDED', argument: 'input.size', limitType: 'STORAGE', limit: QUOTA, used: 30_000 });
+    assert.deepEqual(extensions, {
+      code: 'BAD_USER_INPUT',
+      reason: 'QUOTA_EXCEEDED',
+      argument: 'input.size',
+      limitType: 'STORAGE',
+      limit: QUOTA,
+      used: 30_000,
+    });
     assert.equal((await gqlOk(url, STORAGE, {}, ann.token)).me.storage.used, 30_000, 'a refused upload holds nothing');
 
-    const peek = await gql(url, 'query ($id: ID!) { user(id: $id) { username storage { used } } }', { id: ann.id }, bob.token);
+    const peek = await gql(
+      url,
+      'query ($id: ID!) { user(id: $id) { username storage { used } } }',
+      { id: ann.id },
+      bob.token,
+    );
     assert.equal(peek.data?.user?.username, ann.username);
     assert.equal(peek.data?.user?.storage, null);
     assert.equal(peek.errors?.[0]?.extensions?.code, 'FORBIDDEN');
@@ -76,8 +106,14 @@ describe('media storage limits and download names (embedded gateway, local disk)
     for (let i = 0; i < FILES_PER_HOUR; i += 1) assert.equal((await createUpload(cat, { size: 10 })).errors, undefined);
     const refused = await createUpload(cat, { size: 10 });
     const extensions = refused.errors?.[0]?.extensions;
-    assert.deepEqual([extensions?.reason, extensions?.limitType, extensions?.limit, extensions?.used], ['QUOTA_EXCEEDED', 'UPLOAD_FILES_PER_HOUR', FILES_PER_HOUR, FILES_PER_HOUR]);
-    assert.ok(Number(extensions?.retryAfterSeconds) > 3_500 && Number(extensions?.retryAfterSeconds) <= 3_600, JSON.stringify(extensions));
+    assert.deepEqual(
+      [extensions?.reason, extensions?.limitType, extensions?.limit, extensions?.used],
+      ['QUOTA_EXCEEDED', 'UPLOAD_FILES_PER_HOUR', FILES_PER_HOUR, FILES_PER_HOUR],
+    );
+    assert.ok(
+      Number(extensions?.retryAfterSeconds) > 3_500 && Number(extensions?.retryAfterSeconds) <= 3_600,
+      JSON.stringify(extensions),
+    );
   });
 
   it('serves downloads as attachments named with the extension of their stored type', async () => {
@@ -90,10 +126,15 @@ describe('media storage limits and download names (embedded gateway, local disk)
     assert.equal(text.headers.get('content-disposition'), `attachment; filename="x.txt"; filename*=UTF-8''x.txt`);
     assert.equal(text.headers.get('x-content-type-options'), 'nosniff');
 
-    const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 1, g: 2, b: 3 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 1, g: 2, b: 3 } } })
+      .png()
+      .toBuffer();
     const picture = await uploadReady(dan, 'setup.exe', 'image/png', png);
     const image = await fetch(picture.url);
-    assert.equal(image.headers.get('content-disposition'), `attachment; filename="setup.png"; filename*=UTF-8''setup.png`);
+    assert.equal(
+      image.headers.get('content-disposition'),
+      `attachment; filename="setup.png"; filename*=UTF-8''setup.png`,
+    );
     assert.ok(Buffer.from(await image.arrayBuffer()).equals(png));
   });
 });

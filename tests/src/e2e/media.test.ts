@@ -23,9 +23,11 @@ import { createTestBuckets, startClamd, testS3 } from '../kit/launcher.ts';
 import { directChat, registerUser, type TestUser } from '../kit/seed.ts';
 import { startDistributed, startEmbedded } from '../kit/topology.ts';
 
-const CREATE = 'mutation ($input: CreateUploadInput!) { createUpload(input: $input) { mediaId uploadUrl headers { name value } expiresAt } }';
+const CREATE =
+  'mutation ($input: CreateUploadInput!) { createUpload(input: $input) { mediaId uploadUrl headers { name value } expiresAt } }';
 const COMPLETE = 'mutation ($id: ID!) { completeUpload(mediaId: $id) { id status } }';
-const MEDIA = 'query ($id: ID!) { media(id: $id) { id kind status rejectionReason contentType size width height durationMs url thumbnailUrl } }';
+const MEDIA =
+  'query ($id: ID!) { media(id: $id) { id kind status rejectionReason contentType size width height durationMs url thumbnailUrl } }';
 
 /** The EICAR anti-virus test file: harmless, detected by every scanner by design. */
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
@@ -37,15 +39,33 @@ interface Sample {
 }
 
 async function samples(): Promise<Record<'png' | 'gif' | 'mp4' | 'pdf', Sample>> {
-  const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 200, g: 30, b: 60 } } }).png().toBuffer();
+  const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 200, g: 30, b: 60 } } })
+    .png()
+    .toBuffer();
   const frames = await Promise.all(
-    [0, 1, 2].map((i) => sharp({ create: { width: 120, height: 90, channels: 4, background: { r: 80 * i, g: 100, b: 200, alpha: 1 } } }).png().toBuffer()),
+    [0, 1, 2].map((i) =>
+      sharp({ create: { width: 120, height: 90, channels: 4, background: { r: 80 * i, g: 100, b: 200, alpha: 1 } } })
+        .png()
+        .toBuffer(),
+    ),
   );
-  const gif = await sharp(frames, { join: { animated: true } }).gif({ delay: 100 }).toBuffer();
+  const gif = await sharp(frames, { join: { animated: true } })
+    .gif({ delay: 100 })
+    .toBuffer();
   const dir = mkdtempSync(join(tmpdir(), 'media-e2e-'));
   try {
     const path = join(dir, 'clip.mp4');
-    await promisify(execFile)('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=duration=2:size=320x240:rate=10', '-pix_fmt', 'yuv420p', path]);
+    await promisify(execFile)('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=duration=2:size=320x240:rate=10',
+      '-pix_fmt',
+      'yuv420p',
+      path,
+    ]);
     const mp4 = readFileSync(path);
     return {
       png: { fileName: 'photo.png', contentType: 'image/png', body: png },
@@ -95,14 +115,23 @@ function mediaSuite(name: string, start: () => Promise<{ url: string; stop(): Pr
     after(() => stop?.());
 
     const createUpload = (user: TestUser, sample: Sample, purpose = 'MESSAGE_ATTACHMENT', size = sample.body.length) =>
-      gql(url, CREATE, { input: { fileName: sample.fileName, contentType: sample.contentType, size, purpose } }, user.token);
+      gql(
+        url,
+        CREATE,
+        { input: { fileName: sample.fileName, contentType: sample.contentType, size, purpose } },
+        user.token,
+      );
 
     /** The whole flow: ticket, PUT, complete, then waits for processing to finish. */
     const upload = async (user: TestUser, sample: Sample, purpose = 'MESSAGE_ATTACHMENT') => {
       const created = await createUpload(user, sample, purpose);
       assert.equal(created.errors, undefined, JSON.stringify(created.errors));
       const ticket = created.data!.createUpload;
-      const put = await fetch(ticket.uploadUrl, { method: 'PUT', headers: Object.fromEntries(ticket.headers.map((h: { name: string; value: string }) => [h.name, h.value])), body: new Uint8Array(sample.body) });
+      const put = await fetch(ticket.uploadUrl, {
+        method: 'PUT',
+        headers: Object.fromEntries(ticket.headers.map((h: { name: string; value: string }) => [h.name, h.value])),
+        body: new Uint8Array(sample.body),
+      });
       assert.ok(put.ok, `PUT answered ${put.status}: ${await put.text()}`);
       const completed = await gqlOk(url, COMPLETE, { id: ticket.mediaId }, user.token);
       assert.ok(['PROCESSING', 'READY', 'REJECTED'].includes(completed.completeUpload.status));
@@ -121,7 +150,11 @@ function mediaSuite(name: string, start: () => Promise<{ url: string; stop(): Pr
 
     const download = async (signed: string) => {
       const response = await fetch(signed);
-      return { status: response.status, type: response.headers.get('content-type'), body: Buffer.from(await response.arrayBuffer()) };
+      return {
+        status: response.status,
+        type: response.headers.get('content-type'),
+        body: Buffer.from(await response.arrayBuffer()),
+      };
     };
 
     it('uploads, processes and serves an image, with its dimensions and a thumbnail', async () => {
@@ -142,7 +175,11 @@ function mediaSuite(name: string, start: () => Promise<{ url: string; stop(): Pr
       assert.deepEqual([gif.status, gif.kind, gif.width, gif.height], ['READY', 'GIF', 120, 90]);
       assert.ok(gif.thumbnailUrl);
       const video = await upload(ann, files.mp4);
-      assert.deepEqual([video.status, video.kind, video.width, video.height], ['READY', 'VIDEO', 320, 240], JSON.stringify(video));
+      assert.deepEqual(
+        [video.status, video.kind, video.width, video.height],
+        ['READY', 'VIDEO', 320, 240],
+        JSON.stringify(video),
+      );
       assert.ok(Math.abs(video.durationMs - 2000) <= 200, `duration ${video.durationMs}`);
       assert.equal((await download(video.thumbnailUrl)).status, 200, 'the poster is served');
       const pdf = await upload(ann, files.pdf);
@@ -153,7 +190,10 @@ function mediaSuite(name: string, start: () => Promise<{ url: string; stop(): Pr
     it('rejects an executable declared as an image, and the EICAR test file', async () => {
       const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(1024, 0x90)]);
       const renamed = await upload(ann, { fileName: 'cute-cat.png', contentType: 'image/png', body: elf });
-      assert.deepEqual([renamed.status, renamed.rejectionReason, renamed.url], ['REJECTED', 'SIGNATURE_MISMATCH', null]);
+      assert.deepEqual(
+        [renamed.status, renamed.rejectionReason, renamed.url],
+        ['REJECTED', 'SIGNATURE_MISMATCH', null],
+      );
       const eicar = await upload(ann, { fileName: 'readme.txt', contentType: 'text/plain', body: Buffer.from(EICAR) });
       assert.deepEqual([eicar.status, eicar.rejectionReason, eicar.url], ['REJECTED', 'INFECTED', null]);
     });
@@ -166,7 +206,9 @@ function mediaSuite(name: string, start: () => Promise<{ url: string; stop(): Pr
       const ticket = created.data!.createUpload;
       // The client sends the real bytes, with their real length, not the signed one.
       const headers = Object.fromEntries(
-        ticket.headers.filter((h: { name: string }) => h.name.toLowerCase() !== 'content-length').map((h: { name: string; value: string }) => [h.name, h.value]),
+        ticket.headers
+          .filter((h: { name: string }) => h.name.toLowerCase() !== 'content-length')
+          .map((h: { name: string; value: string }) => [h.name, h.value]),
       );
       const put = await fetch(ticket.uploadUrl, { method: 'PUT', headers, body: new Uint8Array(files.png.body) });
       assert.ok(put.status >= 400 && put.status < 500, `a larger PUT answered ${put.status}`);
@@ -179,10 +221,16 @@ function mediaSuite(name: string, start: () => Promise<{ url: string; stop(): Pr
       const chatId = await directChat(url, ann, bob);
       const photo = await upload(ann, files.png);
       const SEND = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id media { id } } }';
-      const sent = await gqlOk(url, SEND, { input: { chatId, text: '', clientMessageId: `photo-${Date.now()}`, mediaIds: [photo.id] } }, ann.token);
+      const sent = await gqlOk(
+        url,
+        SEND,
+        { input: { chatId, text: '', clientMessageId: `photo-${Date.now()}`, mediaIds: [photo.id] } },
+        ann.token,
+      );
       assert.deepEqual(sent.sendMessage.media, [{ id: photo.id }]);
 
-      const HISTORY = 'query ($chatId: ID!) { messages(chatId: $chatId, first: 5) { edges { node { id text media { id kind width url thumbnailUrl } } } } }';
+      const HISTORY =
+        'query ($chatId: ID!) { messages(chatId: $chatId, first: 5) { edges { node { id text media { id kind width url thumbnailUrl } } } } }';
       const deadline = Date.now() + 15_000;
       let seen: any;
       while (!seen && Date.now() < deadline) {
@@ -201,7 +249,12 @@ function mediaSuite(name: string, start: () => Promise<{ url: string; stop(): Pr
       const pending = (await createUpload(ann, files.png)).data!.createUpload.mediaId;
       const bobsPhoto = await upload(bob, files.png);
       for (const mediaIds of [[pending], [bobsPhoto.id], ['123456789']]) {
-        const refused = await gql(url, SEND, { input: { chatId, text: 'look', clientMessageId: `bad-${mediaIds[0]}`, mediaIds } }, ann.token);
+        const refused = await gql(
+          url,
+          SEND,
+          { input: { chatId, text: 'look', clientMessageId: `bad-${mediaIds[0]}`, mediaIds } },
+          ann.token,
+        );
         assert.equal(refused.errors?.[0]?.extensions?.reason, 'MEDIA_NOT_READY', JSON.stringify(refused));
       }
     });
@@ -210,21 +263,37 @@ function mediaSuite(name: string, start: () => Promise<{ url: string; stop(): Pr
       const picture = await upload(ann, files.png, 'AVATAR');
       const SET = 'mutation ($id: ID) { setAvatar(mediaId: $id) { id avatar { id } } }';
       assert.deepEqual((await gqlOk(url, SET, { id: picture.id }, ann.token)).setAvatar.avatar, { id: picture.id });
-      const seen = await gqlOk(url, 'query ($id: ID!) { user(id: $id) { avatar { status width url thumbnailUrl } } }', { id: ann.id }, bob.token);
+      const seen = await gqlOk(
+        url,
+        'query ($id: ID!) { user(id: $id) { avatar { status width url thumbnailUrl } } }',
+        { id: ann.id },
+        bob.token,
+      );
       assert.equal(seen.user.avatar.width, 640);
       const small = await sharp((await download(seen.user.avatar.thumbnailUrl)).body).metadata();
       assert.ok((small.width ?? 0) <= 320);
       const attachment = await upload(ann, files.png);
-      assert.equal((await gql(url, SET, { id: attachment.id }, ann.token)).errors?.[0]?.extensions?.reason, 'MEDIA_NOT_READY');
+      assert.equal(
+        (await gql(url, SET, { id: attachment.id }, ann.token)).errors?.[0]?.extensions?.reason,
+        'MEDIA_NOT_READY',
+      );
       assert.equal((await gqlOk(url, SET, { id: null }, ann.token)).setAvatar.avatar, null);
     });
 
     it('reports status changes to the uploader by subscription', async () => {
       const client = wsClient(url, ann.token);
       const created = (await createUpload(ann, files.gif)).data!.createUpload;
-      const subscription = new Subscription(client, 'subscription ($id: ID) { mediaStatusChanged(mediaId: $id) { id status kind } }', { id: created.mediaId });
+      const subscription = new Subscription(
+        client,
+        'subscription ($id: ID) { mediaStatusChanged(mediaId: $id) { id status kind } }',
+        { id: created.mediaId },
+      );
       await new Promise((resolve) => setTimeout(resolve, 300));
-      const put = await fetch(created.uploadUrl, { method: 'PUT', headers: Object.fromEntries(created.headers.map((h: { name: string; value: string }) => [h.name, h.value])), body: new Uint8Array(files.gif.body) });
+      const put = await fetch(created.uploadUrl, {
+        method: 'PUT',
+        headers: Object.fromEntries(created.headers.map((h: { name: string; value: string }) => [h.name, h.value])),
+        body: new Uint8Array(files.gif.body),
+      });
       assert.ok(put.ok);
       await gqlOk(url, COMPLETE, { id: created.mediaId }, ann.token);
       const event = await subscription.waitForMatch((e: any) => e.data?.mediaStatusChanged.status === 'READY', 30_000);
@@ -239,7 +308,11 @@ function mediaSuite(name: string, start: () => Promise<{ url: string; stop(): Pr
       await new Promise((resolve) => setTimeout(resolve, (URL_TTL_SECONDS + 1.5) * 1000));
       const late = await download(media.url);
       assert.ok(late.status === 403 || late.status === 410, `an expired URL answered ${late.status}`);
-      assert.equal((await download((await gqlOk(url, MEDIA, { id: media.id }, ann.token)).media.url)).status, 200, 'a fresh URL works');
+      assert.equal(
+        (await download((await gqlOk(url, MEDIA, { id: media.id }, ann.token)).media.url)).status,
+        200,
+        'a fresh URL works',
+      );
     });
 
     it('refuses a tampered or foreign download URL, and shows media to whom it may only', async () => {
@@ -262,7 +335,10 @@ function mediaSuite(name: string, start: () => Promise<{ url: string; stop(): Pr
 
 mediaSuite('media on local disk (embedded: the gateway serves signed URLs)', async () => {
   const clamd = await startClamd();
-  const embedded = await startEmbedded({ CLAMD_ADDRESS: `${clamd.host}:${clamd.port}`, MEDIA_URL_TTL_SECONDS: String(URL_TTL_SECONDS) });
+  const embedded = await startEmbedded({
+    CLAMD_ADDRESS: `${clamd.host}:${clamd.port}`,
+    MEDIA_URL_TTL_SECONDS: String(URL_TTL_SECONDS),
+  });
   return {
     url: embedded.url,
     stop: async () => {

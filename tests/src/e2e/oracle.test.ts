@@ -30,7 +30,11 @@ interface Answer {
 async function post(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, body: (await response.json()) as Answer['body'] };
@@ -75,33 +79,91 @@ describe('IDs the viewer may not see answer as IDs that do not exist', () => {
       bob.token,
     );
     foreign.media = ticket.createUpload.mediaId;
-    foreign.session = (await gqlOk<{ sessions: { id: string }[] }>(url, '{ sessions { id } }', {}, bob.token)).sessions[0]!.id;
+    foreign.session = (
+      await gqlOk<{ sessions: { id: string }[] }>(url, '{ sessions { id } }', {}, bob.token)
+    ).sessions[0]!.id;
   });
   after(() => gateway?.stop());
 
   /** Each root field taking an ID, with its variables for an ID (the chat's, a message's, …). */
-  const CASES: { name: string; query: string; variables: (id: { chat: string; message: string; media: string; session: string }) => Record<string, unknown> }[] = [
+  const CASES: {
+    name: string;
+    query: string;
+    variables: (id: { chat: string; message: string; media: string; session: string }) => Record<string, unknown>;
+  }[] = [
     { name: 'chat', query: 'query ($c: ID!) { chat(id: $c) { id title } }', variables: (id) => ({ c: id.chat }) },
-    { name: 'messages', query: 'query ($c: ID!) { messages(chatId: $c) { edges { node { id } } } }', variables: (id) => ({ c: id.chat }) },
+    {
+      name: 'messages',
+      query: 'query ($c: ID!) { messages(chatId: $c) { edges { node { id } } } }',
+      variables: (id) => ({ c: id.chat }),
+    },
     {
       name: 'sendMessage',
       query: 'mutation ($i: SendMessageInput!) { sendMessage(input: $i) { id } }',
       variables: (id) => ({ i: { chatId: id.chat, text: 'hi', clientMessageId: 'oracle-1' } }),
     },
-    { name: 'setTyping', query: 'mutation ($c: ID!) { setTyping(chatId: $c, typing: true) }', variables: (id) => ({ c: id.chat }) },
-    { name: 'markDelivered', query: 'mutation ($c: ID!, $m: ID!) { markDelivered(chatId: $c, upToMessageId: $m) { deliveredAt } }', variables: (id) => ({ c: id.chat, m: id.message }) },
-    { name: 'markSeen', query: 'mutation ($c: ID!, $m: ID!) { markSeen(chatId: $c, upToMessageId: $m) { seenAt } }', variables: (id) => ({ c: id.chat, m: id.message }) },
-    { name: 'editMessage', query: 'mutation ($m: ID!) { editMessage(id: $m, text: "mine now") { id } }', variables: (id) => ({ m: id.message }) },
-    { name: 'deleteMessage', query: 'mutation ($m: ID!) { deleteMessage(id: $m, forEveryone: true) { id } }', variables: (id) => ({ m: id.message }) },
-    { name: 'deleteMessage for oneself', query: 'mutation ($m: ID!) { deleteMessage(id: $m) { id } }', variables: (id) => ({ m: id.message }) },
-    { name: 'reactToMessage', query: 'mutation ($m: ID!) { reactToMessage(messageId: $m, emoji: "👍") { id } }', variables: (id) => ({ m: id.message }) },
-    { name: 'unreactToMessage', query: 'mutation ($m: ID!) { unreactToMessage(messageId: $m, emoji: "👍") { id } }', variables: (id) => ({ m: id.message }) },
-    { name: 'addChatMembers', query: 'mutation ($c: ID!, $u: [ID!]!) { addChatMembers(chatId: $c, userIds: $u) { id } }', variables: (id) => ({ c: id.chat, u: [] }) },
-    { name: 'renameChat', query: 'mutation ($c: ID!) { renameChat(chatId: $c, title: "Mine") { id } }', variables: (id) => ({ c: id.chat }) },
+    {
+      name: 'setTyping',
+      query: 'mutation ($c: ID!) { setTyping(chatId: $c, typing: true) }',
+      variables: (id) => ({ c: id.chat }),
+    },
+    {
+      name: 'markDelivered',
+      query: 'mutation ($c: ID!, $m: ID!) { markDelivered(chatId: $c, upToMessageId: $m) { deliveredAt } }',
+      variables: (id) => ({ c: id.chat, m: id.message }),
+    },
+    {
+      name: 'markSeen',
+      query: 'mutation ($c: ID!, $m: ID!) { markSeen(chatId: $c, upToMessageId: $m) { seenAt } }',
+      variables: (id) => ({ c: id.chat, m: id.message }),
+    },
+    {
+      name: 'editMessage',
+      query: 'mutation ($m: ID!) { editMessage(id: $m, text: "mine now") { id } }',
+      variables: (id) => ({ m: id.message }),
+    },
+    {
+      name: 'deleteMessage',
+      query: 'mutation ($m: ID!) { deleteMessage(id: $m, forEveryone: true) { id } }',
+      variables: (id) => ({ m: id.message }),
+    },
+    {
+      name: 'deleteMessage for oneself',
+      query: 'mutation ($m: ID!) { deleteMessage(id: $m) { id } }',
+      variables: (id) => ({ m: id.message }),
+    },
+    {
+      name: 'reactToMessage',
+      query: 'mutation ($m: ID!) { reactToMessage(messageId: $m, emoji: "👍") { id } }',
+      variables: (id) => ({ m: id.message }),
+    },
+    {
+      name: 'unreactToMessage',
+      query: 'mutation ($m: ID!) { unreactToMessage(messageId: $m, emoji: "👍") { id } }',
+      variables: (id) => ({ m: id.message }),
+    },
+    {
+      name: 'addChatMembers',
+      query: 'mutation ($c: ID!, $u: [ID!]!) { addChatMembers(chatId: $c, userIds: $u) { id } }',
+      variables: (id) => ({ c: id.chat, u: [] }),
+    },
+    {
+      name: 'renameChat',
+      query: 'mutation ($c: ID!) { renameChat(chatId: $c, title: "Mine") { id } }',
+      variables: (id) => ({ c: id.chat }),
+    },
     { name: 'leaveChat', query: 'mutation ($c: ID!) { leaveChat(chatId: $c) }', variables: (id) => ({ c: id.chat }) },
     { name: 'media', query: 'query ($m: ID!) { media(id: $m) { id } }', variables: (id) => ({ m: id.media }) },
-    { name: 'completeUpload', query: 'mutation ($m: ID!) { completeUpload(mediaId: $m) { id } }', variables: (id) => ({ m: id.media }) },
-    { name: 'setAvatar', query: 'mutation ($m: ID) { setAvatar(mediaId: $m) { id } }', variables: (id) => ({ m: id.media }) },
+    {
+      name: 'completeUpload',
+      query: 'mutation ($m: ID!) { completeUpload(mediaId: $m) { id } }',
+      variables: (id) => ({ m: id.media }),
+    },
+    {
+      name: 'setAvatar',
+      query: 'mutation ($m: ID) { setAvatar(mediaId: $m) { id } }',
+      variables: (id) => ({ m: id.media }),
+    },
     { name: 'endSession', query: 'mutation ($s: ID!) { endSession(id: $s) }', variables: (id) => ({ s: id.session }) },
   ];
   const UNKNOWN = { chat: UNKNOWN_CHAT, message: UNKNOWN_MESSAGE, media: UNKNOWN_MEDIA, session: UNKNOWN_SESSION };
@@ -142,12 +204,27 @@ describe('a production gateway gives no hints', () => {
     { name: 'a field', query: '{ me { usernam } }' },
     { name: 'a root field', query: '{ chat(id: "1") { id } chatz { edges { cursor } } }' },
     { name: 'an argument', query: '{ chats(frist: 1) { edges { cursor } } }' },
-    { name: 'a type in a variable definition', query: 'mutation ($i: LoginInpt!) { login(input: $i) { accessToken } }', variables: { i: {} } },
+    {
+      name: 'a type in a variable definition',
+      query: 'mutation ($i: LoginInpt!) { login(input: $i) { accessToken } }',
+      variables: { i: {} },
+    },
     { name: 'a type in a fragment', query: '{ me { ... on Usr { id } } }' },
     { name: 'an enum value in the document', query: 'mutation { setPresence(status: ONLNE) { id } }' },
-    { name: 'an enum value in the variables', query: 'mutation ($s: PresenceStatus!) { setPresence(status: $s) { id } }', variables: { s: 'ONLNE' } },
-    { name: 'an input field in the document', query: 'mutation { login(input: { usernam: "a", password: "b" }) { accessToken } }' },
-    { name: 'an input field in the variables', query: 'mutation ($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { usernam: 'a', password: 'b' } } },
+    {
+      name: 'an enum value in the variables',
+      query: 'mutation ($s: PresenceStatus!) { setPresence(status: $s) { id } }',
+      variables: { s: 'ONLNE' },
+    },
+    {
+      name: 'an input field in the document',
+      query: 'mutation { login(input: { usernam: "a", password: "b" }) { accessToken } }',
+    },
+    {
+      name: 'an input field in the variables',
+      query: 'mutation ($i: LoginInput!) { login(input: $i) { accessToken } }',
+      variables: { i: { usernam: 'a', password: 'b' } },
+    },
   ];
 
   for (const { name, query, variables } of MISSPELT) {

@@ -49,7 +49,9 @@ function sampleValue(type: GraphQLInputType): unknown {
   if (isListType(type)) return [sampleValue(type.ofType)];
   if (isEnumType(type)) return type.getValues()[0]?.name;
   if (isInputObjectType(type)) {
-    const required = Object.values(type.getFields()).filter((field) => isNonNullType(field.type) && field.defaultValue === undefined);
+    const required = Object.values(type.getFields()).filter(
+      (field) => isNonNullType(field.type) && field.defaultValue === undefined,
+    );
     return Object.fromEntries(required.map((field) => [field.name, sampleValue(field.type)]));
   }
   if (isScalarType(type)) {
@@ -78,11 +80,21 @@ function probeOf(root: Root, field: GraphQLField<unknown, unknown>): Probe {
   const args = required.map((arg) => `${arg.name}: $${arg.name}`).join(', ');
   const selection = isLeafType(getNamedType(field.type)) ? '' : ' { __typename }';
   const query = `${root.toLowerCase()} Probe${definitions ? `(${definitions})` : ''} { ${field.name}${args ? `(${args})` : ''}${selection} }`;
-  return { name: `${root}.${field.name}`, root, field: field.name, query, variables: Object.fromEntries(required.map((arg) => [arg.name, sampleValue(arg.type)])) };
+  return {
+    name: `${root}.${field.name}`,
+    root,
+    field: field.name,
+    query,
+    variables: Object.fromEntries(required.map((arg) => [arg.name, sampleValue(arg.type)])),
+  };
 }
 
 function rootFields(schema: GraphQLSchema): Probe[] {
-  const types = { Query: schema.getQueryType(), Mutation: schema.getMutationType(), Subscription: schema.getSubscriptionType() };
+  const types = {
+    Query: schema.getQueryType(),
+    Mutation: schema.getMutationType(),
+    Subscription: schema.getSubscriptionType(),
+  };
   return ROOTS.flatMap((root) => Object.values(types[root]?.getFields() ?? {}).map((field) => probeOf(root, field)));
 }
 
@@ -99,7 +111,12 @@ function supergraphRootFields(): string[] {
 }
 
 /** The first answer to a subscription over graphql-ws: its first event, or the error it ended with. */
-async function firstAnswer(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<GraphQLResponse> {
+async function firstAnswer(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  token?: string,
+): Promise<GraphQLResponse> {
   const client = wsClient(url, token);
   try {
     return await new Promise<GraphQLResponse>((resolve) => {
@@ -133,12 +150,18 @@ describe('permissions through the gateway (embedded)', () => {
   let chatId: string;
 
   const send = (probe: Probe, token?: string) =>
-    probe.root === 'Subscription' ? firstAnswer(embedded.url, probe.query, probe.variables, token) : gql(embedded.url, probe.query, probe.variables, token);
+    probe.root === 'Subscription'
+      ? firstAnswer(embedded.url, probe.query, probe.variables, token)
+      : gql(embedded.url, probe.query, probe.variables, token);
 
   before(async () => {
     embedded = await startEmbedded();
     schema = buildClientSchema(await gqlOk<IntrospectionQuery>(embedded.url, getIntrospectionQuery()));
-    [ann, bob, eve] = await Promise.all([registerUser(embedded.url, 'ann'), registerUser(embedded.url, 'bob'), registerUser(embedded.url, 'eve')]);
+    [ann, bob, eve] = await Promise.all([
+      registerUser(embedded.url, 'ann'),
+      registerUser(embedded.url, 'bob'),
+      registerUser(embedded.url, 'eve'),
+    ]);
     chatId = await directChat(embedded.url, ann, bob);
   });
   after(() => embedded?.stop());
@@ -157,26 +180,46 @@ describe('permissions through the gateway (embedded)', () => {
       const response = await send(probe);
       const codes = (response.errors ?? []).map((error) => error.extensions?.code);
       const data = (response.data ?? null) as Record<string, unknown> | null;
-      const refused = codes.length > 0 && codes.every((code) => code === 'UNAUTHENTICATED') && (data === null || data[probe.field] == null);
-      if (!refused) wrong.push(`${probe.name}: ${JSON.stringify(response)}\n  ${probe.query} ${JSON.stringify(probe.variables)}`);
+      const refused =
+        codes.length > 0 &&
+        codes.every((code) => code === 'UNAUTHENTICATED') &&
+        (data === null || data[probe.field] == null);
+      if (!refused)
+        wrong.push(`${probe.name}: ${JSON.stringify(response)}\n  ${probe.query} ${JSON.stringify(probe.variables)}`);
     }
     assert.deepEqual(wrong, []);
   });
 
   it('lets an anonymous caller register, log in and refresh its tokens', async () => {
-    const input = { username: `perm_${process.pid}_${Date.now().toString(36)}`.slice(0, 32), password: 'correct horse battery', displayName: 'Anonymous no more' };
-    const registered = await gql<any>(embedded.url, 'mutation ($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { username } } }', { input });
+    const input = {
+      username: `perm_${process.pid}_${Date.now().toString(36)}`.slice(0, 32),
+      password: 'correct horse battery',
+      displayName: 'Anonymous no more',
+    };
+    const registered = await gql<any>(
+      embedded.url,
+      'mutation ($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { username } } }',
+      { input },
+    );
     assert.equal(registered.errors, undefined, JSON.stringify(registered.errors));
     assert.equal(registered.data.register.user.username, input.username.toLowerCase());
 
-    const loggedIn = await gql<any>(embedded.url, 'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }', {
-      input: { username: input.username, password: input.password },
-    });
+    const loggedIn = await gql<any>(
+      embedded.url,
+      'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }',
+      {
+        input: { username: input.username, password: input.password },
+      },
+    );
     assert.equal(loggedIn.errors, undefined, JSON.stringify(loggedIn.errors));
 
-    const refreshed = await gql<any>(embedded.url, 'mutation ($token: String!) { refreshToken(refreshToken: $token) { accessToken refreshToken } }', {
-      token: registered.data.register.refreshToken,
-    });
+    const refreshed = await gql<any>(
+      embedded.url,
+      'mutation ($token: String!) { refreshToken(refreshToken: $token) { accessToken refreshToken } }',
+      {
+        token: registered.data.register.refreshToken,
+      },
+    );
     assert.equal(refreshed.errors, undefined, JSON.stringify(refreshed.errors));
     assert.notEqual(refreshed.data.refreshToken.refreshToken, registered.data.register.refreshToken);
     const me = await gqlOk<any>(embedded.url, '{ me { username } }', {}, refreshed.data.refreshToken.accessToken);
@@ -186,17 +229,37 @@ describe('permissions through the gateway (embedded)', () => {
   it('refuses a logged-in non-member on member-only fields with NOT_FOUND, as an unknown chat', async () => {
     const chat = await gql(embedded.url, 'query ($id: ID!) { chat(id: $id) { id } }', { id: chatId }, eve.token);
     assert.deepEqual([codeOf(chat), chat.data?.chat ?? null], ['NOT_FOUND', null]);
-    const history = await gql(embedded.url, 'query ($chatId: ID!) { messages(chatId: $chatId) { edges { cursor } } }', { chatId }, eve.token);
+    const history = await gql(
+      embedded.url,
+      'query ($chatId: ID!) { messages(chatId: $chatId) { edges { cursor } } }',
+      { chatId },
+      eve.token,
+    );
     assert.deepEqual([codeOf(history), history.data ?? null], ['NOT_FOUND', null]);
-    const typing = await gql(embedded.url, 'mutation ($chatId: ID!) { setTyping(chatId: $chatId, typing: true) }', { chatId }, eve.token);
+    const typing = await gql(
+      embedded.url,
+      'mutation ($chatId: ID!) { setTyping(chatId: $chatId, typing: true) }',
+      { chatId },
+      eve.token,
+    );
     assert.equal(codeOf(typing), 'NOT_FOUND');
-    const events = await firstAnswer(embedded.url, 'subscription ($chatId: ID) { chatEvents(chatId: $chatId) { __typename } }', { chatId }, eve.token);
+    const events = await firstAnswer(
+      embedded.url,
+      'subscription ($chatId: ID) { chatEvents(chatId: $chatId) { __typename } }',
+      { chatId },
+      eve.token,
+    );
     assert.equal(codeOf(events), 'NOT_FOUND', JSON.stringify(events));
 
     const unknown = await gql(embedded.url, 'query { chat(id: "123456789") { id } }', {}, eve.token);
     assert.equal(codeOf(unknown), 'NOT_FOUND');
 
-    const member = await gqlOk<any>(embedded.url, 'query ($id: ID!) { chat(id: $id) { id } messages(chatId: $id) { edges { cursor } } }', { id: chatId }, ann.token);
+    const member = await gqlOk<any>(
+      embedded.url,
+      'query ($id: ID!) { chat(id: $id) { id } messages(chatId: $id) { edges { cursor } } }',
+      { id: chatId },
+      ann.token,
+    );
     assert.equal(member.chat.id, chatId, 'open to a member');
   });
 });

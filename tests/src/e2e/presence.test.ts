@@ -41,20 +41,25 @@ interface Changed {
   presenceChanged: { id: string; username: string; presence: PresenceData };
 }
 
-const PRESENCE_CHANGED = 'subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { id username presence { status lastSeenAt } } }';
-const HEARTBEAT = 'mutation ($d: String!, $a: Boolean) { presenceHeartbeat(deviceId: $d, active: $a) { status lastSeenAt } }';
+const PRESENCE_CHANGED =
+  'subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { id username presence { status lastSeenAt } } }';
+const HEARTBEAT =
+  'mutation ($d: String!, $a: Boolean) { presenceHeartbeat(deviceId: $d, active: $a) { status lastSeenAt } }';
 const SIGN_OFF = 'mutation ($d: String!) { presenceSignOff(deviceId: $d) { status lastSeenAt } }';
-const SET_PRESENCE = 'mutation ($s: PresenceStatus!, $d: String) { setPresence(status: $s, deviceId: $d) { id presence { status lastSeenAt } } }';
+const SET_PRESENCE =
+  'mutation ($s: PresenceStatus!, $d: String) { setPresence(status: $s, deviceId: $d) { id presence { status lastSeenAt } } }';
 const USER_PRESENCE = 'query ($id: ID!) { user(id: $id) { id presence { status lastSeenAt } } }';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const heartbeat = async (url: string, user: TestUser, deviceId: string, active?: boolean): Promise<PresenceData> =>
-  (await gqlOk<{ presenceHeartbeat: PresenceData }>(url, HEARTBEAT, { d: deviceId, a: active }, user.token)).presenceHeartbeat;
+  (await gqlOk<{ presenceHeartbeat: PresenceData }>(url, HEARTBEAT, { d: deviceId, a: active }, user.token))
+    .presenceHeartbeat;
 const signOff = async (url: string, user: TestUser, deviceId: string): Promise<PresenceData> =>
   (await gqlOk<{ presenceSignOff: PresenceData }>(url, SIGN_OFF, { d: deviceId }, user.token)).presenceSignOff;
 const setPresence = async (url: string, user: TestUser, status: string, deviceId?: string): Promise<PresenceData> =>
-  (await gqlOk<{ setPresence: { presence: PresenceData } }>(url, SET_PRESENCE, { s: status, d: deviceId }, user.token)).setPresence.presence;
+  (await gqlOk<{ setPresence: { presence: PresenceData } }>(url, SET_PRESENCE, { s: status, d: deviceId }, user.token))
+    .setPresence.presence;
 const presenceOf = async (url: string, of: TestUser, viewer: TestUser): Promise<PresenceData> =>
   (await gqlOk<{ user: { presence: PresenceData } }>(url, USER_PRESENCE, { id: of.id }, viewer.token)).user.presence;
 
@@ -139,7 +144,9 @@ async function untilLive(url: string, user: TestUser, ...watches: Watch[]): Prom
       for (const watch of watches) {
         await watch.subscription.waitForMatch((event) => {
           const change = event.data?.presenceChanged;
-          return change?.id === user.id && change.presence.status === 'OFFLINE' && change.presence.lastSeenAt === lastSeenAt;
+          return (
+            change?.id === user.id && change.presence.status === 'OFFLINE' && change.presence.lastSeenAt === lastSeenAt
+          );
         }, ms);
       }
     },
@@ -156,7 +163,10 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
 
     /** Two users who share a direct chat. */
     const pair = async () => {
-      const [ann, bob] = await Promise.all([registerUser(topology.actUrl, 'ann'), registerUser(topology.actUrl, 'bob')]);
+      const [ann, bob] = await Promise.all([
+        registerUser(topology.actUrl, 'ann'),
+        registerUser(topology.actUrl, 'bob'),
+      ]);
       await directChat(topology.actUrl, ann, bob);
       return { ann, bob };
     };
@@ -188,11 +198,19 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
         const last = await phone.stop();
         const offline = await watch.next(ann, 'OFFLINE', DEVICE_TIMEOUT_MS + SWEEP_MS + SLACK_MS + 5_000);
         const after = offline.at - Date.parse(last.lastSeenAt!);
-        t.diagnostic(`OFFLINE seen ${after} ms after the last heartbeat (bound: ${DEVICE_TIMEOUT_MS} + ${SWEEP_MS} ms)`);
-        assert.ok(after >= DEVICE_TIMEOUT_MS - 100, `OFFLINE ${after} ms after the last heartbeat: not before the device timeout`);
+        t.diagnostic(
+          `OFFLINE seen ${after} ms after the last heartbeat (bound: ${DEVICE_TIMEOUT_MS} + ${SWEEP_MS} ms)`,
+        );
+        assert.ok(
+          after >= DEVICE_TIMEOUT_MS - 100,
+          `OFFLINE ${after} ms after the last heartbeat: not before the device timeout`,
+        );
         assert.ok(after <= DEVICE_TIMEOUT_MS + SWEEP_MS + SLACK_MS, `OFFLINE ${after} ms after the last heartbeat`);
         assert.equal(offline.change.presence.lastSeenAt, last.lastSeenAt, 'lastSeenAt is the last heartbeat');
-        assert.deepEqual(await presenceOf(topology.watchUrl, ann, bob), { status: 'OFFLINE', lastSeenAt: last.lastSeenAt });
+        assert.deepEqual(await presenceOf(topology.watchUrl, ann, bob), {
+          status: 'OFFLINE',
+          lastSeenAt: last.lastSeenAt,
+        });
         await sleep(2 * SWEEP_MS);
         assert.deepEqual(watch.changes(ann), ['ONLINE', 'OFFLINE'], 'each change announced once');
       } finally {
@@ -212,7 +230,10 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
           const away = await watch.next(ann, 'AWAY', IDLE_MS + SWEEP_MS + SLACK_MS + 5_000);
           const idle = away.at - active;
           t.diagnostic(`AWAY seen ${idle} ms after the last activity (bound: ${IDLE_MS} + ${SWEEP_MS} ms)`);
-          assert.ok(idle >= IDLE_MS - 100 && idle <= IDLE_MS + SWEEP_MS + SLACK_MS, `AWAY after ${idle} ms without activity`);
+          assert.ok(
+            idle >= IDLE_MS - 100 && idle <= IDLE_MS + SWEEP_MS + SLACK_MS,
+            `AWAY after ${idle} ms without activity`,
+          );
           assert.equal((await presenceOf(topology.actUrl, ann, bob)).status, 'AWAY');
           assert.equal((await heartbeat(topology.actUrl, ann, 'desk', true)).status, 'ONLINE');
           await watch.next(ann, 'ONLINE');
@@ -250,7 +271,8 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
         }
         await signOff(topology.actUrl, ann, 'phone');
         await Promise.all([partner.next(ann, 'OFFLINE'), own.next(ann, 'OFFLINE')]);
-        for (const watch of [partner, own]) assert.deepEqual(watch.changes(ann), ['BUSY', 'OFFLINE', 'ONLINE', 'OFFLINE']);
+        for (const watch of [partner, own])
+          assert.deepEqual(watch.changes(ann), ['BUSY', 'OFFLINE', 'ONLINE', 'OFFLINE']);
       } finally {
         await Promise.all([partner.close(), own.close()]);
       }
@@ -263,7 +285,10 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
         await untilLive(topology.actUrl, ann, watch);
         const devices = ['d1', 'd2', 'd3', 'd4', 'd5', 'd6'];
         const beats = await Promise.all(
-          devices.flatMap((deviceId) => [heartbeat(topology.actUrl, ann, deviceId, true), heartbeat(topology.watchUrl, ann, deviceId, true)]),
+          devices.flatMap((deviceId) => [
+            heartbeat(topology.actUrl, ann, deviceId, true),
+            heartbeat(topology.watchUrl, ann, deviceId, true),
+          ]),
         );
         assert.ok(beats.every((beat) => beat.status === 'ONLINE'));
         await watch.next(ann, 'ONLINE');
@@ -276,7 +301,9 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
     });
 
     it('stops announcing a user to someone who no longer shares a chat with them, without resubscribing', async () => {
-      const [ann, bob, carl] = await Promise.all(['ann', 'bob', 'carl'].map((name) => registerUser(topology.actUrl, name)));
+      const [ann, bob, carl] = await Promise.all(
+        ['ann', 'bob', 'carl'].map((name) => registerUser(topology.actUrl, name)),
+      );
       // Open to groups rather than connected: a connection would let Carl see Ann after leaving too.
       await openToGroups(topology.actUrl, carl!);
       const group = (
@@ -291,11 +318,16 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
       const watch = new Watch(topology.watchUrl, carl!); // everyone Carl shares a chat with: Ann and Bob
       try {
         await untilLive(topology.actUrl, ann!, watch);
-        await gqlOk(topology.actUrl, 'mutation ($chatId: ID!) { leaveChat(chatId: $chatId) }', { chatId: group }, carl!.token);
+        await gqlOk(
+          topology.actUrl,
+          'mutation ($chatId: ID!) { leaveChat(chatId: $chatId) }',
+          { chatId: group },
+          carl!.token,
+        );
         await setPresence(topology.actUrl, ann!, 'BUSY', 'laptop');
         await setPresence(topology.actUrl, bob!, 'BUSY', 'phone');
         await watch.next(bob!, 'BUSY');
-        assert.deepEqual(watch.changes(ann!), [], 'Ann\'s change, made before Bob\'s, was not shown to Carl');
+        assert.deepEqual(watch.changes(ann!), [], "Ann's change, made before Bob's, was not shown to Carl");
       } finally {
         await watch.close();
       }
@@ -303,7 +335,12 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
 
     it('refuses strangers, malformed device IDs and anonymous callers, and changes nothing', async () => {
       const { ann, bob } = await pair();
-      const stranger = await gql<{ user: { id: string; presence: PresenceData | null } }>(topology.actUrl, USER_PRESENCE, { id: ann.id }, eve.token);
+      const stranger = await gql<{ user: { id: string; presence: PresenceData | null } }>(
+        topology.actUrl,
+        USER_PRESENCE,
+        { id: ann.id },
+        eve.token,
+      );
       assert.deepEqual(stranger.data, { user: { id: ann.id, presence: null } });
       assert.equal(stranger.errors?.[0]?.extensions?.code, 'FORBIDDEN');
       assert.deepEqual(stranger.errors?.[0]?.path, ['user', 'presence']);
@@ -329,7 +366,11 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
           [SET_PRESENCE, { s: 'BUSY', d: deviceId }],
         ] as const) {
           const result = await gql(topology.actUrl, query, variables, ann.token);
-          assert.equal(result.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `${JSON.stringify(deviceId)}: ${JSON.stringify(result.errors)}`);
+          assert.equal(
+            result.errors?.[0]?.extensions?.code,
+            'BAD_USER_INPUT',
+            `${JSON.stringify(deviceId)}: ${JSON.stringify(result.errors)}`,
+          );
         }
       }
       for (const [query, variables] of [
@@ -342,7 +383,11 @@ function presenceSuite(name: string, start: () => Promise<Topology>): void {
         assert.equal(result.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', query);
       }
 
-      assert.deepEqual(await presenceOf(topology.watchUrl, ann, bob), { status: 'OFFLINE', lastSeenAt: null }, 'ann never connected');
+      assert.deepEqual(
+        await presenceOf(topology.watchUrl, ann, bob),
+        { status: 'OFFLINE', lastSeenAt: null },
+        'ann never connected',
+      );
       assert.deepEqual(await presenceOf(topology.watchUrl, eve, eve), { status: 'OFFLINE', lastSeenAt: null });
     });
   });
@@ -359,8 +404,11 @@ describe('presence end to end', { concurrency: true }, () => {
     };
   });
 
-  presenceSuite('presence on Postgres + Redis: act via gateway A (in-process subgraphs), watch via gateway B (subgraph processes)', async () => {
-    const topology = await startDistributed({ env: TIMING });
-    return { actUrl: topology.gatewayA.url, watchUrl: topology.gatewayB.url, stop: topology.stop };
-  });
+  presenceSuite(
+    'presence on Postgres + Redis: act via gateway A (in-process subgraphs), watch via gateway B (subgraph processes)',
+    async () => {
+      const topology = await startDistributed({ env: TIMING });
+      return { actUrl: topology.gatewayA.url, watchUrl: topology.gatewayB.url, stop: topology.stop };
+    },
+  );
 });

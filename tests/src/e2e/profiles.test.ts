@@ -21,7 +21,8 @@ const PROFILE = 'id username displayName createdAt email phone version';
 /** Searches per user per 10 s in these topologies (SEARCH_RATE_LIMIT). */
 const TEST_SEARCH_LIMIT = 8;
 const env = { SEARCH_RATE_LIMIT: String(TEST_SEARCH_LIMIT) };
-const codeOf = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => response.errors?.[0]?.extensions?.code;
+const codeOf = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] }) =>
+  response.errors?.[0]?.extensions?.code;
 
 function profileSuite(name: string, start: () => Promise<Gateways>): void {
   describe(name, () => {
@@ -37,28 +38,44 @@ function profileSuite(name: string, start: () => Promise<Gateways>): void {
 
     const me = async (user: TestUser) => (await gqlOk<any>(gateways.a, `{ me { ${PROFILE} } }`, {}, user.token)).me;
     const update = (user: TestUser, input: Record<string, unknown>, url = gateways.a) =>
-      gql<any>(url, `mutation ($input: UpdateProfileInput!) { updateProfile(input: $input) { ${PROFILE} } }`, { input }, user.token);
+      gql<any>(
+        url,
+        `mutation ($input: UpdateProfileInput!) { updateProfile(input: $input) { ${PROFILE} } }`,
+        { input },
+        user.token,
+      );
 
     it('shows the owner the full profile and everyone else the public one', async () => {
       const own = await me(ann);
-      assert.deepEqual({ ...own, createdAt: typeof own.createdAt }, {
-        id: ann.id,
-        username: ann.username,
-        displayName: ann.displayName,
-        createdAt: 'string',
-        email: null,
-        phone: null,
-        version: 1,
-      });
-      const seenByBob = (await gqlOk<any>(gateways.b, `query ($id: ID!) { user(id: $id) { ${PROFILE} } }`, { id: ann.id }, bob.token)).user;
-      assert.deepEqual([seenByBob.username, seenByBob.displayName, seenByBob.email, seenByBob.phone, seenByBob.version], [ann.username, ann.displayName, null, null, null]);
+      assert.deepEqual(
+        { ...own, createdAt: typeof own.createdAt },
+        {
+          id: ann.id,
+          username: ann.username,
+          displayName: ann.displayName,
+          createdAt: 'string',
+          email: null,
+          phone: null,
+          version: 1,
+        },
+      );
+      const seenByBob = (
+        await gqlOk<any>(gateways.b, `query ($id: ID!) { user(id: $id) { ${PROFILE} } }`, { id: ann.id }, bob.token)
+      ).user;
+      assert.deepEqual(
+        [seenByBob.username, seenByBob.displayName, seenByBob.email, seenByBob.phone, seenByBob.version],
+        [ann.username, ann.displayName, null, null, null],
+      );
     });
 
     it('updates with the current version, and refuses a stale one with CONFLICT, changing nothing', async () => {
       const { version } = await me(ann);
       const renamed = await update(ann, { version, displayName: '  Ann Smith ' });
       assert.equal(renamed.errors, undefined, JSON.stringify(renamed.errors));
-      assert.deepEqual([renamed.data.updateProfile.displayName, renamed.data.updateProfile.version], ['Ann Smith', version + 1]);
+      assert.deepEqual(
+        [renamed.data.updateProfile.displayName, renamed.data.updateProfile.version],
+        ['Ann Smith', version + 1],
+      );
 
       const stale = await update(ann, { version, displayName: 'Stale Ann' }, gateways.b);
       assert.equal(codeOf(stale), 'CONFLICT');
@@ -74,7 +91,9 @@ function profileSuite(name: string, start: () => Promise<Gateways>): void {
       const winner = results.find((result) => !result.errors)!.data.updateProfile.displayName;
       assert.deepEqual([(await me(ann)).displayName, (await me(ann)).version], [winner, current + 1]);
       // The public profile follows at once, on the other gateway too.
-      const seenByBob = (await gqlOk<any>(gateways.b, 'query ($id: ID!) { user(id: $id) { displayName } }', { id: ann.id }, bob.token)).user;
+      const seenByBob = (
+        await gqlOk<any>(gateways.b, 'query ($id: ID!) { user(id: $id) { displayName } }', { id: ann.id }, bob.token)
+      ).user;
       assert.equal(seenByBob.displayName, winner);
     });
 
@@ -91,13 +110,20 @@ function profileSuite(name: string, start: () => Promise<Gateways>): void {
       const taken = await update(ann, { version: before.version, username: bob.username.toUpperCase() });
       assert.equal(codeOf(taken), 'BAD_USER_INPUT');
       assert.equal(taken.errors?.[0]?.extensions?.reason, 'USERNAME_TAKEN');
-      assert.equal(codeOf(await gql(gateways.a, 'mutation { updateProfile(input: { version: 1, displayName: "x" }) { id } }')), 'UNAUTHENTICATED');
+      assert.equal(
+        codeOf(await gql(gateways.a, 'mutation { updateProfile(input: { version: 1, displayName: "x" }) { id } }')),
+        'UNAUTHENTICATED',
+      );
       assert.deepEqual(await me(ann), before);
 
       const newName = `ann_${Date.now().toString(36)}`;
       const changed = await update(ann, { version: before.version, username: newName.toUpperCase() });
       assert.equal(changed.data.updateProfile.username, newName, 'usernames are stored in lower case');
-      const login = await gql<any>(gateways.b, 'mutation ($input: LoginInput!) { login(input: $input) { user { id } } }', { input: { username: newName, password: ann.password } });
+      const login = await gql<any>(
+        gateways.b,
+        'mutation ($input: LoginInput!) { login(input: $input) { user { id } } }',
+        { input: { username: newName, password: ann.password } },
+      );
       assert.equal(login.data?.login.user.id, ann.id, 'the new username logs in');
     });
 
@@ -120,13 +146,27 @@ function profileSuite(name: string, start: () => Promise<Gateways>): void {
       assert.ok(middle.edges.length >= 5);
       const prefix = await search(tag.slice(0, 2), 100); // two letters: the start of usernames
       assert.ok(prefix.edges.every((edge: any) => edge.node.username.startsWith(tag.slice(0, 2))));
-      assert.equal(codeOf(await gql(gateways.a, 'query { users(search: "ann") { edges { cursor } } }')), 'UNAUTHENTICATED');
-      assert.equal(codeOf(await gql(gateways.a, 'query ($s: String) { users(search: $s) { edges { cursor } } }', { s: 'x'.repeat(65) }, bob.token)), 'BAD_USER_INPUT');
+      assert.equal(
+        codeOf(await gql(gateways.a, 'query { users(search: "ann") { edges { cursor } } }')),
+        'UNAUTHENTICATED',
+      );
+      assert.equal(
+        codeOf(
+          await gql(
+            gateways.a,
+            'query ($s: String) { users(search: $s) { edges { cursor } } }',
+            { s: 'x'.repeat(65) },
+            bob.token,
+          ),
+        ),
+        'BAD_USER_INPUT',
+      );
     });
 
     it('limits searches per user, across gateways, with a retry hint', async () => {
       const [searcher, other] = await Promise.all([registerUser(gateways.a, 'sam'), registerUser(gateways.a, 'otto')]);
-      const search = (user: TestUser, url: string) => gql<any>(url, '{ users(search: "abc", first: 1) { edges { cursor } } }', {}, user.token);
+      const search = (user: TestUser, url: string) =>
+        gql<any>(url, '{ users(search: "abc", first: 1) { edges { cursor } } }', {}, user.token);
       for (let n = 0; n < TEST_SEARCH_LIMIT; n++) {
         const answer = await search(searcher, n % 2 ? gateways.a : gateways.b);
         assert.equal(answer.errors, undefined, `search ${n + 1}: ${JSON.stringify(answer.errors)}`);
@@ -149,7 +189,10 @@ profileSuite('profiles on the embedded gateway', async () => {
   };
 });
 
-profileSuite('profiles on Postgres + Redis: gateway A (in-process subgraphs) and gateway B (subgraph processes)', async () => {
-  const topology = await startDistributed({ env });
-  return { a: topology.gatewayA.url, b: topology.gatewayB.url, stop: topology.stop };
-});
+profileSuite(
+  'profiles on Postgres + Redis: gateway A (in-process subgraphs) and gateway B (subgraph processes)',
+  async () => {
+    const topology = await startDistributed({ env });
+    return { a: topology.gatewayA.url, b: topology.gatewayB.url, stop: topology.stop };
+  },
+);

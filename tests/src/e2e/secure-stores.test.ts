@@ -33,9 +33,16 @@ describe('secure stores: Postgres with a password-protected role, Redis with a p
   let secrets: string[];
 
   before(async () => {
-    [postgres, redis] = await Promise.all([startSecurePostgres({ tls: true }), startRedis({ password: redisPassword, tls: true })]);
+    [postgres, redis] = await Promise.all([
+      startSecurePostgres({ tls: true }),
+      startRedis({ password: redisPassword, tls: true }),
+    ]);
     secrets = [new URL(postgres.url).password, new URL(postgres.adminUrl).password, redisPassword];
-    topology = await startDistributed({ databaseUrl: postgres.url, redisUrl: redis.url, env: { NODE_EXTRA_CA_CERTS: redis.caFile! } });
+    topology = await startDistributed({
+      databaseUrl: postgres.url,
+      redisUrl: redis.url,
+      env: { NODE_EXTRA_CA_CERTS: redis.caFile! },
+    });
   });
   after(async () => {
     await topology?.stop();
@@ -59,7 +66,13 @@ describe('secure stores: Postgres with a password-protected role, Redis with a p
     await assert.rejects(anonymous.connect(), /password/);
 
     const redisClient = (url: string) =>
-      new Redis(url, { tls: { ca: readFileSync(redis.caFile!) }, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      new Redis(url, {
+        tls: { ca: readFileSync(redis.caFile!) },
+        lazyConnect: true,
+        enableReadyCheck: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
     const open = redisClient(withPassword(redis.url, ''));
     try {
       await open.connect();
@@ -67,7 +80,11 @@ describe('secure stores: Postgres with a password-protected role, Redis with a p
     } finally {
       open.disconnect();
     }
-    const plaintextRedis = new Redis(redis.url.replace(/^rediss:/, 'redis:'), { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const plaintextRedis = new Redis(redis.url.replace(/^rediss:/, 'redis:'), {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     plaintextRedis.on('error', () => {});
     try {
       await assert.rejects(plaintextRedis.connect().then(() => plaintextRedis.ping()));
@@ -77,30 +94,47 @@ describe('secure stores: Postgres with a password-protected role, Redis with a p
   });
 
   it('runs the distributed topology on them: a message sent through gateway B reaches a subscriber on gateway A', async () => {
-    const [ann, bob] = await Promise.all([registerUser(topology.gatewayB.url, 'ann'), registerUser(topology.gatewayB.url, 'bob')]);
+    const [ann, bob] = await Promise.all([
+      registerUser(topology.gatewayB.url, 'ann'),
+      registerUser(topology.gatewayB.url, 'bob'),
+    ]);
     const chatId = await directChat(topology.gatewayB.url, ann, bob);
     const client = wsClient(topology.gatewayA.url, bob.token);
-    const subscription = new Subscription(client, 'subscription ($chatId: ID) { messageAdded(chatId: $chatId) { id text sender { displayName } } }', {
-      chatId,
-    });
+    const subscription = new Subscription(
+      client,
+      'subscription ($chatId: ID) { messageAdded(chatId: $chatId) { id text sender { displayName } } }',
+      {
+        chatId,
+      },
+    );
     try {
       // Live once a warm-up message arrives (never a sleep).
       let live = false;
       for (let n = 1; n <= 50 && !live; n++) {
         await sendText(topology.gatewayB.url, ann, chatId, `warm-up ${n}`);
-        live = await subscription.waitFor(1, 300).then(() => true, () => false);
+        live = await subscription.waitFor(1, 300).then(
+          () => true,
+          () => false,
+        );
       }
       assert.ok(live, 'the subscription never became live');
       const sent = await sendText(topology.gatewayB.url, ann, chatId, 'over secured stores', 'secure-1');
       const event = await subscription.waitForMatch((e: any) => e.data?.messageAdded.text === 'over secured stores');
       assert.equal(event.errors, undefined);
-      assert.deepEqual(event.data!.messageAdded, { id: sent.id, text: 'over secured stores', sender: { displayName: ann.displayName } });
+      assert.deepEqual(event.data!.messageAdded, {
+        id: sent.id,
+        text: 'over secured stores',
+        sender: { displayName: ann.displayName },
+      });
     } finally {
       subscription.stop();
       await client.dispose();
     }
     // Gateway A reports its stores with the passwords masked, and no process shows a password.
-    assert.match(topology.gatewayA.output(), /postgres postgresql:\/\/chat:\*\*\*@127\.0\.0\.1:\d+\/chat\?sslmode=verify-full/);
+    assert.match(
+      topology.gatewayA.output(),
+      /postgres postgresql:\/\/chat:\*\*\*@127\.0\.0\.1:\d+\/chat\?sslmode=verify-full/,
+    );
     assert.match(topology.gatewayA.output(), /redis pub\/sub rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+/);
     const outputs = [topology.gatewayA, topology.gatewayB].map((process) => process.output()).join('\n');
     for (const secret of secrets) assert.ok(!outputs.includes(secret), 'a password appears in the output');
@@ -108,10 +142,17 @@ describe('secure stores: Postgres with a password-protected role, Redis with a p
 
   it('refuses to start with a wrong Postgres password: exits with 78, naming Postgres, showing no password', async () => {
     const wrong = randomBytes(18).toString('base64url');
-    const { code, output } = await runToExit('gateway-wrong-postgres-password', 'gateway/src/main.ts', { ...topology.env, DATABASE_URL: withPassword(postgres.url, wrong) });
+    const { code, output } = await runToExit('gateway-wrong-postgres-password', 'gateway/src/main.ts', {
+      ...topology.env,
+      DATABASE_URL: withPassword(postgres.url, wrong),
+    });
     assert.equal(code, 78, output);
-    assert.match(output, /Postgres at postgresql:\/\/chat:\*\*\*@127\.0\.0\.1:\d+\/chat\?\S* refused the credentials in DATABASE_URL: password authentication failed for user "chat"/);
-    for (const secret of [...secrets, wrong]) assert.ok(!output.includes(secret), `a password appears in the output:\n${output}`);
+    assert.match(
+      output,
+      /Postgres at postgresql:\/\/chat:\*\*\*@127\.0\.0\.1:\d+\/chat\?\S* refused the credentials in DATABASE_URL: password authentication failed for user "chat"/,
+    );
+    for (const secret of [...secrets, wrong])
+      assert.ok(!output.includes(secret), `a password appears in the output:\n${output}`);
   });
 
   for (const [name, password] of [
@@ -119,10 +160,17 @@ describe('secure stores: Postgres with a password-protected role, Redis with a p
     ['no Redis password', ''],
   ] as const) {
     it(`refuses to start with ${name}: exits with 78, naming Redis, showing no password`, async () => {
-      const { code, output } = await runToExit(`gateway-${name.replaceAll(' ', '-')}`, 'gateway/src/main.ts', { ...topology.env, REDIS_URL: withPassword(redis.url, password) });
+      const { code, output } = await runToExit(`gateway-${name.replaceAll(' ', '-')}`, 'gateway/src/main.ts', {
+        ...topology.env,
+        REDIS_URL: withPassword(redis.url, password),
+      });
       assert.equal(code, 78, output);
-      assert.match(output, /REDIS_URL: Redis at rediss:\/\/(:\*\*\*@)?127\.0\.0\.1:\d+ refused the credentials \([a-z /]+\): (WRONGPASS|NOAUTH)/);
-      for (const secret of [...secrets, password].filter(Boolean)) assert.ok(!output.includes(secret), `a password appears in the output:\n${output}`);
+      assert.match(
+        output,
+        /REDIS_URL: Redis at rediss:\/\/(:\*\*\*@)?127\.0\.0\.1:\d+ refused the credentials \([a-z /]+\): (WRONGPASS|NOAUTH)/,
+      );
+      for (const secret of [...secrets, password].filter(Boolean))
+        assert.ok(!output.includes(secret), `a password appears in the output:\n${output}`);
     });
   }
 

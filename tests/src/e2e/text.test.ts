@@ -42,24 +42,43 @@ describe('text that cannot impersonate or hide, through the gateway', { timeout:
       ['zwsp', '\u200B'],
       ['fill', '\u3164\u200D'],
     ] as const) {
-      const input = { username: `text_${suffix}_${process.pid}`.slice(0, 32), password: 'a long enough password', displayName };
+      const input = {
+        username: `text_${suffix}_${process.pid}`.slice(0, 32),
+        password: 'a long enough password',
+        displayName,
+      };
       assertInvalidText(await gql(gateway.url, REGISTER, { input }), `displayName ${JSON.stringify(displayName)}`);
     }
     const composed = await gqlOk<{ register: { user: { displayName: string } } }>(gateway.url, REGISTER, {
-      input: { username: `text_nfc_${process.pid}`.slice(0, 32), password: 'a long enough password', displayName: 'Zoe\u0301' },
+      input: {
+        username: `text_nfc_${process.pid}`.slice(0, 32),
+        password: 'a long enough password',
+        displayName: 'Zoe\u0301',
+      },
     });
     assert.equal(composed.register.user.displayName, 'Zo\u00E9');
   });
 
   it('refuses such group titles and upload file names', async () => {
     for (const title of [`Trip${RLO}`, '\u200B\u2060']) {
-      assertInvalidText(await gql(gateway.url, CREATE_GROUP, { input: { title, memberIds: [bob.id] } }, ann.token), `title ${JSON.stringify(title)}`);
+      assertInvalidText(
+        await gql(gateway.url, CREATE_GROUP, { input: { title, memberIds: [bob.id] } }, ann.token),
+        `title ${JSON.stringify(title)}`,
+      );
     }
     for (const fileName of [`invoice${RLO}fdp.exe`, 'report\u2066.pdf', 'folder/\u200B']) {
       const input = { fileName, contentType: 'application/pdf', size: 1000, purpose: 'MESSAGE_ATTACHMENT' };
-      assertInvalidText(await gql(gateway.url, CREATE_UPLOAD, { input }, ann.token), `fileName ${JSON.stringify(fileName)}`);
+      assertInvalidText(
+        await gql(gateway.url, CREATE_UPLOAD, { input }, ann.token),
+        `fileName ${JSON.stringify(fileName)}`,
+      );
     }
-    const fine = await gql(gateway.url, CREATE_UPLOAD, { input: { fileName: 'résumé.pdf', contentType: 'application/pdf', size: 1000, purpose: 'MESSAGE_ATTACHMENT' } }, ann.token);
+    const fine = await gql(
+      gateway.url,
+      CREATE_UPLOAD,
+      { input: { fileName: 'résumé.pdf', contentType: 'application/pdf', size: 1000, purpose: 'MESSAGE_ATTACHMENT' } },
+      ann.token,
+    );
     assert.equal(fine.errors, undefined, JSON.stringify(fine.errors));
   });
 
@@ -67,9 +86,19 @@ describe('text that cannot impersonate or hide, through the gateway', { timeout:
     const chatId = await directChat(gateway.url, ann, bob);
     const sent = await sendText(gateway.url, ann, chatId, `see invoice${RLO}fdp.exe`);
     assert.equal(sent.text, `see invoice${RLO}fdp.exe${PDF}`);
-    const edited = await gqlOk<{ editMessage: { text: string } }>(gateway.url, EDIT, { id: sent.id, text: `now${RLO} hidden${PDF}${PDF}` }, ann.token);
+    const edited = await gqlOk<{ editMessage: { text: string } }>(
+      gateway.url,
+      EDIT,
+      { id: sent.id, text: `now${RLO} hidden${PDF}${PDF}` },
+      ann.token,
+    );
     assert.equal(edited.editMessage.text, `now${RLO} hidden${PDF}`);
-    const history = await gqlOk<{ messages: { edges: { node: { id: string; text: string } }[] } }>(gateway.url, HISTORY, { chatId }, bob.token);
+    const history = await gqlOk<{ messages: { edges: { node: { id: string; text: string } }[] } }>(
+      gateway.url,
+      HISTORY,
+      { chatId },
+      bob.token,
+    );
     assert.deepEqual(
       history.messages.edges.map((edge) => edge.node.text),
       [`now${RLO} hidden${PDF}`],

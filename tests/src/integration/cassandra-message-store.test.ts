@@ -35,7 +35,10 @@ describe('CassandraMessageStore', () => {
   });
   after(async () => {
     await store.close();
-    const admin = new cassandra.Client({ contactPoints: cassandraContactPoints().split(','), localDataCenter: 'datacenter1' });
+    const admin = new cassandra.Client({
+      contactPoints: cassandraContactPoints().split(','),
+      localDataCenter: 'datacenter1',
+    });
     await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
     await admin.shutdown();
   });
@@ -46,11 +49,20 @@ describe('CassandraMessageStore', () => {
     for (const seq of [...seqs].reverse()) await store.write(message('1', seq));
     await store.write(message('1', 4096));
     const newest = await store.page('1', 4);
-    assert.deepEqual(newest.map((row) => row.seq), ['4098', '4097', '4096', '4095']);
+    assert.deepEqual(
+      newest.map((row) => row.seq),
+      ['4098', '4097', '4096', '4095'],
+    );
     const next = await store.page('1', 4, '4095');
-    assert.deepEqual(next.map((row) => row.seq), ['4094', '4093', '4092', '4091']);
+    assert.deepEqual(
+      next.map((row) => row.seq),
+      ['4094', '4093', '4092', '4091'],
+    );
     const last = await store.page('1', 4, '4091');
-    assert.deepEqual(last.map((row) => row.seq), ['4090']);
+    assert.deepEqual(
+      last.map((row) => row.seq),
+      ['4090'],
+    );
     assert.deepEqual(newest[0], message('1', 4098));
   });
 
@@ -58,13 +70,17 @@ describe('CassandraMessageStore', () => {
     await store.write(message('2', 3));
     await store.write(message('2', 1));
     await store.write(message('2', 2));
-    assert.deepEqual((await store.page('2', 10)).map((row) => row.seq), ['3', '2', '1']);
+    assert.deepEqual(
+      (await store.page('2', 10)).map((row) => row.seq),
+      ['3', '2', '1'],
+    );
   });
 
   it('finds the position at a point in time across days, with two single-partition reads', async () => {
     // Chat 4: messages on 1 Jan 10:00, 10:05, then 3 Jan 09:00 (nothing on 2 Jan).
     const at = (iso: string, seq: number) => ({ ...message('4', seq), createdAt: new Date(iso).toISOString() });
-    for (const m of [at('2026-01-01T10:00:00Z', 1), at('2026-01-01T10:05:00Z', 2), at('2026-01-03T09:00:00Z', 3)]) await store.write(m);
+    for (const m of [at('2026-01-01T10:00:00Z', 1), at('2026-01-01T10:05:00Z', 2), at('2026-01-03T09:00:00Z', 3)])
+      await store.write(m);
     assert.equal(await store.seqAt('4', new Date('2025-12-31T23:00:00Z')), null);
     assert.equal(await store.seqAt('4', new Date('2026-01-01T10:00:00Z')), '1');
     assert.equal(await store.seqAt('4', new Date('2026-01-01T10:04:59Z')), '1');
@@ -96,7 +112,12 @@ describe('CassandraMessageStore', () => {
   });
 
   it('stores SYSTEM messages with their event', async () => {
-    const system = { ...message('10', 1), id: '2000001', kind: 'SYSTEM' as const, system: { action: 'MEMBERS_ADDED' as const, actorId: '7', userIds: ['8'] } };
+    const system = {
+      ...message('10', 1),
+      id: '2000001',
+      kind: 'SYSTEM' as const,
+      system: { action: 'MEMBERS_ADDED' as const, actorId: '7', userIds: ['8'] },
+    };
     await store.write(system);
     const [row] = await store.byIds([system.id]);
     assert.equal(row?.kind, 'SYSTEM');
@@ -105,7 +126,10 @@ describe('CassandraMessageStore', () => {
 
   it('leaves the columns a new message lacks unset, so reading it meets no tombstone, and edits and deletions still set theirs', async () => {
     // Cassandra's trace of a read counts what it skipped: "Read 20 live rows and 0 tombstone cells".
-    const tracer = new cassandra.Client({ contactPoints: cassandraContactPoints().split(','), localDataCenter: 'datacenter1' });
+    const tracer = new cassandra.Client({
+      contactPoints: cassandraContactPoints().split(','),
+      localDataCenter: 'datacenter1',
+    });
     const readCounts = async (query: string, params: unknown[]): Promise<string[]> => {
       const result = await tracer.execute(query, params, { prepare: true, traceQuery: true });
       const trace = await tracer.metadata.getTrace(result.info.traceId);
@@ -113,7 +137,12 @@ describe('CassandraMessageStore', () => {
     };
     const long = (value: number | string) => cassandra.types.Long.fromString(String(value));
     const page = () =>
-      readCounts(`SELECT * FROM ${keyspace}.messages_by_chat WHERE chat_id = ? AND bucket = ? AND seq < ? LIMIT ?`, [long(11), long(0), long(100), 50]);
+      readCounts(`SELECT * FROM ${keyspace}.messages_by_chat WHERE chat_id = ? AND bucket = ? AND seq < ? LIMIT ?`, [
+        long(11),
+        long(0),
+        long(100),
+        50,
+      ]);
     const byId = (id: string) => readCounts(`SELECT * FROM ${keyspace}.messages_by_id WHERE id = ?`, [long(id)]);
     try {
       const messages = Array.from({ length: 20 }, (_, i) => ({ ...message('11', i + 1), id: String(3_000_001 + i) }));

@@ -57,8 +57,14 @@ describe('clamd (INSTREAM over TCP)', () => {
     const eicar = Buffer.from(EICAR_TEST_FILE);
     assert.equal(eicar.length, 68);
     assert.equal(await clamd(scanner, 'INSTREAM', [eicar]), 'stream: Eicar-Test-Signature.UNOFFICIAL FOUND');
-    assert.equal(await clamd(scanner, 'INSTREAM', [Buffer.concat([eicar, Buffer.from('\r\n')])]), 'stream: Eicar-Test-Signature.UNOFFICIAL FOUND');
-    assert.equal(await clamd(scanner, 'INSTREAM', [eicar.subarray(0, 10), eicar.subarray(10)]), 'stream: Eicar-Test-Signature.UNOFFICIAL FOUND');
+    assert.equal(
+      await clamd(scanner, 'INSTREAM', [Buffer.concat([eicar, Buffer.from('\r\n')])]),
+      'stream: Eicar-Test-Signature.UNOFFICIAL FOUND',
+    );
+    assert.equal(
+      await clamd(scanner, 'INSTREAM', [eicar.subarray(0, 10), eicar.subarray(10)]),
+      'stream: Eicar-Test-Signature.UNOFFICIAL FOUND',
+    );
   });
 
   it('passes ordinary bytes, an empty stream, and the EICAR string anywhere but at the start', async () => {
@@ -66,7 +72,10 @@ describe('clamd (INSTREAM over TCP)', () => {
     assert.equal(await clamd(scanner, 'INSTREAM', []), 'stream: OK');
     const random = Buffer.alloc(256 * 1024);
     for (let i = 0; i < random.length; i++) random[i] = (i * 7919) % 251;
-    assert.equal(await clamd(scanner, 'INSTREAM', [random.subarray(0, 100_000), random.subarray(100_000)]), 'stream: OK');
+    assert.equal(
+      await clamd(scanner, 'INSTREAM', [random.subarray(0, 100_000), random.subarray(100_000)]),
+      'stream: OK',
+    );
     // The EICAR convention: the test file starts with the string (which is what the signature says).
     assert.equal(await clamd(scanner, 'INSTREAM', [Buffer.from(`x${EICAR_TEST_FILE}`)]), 'stream: OK');
   });
@@ -76,7 +85,10 @@ describe('clamd (INSTREAM over TCP)', () => {
     try {
       const chunk = Buffer.alloc(256 * 1024, 0x61);
       assert.equal(await clamd(small, 'INSTREAM', [chunk, chunk, chunk]), 'stream: OK');
-      assert.equal(await clamd(small, 'INSTREAM', [chunk, chunk, chunk, chunk, chunk]), 'INSTREAM size limit exceeded. ERROR');
+      assert.equal(
+        await clamd(small, 'INSTREAM', [chunk, chunk, chunk, chunk, chunk]),
+        'INSTREAM size limit exceeded. ERROR',
+      );
     } finally {
       await small.stop();
     }

@@ -48,7 +48,8 @@ for (const [name, open] of [
       const reader = async () => {
         const { hits, generations } = await cache.read<number>(namespace, ['x']);
         const hit = hits.get('x');
-        if (hit !== undefined) assert.ok(hit >= invalidatedAt, `served ${hit} after write ${invalidatedAt} was invalidated`);
+        if (hit !== undefined)
+          assert.ok(hit >= invalidatedAt, `served ${hit} after write ${invalidatedAt} was invalidated`);
         const value = committed;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
         await cache.fill(namespace, [{ id: 'x', value, generation: generations.get('x')! }]);
@@ -66,7 +67,7 @@ for (const [name, open] of [
 }
 
 describe('entity cache shared by two processes (two Redis clients)', () => {
-  it('sees the other one\'s invalidation at once', async () => {
+  it("sees the other one's invalidation at once", async () => {
     const a = new RedisEntityCache(testRedisUrl());
     const b = new RedisEntityCache(testRedisUrl());
     try {

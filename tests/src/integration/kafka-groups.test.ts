@@ -30,15 +30,27 @@ describe('deleteEmptyGroups', () => {
     try {
       await join(`${prefix}.abandoned`);
       await join(`${other}.abandoned`);
-      const settings = { brokers: kafkaBrokers().split(','), topicPrefix: prefix, partitions: 1, replicationFactor: 1, clientId: 'janitor-test' };
+      const settings = {
+        brokers: kafkaBrokers().split(','),
+        topicPrefix: prefix,
+        partitions: 1,
+        replicationFactor: 1,
+        clientId: 'janitor-test',
+      };
       const deleted = await deleteEmptyGroups(settings, [`${prefix}.message-pipeline`]);
       assert.deepEqual(deleted, [`${prefix}.abandoned`]);
       const left = (await admin.listGroups()).groups.map((group) => group.groupId);
-      assert.ok(left.includes(`${prefix}.message-pipeline`) && left.includes(`${prefix}.busy`) && left.includes(`${other}.abandoned`));
+      assert.ok(
+        left.includes(`${prefix}.message-pipeline`) &&
+          left.includes(`${prefix}.busy`) &&
+          left.includes(`${other}.abandoned`),
+      );
       assert.ok(!left.includes(`${prefix}.abandoned`));
     } finally {
       await Promise.all([active.disconnect(), stillRunning.disconnect()]);
-      await admin.deleteGroups([`${prefix}.message-pipeline`, `${prefix}.busy`, `${other}.abandoned`]).catch(() => undefined);
+      await admin
+        .deleteGroups([`${prefix}.message-pipeline`, `${prefix}.busy`, `${other}.abandoned`])
+        .catch(() => undefined);
       await admin.deleteTopics({ topics: [topic] });
       await admin.disconnect();
     }
@@ -48,7 +60,13 @@ describe('deleteEmptyGroups', () => {
 describe('startMessageConsumer', () => {
   it('rebuilds a consumer that crashed with an error kafkajs will not restart from, and the message is processed', async () => {
     const prefix = `sup${Date.now().toString(36)}`;
-    const settings = { brokers: kafkaBrokers().split(','), topicPrefix: prefix, partitions: 1, replicationFactor: 1, clientId: 'supervision-test' };
+    const settings = {
+      brokers: kafkaBrokers().split(','),
+      topicPrefix: prefix,
+      partitions: 1,
+      replicationFactor: 1,
+      clientId: 'supervision-test',
+    };
     const processed: string[] = [];
     let failures = 0;
     let delivered!: () => void;
@@ -67,9 +85,21 @@ describe('startMessageConsumer', () => {
     });
     const log = new KafkaMessageLog(settings);
     try {
-      const message = { id: '42', chatId: '7', senderId: '1', text: 'hi', clientMessageId: 'k', createdAt: new Date().toISOString() };
+      const message = {
+        id: '42',
+        chatId: '7',
+        senderId: '1',
+        text: 'hi',
+        clientMessageId: 'k',
+        createdAt: new Date().toISOString(),
+      };
       await log.append(message);
-      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the message was never processed: the consumer stayed down')), 45_000).unref());
+      const timeout = new Promise((_, reject) =>
+        setTimeout(
+          () => reject(new Error('the message was never processed: the consumer stayed down')),
+          45_000,
+        ).unref(),
+      );
       await Promise.race([done, timeout]);
       assert.equal(failures, 1);
       assert.deepEqual(processed, ['42']);

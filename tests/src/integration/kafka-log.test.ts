@@ -7,7 +7,13 @@ import { dropMessageLog, kafkaBrokers } from '../kit/topology.ts';
 describe('KafkaMessageLog', () => {
   it('batches appends made while a request is in flight, acknowledging each and keeping every chat in order', async () => {
     const prefix = `batch${Date.now().toString(36)}`;
-    const settings = { brokers: kafkaBrokers().split(','), topicPrefix: prefix, partitions: 2, replicationFactor: 1, clientId: 'batch-test' };
+    const settings = {
+      brokers: kafkaBrokers().split(','),
+      topicPrefix: prefix,
+      partitions: 2,
+      replicationFactor: 1,
+      clientId: 'batch-test',
+    };
     const count = 300;
     const chats = ['11', '12', '13', '14', '15'];
     const consumed = new Map<string, string[]>(chats.map((chat) => [chat, []]));
@@ -36,10 +42,16 @@ describe('KafkaMessageLog', () => {
       await Promise.all(messages.map((message) => log.append(message)));
       assert.ok(log.requests < count / 5, `${log.requests} produce requests for ${count} appends: not batched`);
 
-      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`consumed ${total} of ${count}`)), 45_000).unref());
+      const timeout = new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`consumed ${total} of ${count}`)), 45_000).unref(),
+      );
       await Promise.race([done, timeout]);
       for (const chat of chats) {
-        assert.deepEqual(consumed.get(chat), messages.filter((message) => message.chatId === chat).map((message) => message.id), `chat ${chat} in append order`);
+        assert.deepEqual(
+          consumed.get(chat),
+          messages.filter((message) => message.chatId === chat).map((message) => message.id),
+          `chat ${chat} in append order`,
+        );
       }
     } finally {
       await log.close();

@@ -36,8 +36,16 @@ async function startClamd(): Promise<{ port: number; stop(): Promise<void> }> {
   await writeFile(join(dir, 'db', 'test.ndb'), `Eicar-Test-Signature:0:*:${Buffer.from(EICAR).toString('hex')}\n`);
   const port = await freePort();
   const conf = join(dir, 'clamd.conf');
-  const settings = [`DatabaseDirectory ${join(dir, 'db')}`, `TemporaryDirectory ${dir}`, 'TCPAddr 127.0.0.1', `TCPSocket ${port}`];
-  await writeFile(conf, [...settings, 'Foreground yes', 'StreamMaxLength 1M', 'MaxThreads 2', 'Bytecode no', 'SelfCheck 0', ''].join('\n'));
+  const settings = [
+    `DatabaseDirectory ${join(dir, 'db')}`,
+    `TemporaryDirectory ${dir}`,
+    'TCPAddr 127.0.0.1',
+    `TCPSocket ${port}`,
+  ];
+  await writeFile(
+    conf,
+    [...settings, 'Foreground yes', 'StreamMaxLength 1M', 'MaxThreads 2', 'Bytecode no', 'SelfCheck 0', ''].join('\n'),
+  );
   const child = spawn(bin, ['--config-file', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -53,7 +61,7 @@ async function startClamd(): Promise<{ port: number; stop(): Promise<void> }> {
     await rm(dir, { recursive: true, force: true });
   };
   const scanner = new ClamdScanner({ host: '127.0.0.1', port, timeoutMs: 1_000 });
-  for (const started = Date.now(); ; ) {
+  for (const started = Date.now(); ;) {
     try {
       await scanner.ping();
       return { port, stop };
@@ -99,22 +107,35 @@ describe('ClamdScanner', () => {
   it('finds EICAR inside a larger stream, across chunk boundaries, whatever the pieces it is read in', async () => {
     const body = Buffer.concat([Buffer.alloc(64 * 1024 - 30, 'a'), Buffer.from(EICAR), Buffer.alloc(200_000, 'b')]);
     // Pieces of odd sizes, an empty one (never sent: a zero length ends the stream), one as a string.
-    const pieces = [body.subarray(0, 1000), Buffer.alloc(0), body.subarray(1000, 150_000).toString('latin1'), body.subarray(150_000)];
+    const pieces = [
+      body.subarray(0, 1000),
+      Buffer.alloc(0),
+      body.subarray(1000, 150_000).toString('latin1'),
+      body.subarray(150_000),
+    ];
     const verdict = await scanner.scan(Readable.from(pieces));
     assert.equal(verdict.clean, false);
   });
 
   it('passes clean bytes, and an empty stream', async () => {
-    assert.deepEqual(await scanner.scan(Readable.from([Buffer.from('just a holiday photo, honestly'), Buffer.alloc(300_000, 7)])), { clean: true });
+    assert.deepEqual(
+      await scanner.scan(Readable.from([Buffer.from('just a holiday photo, honestly'), Buffer.alloc(300_000, 7)])),
+      { clean: true },
+    );
     assert.deepEqual(await scanner.scan(Readable.from([])), { clean: true });
   });
 
   it('throws when clamd refuses the stream (over its StreamMaxLength): never clean', async () => {
-    const body = Readable.from((function* () {
-      for (let i = 0; i < 40; i++) yield Buffer.alloc(64 * 1024, i); // 2.5 MB
-    })());
+    const body = Readable.from(
+      (function* () {
+        for (let i = 0; i < 40; i++) yield Buffer.alloc(64 * 1024, i); // 2.5 MB
+      })(),
+    );
     // clamd answers `INSTREAM size limit exceeded. ERROR` and hangs up; the answer usually dies with the connection's reset.
-    await assert.rejects(scanner.scan(body), (error: Error) => error instanceof ClamdError && /size limit|StreamMaxLength/.test(error.message));
+    await assert.rejects(
+      scanner.scan(body),
+      (error: Error) => error instanceof ClamdError && /size limit|StreamMaxLength/.test(error.message),
+    );
     assert.ok(body.destroyed, 'the body is not read further');
     await scanner.ping(); // clamd is still fine
   });
@@ -128,7 +149,10 @@ describe('ClamdScanner', () => {
 
   it('throws when clamd cannot be reached', async () => {
     const closed = new ClamdScanner({ host: '127.0.0.1', port: await freePort(), timeoutMs: 2_000 });
-    await assert.rejects(closed.scan(Readable.from([Buffer.from('hello')])), (error: Error) => error instanceof ClamdError && /cannot connect/.test(error.message));
+    await assert.rejects(
+      closed.scan(Readable.from([Buffer.from('hello')])),
+      (error: Error) => error instanceof ClamdError && /cannot connect/.test(error.message),
+    );
     await assert.rejects(closed.ping(), ClamdError);
   });
 

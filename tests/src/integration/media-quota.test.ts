@@ -50,11 +50,26 @@ describe('media quota and the unattached sweep on Postgres', () => {
     return { id: id.toString(), username: `m${id}`, sessionId: '1' };
   };
   /** A READY upload created a day ago, never attached. */
-  const oldReady = async (viewer: Viewer, purpose: 'MESSAGE_ATTACHMENT' | 'AVATAR' = 'MESSAGE_ATTACHMENT'): Promise<string> => {
+  const oldReady = async (
+    viewer: Viewer,
+    purpose: 'MESSAGE_ATTACHMENT' | 'AVATAR' = 'MESSAGE_ATTACHMENT',
+  ): Promise<string> => {
     const id = ids.next();
     const created = new Date(clock - 2 * TTL_MS);
     await db.prisma.media.create({
-      data: { id, uploaderId: BigInt(viewer.id), purpose, fileName: 'a.png', contentType: 'image/png', size: 10, storageKey: `${id}/k`, status: 'READY', kind: 'IMAGE', createdAt: created, uploadExpiresAt: created },
+      data: {
+        id,
+        uploaderId: BigInt(viewer.id),
+        purpose,
+        fileName: 'a.png',
+        contentType: 'image/png',
+        size: 10,
+        storageKey: `${id}/k`,
+        status: 'READY',
+        kind: 'IMAGE',
+        createdAt: created,
+        uploadExpiresAt: created,
+      },
     });
     await storage.write('clean', `${id}/k`, Buffer.alloc(10), 'image/png');
     return id.toString();
@@ -76,7 +91,10 @@ describe('media quota and the unattached sweep on Postgres', () => {
     dir = mkdtempSync(join(tmpdir(), 'media-quota-pg-'));
     store = new MediaStore(db.prisma);
     storage = new LocalObjectStorage({ root: dir, key: 'k'.repeat(32), publicBaseUrl: 'http://localhost:1' });
-    processor = new MediaProcessor(store, storage, null, bus.pubsub, { now: () => new Date(clock), unattachedTtlMs: TTL_MS });
+    processor = new MediaProcessor(store, storage, null, bus.pubsub, {
+      now: () => new Date(clock),
+      unattachedTtlMs: TTL_MS,
+    });
   });
   after(async () => {
     await processor?.stop();
@@ -89,11 +107,19 @@ describe('media quota and the unattached sweep on Postgres', () => {
   it('lets concurrent uploads fill the quota, never overshoot it', async () => {
     const ann = await newUser();
     const attempts = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => serviceFor(ann).createUpload({ fileName: `${i}.txt`, contentType: 'text/plain', size: 3_000, purpose: 'MESSAGE_ATTACHMENT' })),
+      Array.from({ length: 10 }, (_, i) =>
+        serviceFor(ann).createUpload({
+          fileName: `${i}.txt`,
+          contentType: 'text/plain',
+          size: 3_000,
+          purpose: 'MESSAGE_ATTACHMENT',
+        }),
+      ),
     );
     const refused = attempts.filter((attempt): attempt is PromiseRejectedResult => attempt.status === 'rejected');
     assert.equal(attempts.length - refused.length, 3, 'three uploads of 3,000 bytes fit in 10,000');
-    for (const { reason } of refused) assert.equal((reason as GraphQLError).extensions.reason, 'QUOTA_EXCEEDED', String(reason));
+    for (const { reason } of refused)
+      assert.equal((reason as GraphQLError).extensions.reason, 'QUOTA_EXCEEDED', String(reason));
     assert.equal((await serviceFor(ann).storage(ann.id)).used, 9_000);
   });
 
@@ -116,14 +142,21 @@ describe('media quota and the unattached sweep on Postgres', () => {
     const swept = await oldReady(bob);
     let attaching: Promise<void> | undefined;
     await db.prisma.$transaction(async (tx) => {
-      assert.deepEqual(await new MediaStore(tx as unknown as PrismaClient).deleteUnattached(new Date(clock - TTL_MS), 100), [`${swept}/k`]);
+      assert.deepEqual(
+        await new MediaStore(tx as unknown as PrismaClient).deleteUnattached(new Date(clock - TTL_MS), 100),
+        [`${swept}/k`],
+      );
       attaching = db.prisma.$transaction((other) => attachments.attach(other, message(), [swept]));
       attaching.catch(() => {});
       await someoneWaitsForALock();
     });
     await assert.rejects(attaching!, MediaNotAttachableError);
     assert.equal(await exists(swept), false);
-    assert.equal(await db.prisma.mediaAttachment.count({ where: { mediaId: BigInt(swept) } }), 0, 'no attachment of a deleted media');
+    assert.equal(
+      await db.prisma.mediaAttachment.count({ where: { mediaId: BigInt(swept) } }),
+      0,
+      'no attachment of a deleted media',
+    );
   });
 
   it('keeps a media setAvatar takes, and refuses an avatar the sweep deleted', async () => {

@@ -16,7 +16,14 @@ import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DeleteBucketCommand, DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { ObjectNotFoundError, S3ObjectStorage } from '@chat/subgraph-media';
 
 interface TestS3 {
@@ -27,18 +34,34 @@ interface TestS3 {
 }
 
 function testS3(): TestS3 {
-  const { TEST_S3_ENDPOINT: endpoint, TEST_S3_ACCESS_KEY: accessKeyId, TEST_S3_SECRET_KEY: secretAccessKey } = process.env;
+  const {
+    TEST_S3_ENDPOINT: endpoint,
+    TEST_S3_ACCESS_KEY: accessKeyId,
+    TEST_S3_SECRET_KEY: secretAccessKey,
+  } = process.env;
   const region = process.env.TEST_S3_REGION ?? 'us-east-1';
   if (endpoint) {
-    if (!accessKeyId || !secretAccessKey) throw new Error('TEST_S3_ENDPOINT is set: set TEST_S3_ACCESS_KEY and TEST_S3_SECRET_KEY too');
+    if (!accessKeyId || !secretAccessKey)
+      throw new Error('TEST_S3_ENDPOINT is set: set TEST_S3_ACCESS_KEY and TEST_S3_SECRET_KEY too');
     return { endpoint, accessKeyId, secretAccessKey, region };
   }
-  const state = process.env.S3PROXY_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'federated-chat', 's3proxy');
+  const state =
+    process.env.S3PROXY_STATE_DIR ??
+    join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'federated-chat', 's3proxy');
   const file = join(state, 'credentials.json');
-  if (!existsSync(file)) throw new Error(`no S3 store for the tests: ${file} is missing (run \`npm run services:up\`, or set TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY, TEST_S3_SECRET_KEY)`);
+  if (!existsSync(file))
+    throw new Error(
+      `no S3 store for the tests: ${file} is missing (run \`npm run services:up\`, or set TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY, TEST_S3_SECRET_KEY)`,
+    );
   const written = JSON.parse(readFileSync(file, 'utf8')) as Partial<TestS3>;
-  if (!written.endpoint || !written.accessKeyId || !written.secretAccessKey) throw new Error(`${file} lacks endpoint, accessKeyId or secretAccessKey`);
-  return { endpoint: written.endpoint, accessKeyId: written.accessKeyId, secretAccessKey: written.secretAccessKey, region: written.region ?? region };
+  if (!written.endpoint || !written.accessKeyId || !written.secretAccessKey)
+    throw new Error(`${file} lacks endpoint, accessKeyId or secretAccessKey`);
+  return {
+    endpoint: written.endpoint,
+    accessKeyId: written.accessKeyId,
+    secretAccessKey: written.secretAccessKey,
+    region: written.region ?? region,
+  };
 }
 
 interface Answer {
@@ -51,12 +74,24 @@ interface Answer {
 function send(method: string, url: string, headers: Record<string, string> = {}, body?: Buffer): Promise<Answer> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: target.hostname, port: target.port, method, path: `${target.pathname}${target.search}`, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method,
+        path: `${target.pathname}${target.search}`,
+        headers,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
     // A store may answer and close before the whole body is sent: the answer is what counts.
     req.on('error', reject);
     req.end(body);
@@ -66,7 +101,12 @@ function send(method: string, url: string, headers: Record<string, string> = {},
 const s3 = testS3();
 const run = randomBytes(4).toString('hex');
 const buckets = { quarantine: `media-test-${run}-quarantine`, clean: `media-test-${run}-clean` };
-const admin = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+const admin = new S3Client({
+  endpoint: s3.endpoint,
+  region: s3.region,
+  forcePathStyle: true,
+  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+});
 let storage: S3ObjectStorage;
 let counter = 0;
 const newKey = () => `${Date.now()}${counter++}/${randomBytes(9).toString('base64url')}`;
@@ -102,7 +142,13 @@ after(async () => {
   for (const bucket of Object.values(buckets)) {
     try {
       const { Contents = [] } = await admin.send(new ListObjectsV2Command({ Bucket: bucket }));
-      if (Contents.length > 0) await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: Contents.map(({ Key }) => ({ Key })), Quiet: true } }));
+      if (Contents.length > 0)
+        await admin.send(
+          new DeleteObjectsCommand({
+            Bucket: bucket,
+            Delete: { Objects: Contents.map(({ Key }) => ({ Key })), Quiet: true },
+          }),
+        );
       await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
     } catch {
       // Best effort: the buckets' names are unique to this run.
@@ -120,12 +166,20 @@ describe('S3ObjectStorage on a real S3-compatible server', () => {
   test('a presigned PUT signs the length and type, and stores exactly the bytes', async () => {
     const key = newKey();
     const body = randomBytes(5000);
-    const ticket = await storage.presignUpload({ key, contentType: 'image/png', size: body.length, expiresInSeconds: 60 });
+    const ticket = await storage.presignUpload({
+      key,
+      contentType: 'image/png',
+      size: body.length,
+      expiresInSeconds: 60,
+    });
     const url = new URL(ticket.url);
     assert.equal(url.pathname, `/${buckets.quarantine}/${key}`);
     assert.equal(url.searchParams.get('X-Amz-SignedHeaders'), 'content-length;content-type;host');
     assert.equal(url.searchParams.get('X-Amz-Expires'), '60');
-    assert.ok(![...url.searchParams.keys()].some((name) => name.toLowerCase().startsWith('x-amz-checksum')), 'no checksum of an empty body in the URL');
+    assert.ok(
+      ![...url.searchParams.keys()].some((name) => name.toLowerCase().startsWith('x-amz-checksum')),
+      'no checksum of an empty body in the URL',
+    );
     assert.deepEqual(ticket.headers, { 'Content-Type': 'image/png', 'Content-Length': '5000' });
     assert.ok(Math.abs(ticket.expiresAt.getTime() - (Date.now() + 60_000)) < 2000);
 
@@ -140,7 +194,12 @@ describe('S3ObjectStorage on a real S3-compatible server', () => {
   test('fetch with the ticket headers uploads too (what a JavaScript client does)', async () => {
     const key = newKey();
     const body = randomBytes(300);
-    const ticket = await storage.presignUpload({ key, contentType: 'application/pdf', size: body.length, expiresInSeconds: 60 });
+    const ticket = await storage.presignUpload({
+      key,
+      contentType: 'application/pdf',
+      size: body.length,
+      expiresInSeconds: 60,
+    });
     const answer = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body });
     assert.equal(answer.status, 200, await answer.text());
     assert.equal(await storage.size('quarantine', key), 300);
@@ -150,7 +209,12 @@ describe('S3ObjectStorage on a real S3-compatible server', () => {
     const key = newKey();
     const ticket = await storage.presignUpload({ key, contentType: 'image/png', size: 100, expiresInSeconds: 60 });
     for (const size of [101, 10_000, 99, 0]) {
-      const answer = await send('PUT', ticket.url, { 'Content-Type': 'image/png', 'Content-Length': String(size) }, randomBytes(size));
+      const answer = await send(
+        'PUT',
+        ticket.url,
+        { 'Content-Type': 'image/png', 'Content-Length': String(size) },
+        randomBytes(size),
+      );
       assert.equal(answer.status, 403, `${size} bytes: ${answer.body.toString()}`);
       assert.match(answer.body.toString(), /SignatureDoesNotMatch|AccessDenied/);
     }
@@ -160,7 +224,10 @@ describe('S3ObjectStorage on a real S3-compatible server', () => {
   test('another Content-Type than signed is refused, nothing stored', async () => {
     const key = newKey();
     const ticket = await storage.presignUpload({ key, contentType: 'image/png', size: 10, expiresInSeconds: 60 });
-    for (const headers of [{ 'Content-Type': 'text/html', 'Content-Length': '10' }, { 'Content-Length': '10' }] as Record<string, string>[]) {
+    for (const headers of [
+      { 'Content-Type': 'text/html', 'Content-Length': '10' },
+      { 'Content-Length': '10' },
+    ] as Record<string, string>[]) {
       const answer = await send('PUT', ticket.url, headers, randomBytes(10));
       assert.equal(answer.status, 403, JSON.stringify(headers));
     }
@@ -171,29 +238,55 @@ describe('S3ObjectStorage on a real S3-compatible server', () => {
     const body = randomBytes(2000);
     const key = await uploaded(body, 'application/pdf');
     await storage.promote(key);
-    const url = await storage.presignDownload(key, { contentType: 'application/pdf', fileName: 'Année "report".pdf', expiresInSeconds: 120 });
+    const url = await storage.presignDownload(key, {
+      contentType: 'application/pdf',
+      fileName: 'Année "report".pdf',
+      expiresInSeconds: 120,
+    });
     assert.equal(new URL(url).pathname, `/${buckets.clean}/${key}`);
     const answer = await send('GET', url);
     assert.equal(answer.status, 200, answer.body.toString());
     assert.deepEqual(answer.body, body);
     assert.equal(answer.headers['content-type'], 'application/pdf');
-    assert.equal(answer.headers['content-disposition'], `attachment; filename="Ann_e _report_.pdf"; filename*=UTF-8''Ann%C3%A9e%20%22report%22.pdf`);
+    assert.equal(
+      answer.headers['content-disposition'],
+      `attachment; filename="Ann_e _report_.pdf"; filename*=UTF-8''Ann%C3%A9e%20%22report%22.pdf`,
+    );
     assert.equal(answer.headers['cache-control'], 'private, max-age=120');
 
-    const unnamed = await send('GET', await storage.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }));
-    assert.equal(unnamed.headers['content-disposition'], `attachment; filename="download.png"; filename*=UTF-8''download.png`);
+    const unnamed = await send(
+      'GET',
+      await storage.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }),
+    );
+    assert.equal(
+      unnamed.headers['content-disposition'],
+      `attachment; filename="download.png"; filename*=UTF-8''download.png`,
+    );
     assert.equal(unnamed.headers['content-type'], 'image/png');
   });
 
-  test('every download is an attachment named with its type\'s extension, without bidi or control characters', async () => {
+  test("every download is an attachment named with its type's extension, without bidi or control characters", async () => {
     const key = await uploaded(randomBytes(10), 'text/plain');
     await storage.promote(key);
     // Shown as "invoiceexe.pdf" by a right-to-left override; saved as what it is.
-    const spoofed = await send('GET', await storage.presignDownload(key, { contentType: 'application/pdf', fileName: 'invoice\u202Efdp.exe', expiresInSeconds: 60 }));
+    const spoofed = await send(
+      'GET',
+      await storage.presignDownload(key, {
+        contentType: 'application/pdf',
+        fileName: 'invoice\u202Efdp.exe',
+        expiresInSeconds: 60,
+      }),
+    );
     assert.equal(spoofed.status, 200, spoofed.body.toString());
-    assert.equal(spoofed.headers['content-disposition'], `attachment; filename="invoicefdp.pdf"; filename*=UTF-8''invoicefdp.pdf`);
+    assert.equal(
+      spoofed.headers['content-disposition'],
+      `attachment; filename="invoicefdp.pdf"; filename*=UTF-8''invoicefdp.pdf`,
+    );
     // HTML declared (and checked) as text: saved as text, never as .html.
-    const html = await send('GET', await storage.presignDownload(key, { contentType: 'text/plain', fileName: 'x.html', expiresInSeconds: 60 }));
+    const html = await send(
+      'GET',
+      await storage.presignDownload(key, { contentType: 'text/plain', fileName: 'x.html', expiresInSeconds: 60 }),
+    );
     assert.equal(html.headers['content-disposition'], `attachment; filename="x.txt"; filename*=UTF-8''x.txt`);
     assert.equal(html.headers['content-type'], 'text/plain');
   });
@@ -215,7 +308,12 @@ describe('S3ObjectStorage on a real S3-compatible server', () => {
     await storage.write('clean', key, randomBytes(10), 'image/png');
     const download = await storage.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 1 });
     const uploadKey = newKey();
-    const upload = await storage.presignUpload({ key: uploadKey, contentType: 'image/png', size: 10, expiresInSeconds: 1 });
+    const upload = await storage.presignUpload({
+      key: uploadKey,
+      contentType: 'image/png',
+      size: 10,
+      expiresInSeconds: 1,
+    });
     // SigV4 expiry counts whole seconds from X-Amz-Date.
     await new Promise((resolve) => setTimeout(resolve, 2200));
     const get = await send('GET', download);
@@ -262,7 +360,10 @@ describe('S3ObjectStorage on a real S3-compatible server', () => {
 
   test('invalid keys never reach the store', async () => {
     for (const bad of ['../x', '/etc/passwd', 'a//b', 'a\\b', '']) {
-      await assert.rejects(storage.presignUpload({ key: bad, contentType: 'image/png', size: 1, expiresInSeconds: 60 }), TypeError);
+      await assert.rejects(
+        storage.presignUpload({ key: bad, contentType: 'image/png', size: 1, expiresInSeconds: 60 }),
+        TypeError,
+      );
       await assert.rejects(storage.size('clean', bad), TypeError);
     }
   });

@@ -29,27 +29,55 @@ describe('message placement on Postgres', () => {
   it('places a message delivered several times at once exactly once', async () => {
     const chatId = ids.next();
     await db.prisma.chat.create({
-      data: { id: chatId, kind: 'GROUP', title: 't', createdById: 1n, members: { create: [{ userId: 1n }, { userId: 2n }, { userId: 3n }] } },
+      data: {
+        id: chatId,
+        kind: 'GROUP',
+        title: 't',
+        createdById: 1n,
+        members: { create: [{ userId: 1n }, { userId: 2n }, { userId: 3n }] },
+      },
     });
     const sequencer = new ChatSequencer(db.prisma);
-    const message = { id: ids.nextId(), chatId: chatId.toString(), senderId: '1', text: 'x', clientMessageId: 'k', createdAt: new Date().toISOString() };
+    const message = {
+      id: ids.nextId(),
+      chatId: chatId.toString(),
+      senderId: '1',
+      text: 'x',
+      clientMessageId: 'k',
+      createdAt: new Date().toISOString(),
+    };
     const placements = await Promise.all(Array.from({ length: 8 }, () => sequencer.place(message)));
     assert.deepEqual(new Set(placements.map((placement) => placement?.seq)), new Set(['1']));
     assert.equal(placements.filter((placement) => placement?.first).length, 1);
     const members = await db.prisma.chatMember.findMany({ where: { chatId }, orderBy: { userId: 'asc' } });
-    assert.deepEqual(members.map((member) => member.unreadCount), [0, 1, 1]);
+    assert.deepEqual(
+      members.map((member) => member.unreadCount),
+      [0, 1, 1],
+    );
   });
 
   it('gives concurrent messages of one chat distinct, gapless numbers', async () => {
     const chatId = ids.next();
-    await db.prisma.chat.create({ data: { id: chatId, kind: 'DIRECT', createdById: 1n, members: { create: [{ userId: 1n }, { userId: 2n }] } } });
+    await db.prisma.chat.create({
+      data: { id: chatId, kind: 'DIRECT', createdById: 1n, members: { create: [{ userId: 1n }, { userId: 2n }] } },
+    });
     const sequencer = new ChatSequencer(db.prisma);
     const placements = await Promise.all(
       Array.from({ length: 50 }, (_, n) =>
-        sequencer.place({ id: ids.nextId(), chatId: chatId.toString(), senderId: '1', text: `m${n}`, clientMessageId: `k${n}`, createdAt: new Date().toISOString() }),
+        sequencer.place({
+          id: ids.nextId(),
+          chatId: chatId.toString(),
+          senderId: '1',
+          text: `m${n}`,
+          clientMessageId: `k${n}`,
+          createdAt: new Date().toISOString(),
+        }),
       ),
     );
-    assert.deepEqual(placements.map((placement) => Number(placement?.seq)).sort((a, b) => a - b), Array.from({ length: 50 }, (_, n) => n + 1));
+    assert.deepEqual(
+      placements.map((placement) => Number(placement?.seq)).sort((a, b) => a - b),
+      Array.from({ length: 50 }, (_, n) => n + 1),
+    );
     const chat = await db.prisma.chat.findUniqueOrThrow({ where: { id: chatId } });
     assert.equal(chat.lastSeq, 50n);
     const bob = await db.prisma.chatMember.findFirstOrThrow({ where: { chatId, userId: 2n } });
@@ -58,14 +86,21 @@ describe('message placement on Postgres', () => {
 
   it('refuses nothing and places nothing for a chat that does not exist', async () => {
     const placement = await new ChatSequencer(db.prisma).place({
-      id: ids.nextId(), chatId: ids.nextId(), senderId: '1', text: 'x', clientMessageId: 'gone', createdAt: new Date().toISOString(),
+      id: ids.nextId(),
+      chatId: ids.nextId(),
+      senderId: '1',
+      text: 'x',
+      clientMessageId: 'gone',
+      createdAt: new Date().toISOString(),
     });
     assert.equal(placement, null);
   });
 
   it('keeps unread counts exact when the member marks seen while messages are being placed', async () => {
     const chatId = ids.next();
-    await db.prisma.chat.create({ data: { id: chatId, kind: 'DIRECT', createdById: 1n, members: { create: [{ userId: 1n }, { userId: 2n }] } } });
+    await db.prisma.chat.create({
+      data: { id: chatId, kind: 'DIRECT', createdById: 1n, members: { create: [{ userId: 1n }, { userId: 2n }] } },
+    });
     const sequencer = new ChatSequencer(db.prisma);
     const state = new MessageStateStore(db.prisma);
     const placedIds: string[] = [];
@@ -74,8 +109,22 @@ describe('message placement on Postgres', () => {
       for (let n = 0; n < 40; n++) {
         const id = ids.nextId();
         await Promise.all([
-          sequencer.place({ id, chatId: chatId.toString(), senderId: '1', text: `m${n}`, clientMessageId: `r${n}`, createdAt: new Date().toISOString() }),
-          sequencer.place({ id: ids.nextId(), chatId: chatId.toString(), senderId: '1', text: `m${n}b`, clientMessageId: `r${n}b`, createdAt: new Date().toISOString() }),
+          sequencer.place({
+            id,
+            chatId: chatId.toString(),
+            senderId: '1',
+            text: `m${n}`,
+            clientMessageId: `r${n}`,
+            createdAt: new Date().toISOString(),
+          }),
+          sequencer.place({
+            id: ids.nextId(),
+            chatId: chatId.toString(),
+            senderId: '1',
+            text: `m${n}b`,
+            clientMessageId: `r${n}b`,
+            createdAt: new Date().toISOString(),
+          }),
         ]);
         placedIds.push(id);
       }
@@ -104,16 +153,40 @@ describe('message placement on Postgres', () => {
 
   it('ends concurrent edits and a deletion of one message in the deletion, whatever order history writes land in', async () => {
     const chatId = ids.next();
-    await db.prisma.chat.create({ data: { id: chatId, kind: 'DIRECT', createdById: 1n, members: { create: [{ userId: 1n }, { userId: 2n }] } } });
-    const pending = { id: ids.nextId(), chatId: chatId.toString(), senderId: '1', text: 'original', clientMessageId: 'v', createdAt: new Date().toISOString() };
+    await db.prisma.chat.create({
+      data: { id: chatId, kind: 'DIRECT', createdById: 1n, members: { create: [{ userId: 1n }, { userId: 2n }] } },
+    });
+    const pending = {
+      id: ids.nextId(),
+      chatId: chatId.toString(),
+      senderId: '1',
+      text: 'original',
+      clientMessageId: 'v',
+      createdAt: new Date().toISOString(),
+    };
     const placement = await new ChatSequencer(db.prisma).place(pending);
     const history = new PrismaMessageStore(db.prisma);
     const original = placedRecord(pending, placement!.seq);
     await history.write(original);
     const state = new MessageStateStore(db.prisma);
     const claims = await Promise.all([
-      ...Array.from({ length: 6 }, (_, n) => state.claimEdit(pending.id, new Date()).then((claim) => claim && { ...original, text: `edit ${n}`, version: claim.version, editedAt: claim.editedAt!.toISOString() })),
-      state.claimDelete(pending.id, new Date()).then((claim) => ({ ...original, text: '', version: claim!.version, deletedAt: claim!.deletedAt!.toISOString() })),
+      ...Array.from({ length: 6 }, (_, n) =>
+        state.claimEdit(pending.id, new Date()).then(
+          (claim) =>
+            claim && {
+              ...original,
+              text: `edit ${n}`,
+              version: claim.version,
+              editedAt: claim.editedAt!.toISOString(),
+            },
+        ),
+      ),
+      state.claimDelete(pending.id, new Date()).then((claim) => ({
+        ...original,
+        text: '',
+        version: claim!.version,
+        deletedAt: claim!.deletedAt!.toISOString(),
+      })),
     ]);
     const writes = claims.filter((claim) => claim !== null);
     const versions = writes.map((write) => write.version);
@@ -131,7 +204,9 @@ describe('message placement on Postgres', () => {
 
   it('holds the per-user reaction limit when many reactions arrive at once', async () => {
     const chatId = ids.next();
-    await db.prisma.chat.create({ data: { id: chatId, kind: 'DIRECT', createdById: 1n, members: { create: [{ userId: 1n }, { userId: 2n }] } } });
+    await db.prisma.chat.create({
+      data: { id: chatId, kind: 'DIRECT', createdById: 1n, members: { create: [{ userId: 1n }, { userId: 2n }] } },
+    });
     const state = new MessageStateStore(db.prisma);
     const target = { messageId: ids.nextId(), chatId: chatId.toString() };
     const emojis = Array.from({ length: 30 }, (_, n) => String.fromCodePoint(0x1f600 + n));
@@ -139,6 +214,10 @@ describe('message placement on Postgres', () => {
     const mine = await db.prisma.messageReaction.count({ where: { messageId: BigInt(target.messageId), userId: 2n } });
     assert.equal(mine, 20, 'exactly the limit, however the 31 requests interleaved');
     assert.equal(outcomes.filter((outcome) => outcome === 'ADDED').length, 20);
-    assert.equal(outcomes.filter((outcome) => outcome === 'LIMIT').length + outcomes.filter((outcome) => outcome === 'EXISTS').length, 11);
+    assert.equal(
+      outcomes.filter((outcome) => outcome === 'LIMIT').length +
+        outcomes.filter((outcome) => outcome === 'EXISTS').length,
+      11,
+    );
   });
 });

@@ -22,7 +22,11 @@ describe('Redis clients on a password-protected Redis', () => {
   after(() => redis?.stop());
 
   it('the server refuses a client without the password', async () => {
-    const open = new Redis(redis.url.replace(`:${password}@`, ''), { lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0 });
+    const open = new Redis(redis.url.replace(`:${password}@`, ''), {
+      lazyConnect: true,
+      enableReadyCheck: false,
+      maxRetriesPerRequest: 0,
+    });
     try {
       await open.connect();
       await assert.rejects(open.get('x'), /NOAUTH/);
@@ -52,7 +56,8 @@ describe('Redis clients on a password-protected Redis', () => {
     try {
       // Reads give up after 250 ms and count as misses: wait for a generation Redis answered.
       let generation: string | undefined;
-      for (let attempt = 0; attempt < 40 && generation === undefined; attempt++) generation = (await cache.read('secure', ['a'])).generations.get('a');
+      for (let attempt = 0; attempt < 40 && generation === undefined; attempt++)
+        generation = (await cache.read('secure', ['a'])).generations.get('a');
       assert.equal(generation, '0');
       await cache.fill('secure', [{ id: 'a', value: 'A', generation }]);
       assert.deepEqual([...(await cache.read<string>('secure', ['a'])).hits], [['a', 'A']]);

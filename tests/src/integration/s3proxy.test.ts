@@ -61,17 +61,27 @@ describe('S3-compatible store (S3Proxy)', () => {
   });
 
   /** A presigned PUT that signs the content type and the exact length. */
-  const presignPut = (key: string, contentType: string, length: number, options: { expiresIn?: number; signingDate?: Date } = {}) =>
-    getSignedUrl(client, new PutObjectCommand({ Bucket: buckets.quarantine, Key: key, ContentType: contentType, ContentLength: length }), {
-      expiresIn: 300,
-      signableHeaders: new Set(['content-type']),
-      ...options,
-    });
+  const presignPut = (
+    key: string,
+    contentType: string,
+    length: number,
+    options: { expiresIn?: number; signingDate?: Date } = {},
+  ) =>
+    getSignedUrl(
+      client,
+      new PutObjectCommand({ Bucket: buckets.quarantine, Key: key, ContentType: contentType, ContentLength: length }),
+      {
+        expiresIn: 300,
+        signableHeaders: new Set(['content-type']),
+        ...options,
+      },
+    );
 
   it('creates a fresh pair of buckets per suite', async () => {
     assert.match(buckets.quarantine, /^s3proxy-test-[0-9a-f]{10}-quarantine$/);
     assert.match(buckets.clean, /^s3proxy-test-[0-9a-f]{10}-clean$/);
-    for (const bucket of [buckets.quarantine, buckets.clean]) await client.send(new HeadBucketCommand({ Bucket: bucket }));
+    for (const bucket of [buckets.quarantine, buckets.clean])
+      await client.send(new HeadBucketCommand({ Bucket: bucket }));
   });
 
   it('refuses a request signed with a wrong secret', async () => {
@@ -82,7 +92,10 @@ describe('S3-compatible store (S3Proxy)', () => {
       forcePathStyle: true,
     });
     try {
-      assert.equal(await s3Error(impostor.send(new GetObjectCommand({ Bucket: buckets.quarantine, Key: 'x' }))), 'SignatureDoesNotMatch');
+      assert.equal(
+        await s3Error(impostor.send(new GetObjectCommand({ Bucket: buckets.quarantine, Key: 'x' }))),
+        'SignatureDoesNotMatch',
+      );
     } finally {
       impostor.destroy();
     }
@@ -90,21 +103,36 @@ describe('S3-compatible store (S3Proxy)', () => {
 
   it('takes a PUT through a presigned URL that signs Content-Type and Content-Length, and nothing else', async () => {
     const url = await presignPut('up/avatar.png', 'image/png', png.length);
-    assert.deepEqual(new URL(url).searchParams.get('X-Amz-SignedHeaders')?.split(';'), ['content-length', 'content-type', 'host']);
+    assert.deepEqual(new URL(url).searchParams.get('X-Amz-SignedHeaders')?.split(';'), [
+      'content-length',
+      'content-type',
+      'host',
+    ]);
 
     const differentType = await fetch(url, { method: 'PUT', headers: { 'content-type': 'image/gif' }, body: png });
     assert.equal(differentType.status, 403);
     assert.equal(errorCode(await differentType.text()), 'SignatureDoesNotMatch');
 
-    const larger = await fetch(url, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: Buffer.concat([png, Buffer.alloc(1)]) });
+    const larger = await fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'image/png' },
+      body: Buffer.concat([png, Buffer.alloc(1)]),
+    });
     assert.equal(larger.status, 403);
     assert.equal(errorCode(await larger.text()), 'SignatureDoesNotMatch');
 
-    const smaller = await fetch(url, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: png.subarray(1) });
+    const smaller = await fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'image/png' },
+      body: png.subarray(1),
+    });
     assert.equal(smaller.status, 403);
     assert.equal(errorCode(await smaller.text()), 'SignatureDoesNotMatch');
 
-    assert.equal(await s3Error(client.send(new HeadObjectCommand({ Bucket: buckets.quarantine, Key: 'up/avatar.png' }))), 'NotFound');
+    assert.equal(
+      await s3Error(client.send(new HeadObjectCommand({ Bucket: buckets.quarantine, Key: 'up/avatar.png' }))),
+      'NotFound',
+    );
 
     const exact = await fetch(url, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: png });
     assert.equal(exact.status, 200, await exact.text());
@@ -115,28 +143,57 @@ describe('S3-compatible store (S3Proxy)', () => {
 
   it('signs no Content-Type by default, and no size unless the command has a ContentLength', async () => {
     // The presigner's default leaves content-type out of the signature: any type gets in.
-    const typeUnsigned = await getSignedUrl(client, new PutObjectCommand({ Bucket: buckets.quarantine, Key: 'up/any-type', ContentType: 'image/png', ContentLength: png.length }), { expiresIn: 300 });
-    assert.deepEqual(new URL(typeUnsigned).searchParams.get('X-Amz-SignedHeaders')?.split(';'), ['content-length', 'host']);
+    const typeUnsigned = await getSignedUrl(
+      client,
+      new PutObjectCommand({
+        Bucket: buckets.quarantine,
+        Key: 'up/any-type',
+        ContentType: 'image/png',
+        ContentLength: png.length,
+      }),
+      { expiresIn: 300 },
+    );
+    assert.deepEqual(new URL(typeUnsigned).searchParams.get('X-Amz-SignedHeaders')?.split(';'), [
+      'content-length',
+      'host',
+    ]);
     const anyType = await fetch(typeUnsigned, { method: 'PUT', headers: { 'content-type': 'text/html' }, body: png });
     assert.equal(anyType.status, 200, await anyType.text());
-    assert.equal((await client.send(new HeadObjectCommand({ Bucket: buckets.quarantine, Key: 'up/any-type' }))).ContentType, 'text/html');
+    assert.equal(
+      (await client.send(new HeadObjectCommand({ Bucket: buckets.quarantine, Key: 'up/any-type' }))).ContentType,
+      'text/html',
+    );
 
     // Without ContentLength nothing bounds the size (S3 has no content-length-range for PUT URLs).
-    const sizeUnsigned = await getSignedUrl(client, new PutObjectCommand({ Bucket: buckets.quarantine, Key: 'up/any-size', ContentType: 'image/png' }), {
-      expiresIn: 300,
-      signableHeaders: new Set(['content-type']),
-    });
-    assert.deepEqual(new URL(sizeUnsigned).searchParams.get('X-Amz-SignedHeaders')?.split(';'), ['content-type', 'host']);
+    const sizeUnsigned = await getSignedUrl(
+      client,
+      new PutObjectCommand({ Bucket: buckets.quarantine, Key: 'up/any-size', ContentType: 'image/png' }),
+      {
+        expiresIn: 300,
+        signableHeaders: new Set(['content-type']),
+      },
+    );
+    assert.deepEqual(new URL(sizeUnsigned).searchParams.get('X-Amz-SignedHeaders')?.split(';'), [
+      'content-type',
+      'host',
+    ]);
     const big = Buffer.alloc(2 * 1024 * 1024, 0x42);
     const anySize = await fetch(sizeUnsigned, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: big });
     assert.equal(anySize.status, 200, await anySize.text());
-    assert.equal((await client.send(new HeadObjectCommand({ Bucket: buckets.quarantine, Key: 'up/any-size' }))).ContentLength, big.length);
+    assert.equal(
+      (await client.send(new HeadObjectCommand({ Bucket: buckets.quarantine, Key: 'up/any-size' }))).ContentLength,
+      big.length,
+    );
   });
 
   it('serves a GET through a presigned URL, and only for that key', async () => {
     const key = 'up/to-read.png';
-    await client.send(new PutObjectCommand({ Bucket: buckets.quarantine, Key: key, ContentType: 'image/png', Body: png }));
-    const url = await getSignedUrl(client, new GetObjectCommand({ Bucket: buckets.quarantine, Key: key }), { expiresIn: 60 });
+    await client.send(
+      new PutObjectCommand({ Bucket: buckets.quarantine, Key: key, ContentType: 'image/png', Body: png }),
+    );
+    const url = await getSignedUrl(client, new GetObjectCommand({ Bucket: buckets.quarantine, Key: key }), {
+      expiresIn: 60,
+    });
     const response = await fetch(url);
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'image/png');
@@ -151,7 +208,9 @@ describe('S3-compatible store (S3Proxy)', () => {
 
   it('refuses expired presigned URLs, for PUT and GET', async () => {
     const key = 'up/late.png';
-    await client.send(new PutObjectCommand({ Bucket: buckets.quarantine, Key: key, ContentType: 'image/png', Body: png }));
+    await client.send(
+      new PutObjectCommand({ Bucket: buckets.quarantine, Key: key, ContentType: 'image/png', Body: png }),
+    );
     // Signed two minutes ago for one minute: expired a minute ago.
     const signingDate = new Date(Date.now() - 120_000);
     const put = await presignPut(key, 'image/png', png.length, { expiresIn: 60, signingDate });
@@ -161,13 +220,19 @@ describe('S3-compatible store (S3Proxy)', () => {
     assert.equal(errorCode(uploadAnswer), 'AccessDenied');
     assert.match(uploadAnswer, /Request has expired/);
 
-    const get = await getSignedUrl(client, new GetObjectCommand({ Bucket: buckets.quarantine, Key: key }), { expiresIn: 60, signingDate });
+    const get = await getSignedUrl(client, new GetObjectCommand({ Bucket: buckets.quarantine, Key: key }), {
+      expiresIn: 60,
+      signingDate,
+    });
     const lateRead = await fetch(get);
     assert.equal(lateRead.status, 403);
     assert.equal(errorCode(await lateRead.text()), 'AccessDenied');
 
     // Still within its time: accepted (so the refusals above are the expiry's doing).
-    const fresh = await getSignedUrl(client, new GetObjectCommand({ Bucket: buckets.quarantine, Key: key }), { expiresIn: 180, signingDate });
+    const fresh = await getSignedUrl(client, new GetObjectCommand({ Bucket: buckets.quarantine, Key: key }), {
+      expiresIn: 180,
+      signingDate,
+    });
     assert.equal((await fetch(fresh)).status, 200);
   });
 
@@ -176,7 +241,10 @@ describe('S3-compatible store (S3Proxy)', () => {
     /** Posts `file` as a form upload under a SigV4 POST policy allowing 1 to 64 bytes of image/png under up/. */
     const post = async (file: Buffer, fields: { key: string; contentType: string }, expiresInMs = 60_000) => {
       const now = new Date();
-      const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+      const amzDate = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, '');
       const credential = `${accessKeyId}/${amzDate.slice(0, 8)}/${region}/s3/aws4_request`;
       const policy = Buffer.from(
         JSON.stringify({
@@ -193,7 +261,10 @@ describe('S3-compatible store (S3Proxy)', () => {
         }),
       ).toString('base64');
       const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
-      const signingKey = ['s3', 'aws4_request'].reduce(hmac, hmac(hmac(`AWS4${secretAccessKey}`, amzDate.slice(0, 8)), region));
+      const signingKey = ['s3', 'aws4_request'].reduce(
+        hmac,
+        hmac(hmac(`AWS4${secretAccessKey}`, amzDate.slice(0, 8)), region),
+      );
       const form = new FormData();
       for (const [name, value] of Object.entries({
         key: fields.key,
@@ -216,7 +287,10 @@ describe('S3-compatible store (S3Proxy)', () => {
     assert.deepEqual(await post(png, { ...ok, contentType: 'image/gif' }), { status: 403, code: 'AccessDenied' });
     assert.deepEqual(await post(png, { ...ok, key: 'elsewhere/posted.png' }), { status: 403, code: 'AccessDenied' });
     assert.deepEqual(await post(png, ok, -1_000), { status: 403, code: 'AccessDenied' });
-    assert.equal(await s3Error(client.send(new HeadObjectCommand({ Bucket: buckets.quarantine, Key: ok.key }))), 'NotFound');
+    assert.equal(
+      await s3Error(client.send(new HeadObjectCommand({ Bucket: buckets.quarantine, Key: ok.key }))),
+      'NotFound',
+    );
     assert.equal((await post(png, ok)).status, 204);
     const head = await client.send(new HeadObjectCommand({ Bucket: buckets.quarantine, Key: ok.key }));
     assert.equal(head.ContentType, 'image/png');
@@ -225,22 +299,44 @@ describe('S3-compatible store (S3Proxy)', () => {
 
   it('copies an object between the buckets with its metadata, then deletes the original', async () => {
     const key = 'up/move-me.png';
-    await client.send(new PutObjectCommand({ Bucket: buckets.quarantine, Key: key, ContentType: 'image/png', Body: png, Metadata: { owner: '42' } }));
-    const copied = await client.send(new CopyObjectCommand({ Bucket: buckets.clean, Key: 'media/7.png', CopySource: `${buckets.quarantine}/${encodeURIComponent(key)}` }));
+    await client.send(
+      new PutObjectCommand({
+        Bucket: buckets.quarantine,
+        Key: key,
+        ContentType: 'image/png',
+        Body: png,
+        Metadata: { owner: '42' },
+      }),
+    );
+    const copied = await client.send(
+      new CopyObjectCommand({
+        Bucket: buckets.clean,
+        Key: 'media/7.png',
+        CopySource: `${buckets.quarantine}/${encodeURIComponent(key)}`,
+      }),
+    );
     assert.ok(copied.CopyObjectResult?.ETag);
 
     const head = await client.send(new HeadObjectCommand({ Bucket: buckets.clean, Key: 'media/7.png' }));
     assert.equal(head.ContentType, 'image/png');
     assert.equal(head.ContentLength, png.length);
     assert.deepEqual(head.Metadata, { owner: '42' });
-    const body = await (await client.send(new GetObjectCommand({ Bucket: buckets.clean, Key: 'media/7.png' }))).Body!.transformToByteArray();
+    const body = await (
+      await client.send(new GetObjectCommand({ Bucket: buckets.clean, Key: 'media/7.png' }))
+    ).Body!.transformToByteArray();
     assert.deepEqual(Buffer.from(body), png);
 
     await client.send(new DeleteObjectCommand({ Bucket: buckets.quarantine, Key: key }));
-    assert.equal(await s3Error(client.send(new GetObjectCommand({ Bucket: buckets.quarantine, Key: key }))), 'NoSuchKey');
+    assert.equal(
+      await s3Error(client.send(new GetObjectCommand({ Bucket: buckets.quarantine, Key: key }))),
+      'NoSuchKey',
+    );
     // Deleting what is not there succeeds, as on S3.
     await client.send(new DeleteObjectCommand({ Bucket: buckets.quarantine, Key: key }));
-    assert.equal((await client.send(new HeadObjectCommand({ Bucket: buckets.clean, Key: 'media/7.png' }))).ContentLength, png.length);
+    assert.equal(
+      (await client.send(new HeadObjectCommand({ Bucket: buckets.clean, Key: 'media/7.png' }))).ContentLength,
+      png.length,
+    );
   });
 });
 
@@ -258,7 +354,8 @@ describe('createTestBuckets', () => {
       await client.send(new PutObjectCommand({ Bucket: pair.quarantine, Key: 'a/b', Body: 'x' }));
       await client.send(new PutObjectCommand({ Bucket: pair.clean, Key: 'c', Body: 'y' }));
       await pair.drop();
-      for (const bucket of [pair.quarantine, pair.clean]) assert.equal(await s3Error(client.send(new HeadBucketCommand({ Bucket: bucket }))), 'NotFound');
+      for (const bucket of [pair.quarantine, pair.clean])
+        assert.equal(await s3Error(client.send(new HeadBucketCommand({ Bucket: bucket }))), 'NotFound');
     } finally {
       client.destroy();
     }

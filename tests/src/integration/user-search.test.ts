@@ -29,11 +29,18 @@ describe('user search on Postgres', () => {
       await db.prisma.user.createMany({
         data: Array.from({ length: 5_000 }, (_, i) => {
           const n = start + i;
-          return { id: BigInt(n + 1), username: `u${n.toString(36)}_${words[n % 10]}`, displayName: `${words[(n * 7) % 10]} Person ${n}`, passwordHash: 'x' };
+          return {
+            id: BigInt(n + 1),
+            username: `u${n.toString(36)}_${words[n % 10]}`,
+            displayName: `${words[(n * 7) % 10]} Person ${n}`,
+            passwordHash: 'x',
+          };
         }),
       });
     }
-    await db.prisma.user.create({ data: { id: 999_999n, username: 'zanzibar_quokka', displayName: 'Quentin Quokka', passwordHash: 'x' } });
+    await db.prisma.user.create({
+      data: { id: 999_999n, username: 'zanzibar_quokka', displayName: 'Quentin Quokka', passwordHash: 'x' },
+    });
     await db.prisma.$executeRawUnsafe('ANALYZE users');
     store = new UserStore(db.prisma, new MemoryEntityCache());
   });
@@ -47,15 +54,23 @@ describe('user search on Postgres', () => {
       // No scan of the table, nor a walk of it in username order: only index lookups remain.
       await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
       await tx.$executeRawUnsafe('SET LOCAL enable_indexscan = off');
-      const rows = await tx.$queryRawUnsafe<{ 'QUERY PLAN': string }[]>(`EXPLAIN SELECT id FROM users WHERE ${where} ORDER BY username LIMIT 21`);
+      const rows = await tx.$queryRawUnsafe<{ 'QUERY PLAN': string }[]>(
+        `EXPLAIN SELECT id FROM users WHERE ${where} ORDER BY username LIMIT 21`,
+      );
       return rows.map((row) => row['QUERY PLAN']).join('\n');
     });
 
   it('finds a substring of the username or the display name, any case, through the trigram indexes', async () => {
     const found = await store.search({ search: 'QUOKK', afterUsername: undefined, take: 21 });
-    assert.deepEqual(found.map((user) => user.username), ['zanzibar_quokka']);
+    assert.deepEqual(
+      found.map((user) => user.username),
+      ['zanzibar_quokka'],
+    );
     const byDisplayName = await store.search({ search: 'uentin', afterUsername: undefined, take: 21 });
-    assert.deepEqual(byDisplayName.map((user) => user.username), ['zanzibar_quokka']);
+    assert.deepEqual(
+      byDisplayName.map((user) => user.username),
+      ['zanzibar_quokka'],
+    );
     const explained = await plan(`username ILIKE '%quokk%' OR display_name ILIKE '%quokk%'`);
     assert.match(explained, /users_username_trgm_idx/);
     assert.match(explained, /users_display_name_trgm_idx/);
@@ -64,7 +79,10 @@ describe('user search on Postgres', () => {
 
   it('matches one or two characters at the start of usernames, through the prefix index', async () => {
     const found = await store.search({ search: 'Za', afterUsername: undefined, take: 21 });
-    assert.deepEqual(found.map((user) => user.username), ['zanzibar_quokka']);
+    assert.deepEqual(
+      found.map((user) => user.username),
+      ['zanzibar_quokka'],
+    );
     const explained = await plan(`username LIKE 'za%'`);
     assert.match(explained, /users_username_prefix_idx/);
     assert.doesNotMatch(explained, /Seq Scan/);

@@ -32,7 +32,12 @@ export async function gql<T = Record<string, any>>(
 }
 
 /** Like gql, but fails the test on any error. */
-export async function gqlOk<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
+export async function gqlOk<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<T> {
   const result = await gql<T>(url, query, variables, token);
   if (result.errors?.length || !result.data) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
   return result.data;
@@ -89,7 +94,8 @@ export class Subscription<T = Record<string, any>> {
     const deadline = Date.now() + ms;
     while (this.events.length < count && this.error === undefined && !this.#ended) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`expected ${count} events, got ${this.events.length}: ${JSON.stringify(this.events)}`);
+      if (left <= 0)
+        throw new Error(`expected ${count} events, got ${this.events.length}: ${JSON.stringify(this.events)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.#waiters.push(() => {
@@ -101,7 +107,9 @@ export class Subscription<T = Record<string, any>> {
     if (this.events.length < count) {
       const completed = this.#ended && this.error === undefined;
       throw new Error(
-        completed ? `the subscription completed after ${this.events.length} of ${count} events` : `subscription failed: ${JSON.stringify(this.error)}`,
+        completed
+          ? `the subscription completed after ${this.events.length} of ${count} events`
+          : `subscription failed: ${JSON.stringify(this.error)}`,
       );
     }
     return this.events;
@@ -137,7 +145,12 @@ export class EventStream<T = Record<string, any>> {
   #waiters: (() => void)[] = [];
 
   /** Opens the stream; resolves once the response headers arrived. */
-  static async open<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<EventStream<T>> {
+  static async open<T = Record<string, any>>(
+    url: string,
+    query: string,
+    variables: Record<string, unknown> = {},
+    token?: string,
+  ): Promise<EventStream<T>> {
     const stream = new EventStream<T>(url, query, variables, token);
     await stream.#opened;
     return stream;
@@ -152,7 +165,11 @@ export class EventStream<T = Record<string, any>> {
       try {
         const response = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          headers: {
+            'content-type': 'application/json',
+            accept: 'text/event-stream',
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
           body: JSON.stringify({ query, variables }),
           signal: this.#abort.signal,
         });
@@ -171,7 +188,11 @@ export class EventStream<T = Record<string, any>> {
             const block = buffer.slice(0, boundary);
             buffer = buffer.slice(boundary + 2);
             const event = /^event: (.*)$/m.exec(block)?.[1];
-            const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
+            const data = block
+              .split('\n')
+              .filter((line) => line.startsWith('data:'))
+              .map((line) => line.slice(5).trim())
+              .join('\n');
             if ((event === 'next' || event === undefined) && data) this.#push(JSON.parse(data) as GraphQLResponse<T>);
           }
         }
@@ -195,7 +216,8 @@ export class EventStream<T = Record<string, any>> {
       const found = this.events.find(match);
       if (found) return found;
       const left = deadline - Date.now();
-      if (left <= 0 || done) throw new Error(`no matching event${done ? ' before the stream ended' : ''}: ${JSON.stringify(this.events)}`);
+      if (left <= 0 || done)
+        throw new Error(`no matching event${done ? ' before the stream ended' : ''}: ${JSON.stringify(this.events)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 200));
         this.#waiters.push(() => {
@@ -265,7 +287,9 @@ export class RawSocket {
       if (found) return found;
       const closed = this.#socket.readyState === WebSocket.CLOSED;
       if (closed || Date.now() > deadline) {
-        throw new Error(`no matching message${closed ? ' before the socket closed' : ''}; got ${JSON.stringify(this.messages)}`);
+        throw new Error(
+          `no matching message${closed ? ' before the socket closed' : ''}; got ${JSON.stringify(this.messages)}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 200);

@@ -63,7 +63,10 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
         // ms), and force only what is left after that (a process that was killed, say).
         const deadline = Date.now() + 5_000;
         while (Date.now() < deadline) {
-          const { rows } = await dropper.query<{ open: number }>('SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = $1', [name]);
+          const { rows } = await dropper.query<{ open: number }>(
+            'SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = $1',
+            [name],
+          );
           if (!rows[0]?.open) break;
           await new Promise((resolve) => setTimeout(resolve, 25));
         }
@@ -78,9 +81,14 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 /** The directory of the newest installed Postgres server binaries (TEST_PG_BIN overrides). */
 function postgresBin(): string {
   if (process.env.TEST_PG_BIN) return process.env.TEST_PG_BIN;
-  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)) : [];
+  const versions = existsSync('/usr/lib/postgresql')
+    ? readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v))
+    : [];
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!newest) throw new Error('no Postgres server binaries in /usr/lib/postgresql/<version>/bin (Debian: apt-get install postgresql; or set TEST_PG_BIN)');
+  if (!newest)
+    throw new Error(
+      'no Postgres server binaries in /usr/lib/postgresql/<version>/bin (Debian: apt-get install postgresql; or set TEST_PG_BIN)',
+    );
   return `/usr/lib/postgresql/${newest}/bin`;
 }
 
@@ -111,7 +119,8 @@ export async function startSecurePostgres({ tls = false }: { tls?: boolean } = {
   const dir = mkdtempSync(join(tmpdir(), 'chat-pg-'));
   const data = join(dir, 'data');
   const asRoot = process.getuid?.() === 0;
-  const asServer = (command: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, command), ...args]) : run(join(bin, command), args));
+  const asServer = (command: string, args: string[]) =>
+    asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, command), ...args]) : run(join(bin, command), args);
   const secret = () => randomBytes(18).toString('base64url');
   const superuserPassword = secret();
   const password = secret();
@@ -131,7 +140,17 @@ export async function startSecurePostgres({ tls = false }: { tls?: boolean } = {
       const gid = Number((await run('id', ['-g', 'postgres'])).trim());
       for (const file of [dir, ...readdirSync(dir).map((name) => join(dir, name))]) chownSync(file, uid, gid);
     }
-    await asServer('initdb', ['-D', data, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync']);
+    await asServer('initdb', [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      `--pwfile=${pwfile}`,
+      '--auth=scram-sha-256',
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]);
     if (certificates) {
       // TCP only with TLS: no `host` rule is left for a plaintext connection to match.
       const hba = join(data, 'pg_hba.conf');
@@ -143,23 +162,43 @@ export async function startSecurePostgres({ tls = false }: { tls?: boolean } = {
       '-c listen_addresses=127.0.0.1',
       // Throw-away data: no durability, little memory.
       '-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=100',
-      ...(certificates ? [`-c ssl=on -c ssl_cert_file=${certificates.certFile} -c ssl_key_file=${certificates.keyFile}`] : []),
+      ...(certificates
+        ? [`-c ssl=on -c ssl_cert_file=${certificates.certFile} -c ssl_key_file=${certificates.keyFile}`]
+        : []),
     ].join(' ');
     started = true; // from here on `stop` stops it, even after a start that timed out
     // pg_ctl gives up after -t seconds (and reports the server's own exit at once): wait as long as the kit's backstop.
     const waitSeconds = String(Math.ceil(BACKSTOP_MS / 1000));
-    await asServer('pg_ctl', ['start', '-D', data, '-w', '-t', waitSeconds, '-l', join(dir, 'postgres.log'), '-o', settings]);
+    await asServer('pg_ctl', [
+      'start',
+      '-D',
+      data,
+      '-w',
+      '-t',
+      waitSeconds,
+      '-l',
+      join(dir, 'postgres.log'),
+      '-o',
+      settings,
+    ]);
     const tlsQuery = certificates ? `?sslmode=verify-full&sslrootcert=${encodeURIComponent(certificates.caFile)}` : '';
     const adminUrl = `postgresql://postgres:${superuserPassword}@127.0.0.1:${port}/postgres${tlsQuery}`;
     const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
     try {
-      await admin.query(`CREATE ROLE chat LOGIN PASSWORD '${password}' NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION`);
+      await admin.query(
+        `CREATE ROLE chat LOGIN PASSWORD '${password}' NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION`,
+      );
       await admin.query('CREATE DATABASE chat OWNER chat');
     } finally {
       await admin.end();
     }
-    return { url: `postgresql://chat:${password}@127.0.0.1:${port}/chat${tlsQuery}`, adminUrl, caFile: certificates?.caFile, stop };
+    return {
+      url: `postgresql://chat:${password}@127.0.0.1:${port}/chat${tlsQuery}`,
+      adminUrl,
+      caFile: certificates?.caFile,
+      stop,
+    };
   } catch (error) {
     const log = existsSync(join(dir, 'postgres.log')) ? readFileSync(join(dir, 'postgres.log'), 'utf8') : '';
     await stop();
@@ -168,4 +207,3 @@ export async function startSecurePostgres({ tls = false }: { tls?: boolean } = {
     });
   }
 }
-

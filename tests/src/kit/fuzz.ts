@@ -160,8 +160,35 @@ export function garbageValue(rng: Rng, depth = 3): unknown {
     () => rng.chance(0.5),
     () => rng.between(-1000, 1000),
     () => rng.pick([2147483648, -2147483649, 9007199254740992, Number.MAX_VALUE, Number.MIN_VALUE, 0.5, 1e21, -1e-7]),
-    () => new Raw(rng.pick(['-0', '1e400', '-1e400', '123456789012345678901234567890', '0.0000000000000000000001', '1E+2', '-0.0'])),
-    () => rng.pick(['', ' ', 'NaN', 'Infinity', '-Infinity', '-0', '0x10', '1e3', 'null', 'undefined', 'true', '[]', '{}', '__proto__']),
+    () =>
+      new Raw(
+        rng.pick([
+          '-0',
+          '1e400',
+          '-1e400',
+          '123456789012345678901234567890',
+          '0.0000000000000000000001',
+          '1E+2',
+          '-0.0',
+        ]),
+      ),
+    () =>
+      rng.pick([
+        '',
+        ' ',
+        'NaN',
+        'Infinity',
+        '-Infinity',
+        '-0',
+        '0x10',
+        '1e3',
+        'null',
+        'undefined',
+        'true',
+        '[]',
+        '{}',
+        '__proto__',
+      ]),
     () => rng.unicode(rng.between(1, 40)),
     () => rng.string(rng.between(1, 30)),
     () => 'x'.repeat(rng.pick([1000, 65_536, 100_000])),
@@ -195,15 +222,35 @@ export interface GeneratedOperation {
  * Root fields left out of generated operations: they end the fuzzing user's
  * sessions, delete it, or spend 100 ms of scrypt each (register, login).
  */
-export const UNSAFE_ROOT_FIELDS = new Set(['logout', 'logoutEverywhere', 'endSession', 'changePassword', 'deleteMyAccount', 'register', 'login', 'refreshToken']);
+export const UNSAFE_ROOT_FIELDS = new Set([
+  'logout',
+  'logoutEverywhere',
+  'endSession',
+  'changePassword',
+  'deleteMyAccount',
+  'register',
+  'login',
+  'refreshToken',
+]);
 
 /**
  * A valid operation on a random root field of `kind`, built from the schema:
  * required arguments always (optional ones sometimes), as literals or as
  * variables, and a selection a few levels deep through any subgraph.
  */
-export function generateOperation(schema: GraphQLSchema, rng: Rng, ids: KnownIds, kind: GeneratedOperation['kind'], useVariables: boolean): GeneratedOperation {
-  const root = kind === 'query' ? schema.getQueryType() : kind === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+export function generateOperation(
+  schema: GraphQLSchema,
+  rng: Rng,
+  ids: KnownIds,
+  kind: GeneratedOperation['kind'],
+  useVariables: boolean,
+): GeneratedOperation {
+  const root =
+    kind === 'query'
+      ? schema.getQueryType()
+      : kind === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
   if (!root) throw new Error(`the schema has no ${kind} type`);
   const fields = Object.values(root.getFields()).filter((field) => !UNSAFE_ROOT_FIELDS.has(field.name));
   const variables: Record<string, unknown> = {};
@@ -236,7 +283,9 @@ export function generateOperation(schema: GraphQLSchema, rng: Rng, ids: KnownIds
     if (isObjectType(named)) return ` { ${selectionOf(named, depth)} }`;
     if (isAbstractType(named)) {
       const possible = schema.getPossibleTypes(named);
-      const fragments = possible.filter(() => rng.chance(0.5)).map((type) => `... on ${type.name} { ${selectionOf(type, depth)} }`);
+      const fragments = possible
+        .filter(() => rng.chance(0.5))
+        .map((type) => `... on ${type.name} { ${selectionOf(type, depth)} }`);
       return ` { __typename ${fragments.join(' ')} }`;
     }
     return ' { __typename }';
@@ -244,19 +293,25 @@ export function generateOperation(schema: GraphQLSchema, rng: Rng, ids: KnownIds
   const field = rng.pick(fields);
   const selection = `${field.name}${argumentsOf(field)}${selectionFor(field, 1)}`;
   const definitions = Object.entries(declared).map(([name, type]) => `$${name}: ${type}`);
-  const header = definitions.length ? `${kind} Fuzz(${definitions.join(', ')})` : rng.chance(0.5) || kind !== 'query' ? `${kind} Fuzz` : '';
+  const header = definitions.length
+    ? `${kind} Fuzz(${definitions.join(', ')})`
+    : rng.chance(0.5) || kind !== 'query'
+      ? `${kind} Fuzz`
+      : '';
   return { document: `${header} { ${selection} }`.trim(), variables, declared, kind };
 }
 
 /** A value of `type` that the API might accept: real IDs, short texts, small numbers. */
 export function plausibleValue(rng: Rng, ids: KnownIds, type: GraphQLInputType, name: string, depth: number): unknown {
   const nullable = getNullableType(type) as GraphQLInputType;
-  if (isListType(nullable)) return Array.from({ length: rng.between(1, 2) }, () => plausibleValue(rng, ids, nullable.ofType, name, depth + 1));
+  if (isListType(nullable))
+    return Array.from({ length: rng.between(1, 2) }, () => plausibleValue(rng, ids, nullable.ofType, name, depth + 1));
   if (isEnumType(nullable)) return rng.pick(nullable.getValues()).name;
   if (isInputObjectType(nullable)) {
     const object: Record<string, unknown> = {};
     for (const field of Object.values(nullable.getFields())) {
-      if (isNonNullType(field.type) || (depth < 2 && rng.chance(0.4))) object[field.name] = plausibleValue(rng, ids, field.type, field.name, depth + 1);
+      if (isNonNullType(field.type) || (depth < 2 && rng.chance(0.4)))
+        object[field.name] = plausibleValue(rng, ids, field.type, field.name, depth + 1);
     }
     return object;
   }
@@ -285,7 +340,8 @@ export function plausibleValue(rng: Rng, ids: KnownIds, type: GraphQLInputType, 
 export function graphqlLiteral(value: unknown, type: GraphQLInputType): string {
   const nullable = getNullableType(type) as GraphQLInputType;
   if (value === null || value === undefined) return 'null';
-  if (isListType(nullable) && Array.isArray(value)) return `[${value.map((item) => graphqlLiteral(item, nullable.ofType)).join(', ')}]`;
+  if (isListType(nullable) && Array.isArray(value))
+    return `[${value.map((item) => graphqlLiteral(item, nullable.ofType)).join(', ')}]`;
   if (isEnumType(nullable)) return String(value as string);
   if (isInputObjectType(nullable) && typeof value === 'object') {
     const fields = nullable.getFields();
@@ -298,14 +354,57 @@ export function graphqlLiteral(value: unknown, type: GraphQLInputType): string {
 
 /** Splits a document into tokens (whitespace kept), good enough to mutate it. */
 export function tokenize(document: string): string[] {
-  return document.match(/"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|\.\.\.|\$?[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\s+|[\s\S]/g) ?? [];
+  return (
+    document.match(
+      /"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|\.\.\.|\$?[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\s+|[\s\S]/g,
+    ) ?? []
+  );
 }
 
 /** Marks where `documentBody` splices invalid UTF-8 bytes into the request. */
 export const INVALID_UTF8_MARK = '\u0001INVALID_UTF8\u0001';
 
-const PUNCTUATION = ['{', '}', '(', ')', '[', ']', ':', '!', '=', '@', '$', '...', '|', '&', ',', '"', '"""', '#', '\\', '\n'];
-const KEYWORDS = ['query', 'mutation', 'subscription', 'fragment', 'on', 'null', 'true', 'false', 'schema', 'type', 'extend', 'directive', 'input', 'enum', '__typename', '__schema', '__type'];
+const PUNCTUATION = [
+  '{',
+  '}',
+  '(',
+  ')',
+  '[',
+  ']',
+  ':',
+  '!',
+  '=',
+  '@',
+  '$',
+  '...',
+  '|',
+  '&',
+  ',',
+  '"',
+  '"""',
+  '#',
+  '\\',
+  '\n',
+];
+const KEYWORDS = [
+  'query',
+  'mutation',
+  'subscription',
+  'fragment',
+  'on',
+  'null',
+  'true',
+  'false',
+  'schema',
+  'type',
+  'extend',
+  'directive',
+  'input',
+  'enum',
+  '__typename',
+  '__schema',
+  '__type',
+];
 
 /**
  * Applies 1–4 random mutations to `document`: deleted, inserted, duplicated
@@ -342,9 +441,15 @@ export function mutateDocument(rng: Rng, document: string, vocabulary: readonly 
     () => insert('\u0000'),
     () => insert(INVALID_UTF8_MARK),
     () => (tokens = tokens.slice(0, rng.int(tokens.length))),
-    () => insert(` @${rng.pick(['skip', 'include', 'deprecated', 'defer', 'stream', 'specifiedBy', rng.string(5)])}${rng.pick(['', '(if: true)', '(if: "yes")', '(if: $nope)', '(', '()', `(if: ${rng.string(3)})`])} `),
+    () =>
+      insert(
+        ` @${rng.pick(['skip', 'include', 'deprecated', 'defer', 'stream', 'specifiedBy', rng.string(5)])}${rng.pick(['', '(if: true)', '(if: "yes")', '(if: $nope)', '(', '()', `(if: ${rng.string(3)})`])} `,
+      ),
     () => insert(` ...${rng.pick(['Nope', 'on Query { __typename }', 'on User { id }', 'on', ''])} `),
-    () => insert(` fragment ${rng.string(4)} on ${rng.pick(['Query', 'User', 'Nope', 'String'])} { ${rng.pick(vocabulary)} } `),
+    () =>
+      insert(
+        ` fragment ${rng.string(4)} on ${rng.pick(['Query', 'User', 'Nope', 'String'])} { ${rng.pick(vocabulary)} } `,
+      ),
     () => insert(` $${rng.pick(['nope', 'v0', 'v1', '', '1'])} `),
     () => insert(rng.pick(['1e999999', '0x12', '-', '.5', '00', '-0', '1.', '9'.repeat(400), 'NaN', 'Infinity'])),
     () => insert(`#${rng.unicode(10)}\n`),
@@ -357,7 +462,8 @@ export function mutateDocument(rng: Rng, document: string, vocabulary: readonly 
 /** The tokens worth inserting into documents: every name of the given documents, plus a few that exist nowhere. */
 export function vocabularyOf(documents: readonly string[]): string[] {
   const words = new Set<string>(['nope', '__typename', 'Query', 'id', 'Fuzz']);
-  for (const document of documents) for (const token of tokenize(document)) if (/^\$?[A-Za-z_]\w*$/.test(token)) words.add(token);
+  for (const document of documents)
+    for (const token of tokenize(document)) if (/^\$?[A-Za-z_]\w*$/.test(token)) words.add(token);
   return [...words].sort();
 }
 
@@ -368,7 +474,20 @@ export function documentBody(rng: Rng, body: string): string | Uint8Array<ArrayB
   const parts = body.split(escaped);
   const chunks: Buffer[] = [];
   parts.forEach((part, index) => {
-    if (index > 0) chunks.push(Buffer.from(rng.pick([[0xff], [0xc0, 0x80], [0x80], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xfe, 0xfe, 0xff]])));
+    if (index > 0)
+      chunks.push(
+        Buffer.from(
+          rng.pick([
+            [0xff],
+            [0xc0, 0x80],
+            [0x80],
+            [0xe2, 0x82],
+            [0xed, 0xa0, 0x80],
+            [0xf8, 0x88, 0x80, 0x80, 0x80],
+            [0xfe, 0xfe, 0xff],
+          ]),
+        ),
+      );
     chunks.push(Buffer.from(part, 'utf8'));
   });
   const joined = Buffer.concat(chunks);
@@ -397,11 +516,38 @@ export function garbageVariables(rng: Rng, operation: GeneratedOperation): unkno
     },
     () => new Raw(rng.pick(['"a string"', '42', '[]', '[{}]', 'true', '-0', '"{}"', '1e400', `"${'x'.repeat(1000)}"`])),
     () => {
-      if (names.length) variables[rng.pick(names)] = new Raw(rng.pick(['-0', '1e400', '-1e400', '2147483648', '-2147483649', '9007199254740993', '1.5', '123456789012345678901234567890', '0.1e-400']));
+      if (names.length)
+        variables[rng.pick(names)] = new Raw(
+          rng.pick([
+            '-0',
+            '1e400',
+            '-1e400',
+            '2147483648',
+            '-2147483649',
+            '9007199254740993',
+            '1.5',
+            '123456789012345678901234567890',
+            '0.1e-400',
+          ]),
+        );
       return variables;
     },
     () => {
-      if (names.length) variables[rng.pick(names)] = rng.pick(['NaN', 'Infinity', '-Infinity', '-0', '', ' ', '0x1f', '1e3', '١٢٣', '\u0000', 'null', '  42  ']);
+      if (names.length)
+        variables[rng.pick(names)] = rng.pick([
+          'NaN',
+          'Infinity',
+          '-Infinity',
+          '-0',
+          '',
+          ' ',
+          '0x1f',
+          '1e3',
+          '١٢٣',
+          '\u0000',
+          'null',
+          '  42  ',
+        ]);
       return variables;
     },
     () => {
@@ -413,7 +559,8 @@ export function garbageVariables(rng: Rng, operation: GeneratedOperation): unkno
       return variables;
     },
     () => {
-      if (names.length) variables[rng.pick(names)] = Array.from({ length: rng.pick([1000, 10_000]) }, (_, i) => String(i));
+      if (names.length)
+        variables[rng.pick(names)] = Array.from({ length: rng.pick([1000, 10_000]) }, (_, i) => String(i));
       return variables;
     },
   ];
@@ -430,7 +577,8 @@ const base64url = (text: string | Buffer) => Buffer.from(text).toString('base64u
 export function badAuthorization(rng: Rng, validToken: string, validUserId: string): string {
   const [header = '', payload = '', signature = ''] = validToken.split('.');
   const now = Math.floor(Date.now() / 1000);
-  const claims = (extra: Record<string, unknown>) => base64url(JSON.stringify({ sub: validUserId, iat: now - 3600, exp: now - 1800, ...extra }));
+  const claims = (extra: Record<string, unknown>) =>
+    base64url(JSON.stringify({ sub: validUserId, iat: now - 3600, exp: now - 1800, ...extra }));
   // Never the last character: its low bits are base64 padding, so changing
   // only them (A↔B) decodes to the same bytes and leaves a valid token.
   const flip = (text: string) => {
@@ -439,7 +587,8 @@ export function badAuthorization(rng: Rng, validToken: string, validUserId: stri
     const replaced = text[index] === 'A' ? 'B' : 'A';
     return `${text.slice(0, index)}${replaced}${text.slice(index + 1)}`;
   };
-  const latin1 = (length: number) => rng.string(length, ' !#$%&()*+-./0123456789:;<=>?@ABCXYZ[]^_`abcxyz{|}~\u00a1\u00e9\u00ff');
+  const latin1 = (length: number) =>
+    rng.string(length, ' !#$%&()*+-./0123456789:;<=>?@ABCXYZ[]^_`abcxyz{|}~\u00a1\u00e9\u00ff');
   const shapes: (() => string)[] = [
     () => latin1(rng.between(1, 60)),
     () => `Basic ${base64url('ann:password')}`,
@@ -450,8 +599,10 @@ export function badAuthorization(rng: Rng, validToken: string, validUserId: stri
     () => `Bearer ${latin1(rng.between(1, 200))}`,
     () => `Bearer ${base64url('{"alg":"none","typ":"JWT"}')}.${claims({ exp: now + 3600 })}.`,
     () => `Bearer ${base64url('{"alg":"HS256","typ":"JWT"}')}.${claims({})}.${base64url(rng.string(32))}`,
-    () => `Bearer ${base64url('{"alg":"RS256","typ":"JWT","kid":"../../etc/passwd"}')}.${claims({ exp: now + 3600 })}.${base64url(rng.string(64))}`,
-    () => `Bearer ${base64url('{"alg":"EdDSA","kid":"nope"}')}.${claims({ exp: now + 3600 })}.${base64url(rng.string(64))}`,
+    () =>
+      `Bearer ${base64url('{"alg":"RS256","typ":"JWT","kid":"../../etc/passwd"}')}.${claims({ exp: now + 3600 })}.${base64url(rng.string(64))}`,
+    () =>
+      `Bearer ${base64url('{"alg":"EdDSA","kid":"nope"}')}.${claims({ exp: now + 3600 })}.${base64url(rng.string(64))}`,
     () => `Bearer ${header}.${claims({ exp: now + 3600, sub: '1' })}.${signature}`,
     () => `Bearer ${header}.${payload}.${flip(signature)}`,
     () => `Bearer ${header}.${flip(payload)}.${signature}`,
@@ -496,7 +647,11 @@ const DATE_OR_CURSOR_NAME = /^around$/i;
  */
 export function positionArguments(schema: GraphQLSchema): { reached: PositionArgument[]; unreached: string[] } {
   const roots = new Map<string, PositionArgument['kind']>();
-  for (const [kind, type] of [['query', schema.getQueryType()], ['mutation', schema.getMutationType()], ['subscription', schema.getSubscriptionType()]] as const) {
+  for (const [kind, type] of [
+    ['query', schema.getQueryType()],
+    ['mutation', schema.getMutationType()],
+    ['subscription', schema.getSubscriptionType()],
+  ] as const) {
     if (type) roots.set(type.name, kind);
   }
   const reached: PositionArgument[] = [];
@@ -509,14 +664,20 @@ export function positionArguments(schema: GraphQLSchema): { reached: PositionArg
         const found: [PositionArgument['path'], PositionKind][] = [];
         const named = getNamedType(arg.type);
         if (named.name === 'DateTime') found.push([[arg.name], 'date']);
-        else if (named.name === 'String' && DATE_OR_CURSOR_NAME.test(arg.name)) found.push([[arg.name], 'date or cursor']);
+        else if (named.name === 'String' && DATE_OR_CURSOR_NAME.test(arg.name))
+          found.push([[arg.name], 'date or cursor']);
         else if (named.name === 'String' && CURSOR_NAME.test(arg.name)) found.push([[arg.name], 'cursor']);
         else if (isInputObjectType(named)) {
           for (const inner of Object.values(named.getFields())) {
             const innerNamed = getNamedType(inner.type);
             if (innerNamed.name === 'DateTime') found.push([[arg.name, inner.name], 'date']);
-            else if (isInputObjectType(innerNamed) && Object.values(innerNamed.getFields()).some((deep) => getNamedType(deep.type).name === 'DateTime')) {
-              unreached.push(`${type.name}.${field.name}(${arg.name}.${inner.name}.…): a DateTime nested two input objects deep`);
+            else if (
+              isInputObjectType(innerNamed) &&
+              Object.values(innerNamed.getFields()).some((deep) => getNamedType(deep.type).name === 'DateTime')
+            ) {
+              unreached.push(
+                `${type.name}.${field.name}(${arg.name}.${inner.name}.…): a DateTime nested two input objects deep`,
+              );
             }
           }
         }
@@ -535,7 +696,8 @@ export function positionArguments(schema: GraphQLSchema): { reached: PositionArg
 const notAnId = (value: string) => (/^\d+$/.test(value) ? `${value}x` : value);
 
 /** Replaces lone surrogates, which a GraphQL string literal cannot escape, so literal and variable cases stay alike. */
-const wellFormed = (text: string) => text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\ufffd');
+const wellFormed = (text: string) =>
+  text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\ufffd');
 
 /**
  * Times no store can hold, or that are no ISO-8601 time at all: year 0 and
@@ -566,7 +728,8 @@ export function badDates(rng: Rng, random: number): string[] {
   const pad = (n: number, width: number) => String(n).padStart(width, '0');
   const generated = Array.from({ length: random }, () =>
     rng.pick([
-      () => `${pad(0, 4)}-${pad(rng.between(1, 12), 2)}-${pad(rng.between(1, 28), 2)}T${pad(rng.between(0, 23), 2)}:00:00Z`,
+      () =>
+        `${pad(0, 4)}-${pad(rng.between(1, 12), 2)}-${pad(rng.between(1, 28), 2)}T${pad(rng.between(0, 23), 2)}:00:00Z`,
       () => `${rng.pick(['+', '-'])}${pad(rng.between(10_000, 999_999), 6)}-01-01T00:00:00.000Z`,
       () => `${pad(rng.between(1, 9999), 4)}-${pad(rng.between(13, 99), 2)}-01`,
       () => `${pad(rng.between(1, 9999), 4)}-02-${pad(rng.between(30, 99), 2)}`,
@@ -582,7 +745,8 @@ export function badDates(rng: Rng, random: number): string[] {
  * `random` more, seeded. None of them is a position the API could accept.
  */
 export function badCursors(rng: Rng, random: number): string[] {
-  const encode = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+  const encode = (value: unknown) =>
+    Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
   const fixed = [
     '',
     ' ',
@@ -616,7 +780,11 @@ export function badCursors(rng: Rng, random: number): string[] {
       () => encode([wellFormed(rng.unicode(rng.between(1, 12))), wellFormed(rng.unicode(rng.between(1, 12)))]),
       () => encode(wellFormed(rng.unicode(rng.between(1, 30)))),
       () => wellFormed(rng.unicode(rng.between(1, 30))),
-      () => encode([`${rng.pick(['+', '-'])}${rng.string(6, '0123456789')}-01-01T00:00:00.000Z`, String(rng.between(1, 1000))]),
+      () =>
+        encode([
+          `${rng.pick(['+', '-'])}${rng.string(6, '0123456789')}-01-01T00:00:00.000Z`,
+          String(rng.between(1, 1000)),
+        ]),
     ])(),
   );
   return [...fixed, ...generated.map(notAnId)];

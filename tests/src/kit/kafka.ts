@@ -10,7 +10,9 @@ import { freePort, REPO_ROOT as ROOT } from './processes.ts';
  * ports with its own state directory), to stop and start mid-test. With
  * `sasl`, its listener is SASL_PLAINTEXT and admits only that user (PLAIN).
  */
-export async function startKafka({ sasl }: {
+export async function startKafka({
+  sasl,
+}: {
   /** The only account clients may authenticate as (letters, digits, . _ ~ -). @default no authentication */
   sasl?: { username: string; password: string };
 } = {}): Promise<{ brokers: string; up(): Promise<void>; down(): Promise<void>; remove(): Promise<void> }> {
@@ -32,7 +34,9 @@ export async function startKafka({ sasl }: {
       });
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kafka.sh ${command} exited with ${code}:\n${output}`))));
+      child.once('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`kafka.sh ${command} exited with ${code}:\n${output}`)),
+      );
     });
   await run('up');
   return {

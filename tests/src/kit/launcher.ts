@@ -27,7 +27,14 @@ export {
 export { startRedis, testRedisUrl } from './redis.ts';
 export { startKafka } from './kafka.ts';
 export { makeTestCertificates, type TestCertificates } from './certificates.ts';
-export { createTestBuckets, EICAR_TEST_FILE, startClamd, testS3, type TestBuckets, type TestS3 } from './media-stores.ts';
+export {
+  createTestBuckets,
+  EICAR_TEST_FILE,
+  startClamd,
+  testS3,
+  type TestBuckets,
+  type TestS3,
+} from './media-stores.ts';
 
 /** A process of the product under test. */
 export type Process = NodeProcess;

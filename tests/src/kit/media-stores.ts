@@ -23,7 +23,10 @@ export interface TestS3 {
 
 /** Where `scripts/services/s3proxy/s3proxy.sh` keeps its state: one directory per user, shared by every checkout. */
 function s3proxyStateDir(): string {
-  return process.env.S3PROXY_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'federated-chat', 's3proxy');
+  return (
+    process.env.S3PROXY_STATE_DIR ??
+    join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'federated-chat', 's3proxy')
+  );
 }
 
 /**
@@ -34,19 +37,32 @@ function s3proxyStateDir(): string {
  * @throws when neither is there, saying how to get one
  */
 export function testS3(): TestS3 {
-  const { TEST_S3_ENDPOINT: endpoint, TEST_S3_ACCESS_KEY: accessKeyId, TEST_S3_SECRET_KEY: secretAccessKey } = process.env;
+  const {
+    TEST_S3_ENDPOINT: endpoint,
+    TEST_S3_ACCESS_KEY: accessKeyId,
+    TEST_S3_SECRET_KEY: secretAccessKey,
+  } = process.env;
   const region = process.env.TEST_S3_REGION ?? 'us-east-1';
   if (endpoint) {
-    if (!accessKeyId || !secretAccessKey) throw new Error('TEST_S3_ENDPOINT is set: set TEST_S3_ACCESS_KEY and TEST_S3_SECRET_KEY too');
+    if (!accessKeyId || !secretAccessKey)
+      throw new Error('TEST_S3_ENDPOINT is set: set TEST_S3_ACCESS_KEY and TEST_S3_SECRET_KEY too');
     return { endpoint, accessKeyId, secretAccessKey, region };
   }
   const file = join(s3proxyStateDir(), 'credentials.json');
   if (!existsSync(file)) {
-    throw new Error(`no S3 store for the tests: ${file} is missing (run \`npm run services:up\`, or set TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY, TEST_S3_SECRET_KEY)`);
+    throw new Error(
+      `no S3 store for the tests: ${file} is missing (run \`npm run services:up\`, or set TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY, TEST_S3_SECRET_KEY)`,
+    );
   }
   const written = JSON.parse(readFileSync(file, 'utf8')) as Partial<TestS3>;
-  if (!written.endpoint || !written.accessKeyId || !written.secretAccessKey) throw new Error(`${file} lacks endpoint, accessKeyId or secretAccessKey`);
-  return { endpoint: written.endpoint, accessKeyId: written.accessKeyId, secretAccessKey: written.secretAccessKey, region: written.region ?? region };
+  if (!written.endpoint || !written.accessKeyId || !written.secretAccessKey)
+    throw new Error(`${file} lacks endpoint, accessKeyId or secretAccessKey`);
+  return {
+    endpoint: written.endpoint,
+    accessKeyId: written.accessKeyId,
+    secretAccessKey: written.secretAccessKey,
+    region: written.region ?? region,
+  };
 }
 
 /** A suite's own pair of buckets on the test store (`createTestBuckets`). */
@@ -67,8 +83,15 @@ export interface TestBuckets {
  */
 export async function createTestBuckets(prefix: string): Promise<TestBuckets> {
   // Loaded on use, so suites that never touch S3 do not load the AWS SDK.
-  const { S3Client, CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, ListMultipartUploadsCommand, AbortMultipartUploadCommand } =
-    await import('@aws-sdk/client-s3');
+  const {
+    S3Client,
+    CreateBucketCommand,
+    DeleteBucketCommand,
+    DeleteObjectsCommand,
+    ListObjectsV2Command,
+    ListMultipartUploadsCommand,
+    AbortMultipartUploadCommand,
+  } = await import('@aws-sdk/client-s3');
   const s3 = testS3();
   const client = new S3Client({
     endpoint: s3.endpoint,
@@ -76,17 +99,29 @@ export async function createTestBuckets(prefix: string): Promise<TestBuckets> {
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     forcePathStyle: true,
   });
-  const base = `${prefix.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 30) || 'test'}-${randomBytes(5).toString('hex')}`;
+  const base = `${
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 30) || 'test'
+  }-${randomBytes(5).toString('hex')}`;
   const quarantine = `${base}-quarantine`;
   const clean = `${base}-clean`;
   const empty = async (bucket: string) => {
     for (;;) {
       const { Contents = [] } = await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
       if (Contents.length === 0) break;
-      await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: Contents.map(({ Key }) => ({ Key })), Quiet: true } }));
+      await client.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: Contents.map(({ Key }) => ({ Key })), Quiet: true },
+        }),
+      );
     }
     const { Uploads = [] } = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-    for (const { Key, UploadId } of Uploads) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key, UploadId }));
+    for (const { Key, UploadId } of Uploads)
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key, UploadId }));
   };
   const created: string[] = [];
   const drop = async () => {
@@ -128,7 +163,9 @@ export const EICAR_TEST_FILE = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTI
  * foreground as the current user (root included), and is ready when it
  * answers `zPING` with `PONG`.
  */
-export async function startClamd({ streamMaxLength = '100M' }: {
+export async function startClamd({
+  streamMaxLength = '100M',
+}: {
   /** clamd's StreamMaxLength: an INSTREAM longer than this is refused (`INSTREAM size limit exceeded. ERROR`). @default '100M' */
   streamMaxLength?: string;
 } = {}): Promise<{ host: string; port: number; stop(): Promise<void> }> {
@@ -140,7 +177,10 @@ export async function startClamd({ streamMaxLength = '100M' }: {
   mkdirSync(db);
   mkdirSync(temp);
   // A body signature (.ndb: name, target type 0 = any file, offset 0 = at the start, hex bytes).
-  writeFileSync(join(db, 'chat-test.ndb'), `Eicar-Test-Signature:0:0:${Buffer.from(EICAR_TEST_FILE).toString('hex')}\n`);
+  writeFileSync(
+    join(db, 'chat-test.ndb'),
+    `Eicar-Test-Signature:0:0:${Buffer.from(EICAR_TEST_FILE).toString('hex')}\n`,
+  );
   writeFileSync(
     conf,
     [
@@ -194,7 +234,9 @@ export async function startClamd({ streamMaxLength = '100M' }: {
     await stop();
     const why = spawnError
       ? `could not run ${bin} (Debian: apt-get install clamav-daemon): ${spawnError.message}`
-      : error instanceof GoneError ? error.message : (error as Error).message;
+      : error instanceof GoneError
+        ? error.message
+        : (error as Error).message;
     throw new Error(`clamd: ${why}:\n${output}`, { cause: error });
   }
   return { host, port, stop };

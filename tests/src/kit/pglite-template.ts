@@ -33,7 +33,11 @@ async function migratedTemplate(): Promise<string> {
   const building = mkdtempSync(join(tmpdir(), 'chat-pglite-building-'));
   try {
     // From the unit tier's migrated dump (`@chat/prisma`'s migratedTemplate): no initdb here either.
-    const db = await openDatabase({ kind: 'embedded', dataDir: join(building, 'pglite'), loadDataDir: await migratedDump() });
+    const db = await openDatabase({
+      kind: 'embedded',
+      dataDir: join(building, 'pglite'),
+      loadDataDir: await migratedDump(),
+    });
     await db.close();
     renameSync(join(building, 'pglite'), path);
   } catch (error) {
@@ -49,7 +53,9 @@ function templateKey(): string {
   const hash = createHash('sha256');
   for (const migration of listMigrations()) hash.update(`${migration.name}:${migration.checksum}\n`);
   const pglitePackage = join(REPO_ROOT, 'node_modules', '@electric-sql', 'pglite', 'package.json');
-  const version = existsSync(pglitePackage) ? (JSON.parse(readFileSync(pglitePackage, 'utf8')) as { version?: string }).version : undefined;
+  const version = existsSync(pglitePackage)
+    ? (JSON.parse(readFileSync(pglitePackage, 'utf8')) as { version?: string }).version
+    : undefined;
   hash.update(`pglite ${version ?? 'unknown'}\n`);
   return hash.digest('hex').slice(0, 16);
 }

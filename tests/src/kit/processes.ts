@@ -142,7 +142,8 @@ export async function startNode(name: string, entry: string, options: StartNodeO
   const spawned = spawnNode(entry, { HOST: '127.0.0.1', ...options.env, PORT: String(port) }, options);
   const stop = () => stopSpawned(spawned);
   const isReady =
-    options.isReady ?? (port === 0 ? (_url: string, output: string) => loggedReady(output) : (at: string) => answersGraphQL(at));
+    options.isReady ??
+    (port === 0 ? (_url: string, output: string) => loggedReady(output) : (at: string) => answersGraphQL(at));
   try {
     await waitUntilReady(() => isReady(url, spawned.output()), {
       what: `${name} (${entry})`,
@@ -179,7 +180,9 @@ export async function runNodeToExit(
     spawned.child.kill('SIGKILL');
     await spawned.exited;
     const after = Math.round(backstopMs / 1000);
-    throw new Error(`${name} was still running after ${after} s (the backstop; TEST_BACKSTOP_MS):\n${spawned.output()}`);
+    throw new Error(
+      `${name} was still running after ${after} s (the backstop; TEST_BACKSTOP_MS):\n${spawned.output()}`,
+    );
   }
   return { code, output: spawned.output() };
 }

@@ -71,7 +71,9 @@ export async function waitUntilReady(
         throw new GoneError(`${what} went away before it was ready${options.whyGone ? ` (${options.whyGone()})` : ''}`);
       }
       if (ended.why === 'backstop') {
-        throw new Error(`${what} was not ready after ${Math.round(backstopMs / 1000)} s (the backstop; TEST_BACKSTOP_MS)`);
+        throw new Error(
+          `${what} was not ready after ${Math.round(backstopMs / 1000)} s (the backstop; TEST_BACKSTOP_MS)`,
+        );
       }
       if (ready) return;
       await Promise.race([sleep(POLL_MS), ...ending]);

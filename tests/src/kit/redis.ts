@@ -13,7 +13,10 @@ export const testRedisUrl = (): string => process.env.TEST_REDIS_URL ?? 'redis:/
  * A Redis server of the test's own on a free port (to restart it mid-test
  * without disturbing others). `restart` keeps the port.
  */
-export async function startRedis({ password, tls = false }: {
+export async function startRedis({
+  password,
+  tls = false,
+}: {
   /** Clients must authenticate with this (`requirepass`); the URL carries it. @default none */
   password?: string;
   /**
@@ -33,10 +36,23 @@ export async function startRedis({ password, tls = false }: {
   const start = async () => {
     const auth = password ? ['--requirepass', password] : [];
     const listen = certificates
-      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certificates.certFile, '--tls-key-file', certificates.keyFile]
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          certificates.certFile,
+          '--tls-key-file',
+          certificates.keyFile,
+        ]
       : ['--port', String(port)];
     const tlsClients = certificates ? ['--tls-ca-cert-file', certificates.caFile, '--tls-auth-clients', 'no'] : [];
-    child = spawn('redis-server', [...listen, ...tlsClients, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], { stdio: 'ignore' });
+    child = spawn(
+      'redis-server',
+      [...listen, ...tlsClients, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth],
+      { stdio: 'ignore' },
+    );
     const server = child;
     const exited = new Promise((resolve) => server.once('exit', resolve).once('error', resolve));
     const what = `redis-server on port ${port}`;
@@ -50,5 +66,10 @@ export async function startRedis({ password, tls = false }: {
   };
   await start();
   const scheme = certificates ? 'rediss' : 'redis';
-  return { url: `${scheme}://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`, caFile: certificates?.caFile, start, stop };
+  return {
+    url: `${scheme}://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`,
+    caFile: certificates?.caFile,
+    start,
+    stop,
+  };
 }

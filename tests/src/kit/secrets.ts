@@ -8,7 +8,9 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 export const TEST_SECRETS: Readonly<Record<string, string>> = (() => {
   const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
   return {
-    JWT_PRIVATE_KEYS: JSON.stringify({ keys: [{ ...jwk, kid: `test-${randomBytes(4).toString('hex')}`, alg: 'EdDSA' }] }),
+    JWT_PRIVATE_KEYS: JSON.stringify({
+      keys: [{ ...jwk, kid: `test-${randomBytes(4).toString('hex')}`, alg: 'EdDSA' }],
+    }),
     INTERNAL_TOKEN_SECRET: randomBytes(32).toString('base64url'),
     PASSWORD_PEPPER: randomBytes(32).toString('base64url'),
   };

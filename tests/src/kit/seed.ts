@@ -21,7 +21,13 @@ export async function registerUser(url: string, name = 'user'): Promise<TestUser
     `mutation ($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id username displayName } } }`,
     { input: { username, password, displayName } },
   );
-  return { id: data.register.user.id, username: username.toLowerCase(), displayName, password, token: data.register.accessToken };
+  return {
+    id: data.register.user.id,
+    username: username.toLowerCase(),
+    displayName,
+    password,
+    token: data.register.accessToken,
+  };
 }
 
 export async function directChat(url: string, from: TestUser, to: TestUser): Promise<string> {
@@ -34,7 +40,13 @@ export async function directChat(url: string, from: TestUser, to: TestUser): Pro
   return data.createDirectChat.id;
 }
 
-export async function sendText(url: string, user: TestUser, chatId: string, text: string, clientMessageId = `c-${Date.now()}-${++counter}`) {
+export async function sendText(
+  url: string,
+  user: TestUser,
+  chatId: string,
+  text: string,
+  clientMessageId = `c-${Date.now()}-${++counter}`,
+) {
   const data = await gqlOk<{ sendMessage: { id: string; text: string } }>(
     url,
     'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id text clientMessageId } }',
@@ -50,13 +62,24 @@ export async function sendText(url: string, user: TestUser, chatId: string, text
  * only sends an invitation (docs/GROUPS.md).
  */
 export async function connect(url: string, from: TestUser, to: TestUser): Promise<void> {
-  const invited = await gql<{ inviteConnection: { status: string } }>(url, 'mutation ($u: ID!) { inviteConnection(userId: $u) { status } }', { u: to.id }, from.token);
+  const invited = await gql<{ inviteConnection: { status: string } }>(
+    url,
+    'mutation ($u: ID!) { inviteConnection(userId: $u) { status } }',
+    { u: to.id },
+    from.token,
+  );
   const refusal = invited.errors?.[0]?.extensions?.reason;
   if (invited.errors && refusal !== 'ALREADY') throw new Error(`connect: ${JSON.stringify(invited.errors)}`);
   if (invited.data?.inviteConnection.status === 'CONNECTED') return;
-  const accepted = await gql(url, 'mutation ($u: ID!) { acceptConnection(userId: $u) { status } }', { u: from.id }, to.token);
+  const accepted = await gql(
+    url,
+    'mutation ($u: ID!) { acceptConnection(userId: $u) { status } }',
+    { u: from.id },
+    to.token,
+  );
   // NO_INVITATION: ALREADY meant connected, not invited.
-  if (accepted.errors && accepted.errors[0]?.extensions?.reason !== 'NO_INVITATION') throw new Error(`connect: ${JSON.stringify(accepted.errors)}`);
+  if (accepted.errors && accepted.errors[0]?.extensions?.reason !== 'NO_INVITATION')
+    throw new Error(`connect: ${JSON.stringify(accepted.errors)}`);
 }
 
 /** Connects `owner` with each of `members` (see `connect`), so that they can be added to the owner's groups. */
@@ -70,5 +93,10 @@ export async function connectAll(url: string, owner: TestUser, members: readonly
  */
 export async function openToGroups(url: string, user: TestUser): Promise<void> {
   const { me } = await gqlOk<{ me: { version: number } }>(url, '{ me { version } }', {}, user.token);
-  await gqlOk(url, 'mutation ($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }', { i: { version: me.version, groupAddPolicy: 'EVERYONE' } }, user.token);
+  await gqlOk(
+    url,
+    'mutation ($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }',
+    { i: { version: me.version, groupAddPolicy: 'EVERYONE' } },
+    user.token,
+  );
 }

@@ -8,7 +8,16 @@
  */
 import cassandra from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTestDatabase, freePort, launch, migratedDataDir, tempDataDir, testRedisUrl, TEST_SECRETS, type Process } from './launcher.ts';
+import {
+  createTestDatabase,
+  freePort,
+  launch,
+  migratedDataDir,
+  tempDataDir,
+  testRedisUrl,
+  TEST_SECRETS,
+  type Process,
+} from './launcher.ts';
 
 export interface DistributedOptions {
   /** Kafka log, Cassandra history and this many dedicated consumer processes. */
@@ -88,7 +97,9 @@ export async function startDistributed({
     const subgraphUrls: Record<string, string> = {};
     const byName: Record<string, string> = {};
     const subgraphs = await Promise.all(
-      (['users', 'chats', 'messages', 'presence', 'media'] as const).map(async (name) => launch(name, `subgraphs/${name}/src/main.ts`, env, await freePort())),
+      (['users', 'chats', 'messages', 'presence', 'media'] as const).map(async (name) =>
+        launch(name, `subgraphs/${name}/src/main.ts`, env, await freePort()),
+      ),
     );
     for (const subgraph of subgraphs) {
       processes.push(subgraph);
@@ -123,7 +134,10 @@ export async function dropMessageLog(prefix: string, brokers = kafkaBrokers()): 
 /** Removes what a backplane topology created: its topic, consumer group and keyspace. */
 async function dropBackplane(prefix: string, brokers: string): Promise<void> {
   await dropMessageLog(prefix, brokers);
-  const client = new cassandra.Client({ contactPoints: cassandraContactPoints().split(','), localDataCenter: 'datacenter1' });
+  const client = new cassandra.Client({
+    contactPoints: cassandraContactPoints().split(','),
+    localDataCenter: 'datacenter1',
+  });
   try {
     await client.execute(`DROP KEYSPACE IF EXISTS ${prefix}`);
   } finally {

@@ -18,7 +18,11 @@ describe('supergraph', () => {
     assert.ok('supergraphSdl' in result);
     assert.equal(read('schema/supergraph.graphql'), result.supergraphSdl);
     for (const { name } of SUBGRAPHS) {
-      assert.equal(read(`schema/${name}.graphql`), read(`subgraphs/${name}/src/schema.graphql`), `schema/${name}.graphql`);
+      assert.equal(
+        read(`schema/${name}.graphql`),
+        read(`subgraphs/${name}/src/schema.graphql`),
+        `schema/${name}.graphql`,
+      );
     }
   });
 

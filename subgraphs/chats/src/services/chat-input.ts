@@ -69,9 +69,14 @@ export const ZSetChatMemberRoleInputSchema = z
     viewerId: ZId,
     chatId: ZId,
     userId: ZId,
-    role: z.enum(['ADMIN', 'MEMBER'], { error: 'must be ADMIN or MEMBER: ownership passes only when the owner leaves' }),
+    role: z.enum(['ADMIN', 'MEMBER'], {
+      error: 'must be ADMIN or MEMBER: ownership passes only when the owner leaves',
+    }),
   })
-  .refine(({ viewerId, userId }) => viewerId !== userId, { path: ['userId'], message: 'you cannot change your own role' })
+  .refine(({ viewerId, userId }) => viewerId !== userId, {
+    path: ['userId'],
+    message: 'you cannot change your own role',
+  })
   .transform(({ chatId, userId, role }) => ({ chatId, userId, role }));
 
 /** `renameChat`: the title follows the rule of createGroupChat. */

@@ -90,9 +90,13 @@ export const notAGroup = () => refuse('NOT_A_GROUP', 'This is a direct chat, not
 
 /** Past the member limit: BAD_USER_INPUT, reason GROUP_FULL. */
 export const groupFull = (members: number, joining: number) =>
-  refuse('GROUP_FULL', `A group has at most ${MAX_GROUP_MEMBERS} members; this one has ${members}, and ${joining} more would join.`, {
-    limit: MAX_GROUP_MEMBERS,
-  });
+  refuse(
+    'GROUP_FULL',
+    `A group has at most ${MAX_GROUP_MEMBERS} members; this one has ${members}, and ${joining} more would join.`,
+    {
+      limit: MAX_GROUP_MEMBERS,
+    },
+  );
 
 /** NOT_FOUND for a user who is not a member of the chat. */
 function memberNotFound(userId: bigint): Error {
@@ -109,7 +113,12 @@ interface Change<T> {
   invitations?: { userIds: readonly string[]; inviterId: string };
 }
 
-const MEMBERSHIP_ACTIONS = new Set<SystemEventRecord['action']>(['MEMBERS_ADDED', 'MEMBER_REMOVED', 'MEMBER_LEFT', 'ROLE_CHANGED']);
+const MEMBERSHIP_ACTIONS = new Set<SystemEventRecord['action']>([
+  'MEMBERS_ADDED',
+  'MEMBER_REMOVED',
+  'MEMBER_LEFT',
+  'ROLE_CHANGED',
+]);
 
 /** The chat event subscribers receive for a SYSTEM event (none for CHAT_CREATED). */
 function chatEventOf(chatId: string, event: SystemEventRecord): ChatEventRecord | null {
@@ -118,7 +127,14 @@ function chatEventOf(chatId: string, event: SystemEventRecord): ChatEventRecord 
     case 'MEMBER_REMOVED':
     case 'MEMBER_LEFT':
     case 'ROLE_CHANGED':
-      return { type: 'MembershipChanged', chatId, action: event.action, actorId: event.actorId, userIds: event.userIds, role: event.role ?? null };
+      return {
+        type: 'MembershipChanged',
+        chatId,
+        action: event.action,
+        actorId: event.actorId,
+        userIds: event.userIds,
+        role: event.role ?? null,
+      };
     case 'CHAT_RENAMED':
       return { type: 'ChatRenamed', chatId, actorId: event.actorId, title: event.title ?? '' };
     case 'CHAT_CREATED':
@@ -297,7 +313,11 @@ export class ChatService {
    */
   async createGroupChat(input: { title: string; memberIds: readonly string[] }): Promise<ChatRecord> {
     const viewer = this.#requireViewer();
-    const { title, memberIds } = this.#parse(ZCreateGroupChatInputSchema, { viewerId: viewer.id, title: input.title, memberIds: input.memberIds });
+    const { title, memberIds } = this.#parse(ZCreateGroupChatInputSchema, {
+      viewerId: viewer.id,
+      title: input.title,
+      memberIds: input.memberIds,
+    });
     const me = requireId(viewer.id, 'viewer');
     const admission = admit(memberIds, await this.store.standings(me, memberIds), 'input.memberIds');
     const id = this.ids.next();
@@ -310,7 +330,10 @@ export class ChatService {
       directKey: null,
       createdById: me,
       at,
-      members: [{ userId: me, role: 'OWNER' }, ...admission.members.map((userId) => ({ userId, role: 'MEMBER' as const }))],
+      members: [
+        { userId: me, role: 'OWNER' },
+        ...admission.members.map((userId) => ({ userId, role: 'MEMBER' as const })),
+      ],
       invited: admission.invited,
       systemMessage: {
         id: this.ids.next(),
@@ -322,7 +345,12 @@ export class ChatService {
       },
     });
     if (!chat) throw new Error('a group chat cannot conflict on a direct key');
-    await this.#announce(chat.id, { result: chat, events: [event], recipients: [], invitations: { userIds: admission.invited.map(String), inviterId: viewer.id } });
+    await this.#announce(chat.id, {
+      result: chat,
+      events: [event],
+      recipients: [],
+      invitations: { userIds: admission.invited.map(String), inviterId: viewer.id },
+    });
     return chat;
   }
 
@@ -352,7 +380,8 @@ export class ChatService {
       if (joining.length === 0 && inviting.length === 0) return { result: group.chat, events: [], recipients: [] };
       const pending = await group.pendingInvitationCount(invitationCutoff(at));
       const size = group.members.length + pending;
-      if (size + joining.length + inviting.length > MAX_GROUP_MEMBERS) throw groupFull(size, joining.length + inviting.length);
+      if (size + joining.length + inviting.length > MAX_GROUP_MEMBERS)
+        throw groupFull(size, joining.length + inviting.length);
       await group.invite(inviting, BigInt(me.userId), at);
       const invitations = { userIds: inviting.map(String), inviterId: me.userId };
       if (joining.length === 0) return { result: group.chat, events: [], recipients: [], invitations };
@@ -370,7 +399,9 @@ export class ChatService {
    * invitation to this group, and not having declined one in REINVITE_WAIT_MS.
    */
   async #newInvitations(group: LockedChat, candidates: readonly bigint[], at: Date): Promise<bigint[]> {
-    const previous = new Map((await group.invitationsOf(candidates)).map((invitation) => [invitation.userId, invitation]));
+    const previous = new Map(
+      (await group.invitationsOf(candidates)).map((invitation) => [invitation.userId, invitation]),
+    );
     const cutoff = invitationCutoff(at);
     return candidates.filter((id) => {
       const invitation = previous.get(id.toString());
@@ -381,7 +412,10 @@ export class ChatService {
   }
 
   /** The viewer's pending invitations, newest first. */
-  async invitations(first: number | null | undefined, after: string | null | undefined): Promise<Connection<GroupInvitationRecord>> {
+  async invitations(
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<Connection<GroupInvitationRecord>> {
     const viewer = this.#requireViewer();
     const size = pageSize(first);
     const position = after === null || after === undefined ? null : invitationPositionOf(after);
@@ -409,7 +443,8 @@ export class ChatService {
     return this.#change(id, async (group) => {
       const at = new Date();
       const [invitation] = group ? await group.invitationsOf([me]) : [];
-      if (!group || !invitation || invitation.declinedAt || invitation.createdAt <= invitationCutoff(at)) throw invitationNotFound();
+      if (!group || !invitation || invitation.declinedAt || invitation.createdAt <= invitationCutoff(at))
+        throw invitationNotFound();
       await group.dropInvitations([me]);
       const current = group.members.map((member) => member.userId);
       if (current.includes(viewer.id)) return { result: group.chat, events: [], recipients: [] };
@@ -488,7 +523,12 @@ export class ChatService {
       if (target.role === input.role) return { result: group.chat, events: [], recipients: [] };
       const at = new Date();
       await group.setRole(input.userId, input.role);
-      const event: SystemEventRecord = { action: 'ROLE_CHANGED', actorId: me.userId, userIds: [target.userId], role: input.role };
+      const event: SystemEventRecord = {
+        action: 'ROLE_CHANGED',
+        actorId: me.userId,
+        userIds: [target.userId],
+        role: input.role,
+      };
       await this.#record(group, [event], at);
       return { result: group.chat, events: [event], recipients: group.members.map((member) => member.userId) };
     });
@@ -522,7 +562,10 @@ export class ChatService {
    * alike, BAD_USER_INPUT (NOT_A_GROUP) for a direct chat. Whatever
    * `work` throws changes nothing; what it changed is announced once committed.
    */
-  async #changeGroup<T>(chatId: bigint, work: (group: LockedChat, me: ChatMemberRecord) => Promise<Change<T>>): Promise<T> {
+  async #changeGroup<T>(
+    chatId: bigint,
+    work: (group: LockedChat, me: ChatMemberRecord) => Promise<Change<T>>,
+  ): Promise<T> {
     const viewer = this.#requireViewer();
     return this.#change(chatId, async (group) => {
       const me = group?.members.find((member) => member.userId === viewer.id);
@@ -573,7 +616,11 @@ export class ChatService {
     const chatEvents = change.events.flatMap((event) => chatEventOf(chatId, event) ?? []);
     try {
       if (change.invitations && invitees.length > 0) {
-        const invitation: ChatEventRecord = { type: 'GroupInvitationReceived', chatId, inviterId: change.invitations.inviterId };
+        const invitation: ChatEventRecord = {
+          type: 'GroupInvitationReceived',
+          chatId,
+          inviterId: change.invitations.inviterId,
+        };
         await Promise.all(invitees.map((userId) => this.pubsub.publish(Topics.userEvents(userId), invitation)));
       }
       if (change.events.length === 0) return;

@@ -35,7 +35,9 @@ export interface Admission {
 
 /** NOT_FOUND naming the users that do not exist, in `extensions.userIds`. */
 export function usersNotFound(userIds: readonly string[]): Error {
-  return apiError('NOT_FOUND', `${userIds.length === 1 ? 'User' : 'Users'} ${userIds.join(', ')} not found.`, { userIds: [...userIds] });
+  return apiError('NOT_FOUND', `${userIds.length === 1 ? 'User' : 'Users'} ${userIds.join(', ')} not found.`, {
+    userIds: [...userIds],
+  });
 }
 
 /** NOT_FOUND for an acceptance or a decline without a pending invitation. */
@@ -53,10 +55,14 @@ export function admit(userIds: readonly bigint[], standings: readonly Standing[]
   if (missing.length > 0) throw usersNotFound(missing);
   const blocked = userIds.filter((id) => byId.get(id.toString())?.blockedByAdder).map(String);
   if (blocked.length > 0) {
-    throw refuse('BLOCKED', `You blocked ${blocked.length === 1 ? 'user' : 'users'} ${blocked.join(', ')}; unblock them first.`, {
-      argument,
-      userIds: blocked,
-    });
+    throw refuse(
+      'BLOCKED',
+      `You blocked ${blocked.length === 1 ? 'user' : 'users'} ${blocked.join(', ')}; unblock them first.`,
+      {
+        argument,
+        userIds: blocked,
+      },
+    );
   }
   const admission: Admission = { members: [], invited: [] };
   for (const id of userIds) {

@@ -1,5 +1,11 @@
 /** The only code of this subgraph that touches storage. */
-import { isUniqueViolation, type Chat as ChatRow, type ChatMember as ChatMemberRow, type Prisma, type PrismaClient } from '@chat/prisma';
+import {
+  isUniqueViolation,
+  type Chat as ChatRow,
+  type ChatMember as ChatMemberRow,
+  type Prisma,
+  type PrismaClient,
+} from '@chat/prisma';
 import DataLoader from 'dataloader';
 
 export type ChatKind = 'DIRECT' | 'GROUP';
@@ -174,7 +180,14 @@ export class LockedChat {
   async addMembers(userIds: readonly bigint[], at: Date): Promise<void> {
     const seq = this.lastSeq;
     await this.tx.chatMember.createMany({
-      data: userIds.map((userId) => ({ chatId: BigInt(this.chat.id), userId, role: 'MEMBER' as const, joinedAt: at, deliveredSeq: seq, seenSeq: seq })),
+      data: userIds.map((userId) => ({
+        chatId: BigInt(this.chat.id),
+        userId,
+        role: 'MEMBER' as const,
+        joinedAt: at,
+        deliveredSeq: seq,
+        seenSeq: seq,
+      })),
     });
   }
 
@@ -185,14 +198,25 @@ export class LockedChat {
 
   /** Invitations to this chat that are pending: not declined, sent after `since`. */
   pendingInvitationCount(since: Date): Promise<number> {
-    return this.tx.groupInvitation.count({ where: { chatId: BigInt(this.chat.id), declinedAt: null, createdAt: { gt: since } } });
+    return this.tx.groupInvitation.count({
+      where: { chatId: BigInt(this.chat.id), declinedAt: null, createdAt: { gt: since } },
+    });
   }
 
   /** This chat's invitations (pending, declined or lapsed) of any of `userIds`. */
-  async invitationsOf(userIds: readonly bigint[]): Promise<{ userId: string; inviterId: string; createdAt: Date; declinedAt: Date | null }[]> {
+  async invitationsOf(
+    userIds: readonly bigint[],
+  ): Promise<{ userId: string; inviterId: string; createdAt: Date; declinedAt: Date | null }[]> {
     if (userIds.length === 0) return [];
-    const rows = await this.tx.groupInvitation.findMany({ where: { chatId: BigInt(this.chat.id), userId: { in: [...userIds] } } });
-    return rows.map((row) => ({ userId: row.userId.toString(), inviterId: row.inviterId.toString(), createdAt: row.createdAt, declinedAt: row.declinedAt }));
+    const rows = await this.tx.groupInvitation.findMany({
+      where: { chatId: BigInt(this.chat.id), userId: { in: [...userIds] } },
+    });
+    return rows.map((row) => ({
+      userId: row.userId.toString(),
+      inviterId: row.inviterId.toString(),
+      createdAt: row.createdAt,
+      declinedAt: row.declinedAt,
+    }));
   }
 
   /** Invites `userIds` (replacing a lapsed or declined invitation of theirs), sent by `inviter` at `at`. */
@@ -214,7 +238,10 @@ export class LockedChat {
   }
 
   async setRole(userId: bigint, role: ChatRole): Promise<void> {
-    await this.tx.chatMember.update({ where: { chatId_userId: { chatId: BigInt(this.chat.id), userId } }, data: { role } });
+    await this.tx.chatMember.update({
+      where: { chatId_userId: { chatId: BigInt(this.chat.id), userId } },
+      data: { role },
+    });
   }
 
   /** @returns the chat with its new title. */
@@ -234,13 +261,19 @@ type Client = Prisma.TransactionClient | PrismaClient;
 async function existingUserIdsOf(client: Client, userIds: readonly bigint[]): Promise<Set<string>> {
   if (userIds.length === 0) return new Set();
   // A deleted account stays as a row ("Deleted user") but is no one to add or to talk to.
-  const rows = await client.user.findMany({ where: { id: { in: [...userIds] }, deletedAt: null }, select: { id: true } });
+  const rows = await client.user.findMany({
+    where: { id: { in: [...userIds] }, deletedAt: null },
+    select: { id: true },
+  });
   return new Set(rows.map((row) => row.id.toString()));
 }
 
 async function displayNamesOf(client: Client, userIds: readonly bigint[]): Promise<Map<string, string>> {
   if (userIds.length === 0) return new Map();
-  const rows = await client.user.findMany({ where: { id: { in: [...userIds] } }, select: { id: true, displayName: true } });
+  const rows = await client.user.findMany({
+    where: { id: { in: [...userIds] } },
+    select: { id: true, displayName: true },
+  });
   return new Map(rows.map((row) => [row.id.toString(), row.displayName]));
 }
 
@@ -250,7 +283,9 @@ async function displayNamesOf(client: Client, userIds: readonly bigint[]): Promi
  */
 async function standingsOf(client: Client, adder: bigint, userIds: readonly bigint[]): Promise<Standing[]> {
   if (userIds.length === 0) return [];
-  const rows = await client.$queryRaw<{ id: bigint; policy: GroupAddPolicy; blocked_by_them: boolean; blocked_by_adder: boolean; connected: boolean }[]>`
+  const rows = await client.$queryRaw<
+    { id: bigint; policy: GroupAddPolicy; blocked_by_them: boolean; blocked_by_adder: boolean; connected: boolean }[]
+  >`
     SELECT u.id, u.group_add_policy::text AS policy,
            EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = ${adder}) AS blocked_by_them,
            EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = ${adder} AND b.blocked_id = u.id) AS blocked_by_adder,
@@ -349,7 +384,10 @@ export class ChatStore {
       if (rows.length === 0) return work(null);
       // After the lock: `last_seq` and the members are now those the change builds on.
       const chat = await tx.chat.findUniqueOrThrow({ where: { id: chatId } });
-      const members = await tx.chatMember.findMany({ where: { chatId }, orderBy: [{ joinedAt: 'asc' }, { userId: 'asc' }] });
+      const members = await tx.chatMember.findMany({
+        where: { chatId },
+        orderBy: [{ joinedAt: 'asc' }, { userId: 'asc' }],
+      });
       return work(new LockedChat(tx, toChat(chat), chat.lastSeq, members.map(toMember)));
     }, CHANGE_TRANSACTION);
   }
@@ -377,7 +415,12 @@ export class ChatStore {
   }
 
   /** `userId`'s pending invitations sent after `since`, newest first, after `after`, at most `take`. */
-  async invitationsOfUser(userId: string, since: Date, take: number, after: InvitationPosition | null): Promise<GroupInvitationRecord[]> {
+  async invitationsOfUser(
+    userId: string,
+    since: Date,
+    take: number,
+    after: InvitationPosition | null,
+  ): Promise<GroupInvitationRecord[]> {
     const rows = await this.prisma.groupInvitation.findMany({
       where: {
         userId: BigInt(userId),
@@ -407,7 +450,13 @@ export class ChatStore {
       include: { chat: { select: { title: true } } },
     });
     return row
-      ? { chatId: row.chatId.toString(), userId: row.userId.toString(), inviterId: row.inviterId.toString(), title: row.chat.title ?? '', invitedAt: row.createdAt }
+      ? {
+          chatId: row.chatId.toString(),
+          userId: row.userId.toString(),
+          inviterId: row.inviterId.toString(),
+          title: row.chat.title ?? '',
+          invitedAt: row.createdAt,
+        }
       : null;
   }
 
@@ -442,14 +491,23 @@ export class ChatStore {
           createdAt: chat.at,
           lastActivityAt: chat.at,
           // A nested write: Prisma runs the chat and its members in one transaction.
-          members: { createMany: { data: chat.members.map(({ userId, role }) => ({ userId, role, joinedAt: chat.at })) } },
+          members: {
+            createMany: { data: chat.members.map(({ userId, role }) => ({ userId, role, joinedAt: chat.at })) },
+          },
           ...(chat.invited?.length && {
-            invitations: { createMany: { data: chat.invited.map((userId) => ({ userId, inviterId: chat.createdById, createdAt: chat.at })) } },
+            invitations: {
+              createMany: {
+                data: chat.invited.map((userId) => ({ userId, inviterId: chat.createdById, createdAt: chat.at })),
+              },
+            },
           }),
         },
       });
       if (!chat.systemMessage) return toChat(await create);
-      const [row] = await this.prisma.$transaction([create, this.prisma.messageKey.create({ data: systemMessageRow(chat.systemMessage) })]);
+      const [row] = await this.prisma.$transaction([
+        create,
+        this.prisma.messageKey.create({ data: systemMessageRow(chat.systemMessage) }),
+      ]);
       return toChat(row);
     } catch (error) {
       if (chat.directKey !== null && isUniqueViolation(error)) return null;

@@ -66,7 +66,10 @@ export class ClamdScanner implements Scanner {
     const answer = readAnswer(socket);
     answer.catch(() => undefined); // awaited below; a failure while sending must not leave it unhandled
     let answered = false;
-    void answer.then(() => (answered = true), () => (answered = true));
+    void answer.then(
+      () => (answered = true),
+      () => (answered = true),
+    );
     try {
       await send(socket, Buffer.from('zINSTREAM\0'));
       for await (const data of body) {
@@ -90,7 +93,11 @@ export class ClamdScanner implements Scanner {
       // clamd may answer and hang up before taking every byte: its answer, if it got here, is the one that counts.
       // (Often it does not: the reset that follows a close with unread bytes discards it.)
       const early = await answer.catch(() => null);
-      if (early === null) throw asClamdError(error, 'clamd hung up while receiving the stream (is its StreamMaxLength below the upload?)');
+      if (early === null)
+        throw asClamdError(
+          error,
+          'clamd hung up while receiving the stream (is its StreamMaxLength below the upload?)',
+        );
     }
     const reply = await answer.finally(() => socket.destroy());
     const found = /^stream: (.+) FOUND$/.exec(reply);
@@ -127,7 +134,9 @@ export class ClamdScanner implements Scanner {
         reject(asClamdError(error, `cannot connect to clamd at ${host}:${port}`));
       };
       socket.once('error', fail);
-      socket.once('timeout', () => fail(new ClamdError(`no connection to clamd at ${host}:${port} within ${this.timeoutMs} ms`)));
+      socket.once('timeout', () =>
+        fail(new ClamdError(`no connection to clamd at ${host}:${port} within ${this.timeoutMs} ms`)),
+      );
       socket.once('connect', () => {
         socket.removeListener('error', fail);
         socket.removeAllListeners('timeout');

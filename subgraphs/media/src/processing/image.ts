@@ -29,7 +29,12 @@ export type ImageInput = string | Buffer;
  */
 export async function inspectImage(
   input: ImageInput,
-  expected: { kind: Extract<MediaKind, 'IMAGE' | 'GIF'>; contentType: string; detectedType: string; limits: KindLimits },
+  expected: {
+    kind: Extract<MediaKind, 'IMAGE' | 'GIF'>;
+    contentType: string;
+    detectedType: string;
+    limits: KindLimits;
+  },
 ): Promise<InspectionResult> {
   let metadata: Metadata;
   try {
@@ -38,7 +43,11 @@ export async function inspectImage(
     return { ok: false, reason: 'UNREADABLE', detail: vipsMessage(error, input) };
   }
   if (metadata.format !== LOADER[expected.contentType]) {
-    return { ok: false, reason: 'SIGNATURE_MISMATCH', detail: `the decoder reads ${metadata.format}, not ${expected.contentType}` };
+    return {
+      ok: false,
+      reason: 'SIGNATURE_MISMATCH',
+      detail: `the decoder reads ${metadata.format}, not ${expected.contentType}`,
+    };
   }
   // One frame: sharp reads the first page unless told otherwise, and reports its size.
   const { width, height } = metadata.autoOrient;

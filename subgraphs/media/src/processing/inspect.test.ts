@@ -25,7 +25,11 @@ async function ffmpeg(output: string, ...args: string[]): Promise<string> {
 }
 
 /** Declares a file as it is (its real size), with this type. */
-async function declared(path: string, contentType: string, purpose: MediaPurpose = 'MESSAGE_ATTACHMENT'): Promise<Declared> {
+async function declared(
+  path: string,
+  contentType: string,
+  purpose: MediaPurpose = 'MESSAGE_ATTACHMENT',
+): Promise<Declared> {
   return { contentType, size: (await readFile(path)).length, purpose };
 }
 
@@ -135,7 +139,8 @@ function officeDocument(mainContentType: string): Buffer {
     '[Content_Types].xml':
       '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
       `<Override PartName="/word/document.xml" ContentType="${mainContentType}"/></Types>`,
-    'word/document.xml': '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>',
+    'word/document.xml':
+      '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"/>',
   });
 }
 
@@ -178,17 +183,37 @@ function peHeader(): Buffer {
 describe('inspect', { concurrency: false }, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'inspect-test-'));
-    await sharp(paint(640, 480, (x) => (x < 320 ? RED : BLUE)), { raw: { width: 640, height: 480, channels: 3 } }).png().toFile(file('a.png'));
-    await sharp(paint(1000, 500, () => GREEN), { raw: { width: 1000, height: 500, channels: 3 } }).jpeg().toFile(file('a.jpg'));
+    await sharp(
+      paint(640, 480, (x) => (x < 320 ? RED : BLUE)),
+      { raw: { width: 640, height: 480, channels: 3 } },
+    )
+      .png()
+      .toFile(file('a.png'));
+    await sharp(
+      paint(1000, 500, () => GREEN),
+      { raw: { width: 1000, height: 500, channels: 3 } },
+    )
+      .jpeg()
+      .toFile(file('a.jpg'));
     // Stored 600 × 300, left half red; EXIF orientation 6: shown turned a quarter clockwise, 300 × 600, red on top.
-    await sharp(paint(600, 300, (x) => (x < 300 ? RED : BLUE)), { raw: { width: 600, height: 300, channels: 3 } })
+    await sharp(
+      paint(600, 300, (x) => (x < 300 ? RED : BLUE)),
+      { raw: { width: 600, height: 300, channels: 3 } },
+    )
       .jpeg()
       .withMetadata({ orientation: 6 })
       .toFile(file('rotated.jpg'));
     // Three frames of 120 × 90, stacked: red, green, blue.
     const frames = paint(120, 270, (_x, y) => (y < 90 ? RED : y < 180 ? GREEN : BLUE));
-    await sharp(frames, { raw: { width: 120, height: 270, channels: 3, pageHeight: 90 } }).gif({ delay: [200, 200, 200], loop: 0 }).toFile(file('animated.gif'));
-    await sharp(paint(120, 90, () => BLUE), { raw: { width: 120, height: 90, channels: 3 } }).gif().toFile(file('static.gif'));
+    await sharp(frames, { raw: { width: 120, height: 270, channels: 3, pageHeight: 90 } })
+      .gif({ delay: [200, 200, 200], loop: 0 })
+      .toFile(file('animated.gif'));
+    await sharp(
+      paint(120, 90, () => BLUE),
+      { raw: { width: 120, height: 90, channels: 3 } },
+    )
+      .gif()
+      .toFile(file('static.gif'));
     await ffmpeg('a.mp4', '-f', 'lavfi', '-i', 'testsrc=duration=2:size=320x240:rate=10', '-pix_fmt', 'yuv420p');
   });
 
@@ -200,7 +225,10 @@ describe('inspect', { concurrency: false }, () => {
     it('a PNG: dimensions, and a WebP thumbnail of at most 320 px', async () => {
       const path = file('a.png');
       const inspection = accepted(await inspect({ path }, await declared(path, 'image/png')));
-      assert.deepEqual([inspection.kind, inspection.detectedType, inspection.width, inspection.height], ['IMAGE', 'image/png', 640, 480]);
+      assert.deepEqual(
+        [inspection.kind, inspection.detectedType, inspection.width, inspection.height],
+        ['IMAGE', 'image/png', 640, 480],
+      );
       assert.equal(inspection.animated, false);
       const thumbnail = await thumbnailOf(inspection);
       assert.deepEqual([thumbnail.width, thumbnail.height], [320, 240]);
@@ -210,7 +238,9 @@ describe('inspect', { concurrency: false }, () => {
 
     it('a JPEG, from memory as from a file', async () => {
       const body = await readFile(file('a.jpg'));
-      const inspection = accepted(await inspect({ body }, { contentType: 'image/jpeg', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }));
+      const inspection = accepted(
+        await inspect({ body }, { contentType: 'image/jpeg', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }),
+      );
       assert.deepEqual([inspection.kind, inspection.width, inspection.height], ['IMAGE', 1000, 500]);
       const thumbnail = await thumbnailOf(inspection);
       assert.deepEqual([thumbnail.width, thumbnail.height], [320, 160]);
@@ -232,7 +262,10 @@ describe('inspect', { concurrency: false }, () => {
     it('an animated GIF: the frame size, animated, the thumbnail from the first frame', async () => {
       const path = file('animated.gif');
       const inspection = accepted(await inspect({ path }, await declared(path, 'image/gif')));
-      assert.deepEqual([inspection.kind, inspection.width, inspection.height, inspection.animated], ['GIF', 120, 90, true]);
+      assert.deepEqual(
+        [inspection.kind, inspection.width, inspection.height, inspection.animated],
+        ['GIF', 120, 90, true],
+      );
       const thumbnail = await thumbnailOf(inspection);
       assert.deepEqual([thumbnail.width, thumbnail.height], [120, 90], 'never enlarged');
       assert.ok(isRed(await pixel(inspection.thumbnail!.body, 60, 45)), 'the first frame');
@@ -250,7 +283,9 @@ describe('inspect', { concurrency: false }, () => {
       const acTL = Buffer.alloc(8);
       acTL.writeUInt32BE(1, 0); // one frame, looping forever
       const body = Buffer.concat([png.subarray(0, 33), pngChunk('acTL', acTL), png.subarray(33)]); // after the signature and IHDR
-      const inspection = accepted(await inspect({ body }, { contentType: 'image/png', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }));
+      const inspection = accepted(
+        await inspect({ body }, { contentType: 'image/png', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }),
+      );
       assert.deepEqual([inspection.detectedType, inspection.animated], ['image/apng', true]);
     });
   });
@@ -259,7 +294,10 @@ describe('inspect', { concurrency: false }, () => {
     it('a 2-second MP4: duration, dimensions, a poster thumbnail', async () => {
       const path = file('a.mp4');
       const inspection = accepted(await inspect({ path }, await declared(path, 'video/mp4')));
-      assert.deepEqual([inspection.kind, inspection.detectedType, inspection.width, inspection.height, inspection.durationMs], ['VIDEO', 'video/mp4', 320, 240, 2000]);
+      assert.deepEqual(
+        [inspection.kind, inspection.detectedType, inspection.width, inspection.height, inspection.durationMs],
+        ['VIDEO', 'video/mp4', 320, 240, 2000],
+      );
       const thumbnail = await thumbnailOf(inspection);
       assert.deepEqual([thumbnail.width, thumbnail.height], [320, 240]);
     });
@@ -267,7 +305,9 @@ describe('inspect', { concurrency: false }, () => {
     it('a video in memory goes through a temporary file, removed afterwards', async () => {
       const body = await readFile(file('a.mp4'));
       const before = await run('sh', ['-c', `ls ${tmpdir()} | grep -c media-inspect- || true`]);
-      const inspection = accepted(await inspect({ body }, { contentType: 'video/mp4', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }));
+      const inspection = accepted(
+        await inspect({ body }, { contentType: 'video/mp4', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }),
+      );
       assert.equal(inspection.durationMs, 2000);
       const afterwards = await run('sh', ['-c', `ls ${tmpdir()} | grep -c media-inspect- || true`]);
       assert.equal(afterwards.stdout, before.stdout);
@@ -291,12 +331,38 @@ describe('inspect', { concurrency: false }, () => {
     it('a WebM recorded live, without a duration in its header: the duration from its packets', async () => {
       const path = await ffmpeg(
         'live.webm',
-        ...['-f', 'lavfi', '-i', 'testsrc=duration=2:size=320x240:rate=10', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-live', '1', '-f', 'webm'],
+        ...[
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc=duration=2:size=320x240:rate=10',
+          '-c:v',
+          'libvpx',
+          '-deadline',
+          'realtime',
+          '-cpu-used',
+          '8',
+          '-live',
+          '1',
+          '-f',
+          'webm',
+        ],
       );
-      const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path]);
+      const { stdout } = await run('ffprobe', [
+        '-v',
+        'error',
+        '-show_entries',
+        'format=duration',
+        '-of',
+        'csv=p=0',
+        path,
+      ]);
       assert.equal(stdout.trim(), 'N/A', 'the header has no duration');
       const inspection = accepted(await inspect({ path }, await declared(path, 'video/webm')));
-      assert.deepEqual([inspection.kind, inspection.width, inspection.height, inspection.durationMs], ['VIDEO', 320, 240, 2000]);
+      assert.deepEqual(
+        [inspection.kind, inspection.width, inspection.height, inspection.durationMs],
+        ['VIDEO', 320, 240, 2000],
+      );
       await thumbnailOf(inspection);
     });
 
@@ -310,7 +376,10 @@ describe('inspect', { concurrency: false }, () => {
 
     it('refuses an MP4 without a video stream as a video (UNREADABLE), accepts it as MP4 audio', async () => {
       const path = await ffmpeg('audio.mp4', '-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', '-f', 'mp4');
-      assert.match(refused(await inspect({ path }, await declared(path, 'video/mp4')), 'UNREADABLE'), /no video stream/);
+      assert.match(
+        refused(await inspect({ path }, await declared(path, 'video/mp4')), 'UNREADABLE'),
+        /no video stream/,
+      );
       assert.equal(accepted(await inspect({ path }, await declared(path, 'audio/mp4'))).kind, 'FILE');
     });
 
@@ -318,24 +387,33 @@ describe('inspect', { concurrency: false }, () => {
       const whole = await readFile(file('a.mp4'));
       // The moov box (the index) is written last: without it, nothing can be read.
       const body = whole.subarray(0, whole.length - 1000);
-      refused(await inspect({ body }, { contentType: 'video/mp4', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }), 'UNREADABLE');
+      refused(
+        await inspect({ body }, { contentType: 'video/mp4', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }),
+        'UNREADABLE',
+      );
     });
 
     it('throws, rather than refuse, when ffprobe cannot be run', async () => {
       const path = file('a.mp4');
-      await assert.rejects(inspect({ path }, await declared(path, 'video/mp4'), { ffprobePath: '/nonexistent/ffprobe' }), /cannot be run/);
+      await assert.rejects(
+        inspect({ path }, await declared(path, 'video/mp4'), { ffprobePath: '/nonexistent/ffprobe' }),
+        /cannot be run/,
+      );
     });
   });
 
   describe('files', () => {
     it('a PDF: accepted, no thumbnail', async () => {
       const body = minimalPdf();
-      const inspection = accepted(await inspect({ body }, { contentType: 'application/pdf', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }));
+      const inspection = accepted(
+        await inspect({ body }, { contentType: 'application/pdf', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }),
+      );
       assert.deepEqual(inspection, { kind: 'FILE', detectedType: 'application/pdf' });
     });
 
     it('office documents and zips by their contents: a docx, not a macro-enabled docm, a zip as a zip only', async () => {
-      const check = (body: Buffer, contentType: string) => inspect({ body }, { contentType, size: body.length, purpose: 'MESSAGE_ATTACHMENT' });
+      const check = (body: Buffer, contentType: string) =>
+        inspect({ body }, { contentType, size: body.length, purpose: 'MESSAGE_ATTACHMENT' });
       const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
       const docx = officeDocument(`${DOCX}.main+xml`);
       assert.equal(accepted(await check(docx, DOCX)).detectedType, DOCX);
@@ -360,9 +438,13 @@ describe('inspect', { concurrency: false }, () => {
     });
 
     it('text: UTF-8 accepted; NUL bytes or invalid UTF-8 refused; a text type checks no signature', async () => {
-      const check = (body: Buffer, contentType = 'text/plain') => inspect({ body }, { contentType, size: body.length, purpose: 'MESSAGE_ATTACHMENT' });
+      const check = (body: Buffer, contentType = 'text/plain') =>
+        inspect({ body }, { contentType, size: body.length, purpose: 'MESSAGE_ATTACHMENT' });
       assert.equal(accepted(await check(Buffer.from('\ufeffhello, wörld 👋\n'))).detectedType, 'text/plain');
-      assert.equal(accepted(await check(Buffer.from('a,b\n1,2\n'), 'text/csv; charset=utf-8')).detectedType, 'text/csv');
+      assert.equal(
+        accepted(await check(Buffer.from('a,b\n1,2\n'), 'text/csv; charset=utf-8')).detectedType,
+        'text/csv',
+      );
       // A PDF written all in ASCII is also text: served as text/plain, it is only text.
       accepted(await check(minimalPdf()));
       refused(await check(Buffer.from('hello\0world')), 'SIGNATURE_MISMATCH');
@@ -381,24 +463,42 @@ describe('inspect', { concurrency: false }, () => {
 
   describe('refusals', () => {
     it('an ELF or PE executable declared as image/png: SIGNATURE_MISMATCH', async () => {
-      for (const [body, seen] of [[elfHeader(), 'application/x-elf'], [peHeader(), 'application/x-msdownload']] as const) {
-        const detail = refused(await inspect({ body }, { contentType: 'image/png', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }), 'SIGNATURE_MISMATCH');
+      for (const [body, seen] of [
+        [elfHeader(), 'application/x-elf'],
+        [peHeader(), 'application/x-msdownload'],
+      ] as const) {
+        const detail = refused(
+          await inspect({ body }, { contentType: 'image/png', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }),
+          'SIGNATURE_MISMATCH',
+        );
         assert.match(detail, new RegExp(seen));
       }
     });
 
     it('a PNG declared as image/jpeg, and bytes of no known type: SIGNATURE_MISMATCH', async () => {
       const path = file('a.png');
-      assert.match(refused(await inspect({ path }, await declared(path, 'image/jpeg')), 'SIGNATURE_MISMATCH'), /image\/png/);
+      assert.match(
+        refused(await inspect({ path }, await declared(path, 'image/jpeg')), 'SIGNATURE_MISMATCH'),
+        /image\/png/,
+      );
       const body = Buffer.from('this is not an image at all, just words');
-      refused(await inspect({ body }, { contentType: 'image/png', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }), 'SIGNATURE_MISMATCH');
+      refused(
+        await inspect({ body }, { contentType: 'image/png', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }),
+        'SIGNATURE_MISMATCH',
+      );
     });
 
     it('a truncated PNG or JPEG: UNREADABLE', async () => {
-      for (const [name, contentType] of [['a.png', 'image/png'], ['a.jpg', 'image/jpeg']] as const) {
+      for (const [name, contentType] of [
+        ['a.png', 'image/png'],
+        ['a.jpg', 'image/jpeg'],
+      ] as const) {
         const whole = await readFile(file(name));
         const body = whole.subarray(0, Math.floor(whole.length / 2));
-        refused(await inspect({ body }, { contentType, size: body.length, purpose: 'MESSAGE_ATTACHMENT' }), 'UNREADABLE');
+        refused(
+          await inspect({ body }, { contentType, size: body.length, purpose: 'MESSAGE_ATTACHMENT' }),
+          'UNREADABLE',
+        );
       }
     });
 
@@ -406,35 +506,62 @@ describe('inspect', { concurrency: false }, () => {
       const body = pngClaiming(100_000, 100_000);
       assert.ok(body.length < 100);
       const started = performance.now();
-      assert.match(refused(await inspect({ body }, { contentType: 'image/png', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }), 'DIMENSIONS_TOO_LARGE'), /100000×100000/);
+      assert.match(
+        refused(
+          await inspect({ body }, { contentType: 'image/png', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }),
+          'DIMENSIONS_TOO_LARGE',
+        ),
+        /100000×100000/,
+      );
       // Decoding 10^10 pixels would take minutes and 30 GB; reading a header takes milliseconds.
       assert.ok(performance.now() - started < 1000);
       // Within the side limit, beyond the pixel limit (12,000² = 144 Mpx > 50 Mpx):
       const wide = pngClaiming(12_000, 12_000);
-      assert.match(refused(await inspect({ body: wide }, { contentType: 'image/png', size: wide.length, purpose: 'MESSAGE_ATTACHMENT' }), 'DIMENSIONS_TOO_LARGE'), /pixels/);
+      assert.match(
+        refused(
+          await inspect({ body: wide }, { contentType: 'image/png', size: wide.length, purpose: 'MESSAGE_ATTACHMENT' }),
+          'DIMENSIONS_TOO_LARGE',
+        ),
+        /pixels/,
+      );
     });
 
     it('an avatar beyond 4,096 px a side: DIMENSIONS_TOO_LARGE', async () => {
-      const body = await sharp({ create: { width: 5000, height: 10, channels: 3, background: '#888' } }).png().toBuffer();
-      refused(await inspect({ body }, { contentType: 'image/png', size: body.length, purpose: 'AVATAR' }), 'DIMENSIONS_TOO_LARGE');
+      const body = await sharp({ create: { width: 5000, height: 10, channels: 3, background: '#888' } })
+        .png()
+        .toBuffer();
+      refused(
+        await inspect({ body }, { contentType: 'image/png', size: body.length, purpose: 'AVATAR' }),
+        'DIMENSIONS_TOO_LARGE',
+      );
       accepted(await inspect({ body }, { contentType: 'image/png', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }));
     });
 
     it('more bytes than declared: TOO_LARGE; fewer: INCOMPLETE; none: EMPTY', async () => {
       const path = file('a.png');
       const size = (await declared(path, 'image/png')).size;
-      const as = (declaredSize: number) => inspect({ path }, { contentType: 'image/png', size: declaredSize, purpose: 'MESSAGE_ATTACHMENT' });
+      const as = (declaredSize: number) =>
+        inspect({ path }, { contentType: 'image/png', size: declaredSize, purpose: 'MESSAGE_ATTACHMENT' });
       refused(await as(size - 1), 'TOO_LARGE');
       refused(await as(size + 1), 'INCOMPLETE');
-      refused(await inspect({ body: Buffer.alloc(0) }, { contentType: 'image/png', size: 10, purpose: 'MESSAGE_ATTACHMENT' }), 'EMPTY');
+      refused(
+        await inspect({ body: Buffer.alloc(0) }, { contentType: 'image/png', size: 10, purpose: 'MESSAGE_ATTACHMENT' }),
+        'EMPTY',
+      );
     });
 
     it('the declaration itself, checked again: UNSUPPORTED_TYPE, TOO_LARGE', async () => {
       const body = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>');
-      refused(await inspect({ body }, { contentType: 'image/svg+xml', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }), 'UNSUPPORTED_TYPE');
+      refused(
+        await inspect({ body }, { contentType: 'image/svg+xml', size: body.length, purpose: 'MESSAGE_ATTACHMENT' }),
+        'UNSUPPORTED_TYPE',
+      );
       const path = file('a.mp4');
       refused(await inspect({ path }, await declared(path, 'video/mp4', 'AVATAR')), 'UNSUPPORTED_TYPE');
-      refused(await inspect({ path }, { contentType: 'image/png', size: 6 * 1024 * 1024, purpose: 'AVATAR' }), 'TOO_LARGE');
+      refused(
+        await inspect({ path }, { contentType: 'image/png', size: 6 * 1024 * 1024, purpose: 'AVATAR' }),
+        'TOO_LARGE',
+      );
     });
   });
 });

@@ -43,7 +43,11 @@ export interface Declared {
 
 export type InspectOptions = VideoTools;
 
-export async function inspect(file: InspectInput, declared: Declared, options: InspectOptions = {}): Promise<InspectionResult> {
+export async function inspect(
+  file: InspectInput,
+  declared: Declared,
+  options: InspectOptions = {},
+): Promise<InspectionResult> {
   const check = checkDeclared(declared);
   if (!check.ok) return reject(check.reason, check.message);
   const { kind, contentType, limits } = check;

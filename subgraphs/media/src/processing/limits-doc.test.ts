@@ -6,6 +6,9 @@ import { limitsTable } from './limits.ts';
 describe('documented limits', () => {
   it('docs/MEDIA.md shows the limits the code enforces', () => {
     const doc = readFileSync(new URL('../../../../docs/MEDIA.md', import.meta.url), 'utf8');
-    assert.ok(doc.includes(limitsTable().trim()), 'docs/MEDIA.md is out of date: paste limitsTable() from subgraphs/media/src/processing/limits.ts');
+    assert.ok(
+      doc.includes(limitsTable().trim()),
+      'docs/MEDIA.md is out of date: paste limitsTable() from subgraphs/media/src/processing/limits.ts',
+    );
   });
 });

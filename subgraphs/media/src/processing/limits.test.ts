@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { supportedMimeTypes } from 'file-type';
-import { canonicalType, checkDeclared, isTextType, kindOf, limitsTable, MAX_UPLOAD_BYTES, MEDIA_LIMITS } from './limits.ts';
+import {
+  canonicalType,
+  checkDeclared,
+  isTextType,
+  kindOf,
+  limitsTable,
+  MAX_UPLOAD_BYTES,
+  MEDIA_LIMITS,
+} from './limits.ts';
 
 const MiB = 1024 * 1024;
 
@@ -16,7 +24,15 @@ describe('limits', () => {
     assert.equal(kindOf('text/plain; charset=utf-8'), 'FILE');
     assert.equal(kindOf('application/x-zip-compressed'), 'FILE');
     assert.equal(kindOf('audio/x-m4a'), 'FILE');
-    for (const refused of ['image/svg+xml', 'text/html', 'application/x-msdownload', 'application/octet-stream', 'application/msword', 'image/heic', '']) {
+    for (const refused of [
+      'image/svg+xml',
+      'text/html',
+      'application/x-msdownload',
+      'application/octet-stream',
+      'application/msword',
+      'image/heic',
+      '',
+    ]) {
       assert.equal(kindOf(refused), null, refused);
     }
   });
@@ -58,8 +74,16 @@ describe('limits', () => {
       [{ contentType: 'video/mp4', size: 1000, purpose: 'AVATAR' }, 'UNSUPPORTED_TYPE', undefined],
       [{ contentType: 'application/pdf', size: 1000, purpose: 'AVATAR' }, 'UNSUPPORTED_TYPE', undefined],
       [{ contentType: 'image/svg+xml', size: 1000, purpose: 'MESSAGE_ATTACHMENT' }, 'UNSUPPORTED_TYPE', undefined],
-      [{ contentType: 'application/x-msdownload', size: 1000, purpose: 'MESSAGE_ATTACHMENT' }, 'UNSUPPORTED_TYPE', undefined],
-      [{ contentType: 'application/vnd.ms-word.document.macroenabled.12', size: 1000, purpose: 'MESSAGE_ATTACHMENT' }, 'UNSUPPORTED_TYPE', undefined],
+      [
+        { contentType: 'application/x-msdownload', size: 1000, purpose: 'MESSAGE_ATTACHMENT' },
+        'UNSUPPORTED_TYPE',
+        undefined,
+      ],
+      [
+        { contentType: 'application/vnd.ms-word.document.macroenabled.12', size: 1000, purpose: 'MESSAGE_ATTACHMENT' },
+        'UNSUPPORTED_TYPE',
+        undefined,
+      ],
       [{ contentType: 'image/png', size: 0, purpose: 'MESSAGE_ATTACHMENT' }, 'EMPTY', undefined],
       [{ contentType: 'image/png', size: 1.5, purpose: 'MESSAGE_ATTACHMENT' }, 'EMPTY', undefined],
     ] as const;
@@ -75,7 +99,11 @@ describe('limits', () => {
   it('renders the table for the README, one row per purpose and kind', () => {
     const table = limitsTable().split('\n');
     assert.equal(table.length, 2 + 6);
-    assert.ok(table.includes('| AVATAR | IMAGE | image/jpeg, image/png, image/webp | ≤ 5 MB | ≤ 4,096 px a side, ≤ 16,777,216 px |  |'));
+    assert.ok(
+      table.includes(
+        '| AVATAR | IMAGE | image/jpeg, image/png, image/webp | ≤ 5 MB | ≤ 4,096 px a side, ≤ 16,777,216 px |  |',
+      ),
+    );
     assert.ok(table.some((row) => row.startsWith('| MESSAGE_ATTACHMENT | VIDEO |') && row.endsWith('| ≤ 10 min |')));
   });
 });

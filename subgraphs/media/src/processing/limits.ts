@@ -65,7 +65,13 @@ export const MEDIA_LIMITS: Readonly<Record<MediaPurpose, PurposeLimits>> = {
     // A GIF is decoded (its first frame) like an image: the same frame limits.
     GIF: { types: GIF_TYPES, maxBytes: 15 * MiB, maxSide: 12_000, maxPixels: 50_000_000 },
     // 8K UHD fits (7680 × 4320), and DCI 8K (8192 × 4320).
-    VIDEO: { types: VIDEO_TYPES, maxBytes: 100 * MiB, maxSide: 8_192, maxPixels: 8_192 * 4_320, maxDurationMs: 10 * 60_000 },
+    VIDEO: {
+      types: VIDEO_TYPES,
+      maxBytes: 100 * MiB,
+      maxSide: 8_192,
+      maxPixels: 8_192 * 4_320,
+      maxDurationMs: 10 * 60_000,
+    },
     FILE: { types: FILE_TYPES, maxBytes: 100 * MiB },
   },
   AVATAR: {
@@ -178,19 +184,20 @@ export function formatBytes(bytes: number): string {
 
 /** The table as Markdown, for the README (one row per purpose and kind). */
 export function limitsTable(): string {
-  const rows = [
-    '| purpose | kind | types | size | dimensions | duration |',
-    '| --- | --- | --- | --- | --- | --- |',
-  ];
+  const rows = ['| purpose | kind | types | size | dimensions | duration |', '| --- | --- | --- | --- | --- | --- |'];
   const n = (value: number) => value.toLocaleString('en-US');
   for (const [purpose, kinds] of Object.entries(MEDIA_LIMITS)) {
     for (const [kind, limits] of Object.entries(kinds)) {
       const dimensions = [
         limits.maxSide ? `≤ ${n(limits.maxSide)} px a side` : '',
         limits.maxPixels ? `≤ ${n(limits.maxPixels)} px` : '',
-      ].filter(Boolean).join(', ');
+      ]
+        .filter(Boolean)
+        .join(', ');
       const duration = limits.maxDurationMs ? `≤ ${limits.maxDurationMs / 60_000} min` : '';
-      rows.push(`| ${purpose} | ${kind} | ${limits.types.join(', ')} | ≤ ${formatBytes(limits.maxBytes)} | ${dimensions} | ${duration} |`);
+      rows.push(
+        `| ${purpose} | ${kind} | ${limits.types.join(', ')} | ≤ ${formatBytes(limits.maxBytes)} | ${dimensions} | ${duration} |`,
+      );
     }
   }
   return rows.join('\n');

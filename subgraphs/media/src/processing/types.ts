@@ -40,7 +40,8 @@ export interface Inspection {
   thumbnail?: { body: Buffer; contentType: string; width: number; height: number };
 }
 
-export type InspectionResult = { ok: true; inspection: Inspection } | { ok: false; reason: RejectionReason; detail?: string };
+export type InspectionResult =
+  { ok: true; inspection: Inspection } | { ok: false; reason: RejectionReason; detail?: string };
 
 /** A virus scanner. `clean` false names what it found. */
 export interface Scanner {

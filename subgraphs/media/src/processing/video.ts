@@ -71,18 +71,25 @@ export async function inspectVideo(
   const input = `file:${resolve(path)}`;
   const inputArgs = ['-protocol_whitelist', 'file', '-f', demuxer];
 
-  const probed = await run(ffprobe, ['-v', 'error', ...inputArgs, '-print_format', 'json', '-show_format', '-show_streams', input], {
-    timeoutMs,
-    maxBuffer: 4 * 1024 * 1024,
-    input,
-  });
+  const probed = await run(
+    ffprobe,
+    ['-v', 'error', ...inputArgs, '-print_format', 'json', '-show_format', '-show_streams', input],
+    {
+      timeoutMs,
+      maxBuffer: 4 * 1024 * 1024,
+      input,
+    },
+  );
   if (!probed.ok) return { ok: false, reason: 'UNREADABLE', detail: probed.detail };
   const parsed = ZProbeSchema.safeParse(parseJson(probed.stdout.toString('utf8')));
   if (!parsed.success) return { ok: false, reason: 'UNREADABLE', detail: 'ffprobe described no media' };
 
-  const video = parsed.data.streams.find((stream) => stream.codec_type === 'video' && stream.disposition?.attached_pic !== 1);
+  const video = parsed.data.streams.find(
+    (stream) => stream.codec_type === 'video' && stream.disposition?.attached_pic !== 1,
+  );
   if (!video) return { ok: false, reason: 'UNREADABLE', detail: 'no video stream' };
-  if (!video.width || !video.height) return { ok: false, reason: 'UNREADABLE', detail: 'the video stream has no dimensions' };
+  if (!video.width || !video.height)
+    return { ok: false, reason: 'UNREADABLE', detail: 'the video stream has no dimensions' };
   const turned = Math.abs(rotationOf(video)) % 180 === 90;
   const width = turned ? video.height : video.width;
   const height = turned ? video.width : video.height;
@@ -94,7 +101,18 @@ export async function inspectVideo(
     // A WebM recorded live (a browser's MediaRecorder) says no duration: read it off the packets (demuxing only, no decoding).
     const packets = await run(
       ffprobe,
-      ['-v', 'error', ...inputArgs, '-select_streams', `${video.index}`, '-show_entries', 'packet=pts_time,duration_time', '-print_format', 'csv=p=0', input],
+      [
+        '-v',
+        'error',
+        ...inputArgs,
+        '-select_streams',
+        `${video.index}`,
+        '-show_entries',
+        'packet=pts_time,duration_time',
+        '-print_format',
+        'csv=p=0',
+        input,
+      ],
       { timeoutMs, maxBuffer: 16 * 1024 * 1024, input },
     );
     if (!packets.ok) return { ok: false, reason: 'UNREADABLE', detail: packets.detail };
@@ -103,7 +121,11 @@ export async function inspectVideo(
   if (seconds === null) return { ok: false, reason: 'UNREADABLE', detail: 'the duration cannot be determined' };
   const durationMs = Math.round(seconds * 1000);
   if (expected.limits.maxDurationMs && durationMs > expected.limits.maxDurationMs) {
-    return { ok: false, reason: 'TOO_LONG', detail: `${Math.round(seconds)} s: at most ${expected.limits.maxDurationMs / 1000} s` };
+    return {
+      ok: false,
+      reason: 'TOO_LONG',
+      detail: `${Math.round(seconds)} s: at most ${expected.limits.maxDurationMs / 1000} s`,
+    };
   }
 
   const poster = await posterFrame(input, inputArgs, video.index, durationMs > 1000 ? 1 : 0, tools, timeoutMs);
@@ -112,7 +134,14 @@ export async function inspectVideo(
   if (!thumbnail.ok) return { ok: false, reason: 'UNREADABLE', detail: `the poster frame: ${thumbnail.detail}` };
   return {
     ok: true,
-    inspection: { kind: 'VIDEO', detectedType: expected.detectedType, width, height, durationMs, thumbnail: thumbnail.thumbnail },
+    inspection: {
+      kind: 'VIDEO',
+      detectedType: expected.detectedType,
+      width,
+      height,
+      durationMs,
+      thumbnail: thumbnail.thumbnail,
+    },
   };
 }
 
@@ -121,17 +150,43 @@ export async function inspectVideo(
  * ffmpeg (turned upright: ffmpeg applies the container's rotation). A seek
  * past the last frame gives no output: then the first frame.
  */
-async function posterFrame(input: string, inputArgs: string[], streamIndex: number, atSeconds: number, tools: VideoTools, timeoutMs: number) {
+async function posterFrame(
+  input: string,
+  inputArgs: string[],
+  streamIndex: number,
+  atSeconds: number,
+  tools: VideoTools,
+  timeoutMs: number,
+) {
   const box = `scale=w='min(${THUMBNAIL_SIZE},iw)':h='min(${THUMBNAIL_SIZE},ih)':force_original_aspect_ratio=decrease`;
   const args = (seconds: number) => [
-    '-v', 'error', '-nostdin',
-    ...inputArgs, '-ss', `${seconds}`, '-i', input,
-    '-map', `0:${streamIndex}`, '-frames:v', '1', '-an', '-sn', '-dn',
-    '-vf', box, '-f', 'image2pipe', '-c:v', 'png', 'pipe:1',
+    '-v',
+    'error',
+    '-nostdin',
+    ...inputArgs,
+    '-ss',
+    `${seconds}`,
+    '-i',
+    input,
+    '-map',
+    `0:${streamIndex}`,
+    '-frames:v',
+    '1',
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    box,
+    '-f',
+    'image2pipe',
+    '-c:v',
+    'png',
+    'pipe:1',
   ];
   const options = { timeoutMs, maxBuffer: 8 * 1024 * 1024, input };
   let frame = await run(tools.ffmpegPath ?? 'ffmpeg', args(atSeconds), options);
-  if (frame.ok && frame.stdout.length === 0 && atSeconds > 0) frame = await run(tools.ffmpegPath ?? 'ffmpeg', args(0), options);
+  if (frame.ok && frame.stdout.length === 0 && atSeconds > 0)
+    frame = await run(tools.ffmpegPath ?? 'ffmpeg', args(0), options);
   if (frame.ok && frame.stdout.length === 0) return { ok: false as const, detail: 'no frame could be decoded' };
   return frame;
 }
@@ -180,21 +235,40 @@ type RunResult = { ok: true; stdout: Buffer } | { ok: false; detail: string };
  * writes too much is a verdict on the file (`ok: false`, with the first line
  * it wrote to stderr); a program that cannot be started is thrown.
  */
-function run(command: string, args: string[], options: { timeoutMs: number; maxBuffer: number; input: string }): Promise<RunResult> {
+function run(
+  command: string,
+  args: string[],
+  options: { timeoutMs: number; maxBuffer: number; input: string },
+): Promise<RunResult> {
   const name = command.split('/').pop() ?? command;
   return new Promise((resolvePromise, reject) => {
     execFile(
       command,
       args,
-      { encoding: 'buffer', timeout: options.timeoutMs, killSignal: 'SIGKILL', maxBuffer: options.maxBuffer, windowsHide: true },
+      {
+        encoding: 'buffer',
+        timeout: options.timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: options.maxBuffer,
+        windowsHide: true,
+      },
       (error, stdout, stderr) => {
         if (!error) return resolvePromise({ ok: true, stdout });
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'EACCES') return reject(new Error(`${name} cannot be run (${code}): is ffmpeg installed?`, { cause: error }));
-        if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return resolvePromise({ ok: false, detail: `${name} wrote more than expected` });
-        if (error.killed) return resolvePromise({ ok: false, detail: `${name} did not finish within ${options.timeoutMs} ms` });
-        const said = stderr.toString('utf8').split('\n').find((line) => line.trim()) ?? `exit code ${String(code)}`;
-        const scrubbed = said.replaceAll(options.input, 'the file').replaceAll(options.input.replace(/^file:/, ''), 'the file');
+        if (code === 'ENOENT' || code === 'EACCES')
+          return reject(new Error(`${name} cannot be run (${code}): is ffmpeg installed?`, { cause: error }));
+        if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
+          return resolvePromise({ ok: false, detail: `${name} wrote more than expected` });
+        if (error.killed)
+          return resolvePromise({ ok: false, detail: `${name} did not finish within ${options.timeoutMs} ms` });
+        const said =
+          stderr
+            .toString('utf8')
+            .split('\n')
+            .find((line) => line.trim()) ?? `exit code ${String(code)}`;
+        const scrubbed = said
+          .replaceAll(options.input, 'the file')
+          .replaceAll(options.input.replace(/^file:/, ''), 'the file');
         resolvePromise({ ok: false, detail: `${name}: ${scrubbed.trim().slice(0, 200)}` });
       },
     );

@@ -53,7 +53,13 @@ export class MediaProcessor {
     private readonly storage: ObjectStorage,
     private readonly scanner: Scanner | null,
     private readonly pubsub: PubSubEngine,
-    { leaseMs = 120_000, sweepMs = 10_000, concurrency = 2, unattachedTtlMs = 86_400_000, now = () => new Date() }: ProcessorOptions = {},
+    {
+      leaseMs = 120_000,
+      sweepMs = 10_000,
+      concurrency = 2,
+      unattachedTtlMs = 86_400_000,
+      now = () => new Date(),
+    }: ProcessorOptions = {},
   ) {
     this.#leaseMs = leaseMs;
     this.#sweepMs = sweepMs;
@@ -101,7 +107,8 @@ export class MediaProcessor {
   async sweep(): Promise<void> {
     try {
       const now = this.#now();
-      for (const media of await this.store.claimStale(now, this.leaseUntil(), this.#concurrency * 2)) this.enqueue(media);
+      for (const media of await this.store.claimStale(now, this.leaseUntil(), this.#concurrency * 2))
+        this.enqueue(media);
       const abandoned = await this.store.deleteAbandoned(new Date(now.getTime() - 3_600_000), 100);
       await Promise.all(abandoned.map((key) => this.storage.delete('quarantine', key)));
       const unattached = await this.store.deleteUnattached(new Date(now.getTime() - this.#unattachedTtlMs), 100);
@@ -123,7 +130,12 @@ export class MediaProcessor {
       const media = this.#queue.shift()!;
       this.#running += 1;
       void this.process(media)
-        .catch((error: unknown) => log.warn('media processing failed; it will be retried when its lease runs out', { mediaId: media.id, error: String(error) }))
+        .catch((error: unknown) =>
+          log.warn('media processing failed; it will be retried when its lease runs out', {
+            mediaId: media.id,
+            error: String(error),
+          }),
+        )
         .finally(() => {
           this.#running -= 1;
           this.#pump();
@@ -144,13 +156,17 @@ export class MediaProcessor {
       const stored = await this.storage.size('quarantine', media.storageKey);
       if (stored === null) {
         // Already promoted by an earlier attempt that crashed before the status change.
-        if ((await this.storage.size('clean', media.storageKey)) === null) return await this.#reject(media, 'NOT_UPLOADED');
+        if ((await this.storage.size('clean', media.storageKey)) === null)
+          return await this.#reject(media, 'NOT_UPLOADED');
         await pipeline(await this.storage.read('clean', media.storageKey), createWriteStream(path));
       } else {
         if (stored > media.size) return await this.#reject(media, 'TOO_LARGE');
         await pipeline(await this.storage.read('quarantine', media.storageKey), createWriteStream(path));
       }
-      const result = await inspect({ path }, { contentType: media.contentType, size: media.size, purpose: media.purpose });
+      const result = await inspect(
+        { path },
+        { contentType: media.contentType, size: media.size, purpose: media.purpose },
+      );
       if (!result.ok) return await this.#reject(media, result.reason);
       if (this.scanner) {
         const verdict = await this.scanner.scan(createReadStream(path));
@@ -160,7 +176,8 @@ export class MediaProcessor {
         }
       }
       const { thumbnail } = result.inspection;
-      if (thumbnail) await this.storage.write('clean', thumbnailKey(media.storageKey), thumbnail.body, thumbnail.contentType);
+      if (thumbnail)
+        await this.storage.write('clean', thumbnailKey(media.storageKey), thumbnail.body, thumbnail.contentType);
       if (stored !== null) {
         // The bytes that were checked go to the clean bucket, not whatever the
         // quarantined object holds now: an upload URL still valid could have
@@ -168,7 +185,8 @@ export class MediaProcessor {
         await this.storage.write('clean', media.storageKey, await readFile(path), media.contentType);
         await this.storage.delete('quarantine', media.storageKey);
       }
-      if (await this.store.markReady(media.id, result.inspection, thumbnail !== undefined, this.#now())) await this.#announce(media);
+      if (await this.store.markReady(media.id, result.inspection, thumbnail !== undefined, this.#now()))
+        await this.#announce(media);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

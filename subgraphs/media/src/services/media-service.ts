@@ -3,7 +3,16 @@
  * flow (createUpload → PUT to the signed URL → completeUpload → processing).
  */
 import { randomBytes } from 'node:crypto';
-import { apiError, forbidden, fromZodError, notFound, unauthenticated, zName, type Snowflake, type Viewer } from '@chat/common';
+import {
+  apiError,
+  forbidden,
+  fromZodError,
+  notFound,
+  unauthenticated,
+  zName,
+  type Snowflake,
+  type Viewer,
+} from '@chat/common';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
 import { refuse } from '../errors.ts';
@@ -26,7 +35,10 @@ export const ZCreateUploadInputSchema = z.object({
     .string()
     .trim()
     .toLowerCase()
-    .regex(/^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/, 'must be a MIME type such as image/png, without parameters'),
+    .regex(
+      /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/,
+      'must be a MIME type such as image/png, without parameters',
+    ),
   size: z.number().int('must be a whole number of bytes').min(1, 'must be at least 1 byte'),
   purpose: z.enum(['MESSAGE_ATTACHMENT', 'AVATAR']),
 });
@@ -97,15 +109,31 @@ export class MediaService {
     if (!parsed.success) throw fromZodError(parsed.error);
     const { fileName, size, purpose } = parsed.data;
     const declared = checkDeclared({ contentType: parsed.data.contentType, size, purpose });
-    if (!declared.ok) throw refuse(declared.reason, declared.message, declared.limit !== undefined ? { limit: declared.limit } : {});
+    if (!declared.ok)
+      throw refuse(declared.reason, declared.message, declared.limit !== undefined ? { limit: declared.limit } : {});
     // The canonical name of the type (image/jpg → image/jpeg): what the bytes are checked against and served as.
     const { contentType } = declared;
     const id = this.deps.ids.next();
     const storageKey = `${id}/${randomBytes(12).toString('base64url')}`;
-    const upload = await this.deps.storage.presignUpload({ key: storageKey, contentType, size, expiresInSeconds: UPLOAD_URL_TTL_SECONDS });
+    const upload = await this.deps.storage.presignUpload({
+      key: storageKey,
+      contentType,
+      size,
+      expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
+    });
     const now = this.#now();
     const outcome = await this.deps.store.createWithinLimits(
-      { id, uploaderId: viewer.id, purpose, fileName, contentType, size, storageKey, uploadExpiresAt: upload.expiresAt, createdAt: now },
+      {
+        id,
+        uploaderId: viewer.id,
+        purpose,
+        fileName,
+        contentType,
+        size,
+        storageKey,
+        uploadExpiresAt: upload.expiresAt,
+        createdAt: now,
+      },
       new Date(now.getTime() - UPLOAD_RATE_WINDOW_MS),
       (usage) => checkUploadLimits(usage, size, this.deps.limits, now),
     );

@@ -37,7 +37,12 @@ export interface UploadLimitRefusal {
  * uploads are those of the last hour before `now`).
  * @returns null when it fits, else the first limit it breaks: the quota, then the hourly bytes, then the hourly uploads.
  */
-export function checkUploadLimits(usage: UploadUsage, size: number, limits: UploadLimits, now: Date): UploadLimitRefusal | null {
+export function checkUploadLimits(
+  usage: UploadUsage,
+  size: number,
+  limits: UploadLimits,
+  now: Date,
+): UploadLimitRefusal | null {
   if (usage.usedBytes + size > limits.quotaBytes) {
     return {
       limitType: 'STORAGE',

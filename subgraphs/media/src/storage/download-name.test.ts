@@ -11,7 +11,10 @@ import { contentDisposition, downloadName, extensionsOf } from './download-name.
 describe('download names', () => {
   it('removes bidirectional overrides, isolates, marks, zero-width and control characters', () => {
     assert.equal(downloadName('invoice\u202Efdp.exe', 'application/pdf'), 'invoicefdp.pdf');
-    assert.equal(downloadName('a\u2066b\u2069\u200Ec\u200F\u061Cd\u200B\u0007\n\u2028e.pdf', 'application/pdf'), 'abcde.pdf');
+    assert.equal(
+      downloadName('a\u2066b\u2069\u200Ec\u200F\u061Cd\u200B\u0007\n\u2028e.pdf', 'application/pdf'),
+      'abcde.pdf',
+    );
     assert.equal(downloadName('\u202E', 'image/png'), 'download.png');
   });
 
@@ -35,13 +38,24 @@ describe('download names', () => {
   });
 
   it('knows an extension for every type an upload may have', () => {
-    const types = Object.values(MEDIA_LIMITS).flatMap((kinds) => Object.values(kinds).flatMap((limits) => limits.types));
+    const types = Object.values(MEDIA_LIMITS).flatMap((kinds) =>
+      Object.values(kinds).flatMap((limits) => limits.types),
+    );
     for (const type of types) assert.notDeepEqual(extensionsOf(type), ['bin'], type);
   });
 
   it('is always an attachment, with an ASCII fallback and the exact name (RFC 6266, RFC 8187)', () => {
-    assert.equal(contentDisposition('Année "report" 100%.pdf', 'application/pdf'), `attachment; filename="Ann_e _report_ 100_.pdf"; filename*=UTF-8''Ann%C3%A9e%20%22report%22%20100%25.pdf`);
-    assert.equal(contentDisposition("it's (1)*.png", 'image/png'), `attachment; filename="it's (1)*.png"; filename*=UTF-8''it%27s%20%281%29%2A.png`);
-    assert.equal(contentDisposition(undefined, 'video/mp4'), `attachment; filename="download.mp4"; filename*=UTF-8''download.mp4`);
+    assert.equal(
+      contentDisposition('Année "report" 100%.pdf', 'application/pdf'),
+      `attachment; filename="Ann_e _report_ 100_.pdf"; filename*=UTF-8''Ann%C3%A9e%20%22report%22%20100%25.pdf`,
+    );
+    assert.equal(
+      contentDisposition("it's (1)*.png", 'image/png'),
+      `attachment; filename="it's (1)*.png"; filename*=UTF-8''it%27s%20%281%29%2A.png`,
+    );
+    assert.equal(
+      contentDisposition(undefined, 'video/mp4'),
+      `attachment; filename="download.mp4"; filename*=UTF-8''download.mp4`,
+    );
   });
 });

@@ -84,7 +84,10 @@ const CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
  * failures are logged and answered 500 (or the socket is destroyed when the
  * answer had begun).
  */
-export function createLocalMediaHandler(storage: LocalObjectStorage, options: LocalMediaHandlerOptions = {}): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+export function createLocalMediaHandler(
+  storage: LocalObjectStorage,
+  options: LocalMediaHandlerOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   const cors = options.cors ?? true;
   return async (req, res) => {
     const target = req.url ?? '';
@@ -94,14 +97,21 @@ export function createLocalMediaHandler(storage: LocalObjectStorage, options: Lo
       await handleMedia(storage, req, res, target, cors);
     } catch (error) {
       log.error('the media route failed', { error, method: req.method, path: target.split('?')[0] });
-      if (!res.headersSent) refuse(req, res, { status: 500, code: 'INTERNAL', error: 'Something went wrong; try again.' });
+      if (!res.headersSent)
+        refuse(req, res, { status: 500, code: 'INTERNAL', error: 'Something went wrong; try again.' });
       else res.destroy();
     }
     return true;
   };
 }
 
-async function handleMedia(storage: LocalObjectStorage, req: IncomingMessage, res: ServerResponse, target: string, cors: boolean): Promise<void> {
+async function handleMedia(
+  storage: LocalObjectStorage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: string,
+  cors: boolean,
+): Promise<void> {
   const queryAt = target.indexOf('?');
   const path = queryAt === -1 ? target : target.slice(0, queryAt);
   const query = new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1));
@@ -121,30 +131,59 @@ async function handleMedia(storage: LocalObjectStorage, req: IncomingMessage, re
     return;
   }
   if (method !== 'PUT' && method !== 'GET' && method !== 'HEAD') {
-    return refuse(req, res, { status: 405, code: 'METHOD_NOT_ALLOWED', error: 'Use PUT to upload, GET or HEAD to download.' }, { Allow: bucket === 'clean' ? 'GET, HEAD' : 'PUT' });
+    return refuse(
+      req,
+      res,
+      { status: 405, code: 'METHOD_NOT_ALLOWED', error: 'Use PUT to upload, GET or HEAD to download.' },
+      { Allow: bucket === 'clean' ? 'GET, HEAD' : 'PUT' },
+    );
   }
   if (method === 'PUT') {
-    if (bucket !== 'quarantine') return refuse(req, res, { status: 403, code: 'FORBIDDEN', error: 'Uploads go to quarantine only.' });
+    if (bucket !== 'quarantine')
+      return refuse(req, res, { status: 403, code: 'FORBIDDEN', error: 'Uploads go to quarantine only.' });
     return handleUpload(storage, req, res, key, query);
   }
-  if (bucket !== 'clean') return refuse(req, res, { status: 403, code: 'FORBIDDEN', error: 'Quarantined objects are never served.' });
+  if (bucket !== 'clean')
+    return refuse(req, res, { status: 403, code: 'FORBIDDEN', error: 'Quarantined objects are never served.' });
   return handleDownload(storage, req, res, key, query);
 }
 
-async function handleUpload(storage: LocalObjectStorage, req: IncomingMessage, res: ServerResponse, key: string, query: URLSearchParams): Promise<void> {
+async function handleUpload(
+  storage: LocalObjectStorage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  key: string,
+  query: URLSearchParams,
+): Promise<void> {
   const grant = storage.checkUpload(key, query);
   if (isRefusal(grant)) return refuse(req, res, grant);
   const length = req.headers['content-length'];
   if (length === undefined || req.headers['transfer-encoding'] !== undefined) {
     return refuse(req, res, { status: 411, code: 'LENGTH_REQUIRED', error: `Send Content-Length: ${grant.size}.` });
   }
-  if (!/^\d{1,15}$/.test(length)) return refuse(req, res, { status: 400, code: 'LENGTH_MISMATCH', error: `Send Content-Length: ${grant.size}.` });
-  if (Number(length) > grant.size) return refuse(req, res, { status: 413, code: 'TOO_LARGE', error: `This upload is ${grant.size} bytes; the body is larger.` });
-  if (Number(length) !== grant.size) return refuse(req, res, { status: 400, code: 'LENGTH_MISMATCH', error: `This upload is ${grant.size} bytes; the body is smaller.` });
+  if (!/^\d{1,15}$/.test(length))
+    return refuse(req, res, { status: 400, code: 'LENGTH_MISMATCH', error: `Send Content-Length: ${grant.size}.` });
+  if (Number(length) > grant.size)
+    return refuse(req, res, {
+      status: 413,
+      code: 'TOO_LARGE',
+      error: `This upload is ${grant.size} bytes; the body is larger.`,
+    });
+  if (Number(length) !== grant.size)
+    return refuse(req, res, {
+      status: 400,
+      code: 'LENGTH_MISMATCH',
+      error: `This upload is ${grant.size} bytes; the body is smaller.`,
+    });
   if (req.headers['content-type'] !== grant.contentType) {
-    return refuse(req, res, { status: 415, code: 'CONTENT_TYPE_MISMATCH', error: `Send Content-Type: ${grant.contentType}.` });
+    return refuse(req, res, {
+      status: 415,
+      code: 'CONTENT_TYPE_MISMATCH',
+      error: `Send Content-Type: ${grant.contentType}.`,
+    });
   }
-  if (await storage.exists(key)) return refuse(req, res, { status: 409, code: 'ALREADY_UPLOADED', error: 'This upload already has its bytes.' });
+  if (await storage.exists(key))
+    return refuse(req, res, { status: 409, code: 'ALREADY_UPLOADED', error: 'This upload already has its bytes.' });
 
   let outcome;
   try {
@@ -156,14 +195,28 @@ async function handleUpload(storage: LocalObjectStorage, req: IncomingMessage, r
   }
   if (outcome === 'stored') {
     const body = JSON.stringify({ size: grant.size });
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(body.length), 'Cache-Control': 'no-store' }).end(body);
+    res
+      .writeHead(200, {
+        'Content-Type': 'application/json',
+        'Content-Length': String(body.length),
+        'Cache-Control': 'no-store',
+      })
+      .end(body);
   } else if (outcome === 'exists') {
     refuse(req, res, { status: 409, code: 'ALREADY_UPLOADED', error: 'This upload already has its bytes.' });
   } else if (outcome === 'too-large') {
     // Unreachable while the HTTP parser holds the body to Content-Length; kept as the hard cap.
-    refuse(req, res, { status: 413, code: 'TOO_LARGE', error: `This upload is ${grant.size} bytes; the body is larger.` });
+    refuse(req, res, {
+      status: 413,
+      code: 'TOO_LARGE',
+      error: `This upload is ${grant.size} bytes; the body is larger.`,
+    });
   } else {
-    refuse(req, res, { status: 400, code: 'LENGTH_MISMATCH', error: `This upload is ${grant.size} bytes; the body ended early.` });
+    refuse(req, res, {
+      status: 400,
+      code: 'LENGTH_MISMATCH',
+      error: `This upload is ${grant.size} bytes; the body ended early.`,
+    });
   }
 }
 
@@ -174,7 +227,13 @@ async function handleUpload(storage: LocalObjectStorage, req: IncomingMessage, r
  * lives. `send`'s validators are off, as they always were here: the URL, not
  * the file, is what a client caches, and it changes with every signature.
  */
-async function handleDownload(storage: LocalObjectStorage, req: IncomingMessage, res: ServerResponse, key: string, query: URLSearchParams): Promise<void> {
+async function handleDownload(
+  storage: LocalObjectStorage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  key: string,
+  query: URLSearchParams,
+): Promise<void> {
   const grant = storage.checkDownload(key, query);
   if (isRefusal(grant)) return refuse(req, res, grant);
   // Without validators a precondition could only fail (412): conditional requests get the object, as they always did.
@@ -272,4 +331,3 @@ function refuse(
   res.writeHead(refusal.status, all);
   res.end(req.method === 'HEAD' ? undefined : body);
 }
-

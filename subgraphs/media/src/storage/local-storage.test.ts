@@ -121,8 +121,16 @@ describe('uploads (PUT to quarantine)', () => {
   test('a PUT with the signed length and type stores exactly the bytes', async () => {
     const key = newKey();
     const body = randomBytes(1000);
-    const ticket = await storage.presignUpload({ key, contentType: 'image/png', size: body.length, expiresInSeconds: 60 });
-    assert.match(ticket.url, new RegExp(`^${base}/media/quarantine/${key}\\?exp=\\d+&ct=image%2Fpng&len=1000&sig=[A-Za-z0-9_-]{43}$`));
+    const ticket = await storage.presignUpload({
+      key,
+      contentType: 'image/png',
+      size: body.length,
+      expiresInSeconds: 60,
+    });
+    assert.match(
+      ticket.url,
+      new RegExp(`^${base}/media/quarantine/${key}\\?exp=\\d+&ct=image%2Fpng&len=1000&sig=[A-Za-z0-9_-]{43}$`),
+    );
     assert.deepEqual(ticket.headers, { 'Content-Type': 'image/png', 'Content-Length': '1000' });
     assert.ok(Math.abs(ticket.expiresAt.getTime() - (Date.now() + 60_000)) < 2000);
 
@@ -149,7 +157,11 @@ describe('uploads (PUT to quarantine)', () => {
     const ticket = await storage.presignUpload({ key, contentType: 'image/png', size: 10, expiresInSeconds: 60 });
     const path = ticket.url.slice(base.length);
     // Declares 10 GB, sends 5 bytes and waits: the answer comes anyway, and the connection is closed.
-    const answer = await rawExchange(Buffer.from(`PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 10000000000\r\n\r\nhello`));
+    const answer = await rawExchange(
+      Buffer.from(
+        `PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 10000000000\r\n\r\nhello`,
+      ),
+    );
     assert.match(answer, /^HTTP\/1\.1 413 /);
     assert.match(answer, /"code":"TOO_LARGE"/);
     await assertNothingStored(key);
@@ -167,7 +179,11 @@ describe('uploads (PUT to quarantine)', () => {
   test('a chunked body without Content-Length is refused with 411, nothing stored', async () => {
     const key = newKey();
     const ticket = await storage.presignUpload({ key, contentType: 'image/png', size: 10, expiresInSeconds: 60 });
-    const answer = await put(ticket.url, { 'Content-Type': 'image/png', 'Transfer-Encoding': 'chunked' }, randomBytes(10));
+    const answer = await put(
+      ticket.url,
+      { 'Content-Type': 'image/png', 'Transfer-Encoding': 'chunked' },
+      randomBytes(10),
+    );
     assert.equal(answer.status, 411);
     assert.equal(json(answer).code, 'LENGTH_REQUIRED');
     await assertNothingStored(key);
@@ -181,9 +197,12 @@ describe('uploads (PUT to quarantine)', () => {
     let received = '';
     socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
     const closed = new Promise((resolve) => socket.on('close', resolve));
-    socket.write(`PUT ${ticket.url.slice(base.length)} HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\nContent-Length: 10\r\n\r\n0123456789`);
+    socket.write(
+      `PUT ${ticket.url.slice(base.length)} HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\nContent-Length: 10\r\n\r\n0123456789`,
+    );
     const deadline = Date.now() + 5000;
-    while (!received.includes('{"size":10}') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (!received.includes('{"size":10}') && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     socket.write('X'.repeat(5000));
     await closed;
     assert.match(received, /^HTTP\/1\.1 200 /);
@@ -195,7 +214,11 @@ describe('uploads (PUT to quarantine)', () => {
   test('a body longer than its Content-Length in one write: at most the signed size is ever stored', async () => {
     const key = newKey();
     const ticket = await storage.presignUpload({ key, contentType: 'application/pdf', size: 10, expiresInSeconds: 60 });
-    const answer = await rawExchange(Buffer.from(`PUT ${ticket.url.slice(base.length)} HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\nContent-Length: 10\r\n\r\n0123456789${'X'.repeat(5000)}`));
+    const answer = await rawExchange(
+      Buffer.from(
+        `PUT ${ticket.url.slice(base.length)} HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\nContent-Length: 10\r\n\r\n0123456789${'X'.repeat(5000)}`,
+      ),
+    );
     // The parser refuses the surplus and closes the socket, possibly before the upload was written (then nothing is).
     assert.match(answer, /HTTP\/1\.1 400 Bad Request/);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -208,7 +231,9 @@ describe('uploads (PUT to quarantine)', () => {
     const ticket = await storage.presignUpload({ key, contentType: 'image/png', size: 10, expiresInSeconds: 60 });
     const path = ticket.url.slice(base.length);
     const answer = await rawExchange(
-      Buffer.from(`PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n${'A'.repeat(20)}\r\n0\r\n\r\n`),
+      Buffer.from(
+        `PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n${'A'.repeat(20)}\r\n0\r\n\r\n`,
+      ),
     );
     assert.match(answer, /^HTTP\/1\.1 4\d\d /);
     await assertNothingStored(key);
@@ -235,7 +260,9 @@ describe('uploads (PUT to quarantine)', () => {
     const { port } = server.address() as AddressInfo;
     const socket = connect(port, '127.0.0.1');
     socket.on('error', () => {});
-    socket.write(`PUT ${ticket.url.slice(base.length)} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n${'A'.repeat(1000)}`);
+    socket.write(
+      `PUT ${ticket.url.slice(base.length)} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n${'A'.repeat(1000)}`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     socket.destroy();
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -257,7 +284,12 @@ describe('uploads (PUT to quarantine)', () => {
 
   test('an expired URL is refused with 410, nothing stored', async () => {
     const key = newKey();
-    const anHourAgo = new LocalObjectStorage({ root, key: KEY, publicBaseUrl: base, now: () => Date.now() - 3_600_000 });
+    const anHourAgo = new LocalObjectStorage({
+      root,
+      key: KEY,
+      publicBaseUrl: base,
+      now: () => Date.now() - 3_600_000,
+    });
     const ticket = await anHourAgo.presignUpload({ key, contentType: 'image/png', size: 10, expiresInSeconds: 60 });
     const answer = await put(ticket.url, ticket.headers, randomBytes(10));
     assert.equal(answer.status, 410);
@@ -287,7 +319,11 @@ describe('uploads (PUT to quarantine)', () => {
       change(tampered);
       const size = tampered.searchParams.get('len') ?? '10';
       const contentType = tampered.searchParams.get('ct') ?? 'image/png';
-      const answer = await put(tampered.href, { 'Content-Type': contentType, 'Content-Length': size }, randomBytes(Number(size)));
+      const answer = await put(
+        tampered.href,
+        { 'Content-Type': contentType, 'Content-Length': size },
+        randomBytes(Number(size)),
+      );
       assert.equal(answer.status, 403, name);
       assert.equal(json(answer).code, 'FORBIDDEN', name);
     }
@@ -309,7 +345,11 @@ describe('uploads (PUT to quarantine)', () => {
     const download = await storage.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 });
     const toClean = await put(download, { 'Content-Type': 'image/png', 'Content-Length': '10' }, randomBytes(10));
     assert.equal(toClean.status, 403);
-    const toQuarantine = await put(download.replace('/media/clean/', '/media/quarantine/'), { 'Content-Type': 'image/png', 'Content-Length': '10' }, randomBytes(10));
+    const toQuarantine = await put(
+      download.replace('/media/clean/', '/media/quarantine/'),
+      { 'Content-Type': 'image/png', 'Content-Length': '10' },
+      randomBytes(10),
+    );
     assert.equal(toQuarantine.status, 403);
     await assertNothingStored(key);
   });
@@ -329,8 +369,17 @@ describe('uploads (PUT to quarantine)', () => {
   });
 
   test('a browser preflight is answered; other methods are 405', async () => {
-    const ticket = await storage.presignUpload({ key: newKey(), contentType: 'image/png', size: 10, expiresInSeconds: 60 });
-    const preflight = await send('OPTIONS', ticket.url, { Origin: 'https://app.example', 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'content-type' });
+    const ticket = await storage.presignUpload({
+      key: newKey(),
+      contentType: 'image/png',
+      size: 10,
+      expiresInSeconds: 60,
+    });
+    const preflight = await send('OPTIONS', ticket.url, {
+      Origin: 'https://app.example',
+      'Access-Control-Request-Method': 'PUT',
+      'Access-Control-Request-Headers': 'content-type',
+    });
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers['access-control-allow-origin'], '*');
     assert.match(String(preflight.headers['access-control-allow-methods']), /PUT/);
@@ -346,13 +395,25 @@ describe('downloads (GET and HEAD from clean)', () => {
   test('promote, then GET serves the bytes with the signed headers', async () => {
     const body = randomBytes(3000);
     const key = await uploaded(body, 'application/pdf', true);
-    const url = await storage.presignDownload(key, { contentType: 'application/pdf', fileName: 'Année "report".pdf', expiresInSeconds: 300 });
-    assert.match(url, new RegExp(`^${base}/media/clean/${key}\\?exp=\\d+&ct=application%2Fpdf&cd=attachment[^&]+&sig=[A-Za-z0-9_-]{43}$`));
+    const url = await storage.presignDownload(key, {
+      contentType: 'application/pdf',
+      fileName: 'Année "report".pdf',
+      expiresInSeconds: 300,
+    });
+    assert.match(
+      url,
+      new RegExp(
+        `^${base}/media/clean/${key}\\?exp=\\d+&ct=application%2Fpdf&cd=attachment[^&]+&sig=[A-Za-z0-9_-]{43}$`,
+      ),
+    );
     const answer = await send('GET', url);
     assert.equal(answer.status, 200);
     assert.deepEqual(answer.body, body);
     assert.equal(answer.headers['content-type'], 'application/pdf');
-    assert.equal(answer.headers['content-disposition'], `attachment; filename="Ann_e _report_.pdf"; filename*=UTF-8''Ann%C3%A9e%20%22report%22.pdf`);
+    assert.equal(
+      answer.headers['content-disposition'],
+      `attachment; filename="Ann_e _report_.pdf"; filename*=UTF-8''Ann%C3%A9e%20%22report%22.pdf`,
+    );
     assert.equal(answer.headers['x-content-type-options'], 'nosniff');
     assert.match(String(answer.headers['content-security-policy']), /sandbox/);
     const maxAge = Number(/^private, max-age=(\d+)$/.exec(String(answer.headers['cache-control']))?.[1]);
@@ -361,17 +422,36 @@ describe('downloads (GET and HEAD from clean)', () => {
     assert.equal(answer.headers['access-control-allow-origin'], '*');
   });
 
-  test('every download is an attachment named with its type\'s extension, without bidi or control characters', async () => {
+  test("every download is an attachment named with its type's extension, without bidi or control characters", async () => {
     const key = await uploaded(randomBytes(10), 'image/png', true);
-    const unnamed = await send('GET', await storage.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }));
+    const unnamed = await send(
+      'GET',
+      await storage.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }),
+    );
     assert.equal(unnamed.status, 200);
-    assert.equal(unnamed.headers['content-disposition'], `attachment; filename="download.png"; filename*=UTF-8''download.png`);
+    assert.equal(
+      unnamed.headers['content-disposition'],
+      `attachment; filename="download.png"; filename*=UTF-8''download.png`,
+    );
     assert.equal(unnamed.headers['content-type'], 'image/png');
     // Shown as "invoiceexe.pdf" by a right-to-left override; saved as a PDF, which is what it is.
-    const spoofed = await send('GET', await storage.presignDownload(key, { contentType: 'application/pdf', fileName: 'invoice\u202Efdp.exe', expiresInSeconds: 60 }));
-    assert.equal(spoofed.headers['content-disposition'], `attachment; filename="invoicefdp.pdf"; filename*=UTF-8''invoicefdp.pdf`);
+    const spoofed = await send(
+      'GET',
+      await storage.presignDownload(key, {
+        contentType: 'application/pdf',
+        fileName: 'invoice\u202Efdp.exe',
+        expiresInSeconds: 60,
+      }),
+    );
+    assert.equal(
+      spoofed.headers['content-disposition'],
+      `attachment; filename="invoicefdp.pdf"; filename*=UTF-8''invoicefdp.pdf`,
+    );
     // HTML declared (and checked) as text: saved as text, never as .html.
-    const html = await send('GET', await storage.presignDownload(key, { contentType: 'text/plain', fileName: 'x.html', expiresInSeconds: 60 }));
+    const html = await send(
+      'GET',
+      await storage.presignDownload(key, { contentType: 'text/plain', fileName: 'x.html', expiresInSeconds: 60 }),
+    );
     assert.equal(html.headers['content-disposition'], `attachment; filename="x.txt"; filename*=UTF-8''x.txt`);
     assert.equal(html.headers['content-type'], 'text/plain');
     assert.equal(html.headers['x-content-type-options'], 'nosniff');
@@ -416,20 +496,39 @@ describe('downloads (GET and HEAD from clean)', () => {
     assert.equal(rewritten.status, 403);
     assert.equal(json(rewritten).code, 'FORBIDDEN');
     // The upload URL itself, used to GET.
-    const ticket = await storage.presignUpload({ key: newKey(), contentType: 'image/png', size: 10, expiresInSeconds: 60 });
+    const ticket = await storage.presignUpload({
+      key: newKey(),
+      contentType: 'image/png',
+      size: 10,
+      expiresInSeconds: 60,
+    });
     assert.equal((await send('GET', ticket.url)).status, 403);
     assert.equal((await send('HEAD', url.replace('/media/clean/', '/media/quarantine/'))).status, 403);
   });
 
   test('an expired, tampered or foreign download URL is refused', async () => {
     const key = await uploaded(randomBytes(10), 'image/png', true);
-    const anHourAgo = new LocalObjectStorage({ root, key: KEY, publicBaseUrl: base, now: () => Date.now() - 3_600_000 });
-    const expired = await send('GET', await anHourAgo.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }));
+    const anHourAgo = new LocalObjectStorage({
+      root,
+      key: KEY,
+      publicBaseUrl: base,
+      now: () => Date.now() - 3_600_000,
+    });
+    const expired = await send(
+      'GET',
+      await anHourAgo.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }),
+    );
     assert.equal(expired.status, 410);
     assert.equal(json(expired).code, 'EXPIRED');
 
-    const url = new URL(await storage.presignDownload(key, { contentType: 'image/png', fileName: 'a.png', expiresInSeconds: 60 }));
-    for (const [name, value] of [['ct', 'text/html'], ['cd', 'inline'], ['exp', String(Number(url.searchParams.get('exp')) + 60)]] as const) {
+    const url = new URL(
+      await storage.presignDownload(key, { contentType: 'image/png', fileName: 'a.png', expiresInSeconds: 60 }),
+    );
+    for (const [name, value] of [
+      ['ct', 'text/html'],
+      ['cd', 'inline'],
+      ['exp', String(Number(url.searchParams.get('exp')) + 60)],
+    ] as const) {
       const tampered = new URL(url);
       tampered.searchParams.set(name, value);
       const answer = await send('GET', tampered.href);
@@ -437,7 +536,10 @@ describe('downloads (GET and HEAD from clean)', () => {
       assert.equal(json(answer).code, 'FORBIDDEN');
     }
     const other = new LocalObjectStorage({ root, key: randomBytes(32), publicBaseUrl: base });
-    const foreign = await send('GET', await other.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }));
+    const foreign = await send(
+      'GET',
+      await other.presignDownload(key, { contentType: 'image/png', expiresInSeconds: 60 }),
+    );
     assert.equal(foreign.status, 403);
   });
 
@@ -467,15 +569,28 @@ describe('downloads (GET and HEAD from clean)', () => {
     ];
     for (const path of paths) {
       for (const method of ['GET', 'PUT']) {
-        const answer = await send(method, `${path}${query}`, method === 'PUT' ? { 'Content-Type': 'image/png', 'Content-Length': '10' } : {}, method === 'PUT' ? randomBytes(10) : undefined);
+        const answer = await send(
+          method,
+          `${path}${query}`,
+          method === 'PUT' ? { 'Content-Type': 'image/png', 'Content-Length': '10' } : {},
+          method === 'PUT' ? randomBytes(10) : undefined,
+        );
         assert.equal(answer.status, 400, `${method} ${path}`);
         assert.equal(json(answer).code, 'BAD_PATH', `${method} ${path}`);
       }
     }
     // Keys are checked wherever they enter, so no signed URL can name such a path either.
     for (const bad of ['../x', 'a/../../x', '/etc/passwd', 'a//b', 'a/./b', 'a\\b', '%2e%2e', '', 'a b']) {
-      await assert.rejects(storage.presignUpload({ key: bad, contentType: 'image/png', size: 1, expiresInSeconds: 60 }), TypeError, bad);
-      await assert.rejects(storage.presignDownload(bad, { contentType: 'image/png', expiresInSeconds: 60 }), TypeError, bad);
+      await assert.rejects(
+        storage.presignUpload({ key: bad, contentType: 'image/png', size: 1, expiresInSeconds: 60 }),
+        TypeError,
+        bad,
+      );
+      await assert.rejects(
+        storage.presignDownload(bad, { contentType: 'image/png', expiresInSeconds: 60 }),
+        TypeError,
+        bad,
+      );
       assert.throws(() => storage.pathOf('clean', bad), TypeError, bad);
     }
     assert.equal(await readFile(join(dir, 'secret.txt'), 'utf8'), 'secret');
@@ -538,9 +653,21 @@ describe('the storage interface', () => {
 
   test('URL lifetimes and content types are checked when signing', async () => {
     const key = newKey();
-    await assert.rejects(storage.presignUpload({ key, contentType: 'image/png', size: 1, expiresInSeconds: 0 }), RangeError);
-    await assert.rejects(storage.presignUpload({ key, contentType: 'image/png', size: 1, expiresInSeconds: 8 * 24 * 3600 }), RangeError);
-    await assert.rejects(storage.presignUpload({ key, contentType: 'image/png\r\nX-Evil: 1', size: 1, expiresInSeconds: 60 }), TypeError);
-    await assert.rejects(storage.presignUpload({ key, contentType: 'image/png', size: -1, expiresInSeconds: 60 }), RangeError);
+    await assert.rejects(
+      storage.presignUpload({ key, contentType: 'image/png', size: 1, expiresInSeconds: 0 }),
+      RangeError,
+    );
+    await assert.rejects(
+      storage.presignUpload({ key, contentType: 'image/png', size: 1, expiresInSeconds: 8 * 24 * 3600 }),
+      RangeError,
+    );
+    await assert.rejects(
+      storage.presignUpload({ key, contentType: 'image/png\r\nX-Evil: 1', size: 1, expiresInSeconds: 60 }),
+      TypeError,
+    );
+    await assert.rejects(
+      storage.presignUpload({ key, contentType: 'image/png', size: -1, expiresInSeconds: 60 }),
+      RangeError,
+    );
   });
 });

@@ -24,7 +24,14 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { contentDisposition } from './download-name.ts';
 import { assertContentType, assertLifetime, assertObjectKey, assertSize } from './object-key.ts';
-import { ObjectNotFoundError, type Bucket, type DownloadOptions, type ObjectStorage, type PresignedUpload, type PutUploadOptions } from './object-storage.ts';
+import {
+  ObjectNotFoundError,
+  type Bucket,
+  type DownloadOptions,
+  type ObjectStorage,
+  type PresignedUpload,
+  type PutUploadOptions,
+} from './object-storage.ts';
 import type { MediaUrlCode } from '../errors.ts';
 
 export interface LocalObjectStorageOptions {
@@ -79,9 +86,11 @@ export class LocalObjectStorage implements ObjectStorage {
   constructor(options: LocalObjectStorageOptions) {
     this.root = resolve(options.root);
     this.#key = typeof options.key === 'string' ? Buffer.from(options.key, 'utf8') : Buffer.from(options.key);
-    if (this.#key.length < MIN_KEY_BYTES) throw new RangeError(`The media URL signing key needs at least ${MIN_KEY_BYTES} bytes.`);
+    if (this.#key.length < MIN_KEY_BYTES)
+      throw new RangeError(`The media URL signing key needs at least ${MIN_KEY_BYTES} bytes.`);
     const base = new URL(options.publicBaseUrl);
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError('publicBaseUrl must be an http(s) URL.');
+    if (base.protocol !== 'http:' && base.protocol !== 'https:')
+      throw new TypeError('publicBaseUrl must be an http(s) URL.');
     this.#base = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
     this.#now = options.now ?? Date.now;
   }
@@ -209,7 +218,15 @@ export class LocalObjectStorage implements ObjectStorage {
     const ct = single(query, 'ct');
     const len = single(query, 'len');
     const sig = single(query, 'sig');
-    if (exp === null || ct === null || len === null || sig === null || !/^\d{1,15}$/.test(exp) || !/^\d{1,15}$/.test(len)) return FORBIDDEN;
+    if (
+      exp === null ||
+      ct === null ||
+      len === null ||
+      sig === null ||
+      !/^\d{1,15}$/.test(exp) ||
+      !/^\d{1,15}$/.test(len)
+    )
+      return FORBIDDEN;
     if (!this.#verify(['PUT', 'quarantine', key, exp, ct, len], sig)) return FORBIDDEN;
     if (this.#now() >= Number(exp) * 1000) return EXPIRED;
     return { key, expiresAt: Number(exp), contentType: ct, size: Number(len) };
@@ -237,7 +254,11 @@ export class LocalObjectStorage implements ObjectStorage {
    * never more than `size` bytes (the stream is cut as soon as it goes
    * over), synced, then linked into place only if nothing holds the key.
    */
-  async storeUpload(key: string, body: AsyncIterable<Buffer>, size: number): Promise<'stored' | 'exists' | 'too-large' | 'short'> {
+  async storeUpload(
+    key: string,
+    body: AsyncIterable<Buffer>,
+    size: number,
+  ): Promise<'stored' | 'exists' | 'too-large' | 'short'> {
     const path = this.pathOf('quarantine', key);
     const temp = await this.#tempFile();
     try {
@@ -283,7 +304,9 @@ export class LocalObjectStorage implements ObjectStorage {
    * Content-Disposition (GET).
    */
   #sign(fields: readonly string[]): string {
-    return createHmac('sha256', this.#key).update(JSON.stringify([SIGNATURE_VERSION, ...fields])).digest('base64url');
+    return createHmac('sha256', this.#key)
+      .update(JSON.stringify([SIGNATURE_VERSION, ...fields]))
+      .digest('base64url');
   }
 
   #verify(fields: readonly string[], signature: string): boolean {
@@ -305,7 +328,8 @@ export class LocalObjectStorage implements ObjectStorage {
 
   async #tempFile(): Promise<string> {
     this.#ready ??= (async () => {
-      for (const dir of ['quarantine', 'clean', 'tmp']) await mkdir(join(this.root, dir), { recursive: true, mode: 0o700 });
+      for (const dir of ['quarantine', 'clean', 'tmp'])
+        await mkdir(join(this.root, dir), { recursive: true, mode: 0o700 });
       await this.#sweepTemp();
     })().catch((error: unknown) => {
       this.#ready = undefined;

@@ -18,7 +18,10 @@ export function isObjectKey(key: string): boolean {
 
 /** @throws TypeError when `key` is not a valid object key. */
 export function assertObjectKey(key: string): void {
-  if (!isObjectKey(key)) throw new TypeError(`Invalid object key ${JSON.stringify(key.slice(0, 80))}: segments of [A-Za-z0-9._-] joined by "/", no "." or "..", at most ${MAX_KEY_LENGTH} characters.`);
+  if (!isObjectKey(key))
+    throw new TypeError(
+      `Invalid object key ${JSON.stringify(key.slice(0, 80))}: segments of [A-Za-z0-9._-] joined by "/", no "." or "..", at most ${MAX_KEY_LENGTH} characters.`,
+    );
 }
 
 /**
@@ -26,11 +29,13 @@ export function assertObjectKey(key: string): void {
  * optional `; name=value` parameters, no quotes, no control characters. What
  * is signed is sent back verbatim as a header, so nothing else may pass.
  */
-const CONTENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(?:\s*;\s*[A-Za-z0-9!#$&^_.+-]+=[A-Za-z0-9!#$&^_.+-]+)*$/;
+const CONTENT_TYPE =
+  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(?:\s*;\s*[A-Za-z0-9!#$&^_.+-]+=[A-Za-z0-9!#$&^_.+-]+)*$/;
 
 /** @throws TypeError when `contentType` is not a plain MIME type (at most 255 characters). */
 export function assertContentType(contentType: string): void {
-  if (contentType.length > 255 || !CONTENT_TYPE.test(contentType)) throw new TypeError(`Invalid content type ${JSON.stringify(contentType.slice(0, 80))}.`);
+  if (contentType.length > 255 || !CONTENT_TYPE.test(contentType))
+    throw new TypeError(`Invalid content type ${JSON.stringify(contentType.slice(0, 80))}.`);
 }
 
 /** The longest lifetime of a signed URL: 7 days, S3's limit for SigV4, applied to both storages. */

@@ -38,7 +38,14 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
 import { contentDisposition } from './download-name.ts';
 import { assertContentType, assertLifetime, assertObjectKey, assertSize } from './object-key.ts';
-import { ObjectNotFoundError, type Bucket, type DownloadOptions, type ObjectStorage, type PresignedUpload, type PutUploadOptions } from './object-storage.ts';
+import {
+  ObjectNotFoundError,
+  type Bucket,
+  type DownloadOptions,
+  type ObjectStorage,
+  type PresignedUpload,
+  type PutUploadOptions,
+} from './object-storage.ts';
 
 export interface S3ObjectStorageOptions {
   /**
@@ -84,7 +91,10 @@ export class S3ObjectStorage implements ObjectStorage {
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
     this.#client = new S3Client(config(options.endpoint));
-    this.#presigner = options.publicEndpoint === undefined || options.publicEndpoint === options.endpoint ? this.#client : new S3Client(config(options.publicEndpoint));
+    this.#presigner =
+      options.publicEndpoint === undefined || options.publicEndpoint === options.endpoint
+        ? this.#client
+        : new S3Client(config(options.publicEndpoint));
     if (!options.buckets.quarantine || !options.buckets.clean || options.buckets.quarantine === options.buckets.clean) {
       throw new TypeError('S3 storage needs two different bucket names, for quarantine and clean.');
     }
@@ -96,7 +106,12 @@ export class S3ObjectStorage implements ObjectStorage {
     assertContentType(options.contentType);
     assertSize(options.size);
     assertLifetime(options.expiresInSeconds);
-    const command = new PutObjectCommand({ Bucket: this.#buckets.quarantine, Key: options.key, ContentType: options.contentType, ContentLength: options.size });
+    const command = new PutObjectCommand({
+      Bucket: this.#buckets.quarantine,
+      Key: options.key,
+      ContentType: options.contentType,
+      ContentLength: options.size,
+    });
     const signedAt = Date.now();
     const url = await getSignedUrl(this.#presigner, command, {
       expiresIn: options.expiresInSeconds,
@@ -129,7 +144,8 @@ export class S3ObjectStorage implements ObjectStorage {
     assertObjectKey(key);
     try {
       const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket(bucket), Key: key }));
-      if (head.ContentLength === undefined) throw new Error(`HeadObject of ${key} in ${bucket} answered no Content-Length.`);
+      if (head.ContentLength === undefined)
+        throw new Error(`HeadObject of ${key} in ${bucket} answered no Content-Length.`);
       return head.ContentLength;
     } catch (error) {
       if (isNotFound(error)) return null;
@@ -142,7 +158,8 @@ export class S3ObjectStorage implements ObjectStorage {
     try {
       const object = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket(bucket), Key: key }));
       // In Node the body is the response's IncomingMessage (a Readable with SDK helpers mixed in).
-      if (!(object.Body instanceof Readable)) throw new Error(`GetObject of ${key} in ${bucket} answered no readable body.`);
+      if (!(object.Body instanceof Readable))
+        throw new Error(`GetObject of ${key} in ${bucket} answered no readable body.`);
       return object.Body;
     } catch (error) {
       if (isNotFound(error)) throw new ObjectNotFoundError(bucket, key);
@@ -153,7 +170,15 @@ export class S3ObjectStorage implements ObjectStorage {
   async write(bucket: Bucket, key: string, body: Buffer, contentType: string): Promise<void> {
     assertObjectKey(key);
     assertContentType(contentType);
-    await this.#client.send(new PutObjectCommand({ Bucket: this.#bucket(bucket), Key: key, Body: body, ContentType: contentType, ContentLength: body.length }));
+    await this.#client.send(
+      new PutObjectCommand({
+        Bucket: this.#bucket(bucket),
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        ContentLength: body.length,
+      }),
+    );
   }
 
   /**

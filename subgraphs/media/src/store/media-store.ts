@@ -84,7 +84,11 @@ export class MediaStore {
    * @param since where the usage's `recent` uploads start.
    * @returns the new media, or what `refuse` answered.
    */
-  async createWithinLimits<R>(media: NewMedia, since: Date, refuse: (usage: UploadUsage) => R | null): Promise<{ created: MediaRecord } | { refused: R }> {
+  async createWithinLimits<R>(
+    media: NewMedia,
+    since: Date,
+    refuse: (usage: UploadUsage) => R | null,
+  ): Promise<{ created: MediaRecord } | { refused: R }> {
     const uploaderId = BigInt(media.uploaderId);
     return this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`media-quota:${media.uploaderId}`}, 0))`;
@@ -103,7 +107,8 @@ export class MediaStore {
   loader(): DataLoader<string, MediaRecord | null> {
     return new DataLoader(async (ids) => {
       const valid = ids.filter(isId);
-      const rows = valid.length > 0 ? await this.prisma.media.findMany({ where: { id: { in: valid.map(BigInt) } } }) : [];
+      const rows =
+        valid.length > 0 ? await this.prisma.media.findMany({ where: { id: { in: valid.map(BigInt) } } }) : [];
       const byId = new Map(rows.map((row) => [row.id.toString(), toRecord(row)]));
       return ids.map((id) => byId.get(id) ?? null);
     });
@@ -225,5 +230,8 @@ async function usedBytesOf(client: Pick<PrismaClient, '$queryRaw'>, uploaderId: 
 async function usageOf(client: Pick<PrismaClient, '$queryRaw'>, uploaderId: bigint, since: Date): Promise<UploadUsage> {
   const recent = await client.$queryRaw<{ size: number; created_at: Date }[]>`
     SELECT size, created_at FROM media WHERE uploader_id = ${uploaderId} AND created_at > ${since} ORDER BY created_at`;
-  return { usedBytes: await usedBytesOf(client, uploaderId), recent: recent.map((row) => ({ size: row.size, createdAt: row.created_at })) };
+  return {
+    usedBytes: await usedBytesOf(client, uploaderId),
+    recent: recent.map((row) => ({ size: row.size, createdAt: row.created_at })),
+  };
 }

@@ -51,4 +51,5 @@ export class AccountErasures {
   }
 }
 
-const mentions = (event: SystemEventRecord, userId: string): boolean => event.actorId === userId || event.userIds.includes(userId);
+const mentions = (event: SystemEventRecord, userId: string): boolean =>
+  event.actorId === userId || event.userIds.includes(userId);

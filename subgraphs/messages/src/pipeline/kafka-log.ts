@@ -54,9 +54,12 @@ function kafkaClient(settings: KafkaSettings): Kafka {
     ssl: settings.tls ? { rejectUnauthorized: true, ...(settings.tls.ca ? { ca: [settings.tls.ca] } : {}) } : undefined,
     logLevel: logLevel.ERROR,
     // kafkajs logs retried, transient conditions ("the coordinator is loading") as errors: warnings here.
-    logCreator: () => ({ level, log: entry }) => {
-      if (level <= logLevel.ERROR) log.warn('kafka', { message: entry.message, broker: entry.broker, error: entry.error });
-    },
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        if (level <= logLevel.ERROR)
+          log.warn('kafka', { message: entry.message, broker: entry.broker, error: entry.error });
+      },
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
     connectionTimeout: 3_000,
   });
@@ -123,12 +126,18 @@ export class KafkaMessageLog implements MessageLog {
     try {
       await this.#ready;
       await new Promise<void>((resolve, reject) => {
-        this.#queue.push({ key: message.chatId, value: JSON.stringify(message), settle: (error) => (error ? reject(error) : resolve()) });
+        this.#queue.push({
+          key: message.chatId,
+          value: JSON.stringify(message),
+          settle: (error) => (error ? reject(error) : resolve()),
+        });
         this.#sending ??= this.#sendQueued();
       });
     } catch (error) {
       log.warn('the message log did not acknowledge', { messageId: message.id, error });
-      throw apiError('UNAVAILABLE', 'The message could not be sent right now; retry with the same clientMessageId.', { retryable: true });
+      throw apiError('UNAVAILABLE', 'The message could not be sent right now; retry with the same clientMessageId.', {
+        retryable: true,
+      });
     }
   }
 
@@ -142,17 +151,26 @@ export class KafkaMessageLog implements MessageLog {
       while (this.#queue.length > 0) {
         let count = 0;
         let bytes = 0;
-        while (count < this.#queue.length && count < MAX_BATCH_MESSAGES && (count === 0 || bytes + this.#queue[count]!.value.length <= MAX_BATCH_BYTES)) {
+        while (
+          count < this.#queue.length &&
+          count < MAX_BATCH_MESSAGES &&
+          (count === 0 || bytes + this.#queue[count]!.value.length <= MAX_BATCH_BYTES)
+        ) {
           bytes += this.#queue[count]!.value.length;
           count++;
         }
         const batch = this.#queue.splice(0, count);
         try {
           this.requests++;
-          await this.#producer.send({ topic: this.#topic, acks: -1, messages: batch.map(({ key, value }) => ({ key, value })) });
+          await this.#producer.send({
+            topic: this.#topic,
+            acks: -1,
+            messages: batch.map(({ key, value }) => ({ key, value })),
+          });
           for (const append of batch) append.settle();
         } catch (error) {
-          for (const append of batch) append.settle(error instanceof Error ? error : new Error('the produce request failed', { cause: error }));
+          for (const append of batch)
+            append.settle(error instanceof Error ? error : new Error('the produce request failed', { cause: error }));
         }
       }
     } finally {
@@ -180,10 +198,14 @@ export async function deleteEmptyGroups(settings: KafkaSettings, keep: readonly 
   await admin.connect();
   try {
     const { groups } = await admin.listGroups();
-    const candidates = groups.map((group) => group.groupId).filter((id) => id.startsWith(`${settings.topicPrefix}.`) && !keep.includes(id));
+    const candidates = groups
+      .map((group) => group.groupId)
+      .filter((id) => id.startsWith(`${settings.topicPrefix}.`) && !keep.includes(id));
     if (candidates.length === 0) return [];
     const described = await admin.describeGroups(candidates);
-    const empty = described.groups.filter((group) => group.state === 'Empty' || group.state === 'Dead').map((group) => group.groupId);
+    const empty = described.groups
+      .filter((group) => group.state === 'Empty' || group.state === 'Dead')
+      .map((group) => group.groupId);
     if (empty.length > 0) await admin.deleteGroups(empty);
     return empty;
   } finally {
@@ -204,7 +226,10 @@ const RELAUNCH_DELAY_MS = 1_000;
  * stay down for good, leaving acknowledged messages unplaced. So a crash
  * kafkajs does not restart from rebuilds the consumer here, after a pause.
  */
-export async function startMessageConsumer(settings: KafkaSettings, pipeline: Pick<MessagePipeline, 'process'>): Promise<{ stop(): Promise<void> }> {
+export async function startMessageConsumer(
+  settings: KafkaSettings,
+  pipeline: Pick<MessagePipeline, 'process'>,
+): Promise<{ stop(): Promise<void> }> {
   const kafka = kafkaClient(settings);
   await ensureTopic(kafka, settings);
   let stopped = false;
@@ -224,13 +249,17 @@ export async function startMessageConsumer(settings: KafkaSettings, pipeline: Pi
     current = consumer;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (payload.restart || stopped) return;
-      log.error('message consumer crashed and kafkajs will not restart it; rebuilding it', { error: String(payload.error) });
+      log.error('message consumer crashed and kafkajs will not restart it; rebuilding it', {
+        error: String(payload.error),
+      });
       relaunch = setTimeout(() => {
         consumer
           .disconnect()
           .catch(() => undefined)
           .then(() => (stopped ? undefined : launch()))
-          .catch((error: unknown) => log.error('could not rebuild the message consumer; retrying', { error: String(error) }));
+          .catch((error: unknown) =>
+            log.error('could not rebuild the message consumer; retrying', { error: String(error) }),
+          );
       }, RELAUNCH_DELAY_MS);
     });
     try {
@@ -245,7 +274,11 @@ export async function startMessageConsumer(settings: KafkaSettings, pipeline: Pi
           try {
             await pipeline.process(pending);
           } catch (error) {
-            log.error('message pipeline failed; the message will be processed again', { partition, offset: message.offset, error });
+            log.error('message pipeline failed; the message will be processed again', {
+              partition,
+              offset: message.offset,
+              error,
+            });
             throw error;
           }
         },

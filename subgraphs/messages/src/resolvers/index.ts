@@ -14,17 +14,23 @@ export const resolvers: Resolvers = {
   Mutation: {
     sendMessage: (_parent, { input }, { messages }) => messages.sending.sendMessage(input),
     editMessage: (_parent, { id, text }, { messages }) => messages.edits.editMessage(id, text),
-    deleteMessage: (_parent, { id, forEveryone }, { messages }) => messages.edits.deleteMessage(id, forEveryone ?? false),
+    deleteMessage: (_parent, { id, forEveryone }, { messages }) =>
+      messages.edits.deleteMessage(id, forEveryone ?? false),
     reactToMessage: (_parent, { messageId, emoji }, { messages }) => messages.reactions.react(messageId, emoji, true),
-    unreactToMessage: (_parent, { messageId, emoji }, { messages }) => messages.reactions.react(messageId, emoji, false),
-    markDelivered: (_parent, { chatId, upToMessageId }, { messages }) => messages.receipts.markReceipt('DELIVERED', chatId, upToMessageId),
-    markSeen: (_parent, { chatId, upToMessageId }, { messages }) => messages.receipts.markReceipt('SEEN', chatId, upToMessageId),
+    unreactToMessage: (_parent, { messageId, emoji }, { messages }) =>
+      messages.reactions.react(messageId, emoji, false),
+    markDelivered: (_parent, { chatId, upToMessageId }, { messages }) =>
+      messages.receipts.markReceipt('DELIVERED', chatId, upToMessageId),
+    markSeen: (_parent, { chatId, upToMessageId }, { messages }) =>
+      messages.receipts.markReceipt('SEEN', chatId, upToMessageId),
     setTyping: (_parent, { chatId, typing }, { messages }) => messages.typing.setTyping(chatId, typing),
   },
   Subscription: {
     messageAdded: {
       subscribe: (_parent, { chatId, after }, { messages, pubsub }) =>
-        messages.history.subscribe({ chatId, after, types: ['MessageAdded'] }, (topic) => pubsub.asyncIterableIterator<ChatEventRecord>(topic)),
+        messages.history.subscribe({ chatId, after, types: ['MessageAdded'] }, (topic) =>
+          pubsub.asyncIterableIterator<ChatEventRecord>(topic),
+        ),
       resolve: (event: ChatEventRecord): MessageLike => {
         if (event.type !== 'MessageAdded') throw new Error(`messageAdded received a ${event.type} event`);
         return event.message;

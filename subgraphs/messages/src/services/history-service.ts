@@ -3,7 +3,17 @@
  * the live stream behind `chatEvents` and `messageAdded`, and the media a
  * message carries.
  */
-import { badInput, notFound, pageSize, parseDateTime, parseId, requireId, Topics, type ChatEventRecord, type Connection } from '@chat/common';
+import {
+  badInput,
+  notFound,
+  pageSize,
+  parseDateTime,
+  parseId,
+  requireId,
+  Topics,
+  type ChatEventRecord,
+  type Connection,
+} from '@chat/common';
 import type DataLoader from 'dataloader';
 import type { PlacedMessage } from '../store/message-state-store.ts';
 import type { MessageRecord } from '../store/message-store.ts';
@@ -34,8 +44,11 @@ export class HistoryService {
     const viewer = this.access.requireViewer();
     const canonicalChatId = requireId(chatId, 'chatId').toString();
     const limit = pageSize(args.first);
-    const given = (['before', 'after', 'around'] as const).filter((name) => args[name] !== null && args[name] !== undefined);
-    if (given.length > 1) throw badInput(`Give at most one of before, after and around (got ${given.join(', ')}).`, { argument: given[1] });
+    const given = (['before', 'after', 'around'] as const).filter(
+      (name) => args[name] !== null && args[name] !== undefined,
+    );
+    if (given.length > 1)
+      throw badInput(`Give at most one of before, after and around (got ${given.join(', ')}).`, { argument: given[1] });
     // An empty string is a cursor too (an invalid one), not an absent argument.
     const beforeSeq = args.before === null || args.before === undefined ? undefined : cursorSeq(args.before, 'before');
     const afterSeq = args.after === null || args.after === undefined ? undefined : cursorSeq(args.after, 'after');
@@ -67,8 +80,13 @@ export class HistoryService {
       hasOlder = older.length > limit;
       hasNewer = beforeSeq !== undefined;
     }
-    const hidden = await this.deps.state.hiddenAmong(viewer.id, rows.map((row) => row.id));
-    const edges = rows.filter((row) => !hidden.has(row.id)).map((row) => ({ cursor: messageCursor(row.seq), node: row }));
+    const hidden = await this.deps.state.hiddenAmong(
+      viewer.id,
+      rows.map((row) => row.id),
+    );
+    const edges = rows
+      .filter((row) => !hidden.has(row.id))
+      .map((row) => ({ cursor: messageCursor(row.seq), node: row }));
     return {
       edges,
       pageInfo: {
@@ -92,7 +110,10 @@ export class HistoryService {
     // Years 0001 to 9999 only: what the stores hold (see common/src/date-time.ts).
     const at = parseDateTime(around);
     if (!at) {
-      throw badInput('around must be a message ID or an ISO-8601 time between 0001-01-01 and 9999-12-31 (e.g. 2026-11-25 or 2026-11-25T10:00:00Z).', { argument: 'around' });
+      throw badInput(
+        'around must be a message ID or an ISO-8601 time between 0001-01-01 and 9999-12-31 (e.g. 2026-11-25 or 2026-11-25T10:00:00Z).',
+        { argument: 'around' },
+      );
     }
     const seq = await this.deps.store.seqAt(chatId, at);
     return seq === null ? 0n : BigInt(seq);
@@ -105,7 +126,11 @@ export class HistoryService {
    * gap-free, resumed from `after` when given, typing indicators expiring.
    */
   async subscribe(
-    options: { chatId: string | null | undefined; after: string | null | undefined; types?: readonly ChatEventRecord['type'][] },
+    options: {
+      chatId: string | null | undefined;
+      after: string | null | undefined;
+      types?: readonly ChatEventRecord['type'][];
+    },
     listen: (topic: string) => AsyncIterator<ChatEventRecord>,
   ): Promise<AsyncIterableIterator<ChatEventRecord>> {
     const viewer = this.access.requireViewer();
@@ -114,7 +139,8 @@ export class HistoryService {
     const wanted = (event: ChatEventRecord) => !types || types.includes(event.type);
     let stream: OrderedEventStream;
     if (chatId === null || chatId === undefined) {
-      if (after !== null && after !== undefined) throw badInput('after needs chatId: a cursor is a position in one chat.', { argument: 'after' });
+      if (after !== null && after !== undefined)
+        throw badInput('after needs chatId: a cursor is a position in one chat.', { argument: 'after' });
       stream = new OrderedEventStream(listen(topic), this.deps.store, { accept: wanted });
     } else {
       const canonicalChatId = requireId(chatId, 'chatId').toString();

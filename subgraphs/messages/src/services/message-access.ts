@@ -5,7 +5,17 @@
  * a chat's membership is looked up once per operation, for the permission
  * rule and all of them.
  */
-import { apiError, notFound, parseId, requireId, Topics, unauthenticated, type ChatEventRecord, type PubSubEngine, type Viewer } from '@chat/common';
+import {
+  apiError,
+  notFound,
+  parseId,
+  requireId,
+  Topics,
+  unauthenticated,
+  type ChatEventRecord,
+  type PubSubEngine,
+  type Viewer,
+} from '@chat/common';
 import DataLoader from 'dataloader';
 import type { MessageLog } from '../pipeline/message-log.ts';
 import type { AttachmentStore } from '../store/attachment-store.ts';

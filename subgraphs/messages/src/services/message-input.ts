@@ -37,7 +37,10 @@ const ZCaptionSchema = z
     z
       .string()
       .max(MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`)
-      .refine((text) => !CONTROL_CHARACTER.test(text), { message: 'must not contain control characters other than tab and line breaks', params: { reason: INVALID_TEXT } }),
+      .refine((text) => !CONTROL_CHARACTER.test(text), {
+        message: 'must not contain control characters other than tab and line breaks',
+        params: { reason: INVALID_TEXT },
+      }),
   );
 
 /** An edited message's text: the rules of `ZCaptionSchema`, and never empty. */
@@ -48,21 +51,24 @@ export const MAX_MEDIA_PER_MESSAGE = 10;
 
 export const ZSendMessageInputSchema = z
   .object({
-  chatId: ZId,
-  text: ZCaptionSchema,
-  mediaIds: z
-    .array(z.string().regex(/^\d{1,20}$/, 'must be media IDs'))
-    .max(MAX_MEDIA_PER_MESSAGE, `at most ${MAX_MEDIA_PER_MESSAGE} media per message`)
-    .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a media')
-    .nullish()
-    .transform((ids) => ids ?? []),
-  clientMessageId: z
-    .string()
-    .min(1, 'must not be empty')
-    .max(MAX_CLIENT_MESSAGE_ID_LENGTH, `must be at most ${MAX_CLIENT_MESSAGE_ID_LENGTH} characters`)
-    .regex(/^[A-Za-z0-9._:-]*$/, 'may contain only letters, digits and . _ : -'),
-})
-  .refine((input) => input.text.length > 0 || input.mediaIds.length > 0, { path: ['text'], message: 'must not be empty' });
+    chatId: ZId,
+    text: ZCaptionSchema,
+    mediaIds: z
+      .array(z.string().regex(/^\d{1,20}$/, 'must be media IDs'))
+      .max(MAX_MEDIA_PER_MESSAGE, `at most ${MAX_MEDIA_PER_MESSAGE} media per message`)
+      .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a media')
+      .nullish()
+      .transform((ids) => ids ?? []),
+    clientMessageId: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(MAX_CLIENT_MESSAGE_ID_LENGTH, `must be at most ${MAX_CLIENT_MESSAGE_ID_LENGTH} characters`)
+      .regex(/^[A-Za-z0-9._:-]*$/, 'may contain only letters, digits and . _ : -'),
+  })
+  .refine((input) => input.text.length > 0 || input.mediaIds.length > 0, {
+    path: ['text'],
+    message: 'must not be empty',
+  });
 
 export type SendMessageInput = z.input<typeof ZSendMessageInputSchema>;
 

@@ -22,7 +22,11 @@ const message = (chatId: string, seq: number): MessageRecord => ({
   version: 1,
 });
 
-const added = (chatId: string, seq: number): ChatEventRecord => ({ type: 'MessageAdded', chatId, message: message(chatId, seq) });
+const added = (chatId: string, seq: number): ChatEventRecord => ({
+  type: 'MessageAdded',
+  chatId,
+  message: message(chatId, seq),
+});
 
 describe('OrderedEventStream', () => {
   let runtime: Runtime;
@@ -53,11 +57,20 @@ describe('OrderedEventStream', () => {
     return out;
   };
   /** Publishes once the stream is waiting, as pub/sub listeners attach on the first next(). */
-  const publishSoon = (...events: ChatEventRecord[]) => setTimeout(() => events.forEach((e) => void pubsub.publish(topic, e)), 20);
+  const publishSoon = (...events: ChatEventRecord[]) =>
+    setTimeout(() => events.forEach((e) => void pubsub.publish(topic, e)), 20);
 
   it('drops repeats and fills a jump in seq from history, per chat', async () => {
     const stream = open({ accept: () => true });
-    publishSoon(added('1', 2), added('1', 2), added('2', 1), added('1', 5), added('1', 4), added('2', 3), added('1', 6));
+    publishSoon(
+      added('1', 2),
+      added('1', 2),
+      added('2', 1),
+      added('1', 5),
+      added('1', 4),
+      added('2', 3),
+      added('1', 6),
+    );
     assert.deepEqual(await take(stream, 7), ['1:2', '2:1', '1:3', '1:4', '1:5', '2:2', '2:3']);
     // 1:4 and 1:5 were filled from history; the late live 1:4 was dropped.
     assert.deepEqual(await take(stream, 1), ['1:6']);
@@ -65,7 +78,11 @@ describe('OrderedEventStream', () => {
   });
 
   it('resumes after a cursor: replays from history, then continues live without a duplicate at the seam', async () => {
-    const stream = open({ accept: (event) => event.chatId === '1', resume: { chatId: '1', afterSeq: '7' }, pageSize: 2 });
+    const stream = open({
+      accept: (event) => event.chatId === '1',
+      resume: { chatId: '1', afterSeq: '7' },
+      pageSize: 2,
+    });
     publishSoon(added('1', 9), added('2', 9), added('1', 10), added('1', 11));
     assert.deepEqual(await take(stream, 4), ['1:8', '1:9', '1:10', '1:11']);
     await stream.return();
@@ -106,7 +123,8 @@ describe('TypingExpiry', () => {
     typing: expiresInMs !== null,
     expiresAt: expiresInMs === null ? null : new Date(Date.now() + expiresInMs).toISOString(),
   });
-  const publishSoon = (...events: ChatEventRecord[]) => setTimeout(() => events.forEach((e) => void pubsub.publish(topic, e)), 20);
+  const publishSoon = (...events: ChatEventRecord[]) =>
+    setTimeout(() => events.forEach((e) => void pubsub.publish(topic, e)), 20);
 
   it('ends a typing indicator by itself at its expiry, unless repeated or ended first', async () => {
     const stream = new TypingExpiry(pubsub.asyncIterableIterator<ChatEventRecord>(topic));
@@ -126,7 +144,10 @@ describe('TypingExpiry', () => {
     assert.deepEqual(seen, ['ann:true', 'bob:true', 'bob:false', 'ann:false']);
     assert.ok(Date.now() - started >= 150);
     const next = stream.next();
-    const quiet = await Promise.race([next.then(() => 'event'), new Promise((resolve) => setTimeout(() => resolve('quiet'), 250))]);
+    const quiet = await Promise.race([
+      next.then(() => 'event'),
+      new Promise((resolve) => setTimeout(() => resolve('quiet'), 250)),
+    ]);
     assert.equal(quiet, 'quiet', 'no second lapse for the same indicator');
     await stream.return();
     assert.deepEqual(await next, { done: true, value: undefined });

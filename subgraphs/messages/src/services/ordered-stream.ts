@@ -32,7 +32,11 @@ export interface OrderedStreamOptions {
 const added = (message: MessageRecord): ChatEventRecord => ({ type: 'MessageAdded', chatId: message.chatId, message });
 
 export class OrderedEventStream extends Repeater<ChatEventRecord> {
-  constructor(source: AsyncIterator<ChatEventRecord>, store: MessageStore, { accept, resume, pageSize = 100 }: OrderedStreamOptions) {
+  constructor(
+    source: AsyncIterator<ChatEventRecord>,
+    store: MessageStore,
+    { accept, resume, pageSize = 100 }: OrderedStreamOptions,
+  ) {
     super(async (push, stop) => {
       const order = new ChatOrder(store);
       const stopped = stop.then((): IteratorReturnResult<undefined> => ({ done: true, value: undefined }));
@@ -88,7 +92,12 @@ class ChatOrder {
     if (last === undefined || seq <= last + 1n) return [message]; // seen already (dropped by `fresh`), or next
     const missing = await this.store.range(message.chatId, last.toString(), Number(seq - last - 1n), message.seq);
     if (missing.length < Number(seq - last - 1n)) {
-      log.warn('history is missing messages a subscriber skipped', { chatId: message.chatId, after: last, before: seq, found: missing.length });
+      log.warn('history is missing messages a subscriber skipped', {
+        chatId: message.chatId,
+        after: last,
+        before: seq,
+        found: missing.length,
+      });
     }
     return [...missing, message];
   }

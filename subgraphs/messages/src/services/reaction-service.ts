@@ -28,14 +28,23 @@ export class ReactionService {
     if (add) {
       const outcome = await this.deps.state.react(viewer.id, target, parsedEmoji.data, MAX_REACTIONS_PER_USER);
       if (outcome === 'LIMIT') {
-        throw refuse('TOO_MANY_REACTIONS', `At most ${MAX_REACTIONS_PER_USER} different reactions per message.`, { argument: 'emoji' });
+        throw refuse('TOO_MANY_REACTIONS', `At most ${MAX_REACTIONS_PER_USER} different reactions per message.`, {
+          argument: 'emoji',
+        });
       }
       changed = outcome === 'ADDED';
     } else {
       changed = await this.deps.state.unreact(viewer.id, message.id, parsedEmoji.data);
     }
     if (changed) {
-      await this.access.announce({ type: 'ReactionsChanged', chatId: message.chatId, message, userId: viewer.id, emoji: parsedEmoji.data, added: add });
+      await this.access.announce({
+        type: 'ReactionsChanged',
+        chatId: message.chatId,
+        message,
+        userId: viewer.id,
+        emoji: parsedEmoji.data,
+        added: add,
+      });
     }
     return message;
   }

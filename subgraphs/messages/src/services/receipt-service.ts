@@ -2,7 +2,13 @@
 import { notFound, requireId } from '@chat/common';
 import { refuse } from '../errors.ts';
 import type DataLoader from 'dataloader';
-import type { MemberPosition, PlacedMessage, ReceiptKind, ReceiptPositionRecord, ReceiptTimes } from '../store/message-state-store.ts';
+import type {
+  MemberPosition,
+  PlacedMessage,
+  ReceiptKind,
+  ReceiptPositionRecord,
+  ReceiptTimes,
+} from '../store/message-state-store.ts';
 import type { MessageLike } from './event-types.ts';
 import { chatNotFound, type MessageAccess, type MessageServiceDeps } from './message-access.ts';
 
@@ -28,9 +34,13 @@ export class ReceiptService {
     if (result.outcome === 'NOT_A_MEMBER') throw chatNotFound();
     if (result.outcome === 'BACKWARDS') {
       const marked = kind === 'SEEN' ? 'seen' : 'delivered';
-      throw refuse('RECEIPT_BACKWARDS', `The chat is already marked ${marked} past this message; receipts only move forward.`, {
-        argument: 'upToMessageId',
-      });
+      throw refuse(
+        'RECEIPT_BACKWARDS',
+        `The chat is already marked ${marked} past this message; receipts only move forward.`,
+        {
+          argument: 'upToMessageId',
+        },
+      );
     }
     if (result.outcome === 'ADVANCED') await this.access.announce({ type: 'ReceiptsUpdated', ...result.position });
     return result.position;
@@ -54,9 +64,13 @@ export class ReceiptService {
     const viewer = this.access.requireViewer();
     if (message.senderId !== viewer.id || message.kind === 'SYSTEM') return null;
     const others = (await this.#positionsIn(message.chatId)).filter((member) => member.userId !== viewer.id);
-    if (!('seq' in message)) return others.map((member) => ({ userId: member.userId, deliveredAt: null, seenAt: null }));
+    if (!('seq' in message))
+      return others.map((member) => ({ userId: member.userId, deliveredAt: null, seenAt: null }));
     const times = await this.deps.state.receiptTimes(message.chatId, message.seq);
-    return others.map((member) => ({ userId: member.userId, ...(times.get(member.userId) ?? { deliveredAt: null, seenAt: null }) }));
+    return others.map((member) => ({
+      userId: member.userId,
+      ...(times.get(member.userId) ?? { deliveredAt: null, seenAt: null }),
+    }));
   }
 
   #positionsIn(chatId: string): Promise<MemberPosition[]> {

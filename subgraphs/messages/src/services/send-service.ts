@@ -34,26 +34,40 @@ export class SendService {
       const ready = await this.deps.attachments.readyAttachments(mediaIds, viewer.id);
       const notReady = mediaIds.filter((id) => !ready.has(id));
       if (notReady.length > 0) {
-        throw refuse('MEDIA_NOT_READY', 'Attach only your own uploads once they are READY.', { argument: 'input.mediaIds', mediaIds: notReady });
+        throw refuse('MEDIA_NOT_READY', 'Attach only your own uploads once they are READY.', {
+          argument: 'input.mediaIds',
+          mediaIds: notReady,
+        });
       }
     }
     // One more query, for direct chats only: the loader already knows the kind.
-    if ((await this.access.standingIn(canonicalChatId)).direct && (await this.deps.membership.blockedWithin(canonicalChatId))) {
+    if (
+      (await this.access.standingIn(canonicalChatId)).direct &&
+      (await this.deps.membership.blockedWithin(canonicalChatId))
+    ) {
       throw forbidden(CANNOT_SEND);
     }
 
     const reservation = await this.deps.keys
-      .reserve({
-        id: this.deps.nextId().toString(),
-        chatId: canonicalChatId,
-        senderId: viewer.id,
-        text,
-        clientMessageId,
-        createdAt: new Date().toISOString(),
-      }, mediaIds, this.deps.attachments)
+      .reserve(
+        {
+          id: this.deps.nextId().toString(),
+          chatId: canonicalChatId,
+          senderId: viewer.id,
+          text,
+          clientMessageId,
+          createdAt: new Date().toISOString(),
+        },
+        mediaIds,
+        this.deps.attachments,
+      )
       .catch((error: unknown) => {
         // Deleted (never attached for a day) or changed between the check above and the reservation.
-        if (error instanceof MediaNotAttachableError) throw refuse('MEDIA_NOT_READY', 'Attach only your own uploads once they are READY.', { argument: 'input.mediaIds', mediaIds });
+        if (error instanceof MediaNotAttachableError)
+          throw refuse('MEDIA_NOT_READY', 'Attach only your own uploads once they are READY.', {
+            argument: 'input.mediaIds',
+            mediaIds,
+          });
         throw error;
       });
     const { message } = reservation;

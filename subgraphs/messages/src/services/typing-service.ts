@@ -14,7 +14,13 @@ export class TypingService {
     const canonicalChatId = requireId(chatId, 'chatId').toString();
     await this.access.requireMember(canonicalChatId);
     const expiresAt = typing ? new Date(Date.now() + this.deps.rules.typingTtlMs).toISOString() : null;
-    await this.access.announce({ type: 'TypingChanged', chatId: canonicalChatId, userId: viewer.id, typing, expiresAt });
+    await this.access.announce({
+      type: 'TypingChanged',
+      chatId: canonicalChatId,
+      userId: viewer.id,
+      typing,
+      expiresAt,
+    });
     return true;
   }
 }

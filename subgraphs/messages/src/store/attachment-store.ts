@@ -21,7 +21,12 @@ export class AttachmentStore {
   async readyAttachments(mediaIds: readonly string[], senderId: string): Promise<Set<string>> {
     if (mediaIds.length === 0) return new Set();
     const rows = await this.prisma.media.findMany({
-      where: { id: { in: mediaIds.map(BigInt) }, uploaderId: BigInt(senderId), purpose: 'MESSAGE_ATTACHMENT', status: 'READY' },
+      where: {
+        id: { in: mediaIds.map(BigInt) },
+        uploaderId: BigInt(senderId),
+        purpose: 'MESSAGE_ATTACHMENT',
+        status: 'READY',
+      },
       select: { id: true },
     });
     return new Set(rows.map((row) => row.id.toString()));
@@ -36,14 +41,23 @@ export class AttachmentStore {
    * which deletes a media only while it is unattached.
    * @throws MediaNotAttachableError when one of them is not (any more): the transaction rolls back.
    */
-  async attach(tx: Prisma.TransactionClient, message: { id: string; chatId: string; senderId: string }, mediaIds: readonly string[]): Promise<void> {
+  async attach(
+    tx: Prisma.TransactionClient,
+    message: { id: string; chatId: string; senderId: string },
+    mediaIds: readonly string[],
+  ): Promise<void> {
     if (mediaIds.length === 0) return;
     const marked = await tx.$executeRaw`
       UPDATE media SET attached_at = COALESCE(attached_at, now())
       WHERE id = ANY(${mediaIds.map(BigInt)}) AND uploader_id = ${BigInt(message.senderId)} AND purpose = 'MESSAGE_ATTACHMENT' AND status = 'READY'`;
     if (marked !== mediaIds.length) throw new MediaNotAttachableError();
     await tx.mediaAttachment.createMany({
-      data: mediaIds.map((mediaId, position) => ({ messageId: BigInt(message.id), mediaId: BigInt(mediaId), chatId: BigInt(message.chatId), position })),
+      data: mediaIds.map((mediaId, position) => ({
+        messageId: BigInt(message.id),
+        mediaId: BigInt(mediaId),
+        chatId: BigInt(message.chatId),
+        position,
+      })),
       skipDuplicates: true,
     });
   }

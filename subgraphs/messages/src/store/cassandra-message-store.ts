@@ -55,7 +55,10 @@ export interface CassandraOptions {
 }
 
 /** The keyspace and tables, created at start when missing. */
-export function schemaStatements({ keyspace, replicationFactor }: Pick<CassandraOptions, 'keyspace' | 'replicationFactor'>): string[] {
+export function schemaStatements({
+  keyspace,
+  replicationFactor,
+}: Pick<CassandraOptions, 'keyspace' | 'replicationFactor'>): string[] {
   return [
     `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`,
     `CREATE TABLE IF NOT EXISTS ${keyspace}.messages_by_chat (
@@ -71,7 +74,8 @@ export function schemaStatements({ keyspace, replicationFactor }: Pick<Cassandra
        WITH CLUSTERING ORDER BY (day DESC)`,
     // Added with edits, deletions and SYSTEM messages; ADD IF NOT EXISTS upgrades older keyspaces in place.
     ...['messages_by_chat', 'messages_by_id'].map(
-      (table) => `ALTER TABLE ${keyspace}.${table} ADD IF NOT EXISTS (kind text, system text, edited_at timestamp, deleted_at timestamp, version int)`,
+      (table) =>
+        `ALTER TABLE ${keyspace}.${table} ADD IF NOT EXISTS (kind text, system text, edited_at timestamp, deleted_at timestamp, version int)`,
     ),
     `CREATE TABLE IF NOT EXISTS ${keyspace}.message_times (
        chat_id bigint, day int, created_at timestamp, seq bigint,
@@ -117,7 +121,9 @@ export class CassandraMessageStore implements MessageStore {
       localDataCenter: options.localDataCenter,
       credentials: options.credentials,
       // The driver does not verify certificates unless told to.
-      sslOptions: options.tls ? { rejectUnauthorized: true, ...(options.tls.ca ? { ca: [options.tls.ca] } : {}) } : undefined,
+      sslOptions: options.tls
+        ? { rejectUnauthorized: true, ...(options.tls.ca ? { ca: [options.tls.ca] } : {}) }
+        : undefined,
       queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum },
     });
     this.#ready = this.#init(options);
@@ -155,16 +161,54 @@ export class CassandraMessageStore implements MessageStore {
       this.#client.execute(
         `INSERT INTO ${ks}.messages_by_chat (chat_id, bucket, seq, id, sender_id, client_message_id, body, created_at, kind, system, edited_at, deleted_at, version)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
-        [chatId, long(bucketOf(BigInt(message.seq))), seq, id, senderId, clientMessageId, body, createdAt, kind, system, editedAt, deletedAt, version, stamp],
+        [
+          chatId,
+          long(bucketOf(BigInt(message.seq))),
+          seq,
+          id,
+          senderId,
+          clientMessageId,
+          body,
+          createdAt,
+          kind,
+          system,
+          editedAt,
+          deletedAt,
+          version,
+          stamp,
+        ],
       ),
       this.#client.execute(
         `INSERT INTO ${ks}.messages_by_id (id, chat_id, seq, sender_id, client_message_id, body, created_at, kind, system, edited_at, deleted_at, version)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
-        [id, chatId, seq, senderId, clientMessageId, body, createdAt, kind, system, editedAt, deletedAt, version, stamp],
+        [
+          id,
+          chatId,
+          seq,
+          senderId,
+          clientMessageId,
+          body,
+          createdAt,
+          kind,
+          system,
+          editedAt,
+          deletedAt,
+          version,
+          stamp,
+        ],
       ),
       this.#client.execute(`INSERT INTO ${ks}.message_days (chat_id, day) VALUES (?, ?)`, [chatId, day]),
-      this.#client.execute(`INSERT INTO ${ks}.message_times (chat_id, day, created_at, seq) VALUES (?, ?, ?, ?)`, [chatId, day, createdAt, seq]),
-      this.#client.execute(`UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET last_seq = ? WHERE chat_id = ?`, [seq, seq, chatId]),
+      this.#client.execute(`INSERT INTO ${ks}.message_times (chat_id, day, created_at, seq) VALUES (?, ?, ?, ?)`, [
+        chatId,
+        day,
+        createdAt,
+        seq,
+      ]),
+      this.#client.execute(`UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET last_seq = ? WHERE chat_id = ?`, [
+        seq,
+        seq,
+        chatId,
+      ]),
     ]);
   }
 
@@ -181,20 +225,23 @@ export class CassandraMessageStore implements MessageStore {
     const stamp = long(String(message.version));
     const set = 'SET body = ?, edited_at = ?, deleted_at = ?, version = ?';
     await Promise.all([
-      this.#client.execute(`UPDATE ${ks}.messages_by_chat USING TIMESTAMP ? ${set} WHERE chat_id = ? AND bucket = ? AND seq = ?`, [
+      this.#client.execute(
+        `UPDATE ${ks}.messages_by_chat USING TIMESTAMP ? ${set} WHERE chat_id = ? AND bucket = ? AND seq = ?`,
+        [stamp, ...values, long(message.chatId), long(bucketOf(BigInt(message.seq))), long(message.seq)],
+      ),
+      this.#client.execute(`UPDATE ${ks}.messages_by_id USING TIMESTAMP ? ${set} WHERE id = ?`, [
         stamp,
         ...values,
-        long(message.chatId),
-        long(bucketOf(BigInt(message.seq))),
-        long(message.seq),
+        long(message.id),
       ]),
-      this.#client.execute(`UPDATE ${ks}.messages_by_id USING TIMESTAMP ? ${set} WHERE id = ?`, [stamp, ...values, long(message.id)]),
     ]);
   }
 
   /** The highest `seq` stored for the chat, 0 when it has none. */
   async #head(chatId: string): Promise<bigint> {
-    const head = await this.#client.execute(`SELECT last_seq FROM ${this.#keyspace}.chat_heads WHERE chat_id = ?`, [long(chatId)]);
+    const head = await this.#client.execute(`SELECT last_seq FROM ${this.#keyspace}.chat_heads WHERE chat_id = ?`, [
+      long(chatId),
+    ]);
     const last = head.first()?.get('last_seq');
     return last ? BigInt(last.toString()) : 0n;
   }
@@ -233,10 +280,10 @@ export class CassandraMessageStore implements MessageStore {
   /** Two single-partition reads: the chat's last day with messages up to `at`, then that day's last message up to `at`. */
   async seqAt(chatId: string, at: Date): Promise<string | null> {
     await this.#ready;
-    const days = await this.#client.execute(`SELECT day FROM ${this.#keyspace}.message_days WHERE chat_id = ? AND day <= ? LIMIT 1`, [
-      long(chatId),
-      dayOf(at),
-    ]);
+    const days = await this.#client.execute(
+      `SELECT day FROM ${this.#keyspace}.message_days WHERE chat_id = ? AND day <= ? LIMIT 1`,
+      [long(chatId), dayOf(at)],
+    );
     const day = days.first()?.get('day') as number | undefined;
     if (day === undefined) return null;
     const times = await this.#client.execute(
@@ -251,7 +298,9 @@ export class CassandraMessageStore implements MessageStore {
     // One single-partition read per ID, concurrently: cheaper for Cassandra than IN across partitions.
     return Promise.all(
       ids.map(async (id) => {
-        const result = await this.#client.execute(`SELECT * FROM ${this.#keyspace}.messages_by_id WHERE id = ?`, [long(id)]);
+        const result = await this.#client.execute(`SELECT * FROM ${this.#keyspace}.messages_by_id WHERE id = ?`, [
+          long(id),
+        ]);
         const row = result.first();
         return row ? toRecord(row) : null;
       }),

@@ -44,7 +44,10 @@ export class MembershipStore {
           LEFT JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ${BigInt(userId)}
          WHERE c.id IN (${Prisma.join(chatIds.map(BigInt))})`;
       const standings = new Map(
-        rows.map((row): [string, ChatStanding] => [row.id.toString(), { access: row.role ?? 'NOT_MEMBER', direct: row.kind === 'DIRECT' }]),
+        rows.map((row): [string, ChatStanding] => [
+          row.id.toString(),
+          { access: row.role ?? 'NOT_MEMBER', direct: row.kind === 'DIRECT' },
+        ]),
       );
       return chatIds.map((id) => standings.get(id) ?? { access: 'MISSING', direct: false });
     });

@@ -142,7 +142,12 @@ export class MessageStateStore {
    * on the message. The count and the insert run under a lock on (message,
    * user), so concurrent reactions cannot together pass the limit.
    */
-  async react(userId: string, message: { messageId: string; chatId: string }, emoji: string, limit: number): Promise<'ADDED' | 'EXISTS' | 'LIMIT'> {
+  async react(
+    userId: string,
+    message: { messageId: string; chatId: string },
+    emoji: string,
+    limit: number,
+  ): Promise<'ADDED' | 'EXISTS' | 'LIMIT'> {
     const messageId = BigInt(message.messageId);
     const user = BigInt(userId);
     return this.prisma.$transaction(async (tx) => {
@@ -157,7 +162,9 @@ export class MessageStateStore {
 
   /** @returns true when there was such a reaction. */
   async unreact(userId: string, messageId: string, emoji: string): Promise<boolean> {
-    const result = await this.prisma.messageReaction.deleteMany({ where: { messageId: BigInt(messageId), userId: BigInt(userId), emoji } });
+    const result = await this.prisma.messageReaction.deleteMany({
+      where: { messageId: BigInt(messageId), userId: BigInt(userId), emoji },
+    });
     return result.count > 0;
   }
 
@@ -219,13 +226,22 @@ export class MessageStateStore {
                                       AND kind = 'USER' AND deleted_at IS NULL)
              WHERE chat_id = ${chatId} AND user_id = ${user}`;
         } else {
-          await tx.chatMember.update({ where: { chatId_userId: { chatId, userId: user } }, data: { deliveredSeq: seq, deliveredAt: at } });
+          await tx.chatMember.update({
+            where: { chatId_userId: { chatId, userId: user } },
+            data: { deliveredSeq: seq, deliveredAt: at },
+          });
         }
-        const marks: ReceiptKind[] = kind === 'SEEN' ? (advanceDelivered ? ['SEEN', 'DELIVERED'] : ['SEEN']) : ['DELIVERED'];
-        await tx.receiptMark.createMany({ data: marks.map((mark) => ({ chatId, userId: user, kind: mark, upToSeq: seq, at })), skipDuplicates: true });
+        const marks: ReceiptKind[] =
+          kind === 'SEEN' ? (advanceDelivered ? ['SEEN', 'DELIVERED'] : ['SEEN']) : ['DELIVERED'];
+        await tx.receiptMark.createMany({
+          data: marks.map((mark) => ({ chatId, userId: user, kind: mark, upToSeq: seq, at })),
+          skipDuplicates: true,
+        });
       }
       const position = await this.#position(tx, chatId, user);
-      return seq > current ? ({ outcome: 'ADVANCED', position } as const) : ({ outcome: 'UNCHANGED', position } as const);
+      return seq > current
+        ? ({ outcome: 'ADVANCED', position } as const)
+        : ({ outcome: 'UNCHANGED', position } as const);
     });
   }
 
@@ -234,7 +250,11 @@ export class MessageStateStore {
     return this.#position(this.prisma, BigInt(chatId), BigInt(userId));
   }
 
-  async #position(db: Pick<PrismaClient, 'chatMember' | 'messageSeq'>, chatId: bigint, userId: bigint): Promise<ReceiptPositionRecord> {
+  async #position(
+    db: Pick<PrismaClient, 'chatMember' | 'messageSeq'>,
+    chatId: bigint,
+    userId: bigint,
+  ): Promise<ReceiptPositionRecord> {
     const member = await db.chatMember.findUniqueOrThrow({ where: { chatId_userId: { chatId, userId } } });
     const seqs = [member.deliveredSeq, member.seenSeq].filter((seq) => seq > 0n);
     const rows = seqs.length
@@ -261,7 +281,10 @@ export class MessageStateStore {
       const byChat = new Map<string, MemberPosition[]>();
       for (const row of rows) {
         const key = row.chatId.toString();
-        byChat.set(key, [...(byChat.get(key) ?? []), { userId: row.userId.toString(), deliveredSeq: row.deliveredSeq, seenSeq: row.seenSeq }]);
+        byChat.set(key, [
+          ...(byChat.get(key) ?? []),
+          { userId: row.userId.toString(), deliveredSeq: row.deliveredSeq, seenSeq: row.seenSeq },
+        ]);
       }
       return chatIds.map((id) => byChat.get(id) ?? []);
     }, UNCACHED);

@@ -12,7 +12,10 @@ import type { PrismaClient } from '@chat/prisma';
  * its chat. JSON-safe (IDs as decimal strings, the time as ISO-8601), since
  * it travels through the log and pub/sub.
  */
-export type PendingMessage = Pick<MessageEventRecord, 'id' | 'chatId' | 'senderId' | 'text' | 'clientMessageId' | 'createdAt'> &
+export type PendingMessage = Pick<
+  MessageEventRecord,
+  'id' | 'chatId' | 'senderId' | 'text' | 'clientMessageId' | 'createdAt'
+> &
   /** `kind` is USER when absent (messages logged before SYSTEM messages existed). */
   Partial<Pick<MessageEventRecord, 'kind' | 'system'>>;
 
@@ -152,7 +155,10 @@ export class PrismaMessageStore implements MessageStore {
 
   async range(chatId: string, afterSeq: string, limit: number, beforeSeq?: string): Promise<MessageRecord[]> {
     const rows = await this.prisma.message.findMany({
-      where: { chatId: BigInt(chatId), seq: { gt: BigInt(afterSeq), ...(beforeSeq === undefined ? {} : { lt: BigInt(beforeSeq) }) } },
+      where: {
+        chatId: BigInt(chatId),
+        seq: { gt: BigInt(afterSeq), ...(beforeSeq === undefined ? {} : { lt: BigInt(beforeSeq) }) },
+      },
       orderBy: { seq: 'asc' },
       take: limit,
     });

@@ -23,7 +23,11 @@ export class SendKeyStore {
    * Reserves the key with the message and, in the same transaction, its
    * attachments: an acknowledged message always has its media.
    */
-  async reserve(message: PendingMessage, mediaIds: readonly string[] = [], attachments?: AttachmentStore): Promise<Reservation> {
+  async reserve(
+    message: PendingMessage,
+    mediaIds: readonly string[] = [],
+    attachments?: AttachmentStore,
+  ): Promise<Reservation> {
     if (mediaIds.length > 0 && attachments) {
       const created = await this.prisma.$transaction(async (tx) => {
         const inserted = await this.#insert(tx, message);
@@ -32,7 +36,9 @@ export class SendKeyStore {
       });
       return created ? { message, created: true, produced: false } : this.#existing(message);
     }
-    return (await this.#insert(this.prisma, message)) ? { message, created: true, produced: false } : this.#existing(message);
+    return (await this.#insert(this.prisma, message))
+      ? { message, created: true, produced: false }
+      : this.#existing(message);
   }
 
   async #insert(client: Pick<PrismaClient, '$executeRaw'>, message: PendingMessage): Promise<boolean> {
@@ -46,7 +52,9 @@ export class SendKeyStore {
 
   async #existing(message: PendingMessage): Promise<Reservation> {
     const row = await this.prisma.messageKey.findUniqueOrThrow({
-      where: { senderId_clientMessageId: { senderId: BigInt(message.senderId), clientMessageId: message.clientMessageId } },
+      where: {
+        senderId_clientMessageId: { senderId: BigInt(message.senderId), clientMessageId: message.clientMessageId },
+      },
     });
     return { message: toPending(row), created: false, produced: row.producedAt !== null };
   }

@@ -10,9 +10,24 @@
  * timeout and AWAY otherwise. Each change of it is stored and published on
  * `Topics.presence(userId)` once; the sweeper applies those that time makes.
  */
-import { badInput, forbidden, log, requireId, Topics, unauthenticated, type PubSubEngine, type Viewer } from '@chat/common';
+import {
+  badInput,
+  forbidden,
+  log,
+  requireId,
+  Topics,
+  unauthenticated,
+  type PubSubEngine,
+  type Viewer,
+} from '@chat/common';
 import type DataLoader from 'dataloader';
-import type { PresenceRecord, PresenceStatus, PresenceStore, PresenceUpdate, UserPresenceRef } from '../store/presence-store.ts';
+import type {
+  PresenceRecord,
+  PresenceStatus,
+  PresenceStore,
+  PresenceUpdate,
+  UserPresenceRef,
+} from '../store/presence-store.ts';
 import { DEFAULT_DEVICE_ID, parseDeviceId } from './presence-input.ts';
 import { presenceTime, type PresenceTiming } from './presence-timing.ts';
 import type { PresenceVisibility } from './presence-visibility.ts';
@@ -27,12 +42,21 @@ export interface PresenceEvent {
 }
 
 /** Publishes a change of `userId`'s effective status. */
-export async function announce(pubsub: PubSubEngine, userId: string, presence: { status: PresenceStatus; lastSeenAt: Date | null }): Promise<void> {
-  const event: PresenceEvent = { userId, status: presence.status, lastSeenAt: presence.lastSeenAt?.toISOString() ?? null };
+export async function announce(
+  pubsub: PubSubEngine,
+  userId: string,
+  presence: { status: PresenceStatus; lastSeenAt: Date | null },
+): Promise<void> {
+  const event: PresenceEvent = {
+    userId,
+    status: presence.status,
+    lastSeenAt: presence.lastSeenAt?.toISOString() ?? null,
+  };
   await pubsub.publish(Topics.presence(userId), event);
 }
 
-const notVisible = () => forbidden('Only the user, those who share a chat with them and their connections may see their presence.');
+const notVisible = () =>
+  forbidden('Only the user, those who share a chat with them and their connections may see their presence.');
 
 export class PresenceService {
   readonly #presence: DataLoader<string, PresenceRecord>;
@@ -81,7 +105,12 @@ export class PresenceService {
     return this.#apply(viewer.id, await this.store.signOff(viewer.id, device, presenceTime(this.timing)));
   }
 
-  async #beat(userId: string, deviceId: string, active: boolean | null, chosen: PresenceStatus | null): Promise<PresenceUpdate> {
+  async #beat(
+    userId: string,
+    deviceId: string,
+    active: boolean | null,
+    chosen: PresenceStatus | null,
+  ): Promise<PresenceUpdate> {
     const at = presenceTime(this.timing);
     const expiresAt = new Date(at.now.getTime() + this.timing.deviceTimeoutMs);
     const update = await this.store.beat(userId, { deviceId, active, expiresAt, chosen }, at);

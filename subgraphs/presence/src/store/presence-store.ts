@@ -104,7 +104,9 @@ export class PresenceStore {
         where: { userId: { in: ids } },
         select: { userId: true, status: true, lastSeenAt: true },
       });
-      const byId = new Map(rows.map((row) => [row.userId.toString(), { status: row.status, lastSeenAt: row.lastSeenAt }]));
+      const byId = new Map(
+        rows.map((row) => [row.userId.toString(), { status: row.status, lastSeenAt: row.lastSeenAt }]),
+      );
       return userIds.map((id) => byId.get(id) ?? OFFLINE);
     });
   }
@@ -184,7 +186,14 @@ export class PresenceStore {
            ORDER BY p.user_id
            LIMIT ${limit}
            FOR UPDATE OF p SKIP LOCKED`;
-        return { locked: rows.length, changed: await this.#recompute(tx, rows.map((row) => row.user_id), at) };
+        return {
+          locked: rows.length,
+          changed: await this.#recompute(
+            tx,
+            rows.map((row) => row.user_id),
+            at,
+          ),
+        };
       });
       changes.push(...changed.map(toChange));
       if (locked < limit || batch >= maxBatches) return changes;
@@ -197,7 +206,9 @@ export class PresenceStore {
    * users whose status their expiry changes.
    */
   async forgetDevices(before: Date): Promise<number> {
-    return this.prisma.presenceDevice.deleteMany({ where: { expiresAt: { lte: before } } }).then((result) => result.count);
+    return this.prisma.presenceDevice
+      .deleteMany({ where: { expiresAt: { lte: before } } })
+      .then((result) => result.count);
   }
 
   /** Recomputes a locked user's status after a change; `before` is their row before the recompute. */
@@ -269,4 +280,8 @@ function partnersOf(viewer: bigint, other: Prisma.Sql): Prisma.Sql {
     )`;
 }
 
-const toChange = (row: PresenceRow): PresenceChange => ({ userId: row.user_id.toString(), status: row.status, lastSeenAt: row.last_seen_at });
+const toChange = (row: PresenceRow): PresenceChange => ({
+  userId: row.user_id.toString(),
+  status: row.status,
+  lastSeenAt: row.last_seen_at,
+});

@@ -18,7 +18,8 @@ export interface SenderSettings {
 export function openMessageSender({ smtpUrl, from, outboxDir, production = false }: SenderSettings): MessageSender {
   const outbox = new DevOutboxSender(outboxDir);
   if (production) {
-    if (!smtpUrl) log.warn('SMTP_URL is not set: confirmation emails go to the development outbox, not to users', { outboxDir });
+    if (!smtpUrl)
+      log.warn('SMTP_URL is not set: confirmation emails go to the development outbox, not to users', { outboxDir });
     log.warn('no SMS gateway: confirmation text messages go to the development outbox, not to users', { outboxDir });
   }
   return smtpUrl ? new SmtpSender({ url: smtpUrl, from, sms: outbox }) : outbox;

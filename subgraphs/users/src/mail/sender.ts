@@ -43,7 +43,13 @@ export class DevOutboxSender implements MessageSender {
 
   async send(message: OutgoingMessage): Promise<void> {
     const sentAt = new Date();
-    const entry: OutboxEntry = { channel: message.channel, to: message.to, subject: message.subject, text: message.text, sentAt: sentAt.toISOString() };
+    const entry: OutboxEntry = {
+      channel: message.channel,
+      to: message.to,
+      subject: message.subject,
+      text: message.text,
+      sentAt: sentAt.toISOString(),
+    };
     const name = `${sentAt.getTime()}-${randomBytes(6).toString('hex')}.json`;
     const path = join(this.dir, name);
     const temporary = join(this.dir, `.${name}.tmp`);

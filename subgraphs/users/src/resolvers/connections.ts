@@ -18,7 +18,8 @@ export const connectionResolvers: Resolvers = {
   },
   Subscription: {
     connectionChanged: {
-      subscribe: (_parent, _args, { connections, pubsub }) => pubsub.asyncIterableIterator<ConnectionEvent>(connections.topic()),
+      subscribe: (_parent, _args, { connections, pubsub }) =>
+        pubsub.asyncIterableIterator<ConnectionEvent>(connections.topic()),
       resolve: (event: ConnectionEvent): ContactRecord => event,
     },
   },

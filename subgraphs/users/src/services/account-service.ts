@@ -1,5 +1,15 @@
 /** The user's own data: exporting it, deleting the account. docs/ACCOUNT-DATA.md. */
-import { announceEndedSessions, forbidden, log, Topics, unauthenticated, type ChatEventRecord, type EntityCache, type PubSubEngine, type Viewer } from '@chat/common';
+import {
+  announceEndedSessions,
+  forbidden,
+  log,
+  Topics,
+  unauthenticated,
+  type ChatEventRecord,
+  type EntityCache,
+  type PubSubEngine,
+  type Viewer,
+} from '@chat/common';
 import type { AccountStore } from '../store/account-store.ts';
 import type { ConnectionStore, ContactRecord } from '../store/connection-store.ts';
 import { USER_CACHE } from '../store/user-store.ts';
@@ -64,11 +74,28 @@ export class AccountService {
       await this.pubsub.publish(Topics.outbox, {});
       for (const chat of erasure.chats) {
         await this.pubsub.publish(Topics.membersChanged, { chatId: chat.chatId });
-        const events: ChatEventRecord[] = [{ type: 'MembershipChanged', chatId: chat.chatId, action: 'MEMBER_LEFT', actorId: userId, userIds: [userId], role: null }];
+        const events: ChatEventRecord[] = [
+          {
+            type: 'MembershipChanged',
+            chatId: chat.chatId,
+            action: 'MEMBER_LEFT',
+            actorId: userId,
+            userIds: [userId],
+            role: null,
+          },
+        ];
         if (chat.newOwnerId) {
-          events.push({ type: 'MembershipChanged', chatId: chat.chatId, action: 'ROLE_CHANGED', actorId: userId, userIds: [chat.newOwnerId], role: 'OWNER' });
+          events.push({
+            type: 'MembershipChanged',
+            chatId: chat.chatId,
+            action: 'ROLE_CHANGED',
+            actorId: userId,
+            userIds: [chat.newOwnerId],
+            role: 'OWNER',
+          });
         }
-        for (const memberId of chat.remainingIds) for (const event of events) await this.pubsub.publish(Topics.userEvents(memberId), event);
+        for (const memberId of chat.remainingIds)
+          for (const event of events) await this.pubsub.publish(Topics.userEvents(memberId), event);
       }
       const ended: ConnectionEvent = { userId, status: 'NONE', since: null };
       for (const otherId of erasure.formerContactIds) await this.pubsub.publish(Topics.userConnections(otherId), ended);

@@ -60,13 +60,21 @@ export type RegisterInput = z.input<typeof ZRegisterInputSchema>;
 
 /** Only the shape is checked: whether such a user exists is for the credentials check to say. */
 export const ZLoginInputSchema = z.object({
-  username: z.string().trim().min(1, 'must not be empty').max(USERNAME_MAX, `must be at most ${USERNAME_MAX} characters`).toLowerCase(),
+  username: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(USERNAME_MAX, `must be at most ${USERNAME_MAX} characters`)
+    .toLowerCase(),
   password: z.string().min(1, 'must not be empty').max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`),
   deviceName: ZRegisterInputSchema.shape.deviceName,
 });
 
 export const ZChangePasswordInputSchema = z.object({
-  currentPassword: z.string().min(1, 'must not be empty').max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`),
+  currentPassword: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`),
   newPassword: ZRegisterInputSchema.shape.password,
 });
 
@@ -146,10 +154,25 @@ export class AuthService {
     const passwordHash = await this.#passwords.hash(password);
     const now = this.#now();
     const refresh = this.#newRefreshToken(now);
-    const session = { id: this.#ids.next(), deviceName, userAgent: device.userAgent ?? null, expiresAt: refresh.record.expiresAt };
-    const created = await this.#users.createWithSession({ id: this.#ids.next(), username, displayName, passwordHash }, session, refresh.record);
+    const session = {
+      id: this.#ids.next(),
+      deviceName,
+      userAgent: device.userAgent ?? null,
+      expiresAt: refresh.record.expiresAt,
+    };
+    const created = await this.#users.createWithSession(
+      { id: this.#ids.next(), username, displayName, passwordHash },
+      session,
+      refresh.record,
+    );
     if (!created.ok) throw usernameTaken();
-    const record: SessionRecord = { ...session, id: session.id.toString(), userId: created.user.id, createdAt: now, lastUsedAt: now };
+    const record: SessionRecord = {
+      ...session,
+      id: session.id.toString(),
+      userId: created.user.id,
+      createdAt: now,
+      lastUsedAt: now,
+    };
     return this.#authResult(created.user, record, refresh.token);
   }
 
@@ -186,16 +209,25 @@ export class AuthService {
    * @throws UNAUTHENTICATED (reason SESSION_ENDED) for an unknown, expired, ended or reused token.
    */
   async refresh(refreshToken: string): Promise<AuthResult> {
-    if (refreshToken.length === 0 || refreshToken.length > 256) throw tokenRefused('Invalid refresh token.', 'SESSION_ENDED');
+    if (refreshToken.length === 0 || refreshToken.length > 256)
+      throw tokenRefused('Invalid refresh token.', 'SESSION_ENDED');
     const now = this.#now();
     const next = this.#newRefreshToken(now);
-    const rotated = await this.#sessions.rotate(hashRefreshToken(refreshToken), next.record, now, next.record.expiresAt);
+    const rotated = await this.#sessions.rotate(
+      hashRefreshToken(refreshToken),
+      next.record,
+      now,
+      next.record.expiresAt,
+    );
     if (!rotated.ok) {
       if (rotated.reason === 'REUSED') {
         log.warn('a refresh token was used twice: its session was ended', {});
         // The session ended in the store; every process must stop accepting its access tokens now.
         await this.#endedSessions(await this.#sessionOf(refreshToken));
-        throw tokenRefused('This refresh token was already used, so the session has ended; log in again.', 'SESSION_ENDED');
+        throw tokenRefused(
+          'This refresh token was already used, so the session has ended; log in again.',
+          'SESSION_ENDED',
+        );
       }
       throw tokenRefused('The session has ended; log in again.', 'SESSION_ENDED');
     }
@@ -242,8 +274,13 @@ export class AuthService {
     if (!parsed.success) throw fromZodError(parsed.error);
     const stored = await this.#users.passwordHash(id);
     if (!stored) throw tokenRefused('The session has ended; log in again.', 'SESSION_ENDED');
-    if (!(await this.#passwords.verify(parsed.data.currentPassword, stored)).ok) throw unauthenticated('The current password is not right.');
-    const replaced = await this.#users.replacePasswordHash(id, stored, await this.#passwords.hash(parsed.data.newPassword));
+    if (!(await this.#passwords.verify(parsed.data.currentPassword, stored)).ok)
+      throw unauthenticated('The current password is not right.');
+    const replaced = await this.#users.replacePasswordHash(
+      id,
+      stored,
+      await this.#passwords.hash(parsed.data.newPassword),
+    );
     // Another device changed it between our read and write: let the user try again against the new one.
     if (!replaced) throw unauthenticated('The current password is not right.');
     await this.#endedSessions(await this.#sessions.endAll(id, 'PASSWORD_CHANGED', this.#now(), sessionId));
@@ -279,13 +316,23 @@ export class AuthService {
     const token = randomBytes(REFRESH_TOKEN_BYTES).toString('base64url');
     return {
       token,
-      record: { id: this.#ids.next(), tokenHash: hashRefreshToken(token), expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS) },
+      record: {
+        id: this.#ids.next(),
+        tokenHash: hashRefreshToken(token),
+        expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS),
+      },
     };
   }
 
   async #authResult(user: UserRecord, session: SessionRecord, refreshToken: string): Promise<AuthResult> {
     const access = await this.#tokens.issueAccessToken({ id: user.id, username: user.username, sessionId: session.id });
-    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, session: { ...session, current: true }, user };
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      session: { ...session, current: true },
+      user,
+    };
   }
 }
 

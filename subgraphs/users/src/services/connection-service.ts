@@ -29,7 +29,14 @@ import {
   type Viewer,
 } from '@chat/common';
 import type DataLoader from 'dataloader';
-import type { ConnectionStatus, ConnectionStore, ContactPosition, ContactRecord, LockedPair, PairState } from '../store/connection-store.ts';
+import type {
+  ConnectionStatus,
+  ConnectionStore,
+  ContactPosition,
+  ContactRecord,
+  LockedPair,
+  PairState,
+} from '../store/connection-store.ts';
 import { refuse } from '../errors.ts';
 
 /** The event published on a user's connections topic: the change as that user sees it; JSON-safe. */
@@ -113,7 +120,10 @@ export class ConnectionService {
   async connections({ status, first, after }: ConnectionsArgs): Promise<Connection<ContactRecord>> {
     const viewer = this.#requireViewer();
     const wanted = status ?? 'CONNECTED';
-    if (wanted === 'NONE') throw badInput('status NONE lists nobody: ask for CONNECTED, INVITE_SENT, INVITE_RECEIVED or BLOCKED.', { argument: 'status' });
+    if (wanted === 'NONE')
+      throw badInput('status NONE lists nobody: ask for CONNECTED, INVITE_SENT, INVITE_RECEIVED or BLOCKED.', {
+        argument: 'status',
+      });
     const take = pageSize(first);
     const position = after === null || after === undefined ? null : positionOf(after);
     const rows = await this.store.page(viewer.id, wanted, take + 1, position);
@@ -160,7 +170,8 @@ export class ConnectionService {
   /** Accepts an invitation from `userId`. @throws BAD_USER_INPUT (NO_INVITATION) when there is none. */
   async accept(userId: string): Promise<ContactRecord> {
     return this.#change(userId, async (pair, at) => {
-      if (pair.state.mine?.state !== 'INVITE_RECEIVED') throw refused('This user has not invited you.', 'NO_INVITATION');
+      if (pair.state.mine?.state !== 'INVITE_RECEIVED')
+        throw refused('This user has not invited you.', 'NO_INVITATION');
       return this.#connect(pair, 'CONNECTED', 'CONNECTED', at);
     });
   }
@@ -169,7 +180,8 @@ export class ConnectionService {
   async cancel(userId: string): Promise<ContactRecord> {
     return this.#change(userId, async (pair) => {
       const state = pair.state.mine?.state;
-      if (state !== 'INVITE_SENT' && state !== 'INVITE_RECEIVED') throw refused('There is no invitation between you and this user.', 'NO_INVITATION');
+      if (state !== 'INVITE_SENT' && state !== 'INVITE_RECEIVED')
+        throw refused('There is no invitation between you and this user.', 'NO_INVITATION');
       return this.#disconnect(pair);
     });
   }
@@ -177,7 +189,8 @@ export class ConnectionService {
   /** Ends the connection with `userId`. @throws BAD_USER_INPUT (NOT_CONNECTED) when there is none. */
   async remove(userId: string): Promise<ContactRecord> {
     return this.#change(userId, async (pair) => {
-      if (pair.state.mine?.state !== 'CONNECTED') throw refused('You are not connected with this user.', 'NOT_CONNECTED');
+      if (pair.state.mine?.state !== 'CONNECTED')
+        throw refused('You are not connected with this user.', 'NOT_CONNECTED');
       return this.#disconnect(pair);
     });
   }
@@ -230,18 +243,35 @@ export class ConnectionService {
   }
 
   /** Both rows in the given states, changed now; each user is told their side. */
-  async #connect(pair: LockedPair, mine: 'INVITE_SENT' | 'CONNECTED', theirs: 'INVITE_RECEIVED' | 'CONNECTED', at: Date): Promise<PairChange> {
+  async #connect(
+    pair: LockedPair,
+    mine: 'INVITE_SENT' | 'CONNECTED',
+    theirs: 'INVITE_RECEIVED' | 'CONNECTED',
+    at: Date,
+  ): Promise<PairChange> {
     await pair.connect(mine, theirs, at);
     const [viewerId, otherId] = [pair.userId.toString(), pair.otherId.toString()];
     const contact: ContactRecord = { userId: otherId, status: mine, since: at };
-    return { contact, events: [{ to: viewerId, contact }, { to: otherId, contact: { userId: viewerId, status: theirs, since: at } }] };
+    return {
+      contact,
+      events: [
+        { to: viewerId, contact },
+        { to: otherId, contact: { userId: viewerId, status: theirs, since: at } },
+      ],
+    };
   }
 
   /** Deletes both rows; both users are told NONE. */
   async #disconnect(pair: LockedPair): Promise<PairChange> {
     await pair.disconnect();
     const [viewerId, otherId] = [pair.userId.toString(), pair.otherId.toString()];
-    return { contact: none(otherId), events: [{ to: viewerId, contact: none(otherId) }, { to: otherId, contact: none(viewerId) }] };
+    return {
+      contact: none(otherId),
+      events: [
+        { to: viewerId, contact: none(otherId) },
+        { to: otherId, contact: none(viewerId) },
+      ],
+    };
   }
 
   /**
@@ -266,7 +296,8 @@ export class ConnectionService {
    */
   async #announce(change: PairChange): Promise<void> {
     try {
-      for (const { to, contact } of change.events) await this.pubsub.publish(Topics.userConnections(to), toEvent(contact));
+      for (const { to, contact } of change.events)
+        await this.pubsub.publish(Topics.userConnections(to), toEvent(contact));
     } catch (error) {
       log.warn('could not announce a committed connection change', { userId: change.contact.userId, error });
     }

@@ -22,7 +22,12 @@ export const CODE_SUBJECT = 'Your confirmation code';
 
 /** Trimmed and lower-cased; at most 254 characters. */
 export const ZNewEmailSchema = z.object({
-  newEmail: z.string().trim().toLowerCase().max(EMAIL_MAX, `must be at most ${EMAIL_MAX} characters`).pipe(z.email('must be an email address')),
+  newEmail: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .max(EMAIL_MAX, `must be at most ${EMAIL_MAX} characters`)
+    .pipe(z.email('must be an email address')),
 });
 
 /** Spaces, dashes and parentheses removed, then E.164: + and 8 to 15 digits, not starting with 0. */
@@ -30,7 +35,11 @@ export const ZNewPhoneSchema = z.object({
   newPhone: z
     .string()
     .transform((value) => value.replace(/[\s()-]/g, ''))
-    .pipe(z.string().regex(/^\+[1-9]\d{7,14}$/, 'must be a phone number in E.164 form: + and 8 to 15 digits, e.g. +447700900123')),
+    .pipe(
+      z
+        .string()
+        .regex(/^\+[1-9]\d{7,14}$/, 'must be a phone number in E.164 form: + and 8 to 15 digits, e.g. +447700900123'),
+    ),
 });
 
 /** Six digits; spaces are ignored. A malformed code is refused without counting an attempt. */
@@ -69,8 +78,20 @@ interface KindRules {
 }
 
 const RULES: Record<ContactKind, KindRules> = {
-  EMAIL: { channel: 'EMAIL', argument: 'newEmail', noun: 'email address', mask: maskEmail, unusable: 'This address cannot be used.' },
-  PHONE: { channel: 'SMS', argument: 'newPhone', noun: 'phone number', mask: maskPhone, unusable: 'This number cannot be used.' },
+  EMAIL: {
+    channel: 'EMAIL',
+    argument: 'newEmail',
+    noun: 'email address',
+    mask: maskEmail,
+    unusable: 'This address cannot be used.',
+  },
+  PHONE: {
+    channel: 'SMS',
+    argument: 'newPhone',
+    noun: 'phone number',
+    mask: maskPhone,
+    unusable: 'This number cannot be used.',
+  },
 };
 
 const invalidCode = (message: string, attemptsLeft: number): GraphQLError =>
@@ -140,9 +161,12 @@ export class ContactChangeService {
     const rules = RULES[kind];
     const current = await this.store.currentValue(viewer.id, kind);
     if (current === undefined) throw notFound('User');
-    if (current === newValue) throw refuse('UNCHANGED', `That is already your ${rules.noun}.`, { argument: rules.argument });
+    if (current === newValue)
+      throw refuse('UNCHANGED', `That is already your ${rules.noun}.`, { argument: rules.argument });
 
-    const code = randomInt(0, 10 ** CODE_DIGITS).toString().padStart(CODE_DIGITS, '0');
+    const code = randomInt(0, 10 ** CODE_DIGITS)
+      .toString()
+      .padStart(CODE_DIGITS, '0');
     const now = this.now();
     const expiresAt = new Date(now.getTime() + this.codeTtlMs);
     const saved = await this.store.saveRequest(
@@ -150,10 +174,17 @@ export class ContactChangeService {
       { now, windowStartsAfter: new Date(now.getTime() - SEND_WINDOW_MS), maxSends: MAX_SENDS },
     );
     if (!saved.ok) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((saved.windowStartedAt.getTime() + SEND_WINDOW_MS - now.getTime()) / 1000));
-      throw apiError('RATE_LIMITED', `Too many codes were asked for: try again in ${Math.ceil(retryAfterSeconds / 60)} minutes.`, {
-        retryAfterSeconds,
-      });
+      const retryAfterSeconds = Math.max(
+        1,
+        Math.ceil((saved.windowStartedAt.getTime() + SEND_WINDOW_MS - now.getTime()) / 1000),
+      );
+      throw apiError(
+        'RATE_LIMITED',
+        `Too many codes were asked for: try again in ${Math.ceil(retryAfterSeconds / 60)} minutes.`,
+        {
+          retryAfterSeconds,
+        },
+      );
     }
 
     try {
@@ -175,10 +206,19 @@ export class ContactChangeService {
     const parsed = ZConfirmationCodeSchema.safeParse({ code });
     if (!parsed.success) throw fromZodError(parsed.error);
     const pending = await this.store.countAttempt(viewer.id, kind, this.now(), MAX_ATTEMPTS);
-    if (!pending) throw invalidCode('There is no valid code to confirm (none was asked for, it expired, or it was tried too often): ask for a new one.', 0);
+    if (!pending)
+      throw invalidCode(
+        'There is no valid code to confirm (none was asked for, it expired, or it was tried too often): ask for a new one.',
+        0,
+      );
     if (!this.#matches(pending.codeHash, this.#hash(viewer.id, kind, pending.newValue, parsed.data.code))) {
       const attemptsLeft = Math.max(0, MAX_ATTEMPTS - pending.attempts);
-      throw invalidCode(attemptsLeft > 0 ? `The code is wrong: ${attemptsLeft} attempts left.` : 'The code is wrong and no attempts are left: ask for a new one.', attemptsLeft);
+      throw invalidCode(
+        attemptsLeft > 0
+          ? `The code is wrong: ${attemptsLeft} attempts left.`
+          : 'The code is wrong and no attempts are left: ask for a new one.',
+        attemptsLeft,
+      );
     }
     const applied = await this.store.applyChange(viewer.id, kind, pending.newValue, pending.codeHash);
     if (applied.ok) return applied.user;

@@ -38,7 +38,14 @@ describe('password hashing', () => {
   });
 
   it('refuses a stored value that is not a hash it made', async () => {
-    for (const bad of ['', 'plain', 'bcrypt$10$abc', 'scrypt$15$8$1$c2FsdA', 'scrypt$x$8$1$c2FsdA$a2V5', 'scrypt$99$8$1$c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5']) {
+    for (const bad of [
+      '',
+      'plain',
+      'bcrypt$10$abc',
+      'scrypt$15$8$1$c2FsdA',
+      'scrypt$x$8$1$c2FsdA$a2V5',
+      'scrypt$99$8$1$c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5',
+    ]) {
       await assert.rejects(verifyPassword('whatever', bad), /malformed password hash/, bad);
     }
   });

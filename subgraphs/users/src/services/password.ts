@@ -67,7 +67,8 @@ export class PasswordHasher {
       const { memoryCost, timeCost, parallelism } = this.#params;
       return { ok: true, needsRehash: m !== memoryCost || t !== timeCost || p !== parallelism };
     }
-    if (this.#previous && (await argon2Verify(encoded, normalized, { secret: this.#previous }))) return { ok: true, needsRehash: true };
+    if (this.#previous && (await argon2Verify(encoded, normalized, { secret: this.#previous })))
+      return { ok: true, needsRehash: true };
     return { ok: false, needsRehash: false };
   }
 }

@@ -117,7 +117,13 @@ export class UserService {
       throw badInput(`search must be at most ${MAX_SEARCH_LENGTH} characters.`, { argument: 'search' });
     }
     const afterUsername = after === null || after === undefined ? undefined : usernameOf(after);
-    if (text.length < MIN_SEARCH_LENGTH) return toConnection([], take, (row: UserRecord) => row.username, (row) => row);
+    if (text.length < MIN_SEARCH_LENGTH)
+      return toConnection(
+        [],
+        take,
+        (row: UserRecord) => row.username,
+        (row) => row,
+      );
     // Searching walks indexes of every user: limited per user, in every process alike.
     const decision = await this.search.limits.hit(`user-search:${viewer.id}`, this.search.perWindow, SEARCH_WINDOW_MS);
     if (!decision.allowed) {
@@ -125,7 +131,12 @@ export class UserService {
       throw apiError('RATE_LIMITED', `Too many searches; try again in ${retryAfterSeconds} s.`, { retryAfterSeconds });
     }
     const rows = await this.store.search({ search: text, afterUsername, take: take + 1 });
-    return toConnection(rows, take, (row) => encodeCursor([row.username]), (row) => row);
+    return toConnection(
+      rows,
+      take,
+      (row) => encodeCursor([row.username]),
+      (row) => row,
+    );
   }
 
   /** `value` for the owner of `user`, null for anyone else: email, phone and version are the owner's. */
@@ -143,9 +154,11 @@ export class UserService {
    */
   async setAvatar(mediaId: string | null | undefined): Promise<UserRecord> {
     const viewer = this.#requireViewer();
-    if (mediaId != null && !/^\d{1,20}$/.test(mediaId)) throw badInput('mediaId is not a media ID.', { argument: 'mediaId' });
+    if (mediaId != null && !/^\d{1,20}$/.test(mediaId))
+      throw badInput('mediaId is not a media ID.', { argument: 'mediaId' });
     const user = await this.store.setAvatar(viewer.id, mediaId ?? null);
-    if (!user) throw refuse('MEDIA_NOT_READY', 'Use one of your own avatar uploads once it is READY.', { argument: 'mediaId' });
+    if (!user)
+      throw refuse('MEDIA_NOT_READY', 'Use one of your own avatar uploads once it is READY.', { argument: 'mediaId' });
     return user;
   }
 
@@ -162,7 +175,8 @@ export class UserService {
     const { version, ...changes } = parsed.data;
     const result = await this.store.updateProfile(viewer.id, version, changes);
     if (result.ok) return result.user;
-    if (result.reason === 'USERNAME_TAKEN') throw refuse('USERNAME_TAKEN', 'That username is taken.', { argument: 'input.username' });
+    if (result.reason === 'USERNAME_TAKEN')
+      throw refuse('USERNAME_TAKEN', 'That username is taken.', { argument: 'input.username' });
     if (result.reason === 'NOT_FOUND') throw notFound('User');
     throw conflict('The profile changed since you read it: read it again (me { version }) and retry.');
   }

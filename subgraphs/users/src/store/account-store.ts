@@ -33,7 +33,9 @@ export class AccountStore {
     const user = BigInt(userId);
     return this.prisma.$transaction(
       async (tx) => {
-        const [row] = await tx.$queryRaw<{ deleted_at: Date | null }[]>`SELECT deleted_at FROM users WHERE id = ${user} FOR UPDATE`;
+        const [row] = await tx.$queryRaw<
+          { deleted_at: Date | null }[]
+        >`SELECT deleted_at FROM users WHERE id = ${user} FOR UPDATE`;
         if (!row || row.deleted_at) return null;
         const chats = await this.#leaveChats(tx, user, at, newId);
         const formerContactIds = await this.#dropRelations(tx, user);
@@ -71,22 +73,41 @@ export class AccountStore {
    * locks one at a time, so the two cannot deadlock.
    */
   async #leaveChats(tx: Tx, user: bigint, at: Date, newId: () => bigint): Promise<Erasure['chats']> {
-    const memberships = await tx.chatMember.findMany({ where: { userId: user }, select: { chatId: true }, orderBy: { chatId: 'asc' } });
+    const memberships = await tx.chatMember.findMany({
+      where: { userId: user },
+      select: { chatId: true },
+      orderBy: { chatId: 'asc' },
+    });
     const left: Erasure['chats'] = [];
     for (const { chatId } of memberships) {
-      const [chat] = await tx.$queryRaw<{ kind: 'DIRECT' | 'GROUP' }[]>`SELECT kind FROM chats WHERE id = ${chatId} FOR UPDATE`;
-      const members = await tx.chatMember.findMany({ where: { chatId }, orderBy: [{ joinedAt: 'asc' }, { userId: 'asc' }] });
+      const [chat] = await tx.$queryRaw<
+        { kind: 'DIRECT' | 'GROUP' }[]
+      >`SELECT kind FROM chats WHERE id = ${chatId} FOR UPDATE`;
+      const members = await tx.chatMember.findMany({
+        where: { chatId },
+        orderBy: [{ joinedAt: 'asc' }, { userId: 'asc' }],
+      });
       const me = members.find((member) => member.userId === user);
       const others = members.filter((member) => member.userId !== user);
       await tx.chatMember.delete({ where: { chatId_userId: { chatId, userId: user } } });
       let newOwnerId: bigint | null = null;
       if (chat?.kind === 'GROUP') {
-        const events: SystemEventRecord[] = [{ action: 'MEMBER_LEFT', actorId: user.toString(), userIds: [user.toString()] }];
+        const events: SystemEventRecord[] = [
+          { action: 'MEMBER_LEFT', actorId: user.toString(), userIds: [user.toString()] },
+        ];
         const successor = me?.role === 'OWNER' ? heirOf(members, user) : undefined;
         if (successor) {
           newOwnerId = successor.userId;
-          await tx.chatMember.update({ where: { chatId_userId: { chatId, userId: successor.userId } }, data: { role: 'OWNER' } });
-          events.push({ action: 'ROLE_CHANGED', actorId: user.toString(), userIds: [successor.userId.toString()], role: 'OWNER' });
+          await tx.chatMember.update({
+            where: { chatId_userId: { chatId, userId: successor.userId } },
+            data: { role: 'OWNER' },
+          });
+          events.push({
+            action: 'ROLE_CHANGED',
+            actorId: user.toString(),
+            userIds: [successor.userId.toString()],
+            role: 'OWNER',
+          });
         }
         const names = await displayNames(tx, [user, ...(newOwnerId === null ? [] : [newOwnerId])]);
         names.set(user.toString(), DELETED_USER_NAME);
@@ -119,7 +140,10 @@ export class AccountStore {
   /** Deletes what belongs to the user alone or pairs them with others. @returns those others. */
   async #dropRelations(tx: Tx, user: bigint): Promise<string[]> {
     const pairs = await tx.connection.findMany({ where: { userId: user }, select: { otherId: true } });
-    const blocks = await tx.block.findMany({ where: { OR: [{ blockerId: user }, { blockedId: user }] }, select: { blockerId: true, blockedId: true } });
+    const blocks = await tx.block.findMany({
+      where: { OR: [{ blockerId: user }, { blockedId: user }] },
+      select: { blockerId: true, blockedId: true },
+    });
     const others = new Set([
       ...pairs.map((pair) => pair.otherId.toString()),
       ...blocks.map((block) => (block.blockerId === user ? block.blockedId : block.blockerId).toString()),

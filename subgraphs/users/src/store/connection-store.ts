@@ -191,13 +191,29 @@ export class ConnectionStore {
     if (hit) return hit;
     const viewer = BigInt(userId);
     const [rows, blocks] = await Promise.all([
-      this.prisma.connection.findMany({ where: { userId: viewer }, take: MAX_CACHED_CONTACTS + 1, select: { otherId: true, state: true, updatedAt: true } }),
-      this.prisma.block.findMany({ where: { blockerId: viewer }, take: MAX_CACHED_CONTACTS + 1, select: { blockedId: true, createdAt: true } }),
+      this.prisma.connection.findMany({
+        where: { userId: viewer },
+        take: MAX_CACHED_CONTACTS + 1,
+        select: { otherId: true, state: true, updatedAt: true },
+      }),
+      this.prisma.block.findMany({
+        where: { blockerId: viewer },
+        take: MAX_CACHED_CONTACTS + 1,
+        select: { blockedId: true, createdAt: true },
+      }),
     ]);
     if (rows.length + blocks.length > MAX_CACHED_CONTACTS) return null;
     const contacts: CachedContact[] = [
-      ...rows.map((row): CachedContact => ({ userId: row.otherId.toString(), status: row.state, since: row.updatedAt.toISOString() })),
-      ...blocks.map((row): CachedContact => ({ userId: row.blockedId.toString(), status: 'BLOCKED', since: row.createdAt.toISOString() })),
+      ...rows.map((row): CachedContact => ({
+        userId: row.otherId.toString(),
+        status: row.state,
+        since: row.updatedAt.toISOString(),
+      })),
+      ...blocks.map((row): CachedContact => ({
+        userId: row.blockedId.toString(),
+        status: 'BLOCKED',
+        since: row.createdAt.toISOString(),
+      })),
     ].sort((a, b) => (a.since === b.since ? compareIds(a.userId, b.userId) : a.since < b.since ? 1 : -1));
     await this.cache.fill(CONTACT_CACHE, [{ id: userId, value: contacts, generation: generations.get(userId) }]);
     return contacts;
@@ -257,7 +273,12 @@ export class ConnectionStore {
    * blocked), most recently changed first (ties: lower other ID first),
    * starting after `after`; at most `take`.
    */
-  async page(userId: string, status: Exclude<ConnectionStatus, 'NONE'>, take: number, after: ContactPosition | null): Promise<ContactRecord[]> {
+  async page(
+    userId: string,
+    status: Exclude<ConnectionStatus, 'NONE'>,
+    take: number,
+    after: ContactPosition | null,
+  ): Promise<ContactRecord[]> {
     const cached = await this.#contactsOf(userId);
     if (cached) {
       const afterSince = after?.since.toISOString();
@@ -265,7 +286,9 @@ export class ConnectionStore {
         .filter((contact) => contact.status === status)
         .filter(
           (contact) =>
-            !after || contact.since < afterSince! || (contact.since === afterSince && compareIds(contact.userId, after.otherId.toString()) > 0),
+            !after ||
+            contact.since < afterSince! ||
+            (contact.since === afterSince && compareIds(contact.userId, after.otherId.toString()) > 0),
         )
         .slice(0, take)
         .map((contact) => ({ userId: contact.userId, status, since: new Date(contact.since) }));
@@ -303,15 +326,34 @@ export class ConnectionStore {
   /** Every contact of `userId`: connections and invitations in either direction, and the users they blocked. */
   async all(userId: string): Promise<ContactRecord[]> {
     const cached = await this.#contactsOf(userId);
-    if (cached) return cached.map((contact) => ({ userId: contact.userId, status: contact.status, since: new Date(contact.since) }));
+    if (cached)
+      return cached.map((contact) => ({
+        userId: contact.userId,
+        status: contact.status,
+        since: new Date(contact.since),
+      }));
     const viewer = BigInt(userId);
     const [rows, blocks] = await Promise.all([
-      this.prisma.connection.findMany({ where: { userId: viewer }, orderBy: [{ updatedAt: 'desc' }, { otherId: 'asc' }] }),
-      this.prisma.block.findMany({ where: { blockerId: viewer }, orderBy: [{ createdAt: 'desc' }, { blockedId: 'asc' }] }),
+      this.prisma.connection.findMany({
+        where: { userId: viewer },
+        orderBy: [{ updatedAt: 'desc' }, { otherId: 'asc' }],
+      }),
+      this.prisma.block.findMany({
+        where: { blockerId: viewer },
+        orderBy: [{ createdAt: 'desc' }, { blockedId: 'asc' }],
+      }),
     ]);
     return [
-      ...rows.map((row): ContactRecord => ({ userId: row.otherId.toString(), status: row.state, since: row.updatedAt })),
-      ...blocks.map((row): ContactRecord => ({ userId: row.blockedId.toString(), status: 'BLOCKED', since: row.createdAt })),
+      ...rows.map((row): ContactRecord => ({
+        userId: row.otherId.toString(),
+        status: row.state,
+        since: row.updatedAt,
+      })),
+      ...blocks.map((row): ContactRecord => ({
+        userId: row.blockedId.toString(),
+        status: 'BLOCKED',
+        since: row.createdAt,
+      })),
     ];
   }
 }

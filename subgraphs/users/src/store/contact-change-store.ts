@@ -39,10 +39,10 @@ export interface PendingChange {
  */
 export type ApplyChangeResult = { ok: true; user: UserRecord } | { ok: false; reason: 'TAKEN' | 'GONE' };
 
-
 const userField = (kind: ContactKind) => (kind === 'EMAIL' ? 'email' : 'phone');
 
-const setContact = (kind: ContactKind, value: string): Prisma.UserUpdateInput => (kind === 'EMAIL' ? { email: value } : { phone: value });
+const setContact = (kind: ContactKind, value: string): Prisma.UserUpdateInput =>
+  kind === 'EMAIL' ? { email: value } : { phone: value };
 
 export class ContactChangeStore {
   constructor(
@@ -53,7 +53,10 @@ export class ContactChangeStore {
 
   /** The user's confirmed email or phone; undefined when there is no such user. */
   async currentValue(userId: string, kind: ContactKind): Promise<string | null | undefined> {
-    const row = await this.prisma.user.findUnique({ where: { id: BigInt(userId) }, select: { email: true, phone: true } });
+    const row = await this.prisma.user.findUnique({
+      where: { id: BigInt(userId) },
+      select: { email: true, phone: true },
+    });
     return row ? row[userField(kind)] : undefined;
   }
 

@@ -8,7 +8,8 @@ import type { PrismaClient } from '@chat/prisma';
 import { toUserRecord, userColumns, type UserRecord } from './user-store.ts';
 
 /** Why a session ended; `CUT_OFF`: an operator ended it (`npm run sessions:end`). */
-export type EndReason = 'LOGOUT' | 'LOGOUT_EVERYWHERE' | 'ENDED_BY_USER' | 'PASSWORD_CHANGED' | 'REFRESH_REUSED' | 'CUT_OFF';
+export type EndReason =
+  'LOGOUT' | 'LOGOUT_EVERYWHERE' | 'ENDED_BY_USER' | 'PASSWORD_CHANGED' | 'REFRESH_REUSED' | 'CUT_OFF';
 
 export interface SessionRecord {
   id: string;
@@ -82,15 +83,26 @@ export class SessionStore {
    */
   async rotate(tokenHash: string, next: NewRefreshToken, now: Date, expiresAt: Date): Promise<RotateResult> {
     return this.prisma.$transaction(async (tx) => {
-      const claimed = await tx.refreshToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+      const claimed = await tx.refreshToken.updateMany({
+        where: { tokenHash, usedAt: null, expiresAt: { gt: now } },
+        data: { usedAt: now },
+      });
       const token = await tx.refreshToken.findUnique({
         where: { tokenHash },
-        select: { sessionId: true, usedAt: true, expiresAt: true, session: { select: { endedAt: true, expiresAt: true } } },
+        select: {
+          sessionId: true,
+          usedAt: true,
+          expiresAt: true,
+          session: { select: { endedAt: true, expiresAt: true } },
+        },
       });
       if (!token) return { ok: false, reason: 'UNKNOWN' } as const;
       if (claimed.count === 0) {
         if (token.expiresAt <= now) return { ok: false, reason: 'ENDED' } as const;
-        await tx.authSession.updateMany({ where: { id: token.sessionId, endedAt: null }, data: { endedAt: now, endReason: 'REFRESH_REUSED' } });
+        await tx.authSession.updateMany({
+          where: { id: token.sessionId, endedAt: null },
+          data: { endedAt: now, endReason: 'REFRESH_REUSED' },
+        });
         return { ok: false, reason: 'REUSED' } as const;
       }
       if (token.session.endedAt || token.session.expiresAt <= now) return { ok: false, reason: 'ENDED' } as const;

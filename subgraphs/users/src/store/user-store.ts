@@ -38,7 +38,8 @@ export interface NewUser {
 
 export type CreateUserResult = { ok: true; user: UserRecord } | { ok: false; reason: 'USERNAME_TAKEN' };
 
-export type UpdateProfileResult = { ok: true; user: UserRecord } | { ok: false; reason: 'USERNAME_TAKEN' | 'STALE_VERSION' | 'NOT_FOUND' };
+export type UpdateProfileResult =
+  { ok: true; user: UserRecord } | { ok: false; reason: 'USERNAME_TAKEN' | 'STALE_VERSION' | 'NOT_FOUND' };
 
 export interface UserSearch {
   /** Case-insensitive substring of the username or the display name (UserService refuses to list everyone). */
@@ -49,7 +50,17 @@ export interface UserSearch {
 }
 
 /** The columns of a UserRecord, and its mapping: shared with the stores that read or write users rows. */
-export const userColumns = { id: true, username: true, displayName: true, createdAt: true, email: true, phone: true, version: true, avatarMediaId: true, groupAddPolicy: true } as const;
+export const userColumns = {
+  id: true,
+  username: true,
+  displayName: true,
+  createdAt: true,
+  email: true,
+  phone: true,
+  version: true,
+  avatarMediaId: true,
+  groupAddPolicy: true,
+} as const;
 
 type UserRow = Prisma.UserGetPayload<{ select: typeof userColumns }>;
 
@@ -103,19 +114,28 @@ export class UserStore {
   loader(): DataLoader<string, UserRecord | null> {
     // Batches within a tick but keeps nothing: the entity cache is the cache, and a
     // subscription resolves all its events in one context, each of which must be current.
-    return new DataLoader(async (ids) => {
-      const { hits, generations } = await this.cache.read<CachedUser>(USER_CACHE, ids);
-      const missing = ids.filter((id) => !hits.has(id));
-      const rows = missing.length ? await this.prisma.user.findMany({ where: { id: { in: missing.map(BigInt) } }, select: userColumns }) : [];
-      const read = rows.map(toUserRecord);
-      await this.cache.fill(
-        USER_CACHE,
-        read.map((user) => ({ id: user.id, value: { ...user, createdAt: user.createdAt.toISOString() }, generation: generations.get(user.id) })),
-      );
-      const byId = new Map<string, UserRecord>(read.map((user) => [user.id, user]));
-      for (const [id, cached] of hits) byId.set(id, { ...cached, createdAt: new Date(cached.createdAt) });
-      return ids.map((id) => byId.get(id) ?? null);
-    }, { cache: false });
+    return new DataLoader(
+      async (ids) => {
+        const { hits, generations } = await this.cache.read<CachedUser>(USER_CACHE, ids);
+        const missing = ids.filter((id) => !hits.has(id));
+        const rows = missing.length
+          ? await this.prisma.user.findMany({ where: { id: { in: missing.map(BigInt) } }, select: userColumns })
+          : [];
+        const read = rows.map(toUserRecord);
+        await this.cache.fill(
+          USER_CACHE,
+          read.map((user) => ({
+            id: user.id,
+            value: { ...user, createdAt: user.createdAt.toISOString() },
+            generation: generations.get(user.id),
+          })),
+        );
+        const byId = new Map<string, UserRecord>(read.map((user) => [user.id, user]));
+        for (const [id, cached] of hits) byId.set(id, { ...cached, createdAt: new Date(cached.createdAt) });
+        return ids.map((id) => byId.get(id) ?? null);
+      },
+      { cache: false },
+    );
   }
 
   /** After a write to users rows commits: drops what the cache holds of them, in every process. */
@@ -129,7 +149,10 @@ export class UserStore {
   }
 
   async findCredentials(username: string): Promise<UserCredentials | null> {
-    const row = await this.prisma.user.findUnique({ where: { username }, select: { ...userColumns, passwordHash: true } });
+    const row = await this.prisma.user.findUnique({
+      where: { username },
+      select: { ...userColumns, passwordHash: true },
+    });
     return row ? { user: toUserRecord(row), passwordHash: row.passwordHash } : null;
   }
 
@@ -153,7 +176,10 @@ export class UserStore {
 
   /** The stored password hash of a user who was not deleted; null otherwise. */
   async passwordHash(userId: string): Promise<string | null> {
-    const row = await this.prisma.user.findFirst({ where: { id: BigInt(userId), deletedAt: null }, select: { passwordHash: true } });
+    const row = await this.prisma.user.findFirst({
+      where: { id: BigInt(userId), deletedAt: null },
+      select: { passwordHash: true },
+    });
     return row?.passwordHash ?? null;
   }
 
@@ -163,7 +189,10 @@ export class UserStore {
    * @returns whether it was replaced.
    */
   async replacePasswordHash(userId: string, expected: string, passwordHash: string): Promise<boolean> {
-    const updated = await this.prisma.user.updateMany({ where: { id: BigInt(userId), passwordHash: expected, deletedAt: null }, data: { passwordHash } });
+    const updated = await this.prisma.user.updateMany({
+      where: { id: BigInt(userId), passwordHash: expected, deletedAt: null },
+      data: { passwordHash },
+    });
     return updated.count > 0;
   }
 
@@ -187,7 +216,12 @@ export class UserStore {
       where.push({ username: { startsWith: escapeLike(search.toLowerCase()) } });
     }
     if (afterUsername !== undefined) where.push({ username: { gt: afterUsername } });
-    const rows = await this.prisma.user.findMany({ where: { AND: where }, orderBy: { username: 'asc' }, take, select: userColumns });
+    const rows = await this.prisma.user.findMany({
+      where: { AND: where },
+      orderBy: { username: 'asc' },
+      take,
+      select: userColumns,
+    });
     return rows.map(toUserRecord);
   }
 
@@ -204,7 +238,9 @@ export class UserStore {
     const user = BigInt(id);
     const rows =
       mediaId === null
-        ? await this.prisma.$queryRaw<{ id: bigint }[]>`UPDATE users SET avatar_media_id = NULL, version = version + 1 WHERE id = ${user} RETURNING id`
+        ? await this.prisma.$queryRaw<
+            { id: bigint }[]
+          >`UPDATE users SET avatar_media_id = NULL, version = version + 1 WHERE id = ${user} RETURNING id`
         : await this.prisma.$queryRaw<{ id: bigint }[]>`
             WITH attached AS (
               UPDATE media SET attached_at = COALESCE(attached_at, now())
