@@ -5,16 +5,12 @@
  * its state directory (`~/.local/state/federated-chat/s3proxy`), written by
  * `scripts/services/s3proxy/s3proxy.sh`), or the store named by
  * `TEST_S3_ENDPOINT`, `TEST_S3_ACCESS_KEY`, `TEST_S3_SECRET_KEY` (and
- * `TEST_S3_REGION`): the same contract as the test kit's `testS3()`, of which
- * this file still has its own copy from when it lived beside the storage. Each
- * run uses a pair of buckets of its own and removes them.
+ * `TEST_S3_REGION`), as the test kit's `testS3()` reads them. Each run uses a
+ * pair of buckets of its own and removes them.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   DeleteBucketCommand,
@@ -25,44 +21,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { ObjectNotFoundError, S3ObjectStorage } from '@chat/subgraph-media';
-
-interface TestS3 {
-  endpoint: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  region: string;
-}
-
-function testS3(): TestS3 {
-  const {
-    TEST_S3_ENDPOINT: endpoint,
-    TEST_S3_ACCESS_KEY: accessKeyId,
-    TEST_S3_SECRET_KEY: secretAccessKey,
-  } = process.env;
-  const region = process.env.TEST_S3_REGION ?? 'us-east-1';
-  if (endpoint) {
-    if (!accessKeyId || !secretAccessKey)
-      throw new Error('TEST_S3_ENDPOINT is set: set TEST_S3_ACCESS_KEY and TEST_S3_SECRET_KEY too');
-    return { endpoint, accessKeyId, secretAccessKey, region };
-  }
-  const state =
-    process.env.S3PROXY_STATE_DIR ??
-    join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'federated-chat', 's3proxy');
-  const file = join(state, 'credentials.json');
-  if (!existsSync(file))
-    throw new Error(
-      `no S3 store for the tests: ${file} is missing (run \`npm run services:up\`, or set TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY, TEST_S3_SECRET_KEY)`,
-    );
-  const written = JSON.parse(readFileSync(file, 'utf8')) as Partial<TestS3>;
-  if (!written.endpoint || !written.accessKeyId || !written.secretAccessKey)
-    throw new Error(`${file} lacks endpoint, accessKeyId or secretAccessKey`);
-  return {
-    endpoint: written.endpoint,
-    accessKeyId: written.accessKeyId,
-    secretAccessKey: written.secretAccessKey,
-    region: written.region ?? region,
-  };
-}
+import { testS3 } from '../kit/media-stores.ts';
 
 interface Answer {
   status: number;
