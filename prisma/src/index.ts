@@ -17,7 +17,7 @@ export { Prisma, PrismaClient } from './generated/prisma/client.ts';
 export type * from './generated/prisma/client.ts';
 export { ChatKind, ChatRole, PresenceStatus } from './generated/prisma/enums.ts';
 export { applyMigrations, listMigrations } from './migrate.ts';
-export { migratedTemplate } from './template.ts';
+export { migratedTemplate, migratedTemplateKey } from './template.ts';
 
 /**
  * Whether a Prisma error is a unique-constraint violation: P2002 from the

@@ -31,7 +31,7 @@ export function migratedTemplate(): Promise<Blob> {
 
 async function loadOrMake(): Promise<Blob> {
   const dir = join(tmpdir(), 'chat-pglite-template');
-  const file = join(dir, `${templateKey()}.tar`);
+  const file = join(dir, `${migratedTemplateKey()}.tar`);
   try {
     return new Blob([readFileSync(file)]);
   } catch (error) {
@@ -59,7 +59,8 @@ async function makeTemplate(): Promise<Blob> {
   }
 }
 
-function templateKey(): string {
+/** Changes whenever what the template holds would: the migrations, or the PGlite that wrote it. */
+export function migratedTemplateKey(): string {
   // The package exports no package.json: read it beside its entry point (dist/index.js).
   const manifest = new URL('../package.json', import.meta.resolve('@electric-sql/pglite'));
   const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };

@@ -12,12 +12,10 @@
  * take: it opens a directory on disk). Test processes that start at once build it at once; the first to
  * finish renames its copy into place, the others use that one.
  */
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listMigrations, migratedTemplate as migratedDump, openDatabase } from '@chat/prisma';
-import { REPO_ROOT } from './processes.ts';
+import { migratedTemplate as migratedDump, migratedTemplateKey, openDatabase } from '@chat/prisma';
 
 let template: Promise<string> | undefined;
 
@@ -28,7 +26,7 @@ export async function copyMigratedPglite(target: string): Promise<void> {
 
 /** The template's directory, made first when missing. */
 async function migratedTemplate(): Promise<string> {
-  const path = join(tmpdir(), `chat-pglite-template-${templateKey()}`);
+  const path = join(tmpdir(), `chat-pglite-template-${migratedTemplateKey()}`);
   if (existsSync(join(path, 'PG_VERSION'))) return path;
   const building = mkdtempSync(join(tmpdir(), 'chat-pglite-building-'));
   try {
@@ -46,16 +44,4 @@ async function migratedTemplate(): Promise<string> {
     rmSync(building, { recursive: true, force: true });
   }
   return path;
-}
-
-/** Changes whenever what the template holds would: the migrations, or the PGlite that wrote it. */
-function templateKey(): string {
-  const hash = createHash('sha256');
-  for (const migration of listMigrations()) hash.update(`${migration.name}:${migration.checksum}\n`);
-  const pglitePackage = join(REPO_ROOT, 'node_modules', '@electric-sql', 'pglite', 'package.json');
-  const version = existsSync(pglitePackage)
-    ? (JSON.parse(readFileSync(pglitePackage, 'utf8')) as { version?: string }).version
-    : undefined;
-  hash.update(`pglite ${version ?? 'unknown'}\n`);
-  return hash.digest('hex').slice(0, 16);
 }
