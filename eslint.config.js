@@ -47,7 +47,10 @@ export default defineConfig(
     extends: [js.configs.recommended],
     languageOptions: {
       parser: tseslint.parser,
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      // One program for the whole repository (tsconfig.json), as `npm run typecheck` builds it: a
+      // workspace's own tsconfig pulls in every workspace it imports, so one program per workspace checked
+      // common/ eleven times over.
+      parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname },
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     plugins: { '@typescript-eslint': tseslint.plugin },
