@@ -18,12 +18,12 @@ case "$tier" in
   *) echo "unknown tier: $tier (unit, integration or e2e)" >&2; exit 2 ;;
 esac
 
-concurrency=()
-if [[ "$tier" == unit ]]; then
-  # Node's default (cores - 1) runs one file at a time on 2 cores, leaving a core to a parent
-  # that barely works; one file per core was the fastest measured (docs/TESTING.md#durations).
-  concurrency=(--test-concurrency="${TEST_UNIT_CONCURRENCY:-$(nproc)}")
-else
+# Files run one per core at a time (TEST_CONCURRENCY): Node's default (cores - 1) runs one at a time on
+# 2 cores, leaving a core to a parent that barely works, and each tier is measured fastest at one per core
+# (docs/TESTING.md#durations). Every test file owns what it starts (its processes, databases, topics), so
+# files running side by side never meet.
+concurrency=(--test-concurrency="${TEST_CONCURRENCY:-$(nproc)}")
+if [[ "$tier" != unit ]]; then
   export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
   export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 fi
