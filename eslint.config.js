@@ -41,7 +41,15 @@ const testHelpers = {
 const restrict = (...patterns) => ['error', { patterns }];
 
 export default defineConfig(
-  globalIgnores(['**/node_modules/', '**/src/generated/', '.data/', '.services/', '.turbo/', 'bench/results/']),
+  globalIgnores([
+    '**/node_modules/',
+    '**/dist/',
+    '**/src/generated/',
+    '.data/',
+    '.services/',
+    '.turbo/',
+    'bench/results/',
+  ]),
   {
     files: ['**/*.{ts,js,mjs,cjs}'],
     extends: [js.configs.recommended],

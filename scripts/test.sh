@@ -9,7 +9,7 @@ bash scripts/services.sh up
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 
-echo "== build (Prisma client, resolver types)"
+echo "== build (Prisma client, resolver types, the processes' bundles)"
 npm run build --silent
 echo "== typecheck"
 npm run typecheck --silent

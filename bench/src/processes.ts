@@ -1,5 +1,5 @@
 /**
- * Starts a Node entry point (TypeScript, through tsx) as a child process on a
+ * Starts a Node entry point (a deployable from its bundle, anything else through tsx) as a child process on a
  * free loopback port, waits until it answers HTTP, and stops it. What the
  * scenarios run as "the server under test", "a baseline" or "a subgraph", so
  * that nothing measured shares a process with the harness. Spawning and
@@ -14,8 +14,8 @@ export { freePort, REPO_ROOT, type NodeProcess, type StartNodeOptions } from '@c
 const KEPT_OUTPUT = 64 * 1024;
 
 /**
- * Runs `node --import tsx <entry>` (`entry` relative to the repository root,
- * or absolute) with the test kit's launcher and resolves once it is ready,
+ * Runs `entry` (relative to the repository root, or absolute; the kit's
+ * `nodeArguments`) with the test kit's launcher and resolves once it is ready,
  * however long that takes while it runs (the kit's `readiness.ts`), keeping
  * the tail of its output.
  * @throws with the child's output, at once, when it exits before it is ready (or at the kit's backstop)

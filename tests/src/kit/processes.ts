@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEPLOYABLES, ensureBundle } from '../../../scripts/bundle.ts';
 import { answersGraphQL, BACKSTOP_MS, GoneError, loggedReady, waitUntilReady } from './readiness.ts';
 
 /** The repository's root: relative entry paths start here, and children run here. */
@@ -48,16 +49,27 @@ export interface SpawnedNode {
 }
 
 /**
- * Runs `node --import tsx <entry>` (`entry` relative to the repository root,
- * or absolute) with `env` added to this process's environment, collecting
- * its output. It is killed should this process exit first.
+ * How Node runs `entry` (relative to the repository root, or absolute): a
+ * deployable process (the gateway, a subgraph, the consumer) from its bundle,
+ * as in production, rebuilt first if a file it is built from changed
+ * (`scripts/bundle.ts`); anything else (a bench server, a script) through tsx.
  */
-export function spawnNode(
+export async function nodeArguments(entry: string): Promise<string[]> {
+  if ((DEPLOYABLES as readonly string[]).includes(entry)) return [await ensureBundle(entry)];
+  return ['--import', 'tsx', isAbsolute(entry) ? entry : join(REPO_ROOT, entry)];
+}
+
+/**
+ * Runs `entry` (`nodeArguments`) with `env` added to this process's
+ * environment, collecting its output. It is killed should this process exit
+ * first.
+ */
+export async function spawnNode(
   entry: string,
   env: Record<string, string>,
   { keptOutputBytes }: { keptOutputBytes?: number } = {},
-): SpawnedNode {
-  const child = spawn(process.execPath, ['--import', 'tsx', isAbsolute(entry) ? entry : join(REPO_ROOT, entry)], {
+): Promise<SpawnedNode> {
+  const child = spawn(process.execPath, await nodeArguments(entry), {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -131,7 +143,7 @@ export interface StartNodeOptions {
 }
 
 /**
- * Runs `node --import tsx <entry>` and resolves once it is ready, however
+ * Runs `entry` (`nodeArguments`) and resolves once it is ready, however
  * long that takes while it runs: there is no start-up budget, only a
  * backstop against a hang.
  * @throws with its output, at once, when it exits before it is ready, or after the backstop (it is killed first)
@@ -139,7 +151,7 @@ export interface StartNodeOptions {
 export async function startNode(name: string, entry: string, options: StartNodeOptions = {}): Promise<NodeProcess> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}${options.path ?? '/graphql'}`;
-  const spawned = spawnNode(entry, { HOST: '127.0.0.1', ...options.env, PORT: String(port) }, options);
+  const spawned = await spawnNode(entry, { HOST: '127.0.0.1', ...options.env, PORT: String(port) }, options);
   const stop = () => stopSpawned(spawned);
   const isReady =
     options.isReady ??
@@ -171,7 +183,7 @@ export async function runNodeToExit(
   env: Record<string, string>,
   { backstopMs = BACKSTOP_MS }: { backstopMs?: number } = {},
 ): Promise<{ code: number | NodeJS.Signals | null; output: string }> {
-  const spawned = spawnNode(entry, { HOST: '127.0.0.1', PORT: String(await freePort()), ...env });
+  const spawned = await spawnNode(entry, { HOST: '127.0.0.1', PORT: String(await freePort()), ...env });
   let timer: NodeJS.Timeout | undefined;
   const backstop = new Promise<'backstop'>((resolve) => (timer = setTimeout(() => resolve('backstop'), backstopMs)));
   const code = await Promise.race([spawned.exited, backstop]);
