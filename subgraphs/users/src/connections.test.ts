@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { executeSubgraph, MemoryEntityCache, subscribeSubgraph, Topics, type Runtime } from '@chat/common';
-import { createMemoryRuntime, plain, seedUser, viewerOf } from '@chat/common/testing';
+import { MemoryEntityCache, Topics } from '@chat/common';
+import {
+  codeOf,
+  createSubgraphTestkit,
+  errorOf,
+  plain,
+  type SubgraphTestkit,
+  type TestUser,
+} from '@chat/common/testing';
 import type { PrismaClient } from '@chat/prisma';
-import type { ExecutionResult } from 'graphql';
 import { createUsersSubgraph } from './index.ts';
 import type { ConnectionEvent } from './services/connection-service.ts';
 import { ConnectionStore } from './store/connection-store.ts';
@@ -44,42 +50,30 @@ interface Contact {
 }
 
 describe('connections and blocks (in-process)', () => {
-  let runtime: Runtime;
-  let subgraph: ReturnType<typeof createUsersSubgraph>;
+  let kit: SubgraphTestkit<ReturnType<typeof createUsersSubgraph>>;
   let prisma: PrismaClient;
 
-  const run = async (
-    query: string,
-    variables: Record<string, unknown> = {},
-    authorization?: string,
-  ): Promise<ExecutionResult> =>
-    executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, authorization) });
-
   /** A user of the test's own, with a token (no password hashing: fast). */
-  const person = (name: string) => seedUser(runtime, name);
-  type Person = Awaited<ReturnType<typeof person>>;
+  const person = (name: string) => kit.seed.user(name);
+  type Person = TestUser;
 
   const act = async (action: Action, viewer: Person, other: Person | string): Promise<Contact> => {
-    const result = await run(MUTATIONS[action], { u: typeof other === 'string' ? other : other.id }, viewer.auth);
+    // Not kit.ok: a failure names the action.
+    const result = await kit.run(MUTATIONS[action], { u: typeof other === 'string' ? other : other.id }, viewer);
     assert.equal(result.errors, undefined, `${action}: ${JSON.stringify(result.errors)}`);
     return plain(result.data)[FIELDS[action]];
   };
   /** The refusal of `action`: its code and reason. */
   const refusal = async (action: Action, viewer: Person | null, other: Person | string) => {
-    const result = await run(MUTATIONS[action], { u: typeof other === 'string' ? other : other.id }, viewer?.auth);
+    const result = await kit.run(MUTATIONS[action], { u: typeof other === 'string' ? other : other.id }, viewer);
     assert.equal(result.data, null, `${action} should be refused`);
-    const extensions = result.errors?.[0]?.extensions ?? {};
+    const { extensions = {} } = errorOf(result);
     return { code: extensions.code, reason: extensions.reason };
   };
-  const statusOf = async (viewer: Person, other: Person): Promise<string> => {
-    const result = await run(STATUS, { id: other.id }, viewer.auth);
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-    return plain(result.data).user.connectionStatus;
-  };
-  const list = async (viewer: Person, variables: Record<string, unknown> = {}) => {
-    const result = await run(CONNECTIONS, variables, viewer.auth);
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-    return plain(result.data).connections as {
+  const statusOf = async (viewer: Person, other: Person): Promise<string> =>
+    (await kit.ok(STATUS, { id: other.id }, viewer)).user.connectionStatus;
+  const list = async (viewer: Person, variables: Record<string, unknown> = {}) =>
+    (await kit.ok(CONNECTIONS, variables, viewer)).connections as {
       edges: { cursor: string; node: { user: { id: string }; status: string; since: string } }[];
       pageInfo: {
         hasNextPage: boolean;
@@ -88,7 +82,6 @@ describe('connections and blocks (in-process)', () => {
         startCursor: string | null;
       };
     };
-  };
   /** Both rows and both blocks of a pair, as stored: what a refusal must leave alone. */
   const stored = async (a: Person, b: Person) => {
     const ids = [BigInt(a.id), BigInt(b.id)];
@@ -110,7 +103,7 @@ describe('connections and blocks (in-process)', () => {
     const events = new Map<string, ConnectionEvent[]>(people.map((who) => [who.id, []]));
     const ids = await Promise.all(
       people.map((who) =>
-        runtime.pubsub.subscribe(
+        kit.runtime.pubsub.subscribe(
           Topics.userConnections(who.id),
           (event: ConnectionEvent) => events.get(who.id)!.push(event),
           {},
@@ -121,16 +114,15 @@ describe('connections and blocks (in-process)', () => {
       /** `who`'s events so far, as (other user, status). */
       of: (who: Person) => events.get(who.id)!.map((event) => [event.userId, event.status]),
       all: (who: Person) => events.get(who.id)!,
-      stop: () => ids.forEach((id) => runtime.pubsub.unsubscribe(id)),
+      stop: () => ids.forEach((id) => kit.runtime.pubsub.unsubscribe(id)),
     };
   };
 
   before(async () => {
-    runtime = await createMemoryRuntime();
-    prisma = runtime.db.prisma;
-    subgraph = createUsersSubgraph(runtime);
+    kit = await createSubgraphTestkit(createUsersSubgraph);
+    prisma = kit.runtime.db.prisma;
   });
-  after(() => runtime.close());
+  after(() => kit.close());
 
   it('invites and accepts: both users see their side, and each is told on their own topic', async () => {
     const [ann, bob] = [await person('ann'), await person('bob')];
@@ -238,9 +230,9 @@ describe('connections and blocks (in-process)', () => {
       );
 
       // Blocked by dan: the same answer as for a user who does not exist, message included.
-      const blocked = await run(MUTATIONS.invite, { u: dan.id }, ann.auth);
-      const unknown = await run(MUTATIONS.invite, { u: '42' }, ann.auth);
-      assert.equal(blocked.errors?.[0]?.extensions.code, 'NOT_FOUND');
+      const blocked = await kit.run(MUTATIONS.invite, { u: dan.id }, ann);
+      const unknown = await kit.run(MUTATIONS.invite, { u: '42' }, ann);
+      assert.equal(codeOf(blocked), 'NOT_FOUND');
       assert.equal(blocked.errors?.[0]?.message, `User ${dan.id} was not found.`);
       assert.equal(unknown.errors?.[0]?.message, 'User 42 was not found.');
       assert.deepEqual(plain(blocked.errors?.[0]?.extensions), plain(unknown.errors?.[0]?.extensions));
@@ -465,10 +457,10 @@ describe('connections and blocks (in-process)', () => {
       { after: 'garbage' },
       { after: Buffer.from('["x","1"]').toString('base64url') },
     ]) {
-      const result = await run(CONNECTIONS, variables, ann.auth);
-      assert.equal(result.errors?.[0]?.extensions.code, 'BAD_USER_INPUT', JSON.stringify(variables));
+      const result = await kit.run(CONNECTIONS, variables, ann);
+      assert.equal(codeOf(result), 'BAD_USER_INPUT', JSON.stringify(variables));
     }
-    assert.equal((await run(CONNECTIONS, {})).errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
+    assert.equal(codeOf(await kit.run(CONNECTIONS, {})), 'UNAUTHENTICATED');
   });
 
   it('shows connectionStatus for a page of users with one query, NONE for the viewer', async () => {
@@ -484,17 +476,16 @@ describe('connections and blocks (in-process)', () => {
     await act('invite', dan, ann);
     await act('accept', ann, dan);
     await act('block', ann, eve);
-    const result = await run(
+    const result = await kit.ok(
       'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id connectionStatus } } }',
       { r: [ann, bob, cat, dan, eve].map((who) => ({ __typename: 'User', id: who.id })) },
-      ann.auth,
+      ann,
     );
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     assert.deepEqual(
-      plain(result.data)._entities.map((user: { connectionStatus: string }) => user.connectionStatus),
+      result._entities.map((user: { connectionStatus: string }) => user.connectionStatus),
       ['NONE', 'INVITE_SENT', 'INVITE_RECEIVED', 'CONNECTED', 'BLOCKED'],
     );
-    const me = await run('{ me { connectionStatus } }', {}, ann.auth);
+    const me = await kit.run('{ me { connectionStatus } }', {}, ann);
     assert.deepEqual(plain(me.data), { me: { connectionStatus: 'NONE' } });
 
     // The store's loader: the viewer's whole contact list in one read of each table, then the entity cache.
@@ -537,10 +528,11 @@ describe('connections and blocks (in-process)', () => {
   it('delivers connectionChanged to every subscription of the viewer, as the viewer sees it', async () => {
     const [ann, bob] = [await person('ann'), await person('bob')];
     const subscribe = async (who: Person) => {
-      const stream = await subscribeSubgraph(subgraph, {
-        query: 'subscription { connectionChanged { user { id username } status since } }',
-        viewer: await viewerOf(runtime, who.auth),
-      });
+      const stream = await kit.subscribe(
+        'subscription { connectionChanged { user { id username } status since } }',
+        {},
+        who,
+      );
       assert.ok(Symbol.asyncIterator in stream, JSON.stringify(stream));
       const received: Contact[] = [];
       const pump = (async () => {
@@ -562,23 +554,20 @@ describe('connections and blocks (in-process)', () => {
     } finally {
       await Promise.all([phone.stop(), laptop.stop(), other.stop()]);
     }
-    const anonymous = await subscribeSubgraph(subgraph, {
-      query: 'subscription { connectionChanged { status } }',
-      viewer: null,
-    });
+    const anonymous = await kit.subscribe('subscription { connectionChanged { status } }');
     assert.ok(!(Symbol.asyncIterator in anonymous));
-    assert.equal(anonymous.errors?.[0]?.extensions.code, 'UNAUTHENTICATED');
+    assert.equal(codeOf(anonymous), 'UNAUTHENTICATED');
   });
 
   it('keeps a pair consistent under concurrent changes from both sides', async () => {
     const [ann, bob] = [await person('ann'), await person('bob')];
     for (let round = 0; round < 5; round++) {
       await Promise.all([
-        run(MUTATIONS.invite, { u: bob.id }, ann.auth),
-        run(MUTATIONS.invite, { u: ann.id }, bob.auth),
-        run(MUTATIONS.block, { u: ann.id }, bob.auth),
-        run(MUTATIONS.accept, { u: bob.id }, ann.auth),
-        run(MUTATIONS.unblock, { u: ann.id }, bob.auth),
+        kit.run(MUTATIONS.invite, { u: bob.id }, ann),
+        kit.run(MUTATIONS.invite, { u: ann.id }, bob),
+        kit.run(MUTATIONS.block, { u: ann.id }, bob),
+        kit.run(MUTATIONS.accept, { u: bob.id }, ann),
+        kit.run(MUTATIONS.unblock, { u: ann.id }, bob),
       ]);
       const rows = await prisma.connection.findMany({
         where: { userId: { in: [BigInt(ann.id), BigInt(bob.id)] }, otherId: { in: [BigInt(ann.id), BigInt(bob.id)] } },
@@ -597,7 +586,7 @@ describe('connections and blocks (in-process)', () => {
       if (blocks > 0) assert.deepEqual(states, [], 'a block leaves no connection');
       await act('unblock', bob, ann);
       if (rows.length > 0)
-        await run(rows[0]!.state === 'CONNECTED' ? MUTATIONS.remove : MUTATIONS.cancel, { u: bob.id }, ann.auth);
+        await kit.run(rows[0]!.state === 'CONNECTED' ? MUTATIONS.remove : MUTATIONS.cancel, { u: bob.id }, ann);
     }
   });
 });
