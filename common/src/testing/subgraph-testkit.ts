@@ -7,7 +7,7 @@ import type { ExecutionResult } from 'graphql';
 import type { Viewer } from '../auth.ts';
 import { createMemoryRuntime, type Runtime } from '../runtime.ts';
 import { executeSubgraph, subscribeSubgraph, type Subgraph } from '../subgraph.ts';
-import { plain } from './results.ts';
+import { errorOf, plain } from './results.ts';
 import { seedChat, seedUser, seedUsers, type TestChatOptions, type TestUser, type TestUserOptions } from './seed.ts';
 import { viewerOf } from './sessions.ts';
 
@@ -19,6 +19,12 @@ export type TestCaller = TestUser | Viewer | string | null | undefined;
 
 export type Variables = Record<string, unknown>;
 
+/** An error as a client reads it: its message and extensions (`code`, `reason`, ...). */
+export interface TestError {
+  message: string;
+  extensions: Record<string, unknown>;
+}
+
 export interface SubgraphTestkit<S extends Subgraph> {
   runtime: Runtime;
   subgraph: S;
@@ -26,6 +32,8 @@ export interface SubgraphTestkit<S extends Subgraph> {
   run(query: string, variables?: Variables, as?: TestCaller): Promise<ExecutionResult>;
   /** Executes an operation that must succeed and @returns its data as plain JSON. */
   ok<T = any>(query: string, variables?: Variables, as?: TestCaller): Promise<T>;
+  /** Executes an operation that must be refused with exactly one error and @returns that error (`errorOf`). */
+  refusal(query: string, variables?: Variables, as?: TestCaller): Promise<TestError>;
   /** Subscribes as `as`: the event stream, or the result carrying a refusal. */
   subscribe(
     query: string,
@@ -81,6 +89,12 @@ export async function createSubgraphTestkit<S extends Subgraph>(
       const result = await run(query, variables, as);
       assert.equal(result.errors, undefined, JSON.stringify(result.errors));
       return plain(result.data);
+    },
+    refusal: async (query, variables, as) => {
+      const result = await run(query, variables, as);
+      assert.equal(result.errors?.length, 1, JSON.stringify(result));
+      // graphql-js gives every error an extensions object, empty or not.
+      return errorOf(result) as TestError;
     },
     subscribe: async (query, variables = {}, as) =>
       subscribeSubgraph(subgraph, { query, variables, viewer: await viewer(as) }),

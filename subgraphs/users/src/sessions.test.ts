@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { executeSubgraph, type Runtime } from '@chat/common';
-import { createMemoryRuntime, plain, viewerOf } from '@chat/common/testing';
-import type { ExecutionResult } from 'graphql';
+import { createSubgraphTestkit, plain, type SubgraphTestkit } from '@chat/common/testing';
 import { createUsersSubgraph } from './index.ts';
 import { hashPassword, PasswordHasher } from './services/password.ts';
 
@@ -21,45 +19,29 @@ interface Payload {
   user: { id: string; username: string };
 }
 
+/** A payload with `auth`, its access token as a client sends it (as a seeded user has). */
+type Signed = Payload & { auth: string };
+const signed = (payload: Payload): Signed => ({ ...payload, auth: `Bearer ${payload.accessToken}` });
+
 describe('sessions: refresh rotation, logout, password changes', () => {
-  let runtime: Runtime;
-  let subgraph: ReturnType<typeof createUsersSubgraph>;
+  let kit: SubgraphTestkit<ReturnType<typeof createUsersSubgraph>>;
   let next = 0;
 
   before(async () => {
-    runtime = await createMemoryRuntime();
-    subgraph = createUsersSubgraph(runtime);
+    kit = await createSubgraphTestkit(createUsersSubgraph);
   });
-  after(() => runtime.close());
+  after(() => kit.close());
 
-  const run = async (
-    query: string,
-    variables: Record<string, unknown> = {},
-    accessToken?: string,
-  ): Promise<ExecutionResult> =>
-    executeSubgraph(subgraph, {
-      query,
-      variables,
-      viewer: await viewerOf(runtime, accessToken ? `Bearer ${accessToken}` : null),
-    });
-  const ok = async (query: string, variables: Record<string, unknown> = {}, accessToken?: string): Promise<any> => {
-    const result = await run(query, variables, accessToken);
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-    return plain(result.data);
+  // Through the API, not the kit's seed: these sessions start from a real password (others are seeded).
+  const register = async (deviceName?: string): Promise<Signed> => {
+    const input = { username: `sess_${++next}`, password: PASSWORD, displayName: 'S', deviceName };
+    return signed((await kit.ok(REGISTER, { input })).register);
   };
-  const refusal = async (query: string, variables: Record<string, unknown> = {}, accessToken?: string) => {
-    const result = await run(query, variables, accessToken);
-    assert.ok(result.errors?.length, `expected a refusal, got ${JSON.stringify(result.data)}`);
-    return plain(result.errors[0]);
-  };
-  const register = async (deviceName?: string): Promise<Payload> =>
-    (await ok(REGISTER, { input: { username: `sess_${++next}`, password: PASSWORD, displayName: 'S', deviceName } }))
-      .register;
-  const login = async (username: string, deviceName?: string, password = PASSWORD): Promise<Payload> =>
-    (await ok(LOGIN, { input: { username, password, deviceName } })).login;
-  const refresh = async (token: string): Promise<Payload> => (await ok(REFRESH, { token })).refreshToken;
-  /** Whether an access token still opens the API (its session goes on). */
-  const works = async (accessToken: string) => (await run('{ me { id } }', {}, accessToken)).errors === undefined;
+  const login = async (username: string, deviceName?: string, password = PASSWORD): Promise<Signed> =>
+    signed((await kit.ok(LOGIN, { input: { username, password, deviceName } })).login);
+  const refresh = async (token: string): Promise<Signed> => signed((await kit.ok(REFRESH, { token })).refreshToken);
+  /** Whether `auth` (an access token) still opens the API (its session goes on). */
+  const works = async (auth: string) => (await kit.run('{ me { id } }', {}, auth)).errors === undefined;
 
   it('starts a session per login, each listed for its user with the current one marked', async () => {
     const phone = await register("Ann's phone");
@@ -69,7 +51,7 @@ describe('sessions: refresh rotation, logout, password changes', () => {
     const expiresIn = Date.parse(phone.accessTokenExpiresAt) - Date.now();
     assert.ok(expiresIn > 890_000 && expiresIn <= 900_000, `access token lasts ${expiresIn} ms`);
 
-    const { sessions } = await ok(SESSIONS, {}, laptop.accessToken);
+    const { sessions } = await kit.ok(SESSIONS, {}, laptop.auth);
     assert.deepEqual(
       sessions.map((session: { deviceName: string; current: boolean }) => [session.deviceName, session.current]),
       [
@@ -77,8 +59,8 @@ describe('sessions: refresh rotation, logout, password changes', () => {
         ["Ann's phone", false],
       ],
     );
-    const other = await register();
-    assert.equal((await ok(SESSIONS, {}, other.accessToken)).sessions.length, 1, 'sessions are per user');
+    const other = await kit.seed.user('other');
+    assert.equal((await kit.ok(SESSIONS, {}, other.auth)).sessions.length, 1, 'sessions are per user');
   });
 
   it('rotates refresh tokens: each works once, and the new access token names the same session', async () => {
@@ -87,10 +69,12 @@ describe('sessions: refresh rotation, logout, password changes', () => {
     assert.equal(second.session.id, first.session.id);
     assert.notEqual(second.refreshToken, first.refreshToken);
     assert.notEqual(second.accessToken, first.accessToken);
-    assert.ok(await works(second.accessToken));
+    assert.ok(await works(second.auth));
     const third = await refresh(second.refreshToken);
     assert.equal(third.session.id, first.session.id);
-    const stored = await runtime.db.prisma.refreshToken.findMany({ where: { sessionId: BigInt(first.session.id) } });
+    const stored = await kit.runtime.db.prisma.refreshToken.findMany({
+      where: { sessionId: BigInt(first.session.id) },
+    });
     assert.equal(stored.length, 3);
     assert.equal(stored.filter((row) => row.usedAt === null).length, 1, 'only the newest token is unused');
   });
@@ -100,33 +84,33 @@ describe('sessions: refresh rotation, logout, password changes', () => {
     const elsewhere = await login(user.user.username);
     const stolen = user.refreshToken;
     const legit = await refresh(stolen);
-    const replay = await refusal(REFRESH, { token: stolen });
+    const replay = await kit.refusal(REFRESH, { token: stolen });
     assert.equal(replay.extensions.code, 'UNAUTHENTICATED');
     assert.equal(replay.extensions.reason, 'SESSION_ENDED');
     // Everything descended from that login is dead: the new refresh token and the access tokens.
-    assert.equal((await refusal(REFRESH, { token: legit.refreshToken })).extensions.code, 'UNAUTHENTICATED');
-    assert.equal(await works(legit.accessToken), false);
-    assert.equal(await works(user.accessToken), false);
+    assert.equal((await kit.refusal(REFRESH, { token: legit.refreshToken })).extensions.code, 'UNAUTHENTICATED');
+    assert.equal(await works(legit.auth), false);
+    assert.equal(await works(user.auth), false);
     // Another device's session is not touched.
-    assert.ok(await works(elsewhere.accessToken));
-    const row = await runtime.db.prisma.authSession.findUniqueOrThrow({ where: { id: BigInt(user.session.id) } });
+    assert.ok(await works(elsewhere.auth));
+    const row = await kit.runtime.db.prisma.authSession.findUniqueOrThrow({ where: { id: BigInt(user.session.id) } });
     assert.equal(row.endReason, 'REFRESH_REUSED');
   });
 
   it('lets only one of two concurrent exchanges of one token win, and then ends the session', async () => {
     const user = await register();
     const results = await Promise.all([
-      run(REFRESH, { token: user.refreshToken }),
-      run(REFRESH, { token: user.refreshToken }),
+      kit.run(REFRESH, { token: user.refreshToken }),
+      kit.run(REFRESH, { token: user.refreshToken }),
     ]);
     assert.equal(results.filter((result) => !result.errors).length, 1, JSON.stringify(results));
-    const winner = plain(results.find((result) => !result.errors)!.data).refreshToken as Payload;
-    assert.equal(await works(winner.accessToken), false, 'the reuse ended the session');
+    const winner = signed(plain(results.find((result) => !result.errors)!.data).refreshToken);
+    assert.equal(await works(winner.auth), false, 'the reuse ended the session');
   });
 
   it('refuses unknown, empty and oversized refresh tokens alike', async () => {
     for (const token of ['not-a-token', '', 'x'.repeat(10_000)]) {
-      const error = await refusal(REFRESH, { token });
+      const error = await kit.refusal(REFRESH, { token });
       assert.equal(error.extensions.code, 'UNAUTHENTICATED', token.slice(0, 20));
     }
   });
@@ -136,35 +120,31 @@ describe('sessions: refresh rotation, logout, password changes', () => {
     const two = await login(user.user.username, 'two');
     const three = await login(user.user.username, 'three');
 
-    assert.deepEqual(await ok('mutation { logout }', {}, user.accessToken), { logout: true });
-    assert.equal(await works(user.accessToken), false);
-    assert.equal((await refusal(REFRESH, { token: user.refreshToken })).extensions.code, 'UNAUTHENTICATED');
-    assert.ok(await works(two.accessToken));
+    assert.deepEqual(await kit.ok('mutation { logout }', {}, user.auth), { logout: true });
+    assert.equal(await works(user.auth), false);
+    assert.equal((await kit.refusal(REFRESH, { token: user.refreshToken })).extensions.code, 'UNAUTHENTICATED');
+    assert.ok(await works(two.auth));
 
-    const missing = await refusal(
-      'mutation ($id: ID!) { endSession(id: $id) }',
-      { id: user.session.id },
-      two.accessToken,
-    );
+    const missing = await kit.refusal('mutation ($id: ID!) { endSession(id: $id) }', { id: user.session.id }, two.auth);
     assert.equal(missing.extensions.code, 'NOT_FOUND', 'an ended session cannot be ended again');
-    const stranger = await register();
-    const foreign = await refusal(
+    const stranger = await kit.seed.user('stranger');
+    const foreign = await kit.refusal(
       'mutation ($id: ID!) { endSession(id: $id) }',
       { id: two.session.id },
-      stranger.accessToken,
+      stranger.auth,
     );
     assert.equal(foreign.extensions.code, 'NOT_FOUND', "someone else's session is not found");
-    assert.ok(await works(two.accessToken));
+    assert.ok(await works(two.auth));
 
-    await ok('mutation ($id: ID!) { endSession(id: $id) }', { id: three.session.id }, two.accessToken);
-    assert.equal(await works(three.accessToken), false);
+    await kit.ok('mutation ($id: ID!) { endSession(id: $id) }', { id: three.session.id }, two.auth);
+    assert.equal(await works(three.auth), false);
 
     const four = await login(user.user.username, 'four');
-    assert.deepEqual(await ok('mutation { logoutEverywhere }', {}, two.accessToken), { logoutEverywhere: true });
-    assert.equal(await works(two.accessToken), false);
-    assert.equal(await works(four.accessToken), false);
-    assert.equal((await refusal(REFRESH, { token: four.refreshToken })).extensions.code, 'UNAUTHENTICATED');
-    assert.equal(await works(stranger.accessToken), true);
+    assert.deepEqual(await kit.ok('mutation { logoutEverywhere }', {}, two.auth), { logoutEverywhere: true });
+    assert.equal(await works(two.auth), false);
+    assert.equal(await works(four.auth), false);
+    assert.equal((await kit.refusal(REFRESH, { token: four.refreshToken })).extensions.code, 'UNAUTHENTICATED');
+    assert.equal(await works(stranger.auth), true);
   });
 
   it('changes the password, ending every other session but keeping this one', async () => {
@@ -172,28 +152,24 @@ describe('sessions: refresh rotation, logout, password changes', () => {
     const other = await login(user.user.username);
     const change = 'mutation ($input: ChangePasswordInput!) { changePassword(input: $input) }';
 
-    const wrong = await refusal(
+    const wrong = await kit.refusal(
       change,
       { input: { currentPassword: 'not it', newPassword: 'a new password' } },
-      user.accessToken,
+      user.auth,
     );
     assert.equal(wrong.extensions.code, 'UNAUTHENTICATED');
-    const short = await refusal(
-      change,
-      { input: { currentPassword: PASSWORD, newPassword: 'short' } },
-      user.accessToken,
-    );
+    const short = await kit.refusal(change, { input: { currentPassword: PASSWORD, newPassword: 'short' } }, user.auth);
     assert.equal(short.extensions.code, 'BAD_USER_INPUT');
-    assert.ok(await works(other.accessToken), 'refusals change nothing');
+    assert.ok(await works(other.auth), 'refusals change nothing');
 
     assert.deepEqual(
-      await ok(change, { input: { currentPassword: PASSWORD, newPassword: 'a new password' } }, user.accessToken),
+      await kit.ok(change, { input: { currentPassword: PASSWORD, newPassword: 'a new password' } }, user.auth),
       { changePassword: true },
     );
-    assert.ok(await works(user.accessToken));
-    assert.equal(await works(other.accessToken), false);
+    assert.ok(await works(user.auth));
+    assert.equal(await works(other.auth), false);
     assert.equal(
-      (await refusal(LOGIN, { input: { username: user.user.username, password: PASSWORD } })).extensions.code,
+      (await kit.refusal(LOGIN, { input: { username: user.user.username, password: PASSWORD } })).extensions.code,
       'UNAUTHENTICATED',
     );
     await login(user.user.username, undefined, 'a new password');
@@ -201,7 +177,7 @@ describe('sessions: refresh rotation, logout, password changes', () => {
 
   it('hashes with argon2id and the pepper, and re-hashes older hashes at login', async () => {
     const user = await register();
-    const row = () => runtime.db.prisma.user.findUniqueOrThrow({ where: { id: BigInt(user.user.id) } });
+    const row = () => kit.runtime.db.prisma.user.findUniqueOrThrow({ where: { id: BigInt(user.user.id) } });
     const current = (await row()).passwordHash;
     assert.match(current, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
 
@@ -210,7 +186,7 @@ describe('sessions: refresh rotation, logout, password changes', () => {
     assert.equal((await otherPepper.verify(PASSWORD, current)).ok, false);
 
     // An account from before argon2id (unpeppered scrypt) logs in and is upgraded.
-    await runtime.db.prisma.user.update({
+    await kit.runtime.db.prisma.user.update({
       where: { id: BigInt(user.user.id) },
       data: { passwordHash: await hashPassword(PASSWORD) },
     });
@@ -219,10 +195,10 @@ describe('sessions: refresh rotation, logout, password changes', () => {
 
     // Hashes made with weaker parameters are replaced too.
     const weak = new PasswordHasher({
-      pepper: runtime.config.secrets.passwordPepper!,
+      pepper: kit.runtime.config.secrets.passwordPepper!,
       params: { memoryCost: 8192, timeCost: 1, parallelism: 1 },
     });
-    await runtime.db.prisma.user.update({
+    await kit.runtime.db.prisma.user.update({
       where: { id: BigInt(user.user.id) },
       data: { passwordHash: await weak.hash(PASSWORD) },
     });
