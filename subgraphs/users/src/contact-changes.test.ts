@@ -4,9 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { executeSubgraph, loadConfig, type Runtime } from '@chat/common';
-import { createMemoryRuntime, plain, viewerOf } from '@chat/common/testing';
-import type { ExecutionResult } from 'graphql';
+import { loadConfig } from '@chat/common';
+import { createSubgraphTestkit, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
 import { contactCodeKey, createUsersSubgraph, USERS_MODELS } from './index.ts';
 import { openMessageSender } from './mail/open-sender.ts';
 import {
@@ -19,17 +18,11 @@ import {
 import { CODE_SUBJECT, ContactChangeService, maskEmail, maskPhone } from './services/contact-change-service.ts';
 import { ContactChangeStore } from './store/contact-change-store.ts';
 
-const REGISTER = `mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }`;
 const REQUEST_EMAIL = `mutation ($value: String!) { requestEmailChange(newEmail: $value) { sentTo expiresAt } }`;
 const CONFIRM_EMAIL = `mutation ($code: String!) { confirmEmailChange(code: $code) { id email phone version } }`;
 const REQUEST_PHONE = `mutation ($value: String!) { requestPhoneChange(newPhone: $value) { sentTo expiresAt } }`;
 const CONFIRM_PHONE = `mutation ($code: String!) { confirmPhoneChange(code: $code) { id email phone version } }`;
 const ME = '{ me { email phone version } }';
-
-interface Account {
-  id: string;
-  auth: string;
-}
 
 interface Me {
   email: string | null;
@@ -38,42 +31,15 @@ interface Me {
 }
 
 describe('contact changes (in-process)', () => {
-  let runtime: Runtime;
-  let subgraph: ReturnType<typeof createUsersSubgraph>;
+  let kit: SubgraphTestkit<ReturnType<typeof createUsersSubgraph>>;
   let outbox: string;
   /** Outbox files already handed to a test. */
   const seen = new Set<string>();
-  let counter = 0;
 
-  const run = async (
-    query: string,
-    variables: Record<string, unknown> = {},
-    authorization?: string,
-  ): Promise<ExecutionResult> =>
-    executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, authorization) });
+  /** A user of the test's own, with a token (no password hashing: fast). */
+  const account = () => kit.seed.user('contact');
 
-  const ok = async <T>(query: string, variables: Record<string, unknown>, authorization?: string): Promise<T> => {
-    const result = await run(query, variables, authorization);
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-    return plain(result.data) as T;
-  };
-
-  /** The single error of a refused operation, as plain JSON. */
-  const refusal = async (query: string, variables: Record<string, unknown>, authorization?: string) => {
-    const result = await run(query, variables, authorization);
-    assert.equal(result.errors?.length, 1, JSON.stringify(result));
-    return plain(result.errors![0]) as { message: string; extensions: Record<string, unknown> };
-  };
-
-  const account = async (): Promise<Account> => {
-    counter += 1;
-    const data = await ok<{ register: { accessToken: string; user: { id: string } } }>(REGISTER, {
-      input: { username: `contact_${counter}`, password: 'correct horse battery', displayName: `Contact ${counter}` },
-    });
-    return { id: data.register.user.id, auth: `Bearer ${data.register.accessToken}` };
-  };
-
-  const me = async (user: Account): Promise<Me> => (await ok<{ me: Me }>(ME, {}, user.auth)).me;
+  const me = async (user: TestUser): Promise<Me> => (await kit.ok<{ me: Me }>(ME, {}, user)).me;
 
   /** The one new outbox message to `to` since the last call (fails on none or several). */
   const takeMessage = (to: string): OutboxEntry => {
@@ -92,17 +58,17 @@ describe('contact changes (in-process)', () => {
     return match[1]!;
   };
 
-  const requestEmail = async (user: Account, value: string, to = value.trim().toLowerCase()) => {
-    const data = await ok<{ requestEmailChange: { sentTo: string; expiresAt: string } }>(
+  const requestEmail = async (user: TestUser, value: string, to = value.trim().toLowerCase()) => {
+    const data = await kit.ok<{ requestEmailChange: { sentTo: string; expiresAt: string } }>(
       REQUEST_EMAIL,
       { value },
-      user.auth,
+      user,
     );
     return { ...data.requestEmailChange, code: codeIn(takeMessage(to)) };
   };
 
-  const pendingRow = (user: Account, kind: 'EMAIL' | 'PHONE') =>
-    runtime.db.prisma.contactChange.findUnique({ where: { userId_kind: { userId: BigInt(user.id), kind } } });
+  const pendingRow = (user: TestUser, kind: 'EMAIL' | 'PHONE') =>
+    kit.runtime.db.prisma.contactChange.findUnique({ where: { userId_kind: { userId: BigInt(user.id), kind } } });
 
   const assertInvalidCode = (error: { extensions: Record<string, unknown> }, attemptsLeft: number) => {
     assert.equal(error.extensions.code, 'BAD_USER_INPUT');
@@ -114,14 +80,14 @@ describe('contact changes (in-process)', () => {
   const otherThan = (code: string) => (code === '000000' ? '111111' : '000000');
 
   before(async () => {
-    runtime = await createMemoryRuntime();
     outbox = mkdtempSync(join(tmpdir(), 'chat-outbox-'));
     // The memory runtime has no data directory: send to a temporary outbox.
-    subgraph = createUsersSubgraph(runtime, loadConfig(USERS_MODELS, { OUTBOX_DIR: outbox }));
+    kit = await createSubgraphTestkit((runtime) =>
+      createUsersSubgraph(runtime, loadConfig(USERS_MODELS, { OUTBOX_DIR: outbox })),
+    );
   });
   after(async () => {
-    await subgraph.close?.();
-    await runtime.close();
+    await kit.close();
     rmSync(outbox, { recursive: true, force: true });
   });
 
@@ -130,10 +96,10 @@ describe('contact changes (in-process)', () => {
     assert.deepEqual(await me(ann), { email: null, phone: null, version: 1 });
 
     const before = Date.now();
-    const data = await ok<{ requestEmailChange: { sentTo: string; expiresAt: string } }>(
+    const data = await kit.ok<{ requestEmailChange: { sentTo: string; expiresAt: string } }>(
       REQUEST_EMAIL,
       { value: '  Ann.Lee@Example.COM ' },
-      ann.auth,
+      ann,
     );
     assert.equal(data.requestEmailChange.sentTo, 'a***@example.com');
     const minutes = (Date.parse(data.requestEmailChange.expiresAt) - before) / 60_000;
@@ -147,7 +113,7 @@ describe('contact changes (in-process)', () => {
     // Nothing changes before the confirmation.
     assert.deepEqual(await me(ann), { email: null, phone: null, version: 1 });
 
-    const confirmed = await ok<{ confirmEmailChange: Me & { id: string } }>(CONFIRM_EMAIL, { code }, ann.auth);
+    const confirmed = await kit.ok<{ confirmEmailChange: Me & { id: string } }>(CONFIRM_EMAIL, { code }, ann);
     assert.deepEqual(confirmed.confirmEmailChange, {
       id: ann.id,
       email: 'ann.lee@example.com',
@@ -158,7 +124,7 @@ describe('contact changes (in-process)', () => {
     assert.equal(await pendingRow(ann, 'EMAIL'), null);
 
     // Asking for the address the account has (in any case) changes nothing.
-    const unchanged = await refusal(REQUEST_EMAIL, { value: 'ANN.LEE@example.com' }, ann.auth);
+    const unchanged = await kit.refusal(REQUEST_EMAIL, { value: 'ANN.LEE@example.com' }, ann);
     assert.deepEqual(unchanged.extensions, { argument: 'newEmail', reason: 'UNCHANGED', code: 'BAD_USER_INPUT' });
   });
 
@@ -169,7 +135,7 @@ describe('contact changes (in-process)', () => {
     assert.ok(row);
     const text = JSON.stringify(row, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
     assert.ok(!text.includes(code), `the row holds the code: ${text}`);
-    const expected = createHmac('sha256', contactCodeKey(runtime.config.secrets.passwordPepper!))
+    const expected = createHmac('sha256', contactCodeKey(kit.runtime.config.secrets.passwordPepper!))
       .update(`${ben.id}:EMAIL:ben@example.com:${code}`)
       .digest('hex');
     assert.equal(row.codeHash, expected);
@@ -181,7 +147,7 @@ describe('contact changes (in-process)', () => {
   it('refuses a wrong code, counting attempts, and changes nothing', async () => {
     const cy = await account();
     const { code } = await requestEmail(cy, 'cy@example.com');
-    const first = await refusal(CONFIRM_EMAIL, { code: otherThan(code) }, cy.auth);
+    const first = await kit.refusal(CONFIRM_EMAIL, { code: otherThan(code) }, cy);
     assertInvalidCode(first, 4);
     assert.deepEqual(first.extensions, {
       argument: 'code',
@@ -189,21 +155,21 @@ describe('contact changes (in-process)', () => {
       attemptsLeft: 4,
       code: 'BAD_USER_INPUT',
     });
-    assertInvalidCode(await refusal(CONFIRM_EMAIL, { code: otherThan(code) }, cy.auth), 3);
+    assertInvalidCode(await kit.refusal(CONFIRM_EMAIL, { code: otherThan(code) }, cy), 3);
     assert.deepEqual(await me(cy), { email: null, phone: null, version: 1 });
     assert.equal((await pendingRow(cy, 'EMAIL'))?.attempts, 2);
 
     // A malformed code is invalid input, not an attempt.
-    const malformed = await refusal(CONFIRM_EMAIL, { code: '12ab' }, cy.auth);
+    const malformed = await kit.refusal(CONFIRM_EMAIL, { code: '12ab' }, cy);
     assert.equal(malformed.extensions.code, 'BAD_USER_INPUT');
     assert.equal(malformed.extensions.reason, undefined);
     assert.equal((await pendingRow(cy, 'EMAIL'))?.attempts, 2);
 
     // The right code still works, spaces and all.
-    const confirmed = await ok<{ confirmEmailChange: Me }>(
+    const confirmed = await kit.ok<{ confirmEmailChange: Me }>(
       CONFIRM_EMAIL,
       { code: ` ${code.slice(0, 3)} ${code.slice(3)} ` },
-      cy.auth,
+      cy,
     );
     assert.equal(confirmed.confirmEmailChange.email, 'cy@example.com');
   });
@@ -212,8 +178,8 @@ describe('contact changes (in-process)', () => {
     const dee = await account();
     const { code } = await requestEmail(dee, 'dee@example.com');
     for (const left of [4, 3, 2, 1, 0])
-      assertInvalidCode(await refusal(CONFIRM_EMAIL, { code: otherThan(code) }, dee.auth), left);
-    assertInvalidCode(await refusal(CONFIRM_EMAIL, { code }, dee.auth), 0);
+      assertInvalidCode(await kit.refusal(CONFIRM_EMAIL, { code: otherThan(code) }, dee), left);
+    assertInvalidCode(await kit.refusal(CONFIRM_EMAIL, { code }, dee), 0);
     assert.deepEqual(await me(dee), { email: null, phone: null, version: 1 });
     assert.equal((await pendingRow(dee, 'EMAIL'))?.attempts, 5);
   });
@@ -221,26 +187,26 @@ describe('contact changes (in-process)', () => {
   it('refuses an expired code', async () => {
     const eve = await account();
     const { code } = await requestEmail(eve, 'eve@example.com');
-    await runtime.db.prisma.contactChange.update({
+    await kit.runtime.db.prisma.contactChange.update({
       where: { userId_kind: { userId: BigInt(eve.id), kind: 'EMAIL' } },
       data: { expiresAt: new Date(Date.now() - 1000) },
     });
-    assertInvalidCode(await refusal(CONFIRM_EMAIL, { code }, eve.auth), 0);
+    assertInvalidCode(await kit.refusal(CONFIRM_EMAIL, { code }, eve), 0);
     assert.deepEqual(await me(eve), { email: null, phone: null, version: 1 });
   });
 
   it('accepts a code once', async () => {
     const fay = await account();
     const { code } = await requestEmail(fay, 'fay@example.com');
-    await ok(CONFIRM_EMAIL, { code }, fay.auth);
-    assertInvalidCode(await refusal(CONFIRM_EMAIL, { code }, fay.auth), 0);
+    await kit.ok(CONFIRM_EMAIL, { code }, fay);
+    assertInvalidCode(await kit.refusal(CONFIRM_EMAIL, { code }, fay), 0);
     assert.deepEqual(await me(fay), { email: 'fay@example.com', phone: null, version: 2 });
   });
 
   it('accepts a code once even when confirmed twice at the same time', async () => {
     const gil = await account();
     const { code } = await requestEmail(gil, 'gil@example.com');
-    const results = await Promise.all([run(CONFIRM_EMAIL, { code }, gil.auth), run(CONFIRM_EMAIL, { code }, gil.auth)]);
+    const results = await Promise.all([kit.run(CONFIRM_EMAIL, { code }, gil), kit.run(CONFIRM_EMAIL, { code }, gil)]);
     assert.equal(results.filter((result) => !result.errors).length, 1, JSON.stringify(results));
     const refused = results.find((result) => result.errors)!;
     assert.equal(refused.errors?.[0]?.extensions.reason, 'INVALID_CODE');
@@ -250,14 +216,14 @@ describe('contact changes (in-process)', () => {
   it('replaces the pending code when asked again, and the attempts start over', async () => {
     const hal = await account();
     const first = await requestEmail(hal, 'hal@example.com');
-    assertInvalidCode(await refusal(CONFIRM_EMAIL, { code: otherThan(first.code) }, hal.auth), 4);
+    assertInvalidCode(await kit.refusal(CONFIRM_EMAIL, { code: otherThan(first.code) }, hal), 4);
     const second = await requestEmail(hal, 'hal.other@example.com');
     assert.equal((await pendingRow(hal, 'EMAIL'))?.attempts, 0);
     assert.equal((await pendingRow(hal, 'EMAIL'))?.sends, 2);
     if (first.code !== second.code) {
-      assertInvalidCode(await refusal(CONFIRM_EMAIL, { code: first.code }, hal.auth), 4);
+      assertInvalidCode(await kit.refusal(CONFIRM_EMAIL, { code: first.code }, hal), 4);
     }
-    await ok(CONFIRM_EMAIL, { code: second.code }, hal.auth);
+    await kit.ok(CONFIRM_EMAIL, { code: second.code }, hal);
     assert.deepEqual(await me(hal), { email: 'hal.other@example.com', phone: null, version: 2 });
   });
 
@@ -265,7 +231,7 @@ describe('contact changes (in-process)', () => {
     const ivy = await account();
     for (let send = 1; send <= 5; send++) await requestEmail(ivy, 'ivy@example.com');
     const before = await pendingRow(ivy, 'EMAIL');
-    const limited = await refusal(REQUEST_EMAIL, { value: 'ivy@example.com' }, ivy.auth);
+    const limited = await kit.refusal(REQUEST_EMAIL, { value: 'ivy@example.com' }, ivy);
     assert.equal(limited.extensions.code, 'RATE_LIMITED');
     const retryAfter = limited.extensions.retryAfterSeconds as number;
     assert.ok(
@@ -278,11 +244,11 @@ describe('contact changes (in-process)', () => {
     assert.equal(before?.sends, 5);
 
     // The phone has its own count.
-    await ok(REQUEST_PHONE, { value: '+15550100001' }, ivy.auth);
+    await kit.ok(REQUEST_PHONE, { value: '+15550100001' }, ivy);
     takeMessage('+15550100001');
 
     // A window older than an hour starts again.
-    await runtime.db.prisma.contactChange.update({
+    await kit.runtime.db.prisma.contactChange.update({
       where: { userId_kind: { userId: BigInt(ivy.id), kind: 'EMAIL' } },
       data: { createdAt: new Date(Date.now() - 61 * 60_000) },
     });
@@ -290,19 +256,19 @@ describe('contact changes (in-process)', () => {
     const restarted = await pendingRow(ivy, 'EMAIL');
     assert.equal(restarted?.sends, 1);
     assert.ok(Date.now() - restarted!.createdAt.getTime() < 60_000);
-    await ok(CONFIRM_EMAIL, { code }, ivy.auth);
+    await kit.ok(CONFIRM_EMAIL, { code }, ivy);
   });
 
   it('does not tell whether an address is taken before confirmation, and refuses it then with CONFLICT', async () => {
     const jo = await account();
     const kim = await account();
     const taken = await requestEmail(jo, 'shared@example.com');
-    await ok(CONFIRM_EMAIL, { code: taken.code }, jo.auth);
+    await kit.ok(CONFIRM_EMAIL, { code: taken.code }, jo);
 
     // Kim asks for Jo's address: answered like any other request.
     const asked = await requestEmail(kim, 'Shared@Example.com', 'shared@example.com');
     assert.equal(asked.sentTo, 's***@example.com');
-    const conflict = await refusal(CONFIRM_EMAIL, { code: asked.code }, kim.auth);
+    const conflict = await kit.refusal(CONFIRM_EMAIL, { code: asked.code }, kim);
     assert.deepEqual([conflict.message, conflict.extensions], ['This address cannot be used.', { code: 'CONFLICT' }]);
     assert.equal(await pendingRow(kim, 'EMAIL'), null);
     assert.deepEqual(await me(kim), { email: null, phone: null, version: 1 });
@@ -311,8 +277,8 @@ describe('contact changes (in-process)', () => {
     // Both ask for a free address; the first to confirm gets it.
     const forJo = await requestEmail(jo, 'race@example.com');
     const forKim = await requestEmail(kim, 'race@example.com');
-    await ok(CONFIRM_EMAIL, { code: forKim.code }, kim.auth);
-    const late = await refusal(CONFIRM_EMAIL, { code: forJo.code }, jo.auth);
+    await kit.ok(CONFIRM_EMAIL, { code: forKim.code }, kim);
+    const late = await kit.refusal(CONFIRM_EMAIL, { code: forJo.code }, jo);
     assert.equal(late.extensions.code, 'CONFLICT');
     assert.deepEqual(await me(jo), { email: 'shared@example.com', phone: null, version: 2 });
     assert.deepEqual(await me(kim), { email: 'race@example.com', phone: null, version: 2 });
@@ -321,7 +287,7 @@ describe('contact changes (in-process)', () => {
   it('refuses invalid email addresses without sending anything', async () => {
     const lou = await account();
     for (const value of ['', 'not-an-email', 'two@@example.com', 'no-domain@', `${'x'.repeat(243)}@example.com`]) {
-      const error = await refusal(REQUEST_EMAIL, { value }, lou.auth);
+      const error = await kit.refusal(REQUEST_EMAIL, { value }, lou);
       assert.equal(error.extensions.code, 'BAD_USER_INPUT', value);
       assert.deepEqual(
         (error.extensions.issues as { path: string }[]).map((issue) => issue.path),
@@ -340,40 +306,40 @@ describe('contact changes (in-process)', () => {
   it('changes the phone number the same way, by SMS', async () => {
     const max = await account();
     for (const value of ['12345678', '+0123456789', '+1234567', '+1234567890123456', '+44 77OO 900123', '']) {
-      const error = await refusal(REQUEST_PHONE, { value }, max.auth);
+      const error = await kit.refusal(REQUEST_PHONE, { value }, max);
       assert.equal(error.extensions.code, 'BAD_USER_INPUT', value);
     }
     assert.equal(await pendingRow(max, 'PHONE'), null);
 
-    const data = await ok<{ requestPhoneChange: { sentTo: string } }>(
+    const data = await kit.ok<{ requestPhoneChange: { sentTo: string } }>(
       REQUEST_PHONE,
       { value: '+44 (7700) 900-123' },
-      max.auth,
+      max,
     );
     assert.equal(data.requestPhoneChange.sentTo, '+44*******123');
     const message = takeMessage('+447700900123');
     assert.equal(message.channel, 'SMS');
     const code = codeIn(message);
 
-    assertInvalidCode(await refusal(CONFIRM_PHONE, { code: otherThan(code) }, max.auth), 4);
+    assertInvalidCode(await kit.refusal(CONFIRM_PHONE, { code: otherThan(code) }, max), 4);
     // The email's confirmation knows nothing of the phone's code.
-    assertInvalidCode(await refusal(CONFIRM_EMAIL, { code }, max.auth), 0);
-    const confirmed = await ok<{ confirmPhoneChange: Me }>(CONFIRM_PHONE, { code }, max.auth);
+    assertInvalidCode(await kit.refusal(CONFIRM_EMAIL, { code }, max), 0);
+    const confirmed = await kit.ok<{ confirmPhoneChange: Me }>(CONFIRM_PHONE, { code }, max);
     assert.deepEqual(confirmed.confirmPhoneChange, {
       id: max.id,
       email: null,
       phone: '+447700900123',
       version: 2,
     } as unknown);
-    assertInvalidCode(await refusal(CONFIRM_PHONE, { code }, max.auth), 0);
-    const unchanged = await refusal(REQUEST_PHONE, { value: '+447700900123' }, max.auth);
+    assertInvalidCode(await kit.refusal(CONFIRM_PHONE, { code }, max), 0);
+    const unchanged = await kit.refusal(REQUEST_PHONE, { value: '+447700900123' }, max);
     assert.equal(unchanged.extensions.reason, 'UNCHANGED');
 
     // Another account cannot take the number.
     const ned = await account();
-    await ok(REQUEST_PHONE, { value: '+447700900123' }, ned.auth);
+    await kit.ok(REQUEST_PHONE, { value: '+447700900123' }, ned);
     const nedCode = codeIn(takeMessage('+447700900123'));
-    const conflict = await refusal(CONFIRM_PHONE, { code: nedCode }, ned.auth);
+    const conflict = await kit.refusal(CONFIRM_PHONE, { code: nedCode }, ned);
     assert.equal(conflict.extensions.code, 'CONFLICT');
     assert.equal((await me(ned)).phone, null);
   });
@@ -385,7 +351,7 @@ describe('contact changes (in-process)', () => {
       [REQUEST_PHONE, { value: '+15550100002' }],
       [CONFIRM_PHONE, { code: '123456' }],
     ] as const) {
-      const error = await refusal(query, variables);
+      const error = await kit.refusal(query, variables);
       assert.equal(error.extensions.code, 'UNAUTHENTICATED');
     }
     assert.equal(readdirSync(outbox).filter((name) => !seen.has(name)).length, 0);
@@ -394,7 +360,7 @@ describe('contact changes (in-process)', () => {
   it('expires codes after 15 minutes by the service clock, and answers UNAVAILABLE when a code cannot be sent', async () => {
     const pat = await account();
     const viewer = { id: pat.id, username: 'pat', sessionId: '1' };
-    const store = new ContactChangeStore(runtime.db.prisma, runtime.cache);
+    const store = new ContactChangeStore(kit.runtime.db.prisma, kit.runtime.cache);
     const sent: OutgoingMessage[] = [];
     const recorder: MessageSender = { send: async (message) => void sent.push(message), close: async () => {} };
     let now = new Date();
@@ -402,7 +368,7 @@ describe('contact changes (in-process)', () => {
       viewer,
       store,
       recorder,
-      contactCodeKey(runtime.config.secrets.passwordPepper!),
+      contactCodeKey(kit.runtime.config.secrets.passwordPepper!),
       () => now,
     );
 
@@ -427,7 +393,7 @@ describe('contact changes (in-process)', () => {
       viewer,
       store,
       broken,
-      contactCodeKey(runtime.config.secrets.passwordPepper!),
+      contactCodeKey(kit.runtime.config.secrets.passwordPepper!),
     );
     const level = process.env.LOG_LEVEL;
     process.env.LOG_LEVEL = 'silent';
