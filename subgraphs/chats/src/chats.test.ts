@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { executeSubgraph, Topics, type Runtime } from '@chat/common';
-import { codeOf, createMemoryRuntime, openTestSession, plain, viewerOf } from '@chat/common/testing';
+import { Topics, type Runtime } from '@chat/common';
+import { codeOf, createSubgraphTestkit, plain, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
+import type { ExecutionResult } from 'graphql';
 import { createChatsSubgraph } from './index.ts';
 import { ChatStore, directKey } from './store/chat-store.ts';
 
 const CHAT_FIELDS =
   'id kind title members { user { id } role joinedAt } lastMessage { id } unreadCount createdAt lastActivityAt';
+const CREATE_GROUP = `mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i) { ${CHAT_FIELDS} } }`;
 
 interface ChatData {
   id: string;
@@ -20,51 +22,40 @@ interface ChatData {
 }
 
 describe('chats subgraph (in-process)', () => {
+  let kit: SubgraphTestkit<ReturnType<typeof createChatsSubgraph>>;
+  /** The kit's runtime: tests read and arrange the database directly. */
   let runtime: Runtime;
-  let subgraph: ReturnType<typeof createChatsSubgraph>;
-  const auth: Record<string, string> = {};
+  const ids = { ann: '101', bob: '102', cid: '103', dan: '104', eve: '105' } as const;
+  let users: Record<keyof typeof ids, TestUser>;
 
-  /** Runs an operation as `user` (a username from `before`), or anonymously. */
-  const run = async (query: string, variables: Record<string, unknown> = {}, user?: string) =>
-    executeSubgraph(subgraph, { query, variables, viewer: await viewerOf(runtime, user ? auth[user] : null) });
+  /**
+   * A user these tests act as: groupAddPolicy EVERYONE, so they join groups at
+   * once (the consent tests make users of their own); a display name in
+   * capitals, as the system messages quote it.
+   */
+  const seedMember = (name: string, id: string) =>
+    kit.seed.user(name, { id, displayName: name.toUpperCase(), groupAddPolicy: 'EVERYONE' });
 
-  const createDirect = async (userId: string, as: string): Promise<ChatData> => {
-    const result = await run(
-      `mutation ($u: ID!) { createDirectChat(userId: $u) { ${CHAT_FIELDS} } }`,
-      { u: userId },
-      as,
-    );
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-    return (plain(result.data) as { createDirectChat: ChatData }).createDirectChat;
-  };
+  const createDirect = async (userId: string, as: TestUser): Promise<ChatData> =>
+    (
+      await kit.ok<{ createDirectChat: ChatData }>(
+        `mutation ($u: ID!) { createDirectChat(userId: $u) { ${CHAT_FIELDS} } }`,
+        { u: userId },
+        as,
+      )
+    ).createDirectChat;
 
-  const createGroup = (title: string, memberIds: string[], as: string) =>
-    run(
-      `mutation ($i: CreateGroupChatInput!) { createGroupChat(input: $i) { ${CHAT_FIELDS} } }`,
-      { i: { title, memberIds } },
-      as,
-    );
-
-  const users = { ann: '101', bob: '102', cid: '103', dan: '104', eve: '105' } as const;
+  const createGroup = (title: string, memberIds: string[], as: TestUser) =>
+    kit.run(CREATE_GROUP, { i: { title, memberIds } }, as);
 
   before(async () => {
-    runtime = await createMemoryRuntime();
-    subgraph = createChatsSubgraph(runtime);
-    // groupAddPolicy EVERYONE: these users join groups at once; the consent tests make users of their own.
-    for (const [username, id] of Object.entries(users)) {
-      await runtime.db.prisma.user.create({
-        data: {
-          id: BigInt(id),
-          username,
-          displayName: username.toUpperCase(),
-          passwordHash: 'x',
-          groupAddPolicy: 'EVERYONE',
-        },
-      });
-      auth[username] = await openTestSession(runtime, { id, username });
-    }
+    kit = await createSubgraphTestkit(createChatsSubgraph);
+    runtime = kit.runtime;
+    users = {} as typeof users;
+    for (const [name, id] of Object.entries(ids) as [keyof typeof ids, string][])
+      users[name] = await seedMember(name, id);
   });
-  after(() => runtime.close());
+  after(() => kit.close());
 
   it('refuses an anonymous caller on every operation', async () => {
     const operations = [
@@ -78,8 +69,8 @@ describe('chats subgraph (in-process)', () => {
       'mutation { setChatMemberRole(chatId: "1", userId: "102", role: ADMIN) { id } }',
       'mutation { renameChat(chatId: "1", title: "t") { id } }',
     ];
-    for (const query of operations) assert.equal(codeOf(await run(query)), 'UNAUTHENTICATED', query);
-    const entities = await run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on Chat { id } } }', {
+    for (const query of operations) assert.equal(codeOf(await kit.run(query)), 'UNAUTHENTICATED', query);
+    const entities = await kit.run('query ($r: [_Any!]!) { _entities(representations: $r) { ... on Chat { id } } }', {
       r: [{ __typename: 'Chat', id: '1' }],
     });
     assert.equal(codeOf(entities), 'UNAUTHENTICATED');
@@ -87,35 +78,35 @@ describe('chats subgraph (in-process)', () => {
 
   describe('createDirectChat', () => {
     it('creates one chat per pair, whoever asks and however often', async () => {
-      const first = await createDirect(users.bob, 'ann');
+      const first = await createDirect(ids.bob, users.ann);
       assert.equal(first.kind, 'DIRECT');
       assert.equal(first.title, null);
       assert.equal(first.lastMessage, null);
       assert.equal(first.unreadCount, 0);
       assert.deepEqual(first.members.map((m) => [m.user.id, m.role]).sort(), [
-        [users.ann, 'MEMBER'],
-        [users.bob, 'MEMBER'],
+        [ids.ann, 'MEMBER'],
+        [ids.bob, 'MEMBER'],
       ]);
       assert.equal(first.lastActivityAt, first.createdAt);
-      assert.equal((await createDirect(users.bob, 'ann')).id, first.id);
-      assert.equal((await createDirect(users.ann, 'bob')).id, first.id);
+      assert.equal((await createDirect(ids.bob, users.ann)).id, first.id);
+      assert.equal((await createDirect(ids.ann, users.bob)).id, first.id);
     });
 
     it('agrees on one chat when calls race, from both sides', async () => {
       const chats = await Promise.all([
-        createDirect(users.dan, 'cid'),
-        createDirect(users.cid, 'dan'),
-        createDirect(users.dan, 'cid'),
-        createDirect(users.cid, 'dan'),
+        createDirect(ids.dan, users.cid),
+        createDirect(ids.cid, users.dan),
+        createDirect(ids.dan, users.cid),
+        createDirect(ids.cid, users.dan),
       ]);
       assert.equal(new Set(chats.map((chat) => chat.id)).size, 1);
-      const key = `${users.cid}:${users.dan}`;
+      const key = `${ids.cid}:${ids.dan}`;
       assert.equal(await runtime.db.prisma.chat.count({ where: { directKey: key } }), 1);
       assert.equal(await runtime.db.prisma.chatMember.count({ where: { chat: { directKey: key } } }), 2);
     });
 
     it('loses a race for a taken direct key without creating anything', async () => {
-      const key = directKey(BigInt(users.dan), BigInt(users.cid));
+      const key = directKey(BigInt(ids.dan), BigInt(ids.cid));
       const chats = await runtime.db.prisma.chat.count();
       const members = await runtime.db.prisma.chatMember.count();
       const lost = await new ChatStore(runtime.db.prisma).insert({
@@ -123,11 +114,11 @@ describe('chats subgraph (in-process)', () => {
         kind: 'DIRECT',
         title: null,
         directKey: key,
-        createdById: BigInt(users.dan),
+        createdById: BigInt(ids.dan),
         at: new Date(),
         members: [
-          { userId: BigInt(users.dan), role: 'MEMBER' },
-          { userId: BigInt(users.cid), role: 'MEMBER' },
+          { userId: BigInt(ids.dan), role: 'MEMBER' },
+          { userId: BigInt(ids.cid), role: 'MEMBER' },
         ],
       });
       assert.equal(lost, null);
@@ -137,40 +128,45 @@ describe('chats subgraph (in-process)', () => {
 
     it('refuses a chat with yourself, an unknown user and a malformed ID', async () => {
       const mutation = 'mutation ($u: ID!) { createDirectChat(userId: $u) { id } }';
-      assert.equal(codeOf(await run(mutation, { u: users.ann }, 'ann')), 'BAD_USER_INPUT');
-      assert.equal(codeOf(await run(mutation, { u: '0101' }, 'ann')), 'BAD_USER_INPUT');
-      assert.equal(codeOf(await run(mutation, { u: '999999' }, 'ann')), 'NOT_FOUND');
-      assert.equal(codeOf(await run(mutation, { u: 'abc' }, 'ann')), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await kit.run(mutation, { u: ids.ann }, users.ann)), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await kit.run(mutation, { u: '0101' }, users.ann)), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await kit.run(mutation, { u: '999999' }, users.ann)), 'NOT_FOUND');
+      assert.equal(codeOf(await kit.run(mutation, { u: 'abc' }, users.ann)), 'BAD_USER_INPUT');
     });
   });
 
   describe('createGroupChat', () => {
     it('creates a group with the viewer as OWNER and the others as MEMBER', async () => {
-      const result = await createGroup('  Weekend plans  ', [users.bob, users.cid, users.bob, users.ann], 'ann');
-      assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-      const chat = (plain(result.data) as { createGroupChat: ChatData }).createGroupChat;
+      const memberIds = [ids.bob, ids.cid, ids.bob, ids.ann];
+      const { createGroupChat: chat } = await kit.ok<{ createGroupChat: ChatData }>(
+        CREATE_GROUP,
+        { i: { title: '  Weekend plans  ', memberIds } },
+        users.ann,
+      );
       assert.equal(chat.kind, 'GROUP');
       assert.equal(chat.title, 'Weekend plans');
       assert.deepEqual(chat.members.map((m) => [m.user.id, m.role]).sort(), [
-        [users.ann, 'OWNER'],
-        [users.bob, 'MEMBER'],
-        [users.cid, 'MEMBER'],
+        [ids.ann, 'OWNER'],
+        [ids.bob, 'MEMBER'],
+        [ids.cid, 'MEMBER'],
       ]);
     });
 
     it('allows a group of the viewer alone', async () => {
-      const result = await createGroup('Notes to self', [users.ann], 'ann');
-      assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-      const chat = (plain(result.data) as { createGroupChat: ChatData }).createGroupChat;
+      const { createGroupChat: chat } = await kit.ok<{ createGroupChat: ChatData }>(
+        CREATE_GROUP,
+        { i: { title: 'Notes to self', memberIds: [ids.ann] } },
+        users.ann,
+      );
       assert.deepEqual(
         chat.members.map((m) => [m.user.id, m.role]),
-        [[users.ann, 'OWNER']],
+        [[ids.ann, 'OWNER']],
       );
     });
 
     it('refuses unknown members, naming them, and creates nothing', async () => {
       const before = await runtime.db.prisma.chat.count();
-      const result = await createGroup('Ghosts', [users.bob, '999998', '999999'], 'ann');
+      const result = await createGroup('Ghosts', [ids.bob, '999998', '999999'], users.ann);
       assert.equal(codeOf(result), 'NOT_FOUND');
       assert.match(result.errors?.[0]?.message ?? '', /999998, 999999/);
       assert.deepEqual(result.errors?.[0]?.extensions.userIds, ['999998', '999999']);
@@ -179,11 +175,11 @@ describe('chats subgraph (in-process)', () => {
 
     it('enforces the title and member limits', async () => {
       const before = await runtime.db.prisma.chat.count();
-      assert.equal(codeOf(await createGroup('   ', [users.bob], 'ann')), 'BAD_USER_INPUT');
-      assert.equal(codeOf(await createGroup('x'.repeat(101), [users.bob], 'ann')), 'BAD_USER_INPUT');
-      assert.equal(codeOf(await createGroup('ok', [users.bob, 'nope'], 'ann')), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await createGroup('   ', [ids.bob], users.ann)), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await createGroup('x'.repeat(101), [ids.bob], users.ann)), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await createGroup('ok', [ids.bob, 'nope'], users.ann)), 'BAD_USER_INPUT');
       const many = Array.from({ length: 256 }, (_, i) => String(10_000 + i));
-      const tooMany = await createGroup('crowd', many, 'ann');
+      const tooMany = await createGroup('crowd', many, users.ann);
       assert.equal(codeOf(tooMany), 'BAD_USER_INPUT');
       assert.match(tooMany.errors?.[0]?.message ?? '', /memberIds/);
       assert.equal(await runtime.db.prisma.chat.count(), before);
@@ -191,8 +187,8 @@ describe('chats subgraph (in-process)', () => {
       // 255 others plus the viewer and duplicates pass validation (then fail on the unknown users).
       const edge = await createGroup(
         `  ${'x'.repeat(100)}  `,
-        [...many.slice(0, 255), users.ann, many[0] ?? ''],
-        'ann',
+        [...many.slice(0, 255), ids.ann, many[0] ?? ''],
+        users.ann,
       );
       assert.equal(codeOf(edge), 'NOT_FOUND');
     });
@@ -200,32 +196,31 @@ describe('chats subgraph (in-process)', () => {
 
   describe('chat(id)', () => {
     it('returns a chat to its member and refuses everyone else', async () => {
-      const direct = await createDirect(users.bob, 'ann');
+      const direct = await createDirect(ids.bob, users.ann);
       const query = `query ($id: ID!) { chat(id: $id) { ${CHAT_FIELDS} } }`;
-      const own = await run(query, { id: direct.id }, 'bob');
-      assert.equal(own.errors, undefined, JSON.stringify(own.errors));
-      assert.equal((plain(own.data) as { chat: ChatData }).chat.id, direct.id);
+      const own = await kit.ok<{ chat: ChatData }>(query, { id: direct.id }, users.bob);
+      assert.equal(own.chat.id, direct.id);
 
-      const stranger = await run(query, { id: direct.id }, 'eve');
+      const stranger = await kit.run(query, { id: direct.id }, users.eve);
       // Exactly the answer for a chat that does not exist: chat IDs cannot be probed.
-      const unknown = await run(query, { id: '424242' }, 'eve');
+      const unknown = await kit.run(query, { id: '424242' }, users.eve);
       assert.equal(codeOf(stranger), 'NOT_FOUND');
       assert.deepEqual(plain(stranger.errors), plain(unknown.errors));
-      assert.equal(codeOf(await run(query, { id: 'x' }, 'eve')), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await kit.run(query, { id: 'x' }, users.eve)), 'BAD_USER_INPUT');
     });
 
     it('reads the unread count and last message written by the messages subgraph', async () => {
-      const direct = await createDirect(users.eve, 'dan');
+      const direct = await createDirect(ids.eve, users.dan);
       await runtime.db.prisma.chatMember.update({
-        where: { chatId_userId: { chatId: BigInt(direct.id), userId: BigInt(users.eve) } },
+        where: { chatId_userId: { chatId: BigInt(direct.id), userId: BigInt(ids.eve) } },
         data: { unreadCount: 3 },
       });
       await runtime.db.prisma.chat.update({ where: { id: BigInt(direct.id) }, data: { lastMessageId: 777n } });
       const query = 'query ($id: ID!) { chat(id: $id) { unreadCount lastMessage { id } } }';
-      assert.deepEqual(plain((await run(query, { id: direct.id }, 'eve')).data), {
+      assert.deepEqual(await kit.ok(query, { id: direct.id }, users.eve), {
         chat: { unreadCount: 3, lastMessage: { id: '777' } },
       });
-      assert.deepEqual(plain((await run(query, { id: direct.id }, 'dan')).data), {
+      assert.deepEqual(await kit.ok(query, { id: direct.id }, users.dan), {
         chat: { unreadCount: 0, lastMessage: { id: '777' } },
       });
     });
@@ -233,16 +228,11 @@ describe('chats subgraph (in-process)', () => {
 
   describe('chats', () => {
     it('pages through the viewer’s chats, most recently active first', async () => {
-      const username = 'fay';
-      const fay = '106';
-      await runtime.db.prisma.user.create({
-        data: { id: BigInt(fay), username, displayName: 'FAY', passwordHash: 'x', groupAddPolicy: 'EVERYONE' },
-      });
-      auth[username] = await openTestSession(runtime, { id: fay, username });
+      const fay = await seedMember('fay', '106');
 
       const created: string[] = [];
-      for (const other of [users.ann, users.bob, users.cid, users.dan, users.eve])
-        created.push((await createDirect(other, 'fay')).id);
+      for (const other of [ids.ann, ids.bob, ids.cid, ids.dan, ids.eve])
+        created.push((await createDirect(other, fay)).id);
       // The messages subgraph moves a chat up when a message arrives; two chats tie on the time.
       const at = (ms: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, 0, ms));
       const times = [at(300), at(100), at(500), at(300), at(200)];
@@ -271,9 +261,7 @@ describe('chats subgraph (in-process)', () => {
       let cursor: string | null = null;
       let pages = 0;
       for (;;) {
-        const result = await run(query, { first: 2, after: cursor }, 'fay');
-        assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-        const page = (plain(result.data) as Page).chats;
+        const page: Page['chats'] = (await kit.ok<Page>(query, { first: 2, after: cursor }, fay)).chats;
         seen.push(...page.edges.map((edge) => edge.node.id));
         pages += 1;
         if (!page.pageInfo.hasNextPage) break;
@@ -282,7 +270,7 @@ describe('chats subgraph (in-process)', () => {
       assert.deepEqual(seen, expected);
       assert.equal(pages, 3);
 
-      const all = plain((await run(query, {}, 'fay')).data) as Page;
+      const all = await kit.ok<Page>(query, {}, fay);
       assert.deepEqual(
         all.chats.edges.map((edge) => edge.node.id),
         expected,
@@ -292,10 +280,10 @@ describe('chats subgraph (in-process)', () => {
 
     it('refuses a bad cursor and an out-of-range page size', async () => {
       const query = 'query ($first: Int, $after: String) { chats(first: $first, after: $after) { edges { cursor } } }';
-      assert.equal(codeOf(await run(query, { after: 'garbage' }, 'ann')), 'BAD_USER_INPUT');
-      assert.equal(codeOf(await run(query, { after: '' }, 'ann')), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await kit.run(query, { after: 'garbage' }, users.ann)), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await kit.run(query, { after: '' }, users.ann)), 'BAD_USER_INPUT');
       const forged = Buffer.from(JSON.stringify(['not a date', '1'])).toString('base64url');
-      assert.equal(codeOf(await run(query, { after: forged }, 'ann')), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await kit.run(query, { after: forged }, users.ann)), 'BAD_USER_INPUT');
       // A time the database cannot hold (Postgres has no year 0) is refused, not passed on.
       for (const at of [
         '0000-01-01T00:00:00.000Z',
@@ -304,10 +292,10 @@ describe('chats subgraph (in-process)', () => {
         '2026-02-30T00:00:00.000Z',
       ]) {
         const outOfRange = Buffer.from(JSON.stringify([at, '1'])).toString('base64url');
-        assert.equal(codeOf(await run(query, { after: outOfRange }, 'ann')), 'BAD_USER_INPUT', at);
+        assert.equal(codeOf(await kit.run(query, { after: outOfRange }, users.ann)), 'BAD_USER_INPUT', at);
       }
-      assert.equal(codeOf(await run(query, { first: 0 }, 'ann')), 'BAD_USER_INPUT');
-      assert.equal(codeOf(await run(query, { first: 101 }, 'ann')), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await kit.run(query, { first: 0 }, users.ann)), 'BAD_USER_INPUT');
+      assert.equal(codeOf(await kit.run(query, { first: 101 }, users.ann)), 'BAD_USER_INPUT');
     });
   });
 
@@ -316,8 +304,8 @@ describe('chats subgraph (in-process)', () => {
       'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Chat { id kind unreadCount members { user { id } } } } }';
 
     it('resolves chats of the viewer and null for unknown ones', async () => {
-      const direct = await createDirect(users.bob, 'ann');
-      const result = await run(
+      const direct = await createDirect(ids.bob, users.ann);
+      const result = await kit.ok<{ _entities: (ChatData | null)[] }>(
         entities,
         {
           r: [
@@ -325,10 +313,9 @@ describe('chats subgraph (in-process)', () => {
             { __typename: 'Chat', id: '424242' },
           ],
         },
-        'bob',
+        users.bob,
       );
-      assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-      const [chat, missing] = (plain(result.data) as { _entities: (ChatData | null)[] })._entities;
+      const [chat, missing] = result._entities;
       assert.equal(chat?.id, direct.id);
       assert.equal(chat?.kind, 'DIRECT');
       assert.equal(chat?.members.length, 2);
@@ -336,10 +323,10 @@ describe('chats subgraph (in-process)', () => {
     });
 
     it('answers a chat the viewer is not a member of as an unknown one: null', async () => {
-      const direct = await createDirect(users.bob, 'ann');
-      const result = await run(entities, { r: [{ __typename: 'Chat', id: direct.id }] }, 'eve');
-      assert.equal(result.errors, undefined);
-      assert.deepEqual(plain(result.data), { _entities: [null] });
+      const direct = await createDirect(ids.bob, users.ann);
+      assert.deepEqual(await kit.ok(entities, { r: [{ __typename: 'Chat', id: direct.id }] }, users.eve), {
+        _entities: [null],
+      });
     });
   });
 
@@ -359,7 +346,6 @@ describe('chats subgraph (in-process)', () => {
       viewerRole: string;
       members: { user: { id: string }; role: string }[];
     }
-    type Result = Awaited<ReturnType<typeof run>>;
 
     /** Users beyond the named ones, to fill groups: IDs 20000…, display names U20000…. */
     const crowd = Array.from({ length: 300 }, (_, i) => String(20_000 + i));
@@ -376,16 +362,12 @@ describe('chats subgraph (in-process)', () => {
       });
     });
 
-    const ok = <T>(result: Result): T => {
-      assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-      return plain(result.data) as T;
-    };
-    const newGroup = async (as: string, memberIds: string[], title = 'Group'): Promise<string> =>
-      ok<{ createGroupChat: ChatData }>(await createGroup(title, memberIds, as)).createGroupChat.id;
-    const add = async (chatId: string, userIds: string[], as: string) =>
-      ok<{ addChatMembers: GroupData }>(await run(ADD, { c: chatId, u: userIds }, as)).addChatMembers;
-    const setRole = async (chatId: string, userId: string, role: string, as: string) =>
-      ok<{ setChatMemberRole: GroupData }>(await run(SET_ROLE, { c: chatId, u: userId, r: role }, as))
+    const newGroup = async (as: TestUser, memberIds: string[], title = 'Group'): Promise<string> =>
+      (await kit.ok<{ createGroupChat: ChatData }>(CREATE_GROUP, { i: { title, memberIds } }, as)).createGroupChat.id;
+    const add = async (chatId: string, userIds: string[], as: TestUser) =>
+      (await kit.ok<{ addChatMembers: GroupData }>(ADD, { c: chatId, u: userIds }, as)).addChatMembers;
+    const setRole = async (chatId: string, userId: string, role: string, as: TestUser) =>
+      (await kit.ok<{ setChatMemberRole: GroupData }>(SET_ROLE, { c: chatId, u: userId, r: role }, as))
         .setChatMemberRole;
     const rolesOf = (chat: GroupData) =>
       Object.fromEntries(chat.members.map((member) => [member.user.id, member.role]));
@@ -412,10 +394,10 @@ describe('chats subgraph (in-process)', () => {
     /** Runs `attempt`, expects a refusal with `code` (and `reason`), and that it changed nothing. */
     const refused = async (
       chatId: string,
-      attempt: () => Promise<Result>,
+      attempt: () => Promise<ExecutionResult>,
       code: string,
       reason?: string,
-    ): Promise<Result> => {
+    ): Promise<ExecutionResult> => {
       const before = await stateOf(chatId);
       const result = await attempt();
       assert.equal(codeOf(result), code, JSON.stringify(result.errors));
@@ -442,29 +424,29 @@ describe('chats subgraph (in-process)', () => {
     const lastSystemRow = async (chatId: string) => (await systemRows(chatId)).at(-1);
 
     it('writes CHAT_CREATED to the outbox when a group is created', async () => {
-      const chatId = await newGroup('ann', [users.bob], 'Weekend');
+      const chatId = await newGroup(users.ann, [ids.bob], 'Weekend');
       assert.deepEqual(await systemRows(chatId), [
         {
           text: 'ANN created the group "Weekend"',
-          system: { action: 'CHAT_CREATED', actorId: users.ann, userIds: [], title: 'Weekend' },
+          system: { action: 'CHAT_CREATED', actorId: ids.ann, userIds: [], title: 'Weekend' },
         },
       ]);
-      const direct = await createDirect(users.cid, 'eve');
+      const direct = await createDirect(ids.cid, users.eve);
       assert.deepEqual(await systemRows(direct.id), [], 'direct chats have no system messages');
     });
 
     describe('addChatMembers', () => {
       it('adds members as MEMBER, skips those already in, and starts their receipts at the chat’s last message', async () => {
-        const chatId = await newGroup('ann', [users.bob]);
+        const chatId = await newGroup(users.ann, [ids.bob]);
         await runtime.db.prisma.chat.update({ where: { id: BigInt(chatId) }, data: { lastSeq: 7n } });
-        const chat = await add(chatId, [users.cid, users.bob, users.dan, users.cid, users.ann], 'ann');
+        const chat = await add(chatId, [ids.cid, ids.bob, ids.dan, ids.cid, ids.ann], users.ann);
         assert.equal(chat.memberCount, 4);
         assert.equal(chat.viewerRole, 'OWNER');
         assert.deepEqual(rolesOf(chat), {
-          [users.ann]: 'OWNER',
-          [users.bob]: 'MEMBER',
-          [users.cid]: 'MEMBER',
-          [users.dan]: 'MEMBER',
+          [ids.ann]: 'OWNER',
+          [ids.bob]: 'MEMBER',
+          [ids.cid]: 'MEMBER',
+          [ids.dan]: 'MEMBER',
         });
         const receipts = await runtime.db.prisma.chatMember.findMany({
           where: { chatId: BigInt(chatId) },
@@ -473,92 +455,92 @@ describe('chats subgraph (in-process)', () => {
         assert.deepEqual(
           receipts.map((member) => [member.userId.toString(), member.deliveredSeq, member.seenSeq]),
           [
-            [users.ann, 0n, 0n],
-            [users.bob, 0n, 0n],
-            [users.cid, 7n, 7n],
-            [users.dan, 7n, 7n],
+            [ids.ann, 0n, 0n],
+            [ids.bob, 0n, 0n],
+            [ids.cid, 7n, 7n],
+            [ids.dan, 7n, 7n],
           ],
         );
         assert.deepEqual(await lastSystemRow(chatId), {
           text: 'ANN added CID and DAN',
-          system: { action: 'MEMBERS_ADDED', actorId: users.ann, userIds: [users.cid, users.dan] },
+          system: { action: 'MEMBERS_ADDED', actorId: ids.ann, userIds: [ids.cid, ids.dan] },
         });
 
         // Everyone already in: nothing changes, nothing is written.
         const rows = (await systemRows(chatId)).length;
-        assert.equal((await add(chatId, [users.bob, users.cid], 'ann')).memberCount, 4);
+        assert.equal((await add(chatId, [ids.bob, ids.cid], users.ann)).memberCount, 4);
         assert.equal((await systemRows(chatId)).length, rows);
 
         // An ADMIN may add too.
-        await setRole(chatId, users.bob, 'ADMIN', 'ann');
-        const byAdmin = await add(chatId, [users.eve], 'bob');
+        await setRole(chatId, ids.bob, 'ADMIN', users.ann);
+        const byAdmin = await add(chatId, [ids.eve], users.bob);
         assert.equal(byAdmin.memberCount, 5);
         assert.equal(byAdmin.viewerRole, 'ADMIN');
         assert.equal((await lastSystemRow(chatId))?.text, 'BOB added EVE');
       });
 
       it('names many added users briefly', async () => {
-        const chatId = await newGroup('ann', []);
-        await add(chatId, crowd.slice(280, 287), 'ann');
+        const chatId = await newGroup(users.ann, []);
+        await add(chatId, crowd.slice(280, 287), users.ann);
         assert.equal((await lastSystemRow(chatId))?.text, 'ANN added U20280, U20281, U20282, U20283 and 3 others');
       });
 
       it('refuses a MEMBER, a non-member, an unknown chat, a direct chat, unknown users and bad IDs, changing nothing', async () => {
-        const chatId = await newGroup('ann', [users.bob]);
-        const direct = await createDirect(users.bob, 'ann');
-        await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid] }, 'bob'), 'FORBIDDEN');
-        const stranger = await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid] }, 'eve'), 'NOT_FOUND');
+        const chatId = await newGroup(users.ann, [ids.bob]);
+        const direct = await createDirect(ids.bob, users.ann);
+        await refused(chatId, () => kit.run(ADD, { c: chatId, u: [ids.cid] }, users.bob), 'FORBIDDEN');
+        const stranger = await refused(chatId, () => kit.run(ADD, { c: chatId, u: [ids.cid] }, users.eve), 'NOT_FOUND');
         assert.equal(stranger.errors?.[0]?.message, 'Chat was not found.');
-        await refused(chatId, () => run(ADD, { c: '424242', u: [users.cid] }, 'ann'), 'NOT_FOUND');
+        await refused(chatId, () => kit.run(ADD, { c: '424242', u: [ids.cid] }, users.ann), 'NOT_FOUND');
         await refused(
           direct.id,
-          () => run(ADD, { c: direct.id, u: [users.cid] }, 'ann'),
+          () => kit.run(ADD, { c: direct.id, u: [ids.cid] }, users.ann),
           'BAD_USER_INPUT',
           'NOT_A_GROUP',
         );
         const unknown = await refused(
           chatId,
-          () => run(ADD, { c: chatId, u: [users.cid, '999998', '999999'] }, 'ann'),
+          () => kit.run(ADD, { c: chatId, u: [ids.cid, '999998', '999999'] }, users.ann),
           'NOT_FOUND',
         );
         assert.deepEqual(unknown.errors?.[0]?.extensions.userIds, ['999998', '999999']);
-        await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid, 'abc'] }, 'ann'), 'BAD_USER_INPUT');
-        await refused(chatId, () => run(ADD, { c: 'abc', u: [users.cid] }, 'ann'), 'BAD_USER_INPUT');
-        await refused(chatId, () => run(ADD, { c: chatId, u: crowd.slice(0, 256) }, 'ann'), 'BAD_USER_INPUT');
-        await refused(chatId, () => run(ADD, { c: chatId, u: [users.cid] }), 'UNAUTHENTICATED');
+        await refused(chatId, () => kit.run(ADD, { c: chatId, u: [ids.cid, 'abc'] }, users.ann), 'BAD_USER_INPUT');
+        await refused(chatId, () => kit.run(ADD, { c: 'abc', u: [ids.cid] }, users.ann), 'BAD_USER_INPUT');
+        await refused(chatId, () => kit.run(ADD, { c: chatId, u: crowd.slice(0, 256) }, users.ann), 'BAD_USER_INPUT');
+        await refused(chatId, () => kit.run(ADD, { c: chatId, u: [ids.cid] }), 'UNAUTHENTICATED');
       });
 
       it(`refuses to pass ${256} members (the owner included) with GROUP_FULL, adding nobody`, async () => {
-        const chatId = await newGroup('ann', crowd.slice(0, 255));
+        const chatId = await newGroup(users.ann, crowd.slice(0, 255));
         assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(chatId) } }), 256);
         const full = await refused(
           chatId,
-          () => run(ADD, { c: chatId, u: [users.bob] }, 'ann'),
+          () => kit.run(ADD, { c: chatId, u: [ids.bob] }, users.ann),
           'BAD_USER_INPUT',
           'GROUP_FULL',
         );
         assert.equal(full.errors?.[0]?.extensions.limit, 256);
         await refused(
           chatId,
-          () => run(ADD, { c: chatId, u: [crowd[0] ?? '', users.bob] }, 'ann'),
+          () => kit.run(ADD, { c: chatId, u: [crowd[0] ?? '', ids.bob] }, users.ann),
           'BAD_USER_INPUT',
           'GROUP_FULL',
         );
         assert.equal(
-          (await add(chatId, [crowd[0] ?? ''], 'ann')).memberCount,
+          (await add(chatId, [crowd[0] ?? ''], users.ann)).memberCount,
           256,
           'adding a member already in still works',
         );
 
-        ok(await run(REMOVE, { c: chatId, u: crowd[1] }, 'ann'));
-        assert.equal((await add(chatId, [users.bob], 'ann')).memberCount, 256);
+        await kit.ok(REMOVE, { c: chatId, u: crowd[1] }, users.ann);
+        assert.equal((await add(chatId, [ids.bob], users.ann)).memberCount, 256);
       });
 
       it('holds the limit when adds race: exactly as many fit as there is room for', async () => {
-        const chatId = await newGroup('ann', crowd.slice(0, 253));
+        const chatId = await newGroup(users.ann, crowd.slice(0, 253));
         const [first, second] = await Promise.all([
-          run(ADD, { c: chatId, u: [users.bob, users.cid] }, 'ann'),
-          run(ADD, { c: chatId, u: [users.dan, users.eve] }, 'ann'),
+          kit.run(ADD, { c: chatId, u: [ids.bob, ids.cid] }, users.ann),
+          kit.run(ADD, { c: chatId, u: [ids.dan, ids.eve] }, users.ann),
         ]);
         const codes = [codeOf(first), codeOf(second)];
         assert.deepEqual(codes.filter((code) => code === undefined).length, 1, JSON.stringify(codes));
@@ -566,9 +548,9 @@ describe('chats subgraph (in-process)', () => {
         assert.equal(loser.errors?.[0]?.extensions.reason, 'GROUP_FULL');
         assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(chatId) } }), 256);
 
-        const other = await newGroup('ann', crowd.slice(0, 249));
+        const other = await newGroup(users.ann, crowd.slice(0, 249));
         const results = await Promise.all(
-          crowd.slice(260, 270).map((userId) => run(ADD, { c: other, u: [userId] }, 'ann')),
+          crowd.slice(260, 270).map((userId) => kit.run(ADD, { c: other, u: [userId] }, users.ann)),
         );
         assert.equal(results.filter((result) => !result.errors).length, 6);
         assert.ok(
@@ -584,148 +566,163 @@ describe('chats subgraph (in-process)', () => {
 
     describe('removeChatMember', () => {
       it('lets the OWNER remove anyone else and an ADMIN remove MEMBERs', async () => {
-        const chatId = await newGroup('ann', [users.bob, users.cid, users.dan, users.eve]);
-        await setRole(chatId, users.bob, 'ADMIN', 'ann');
-        await setRole(chatId, users.cid, 'ADMIN', 'ann');
-        const byAdmin = ok<{ removeChatMember: GroupData }>(
-          await run(REMOVE, { c: chatId, u: users.dan }, 'bob'),
-        ).removeChatMember;
+        const chatId = await newGroup(users.ann, [ids.bob, ids.cid, ids.dan, ids.eve]);
+        await setRole(chatId, ids.bob, 'ADMIN', users.ann);
+        await setRole(chatId, ids.cid, 'ADMIN', users.ann);
+        const byAdmin = (await kit.ok<{ removeChatMember: GroupData }>(REMOVE, { c: chatId, u: ids.dan }, users.bob))
+          .removeChatMember;
         assert.equal(byAdmin.memberCount, 4);
-        assert.equal(rolesOf(byAdmin)[users.dan], undefined);
+        assert.equal(rolesOf(byAdmin)[ids.dan], undefined);
         assert.deepEqual(await lastSystemRow(chatId), {
           text: 'BOB removed DAN',
-          system: { action: 'MEMBER_REMOVED', actorId: users.bob, userIds: [users.dan] },
+          system: { action: 'MEMBER_REMOVED', actorId: ids.bob, userIds: [ids.dan] },
         });
-        const byOwner = ok<{ removeChatMember: GroupData }>(
-          await run(REMOVE, { c: chatId, u: users.cid }, 'ann'),
-        ).removeChatMember;
-        assert.deepEqual(rolesOf(byOwner), { [users.ann]: 'OWNER', [users.bob]: 'ADMIN', [users.eve]: 'MEMBER' });
+        const byOwner = (await kit.ok<{ removeChatMember: GroupData }>(REMOVE, { c: chatId, u: ids.cid }, users.ann))
+          .removeChatMember;
+        assert.deepEqual(rolesOf(byOwner), { [ids.ann]: 'OWNER', [ids.bob]: 'ADMIN', [ids.eve]: 'MEMBER' });
         assert.equal((await lastSystemRow(chatId))?.text, 'ANN removed CID');
         assert.equal(
-          codeOf(await run('query ($id: ID!) { chat(id: $id) { id } }', { id: chatId }, 'cid')),
+          codeOf(await kit.run('query ($id: ID!) { chat(id: $id) { id } }', { id: chatId }, users.cid)),
           'NOT_FOUND',
         );
       });
 
       it('refuses what the roles do not allow, yourself, non-members, and direct chats, changing nothing', async () => {
-        const chatId = await newGroup('ann', [users.bob, users.cid, users.dan]);
-        await setRole(chatId, users.bob, 'ADMIN', 'ann');
-        await setRole(chatId, users.cid, 'ADMIN', 'ann');
-        const direct = await createDirect(users.bob, 'ann');
-        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.cid }, 'bob'), 'FORBIDDEN');
-        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.ann }, 'bob'), 'FORBIDDEN');
-        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.bob }, 'dan'), 'FORBIDDEN');
-        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.ann }, 'ann'), 'FORBIDDEN');
-        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.dan }, 'eve'), 'NOT_FOUND');
-        const notMember = await refused(chatId, () => run(REMOVE, { c: chatId, u: users.eve }, 'ann'), 'NOT_FOUND');
-        assert.deepEqual(notMember.errors?.[0]?.extensions.userIds, [users.eve]);
-        await refused(chatId, () => run(REMOVE, { c: chatId, u: '999999' }, 'ann'), 'NOT_FOUND');
-        await refused(chatId, () => run(REMOVE, { c: chatId, u: 'x' }, 'ann'), 'BAD_USER_INPUT');
-        await refused(chatId, () => run(REMOVE, { c: '424242', u: users.bob }, 'ann'), 'NOT_FOUND');
+        const chatId = await newGroup(users.ann, [ids.bob, ids.cid, ids.dan]);
+        await setRole(chatId, ids.bob, 'ADMIN', users.ann);
+        await setRole(chatId, ids.cid, 'ADMIN', users.ann);
+        const direct = await createDirect(ids.bob, users.ann);
+        await refused(chatId, () => kit.run(REMOVE, { c: chatId, u: ids.cid }, users.bob), 'FORBIDDEN');
+        await refused(chatId, () => kit.run(REMOVE, { c: chatId, u: ids.ann }, users.bob), 'FORBIDDEN');
+        await refused(chatId, () => kit.run(REMOVE, { c: chatId, u: ids.bob }, users.dan), 'FORBIDDEN');
+        await refused(chatId, () => kit.run(REMOVE, { c: chatId, u: ids.ann }, users.ann), 'FORBIDDEN');
+        await refused(chatId, () => kit.run(REMOVE, { c: chatId, u: ids.dan }, users.eve), 'NOT_FOUND');
+        const notMember = await refused(
+          chatId,
+          () => kit.run(REMOVE, { c: chatId, u: ids.eve }, users.ann),
+          'NOT_FOUND',
+        );
+        assert.deepEqual(notMember.errors?.[0]?.extensions.userIds, [ids.eve]);
+        await refused(chatId, () => kit.run(REMOVE, { c: chatId, u: '999999' }, users.ann), 'NOT_FOUND');
+        await refused(chatId, () => kit.run(REMOVE, { c: chatId, u: 'x' }, users.ann), 'BAD_USER_INPUT');
+        await refused(chatId, () => kit.run(REMOVE, { c: '424242', u: ids.bob }, users.ann), 'NOT_FOUND');
         await refused(
           direct.id,
-          () => run(REMOVE, { c: direct.id, u: users.bob }, 'ann'),
+          () => kit.run(REMOVE, { c: direct.id, u: ids.bob }, users.ann),
           'BAD_USER_INPUT',
           'NOT_A_GROUP',
         );
-        await refused(chatId, () => run(REMOVE, { c: chatId, u: users.dan }), 'UNAUTHENTICATED');
+        await refused(chatId, () => kit.run(REMOVE, { c: chatId, u: ids.dan }), 'UNAUTHENTICATED');
       });
     });
 
     describe('setChatMemberRole', () => {
       it('lets the OWNER promote and demote others', async () => {
-        const chatId = await newGroup('ann', [users.bob, users.cid]);
-        assert.deepEqual(rolesOf(await setRole(chatId, users.bob, 'ADMIN', 'ann')), {
-          [users.ann]: 'OWNER',
-          [users.bob]: 'ADMIN',
-          [users.cid]: 'MEMBER',
+        const chatId = await newGroup(users.ann, [ids.bob, ids.cid]);
+        assert.deepEqual(rolesOf(await setRole(chatId, ids.bob, 'ADMIN', users.ann)), {
+          [ids.ann]: 'OWNER',
+          [ids.bob]: 'ADMIN',
+          [ids.cid]: 'MEMBER',
         });
         assert.deepEqual(await lastSystemRow(chatId), {
           text: 'ANN made BOB an admin',
-          system: { action: 'ROLE_CHANGED', actorId: users.ann, userIds: [users.bob], role: 'ADMIN' },
+          system: { action: 'ROLE_CHANGED', actorId: ids.ann, userIds: [ids.bob], role: 'ADMIN' },
         });
         const rows = (await systemRows(chatId)).length;
-        await setRole(chatId, users.bob, 'ADMIN', 'ann');
+        await setRole(chatId, ids.bob, 'ADMIN', users.ann);
         assert.equal((await systemRows(chatId)).length, rows, 'the current role changes nothing');
-        assert.equal(rolesOf(await setRole(chatId, users.bob, 'MEMBER', 'ann'))[users.bob], 'MEMBER');
+        assert.equal(rolesOf(await setRole(chatId, ids.bob, 'MEMBER', users.ann))[ids.bob], 'MEMBER');
         assert.equal((await lastSystemRow(chatId))?.text, 'ANN made BOB a member');
       });
 
       it('refuses everyone but the OWNER, OWNER as a role, one’s own role and non-members, changing nothing', async () => {
-        const chatId = await newGroup('ann', [users.bob, users.cid]);
-        await setRole(chatId, users.bob, 'ADMIN', 'ann');
-        const direct = await createDirect(users.bob, 'ann');
-        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.cid, r: 'ADMIN' }, 'bob'), 'FORBIDDEN');
-        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.bob, r: 'MEMBER' }, 'cid'), 'FORBIDDEN');
-        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.cid, r: 'ADMIN' }, 'eve'), 'NOT_FOUND');
-        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.bob, r: 'OWNER' }, 'ann'), 'BAD_USER_INPUT');
-        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.ann, r: 'MEMBER' }, 'ann'), 'BAD_USER_INPUT');
-        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.bob, r: 'MEMBER' }, 'bob'), 'BAD_USER_INPUT');
-        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.dan, r: 'ADMIN' }, 'ann'), 'NOT_FOUND');
-        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: 'x', r: 'ADMIN' }, 'ann'), 'BAD_USER_INPUT');
-        await refused(chatId, () => run(SET_ROLE, { c: '424242', u: users.bob, r: 'ADMIN' }, 'ann'), 'NOT_FOUND');
+        const chatId = await newGroup(users.ann, [ids.bob, ids.cid]);
+        await setRole(chatId, ids.bob, 'ADMIN', users.ann);
+        const direct = await createDirect(ids.bob, users.ann);
+        await refused(chatId, () => kit.run(SET_ROLE, { c: chatId, u: ids.cid, r: 'ADMIN' }, users.bob), 'FORBIDDEN');
+        await refused(chatId, () => kit.run(SET_ROLE, { c: chatId, u: ids.bob, r: 'MEMBER' }, users.cid), 'FORBIDDEN');
+        await refused(chatId, () => kit.run(SET_ROLE, { c: chatId, u: ids.cid, r: 'ADMIN' }, users.eve), 'NOT_FOUND');
+        await refused(
+          chatId,
+          () => kit.run(SET_ROLE, { c: chatId, u: ids.bob, r: 'OWNER' }, users.ann),
+          'BAD_USER_INPUT',
+        );
+        await refused(
+          chatId,
+          () => kit.run(SET_ROLE, { c: chatId, u: ids.ann, r: 'MEMBER' }, users.ann),
+          'BAD_USER_INPUT',
+        );
+        await refused(
+          chatId,
+          () => kit.run(SET_ROLE, { c: chatId, u: ids.bob, r: 'MEMBER' }, users.bob),
+          'BAD_USER_INPUT',
+        );
+        await refused(chatId, () => kit.run(SET_ROLE, { c: chatId, u: ids.dan, r: 'ADMIN' }, users.ann), 'NOT_FOUND');
+        await refused(chatId, () => kit.run(SET_ROLE, { c: chatId, u: 'x', r: 'ADMIN' }, users.ann), 'BAD_USER_INPUT');
+        await refused(chatId, () => kit.run(SET_ROLE, { c: '424242', u: ids.bob, r: 'ADMIN' }, users.ann), 'NOT_FOUND');
         await refused(
           direct.id,
-          () => run(SET_ROLE, { c: direct.id, u: users.bob, r: 'ADMIN' }, 'ann'),
+          () => kit.run(SET_ROLE, { c: direct.id, u: ids.bob, r: 'ADMIN' }, users.ann),
           'BAD_USER_INPUT',
           'NOT_A_GROUP',
         );
-        await refused(chatId, () => run(SET_ROLE, { c: chatId, u: users.cid, r: 'ADMIN' }), 'UNAUTHENTICATED');
+        await refused(chatId, () => kit.run(SET_ROLE, { c: chatId, u: ids.cid, r: 'ADMIN' }), 'UNAUTHENTICATED');
       });
     });
 
     describe('renameChat', () => {
       it('lets the OWNER and ADMINs rename, with the title rule of createGroupChat', async () => {
-        const chatId = await newGroup('ann', [users.bob, users.cid], 'Old');
-        await setRole(chatId, users.bob, 'ADMIN', 'ann');
-        const renamed = ok<{ renameChat: GroupData }>(
-          await run(RENAME, { c: chatId, t: '  Trip  ' }, 'ann'),
-        ).renameChat;
+        const chatId = await newGroup(users.ann, [ids.bob, ids.cid], 'Old');
+        await setRole(chatId, ids.bob, 'ADMIN', users.ann);
+        const renamed = (await kit.ok<{ renameChat: GroupData }>(RENAME, { c: chatId, t: '  Trip  ' }, users.ann))
+          .renameChat;
         assert.equal(renamed.title, 'Trip');
         assert.deepEqual(await lastSystemRow(chatId), {
           text: 'ANN renamed the group to "Trip"',
-          system: { action: 'CHAT_RENAMED', actorId: users.ann, userIds: [], title: 'Trip' },
+          system: { action: 'CHAT_RENAMED', actorId: ids.ann, userIds: [], title: 'Trip' },
         });
         const rows = (await systemRows(chatId)).length;
-        ok(await run(RENAME, { c: chatId, t: 'Trip' }, 'bob'));
+        await kit.ok(RENAME, { c: chatId, t: 'Trip' }, users.bob);
         assert.equal((await systemRows(chatId)).length, rows, 'the current title changes nothing');
         const long = 'é'.repeat(100);
         assert.equal(
-          ok<{ renameChat: GroupData }>(await run(RENAME, { c: chatId, t: ` ${long} ` }, 'bob')).renameChat.title,
+          (await kit.ok<{ renameChat: GroupData }>(RENAME, { c: chatId, t: ` ${long} ` }, users.bob)).renameChat.title,
           long,
         );
         assert.equal((await lastSystemRow(chatId))?.text, `BOB renamed the group to "${long}"`);
-        const read = ok<{ chat: { title: string } }>(
-          await run('query ($id: ID!) { chat(id: $id) { title } }', { id: chatId }, 'cid'),
+        const read = await kit.ok<{ chat: { title: string } }>(
+          'query ($id: ID!) { chat(id: $id) { title } }',
+          { id: chatId },
+          users.cid,
         );
         assert.equal(read.chat.title, long);
       });
 
       it('refuses a MEMBER, a non-member, a direct chat and invalid titles, changing nothing', async () => {
-        const chatId = await newGroup('ann', [users.bob], 'Kept');
-        const direct = await createDirect(users.bob, 'ann');
-        await refused(chatId, () => run(RENAME, { c: chatId, t: 'Mine' }, 'bob'), 'FORBIDDEN');
-        await refused(chatId, () => run(RENAME, { c: chatId, t: 'Mine' }, 'eve'), 'NOT_FOUND');
+        const chatId = await newGroup(users.ann, [ids.bob], 'Kept');
+        const direct = await createDirect(ids.bob, users.ann);
+        await refused(chatId, () => kit.run(RENAME, { c: chatId, t: 'Mine' }, users.bob), 'FORBIDDEN');
+        await refused(chatId, () => kit.run(RENAME, { c: chatId, t: 'Mine' }, users.eve), 'NOT_FOUND');
         for (const title of ['', '   ', 'x'.repeat(101), 'bell\u0007', 'two\nlines']) {
-          await refused(chatId, () => run(RENAME, { c: chatId, t: title }, 'ann'), 'BAD_USER_INPUT');
+          await refused(chatId, () => kit.run(RENAME, { c: chatId, t: title }, users.ann), 'BAD_USER_INPUT');
         }
-        await refused(chatId, () => run(RENAME, { c: '424242', t: 'Mine' }, 'ann'), 'NOT_FOUND');
-        await refused(chatId, () => run(RENAME, { c: 'x', t: 'Mine' }, 'ann'), 'BAD_USER_INPUT');
+        await refused(chatId, () => kit.run(RENAME, { c: '424242', t: 'Mine' }, users.ann), 'NOT_FOUND');
+        await refused(chatId, () => kit.run(RENAME, { c: 'x', t: 'Mine' }, users.ann), 'BAD_USER_INPUT');
         await refused(
           direct.id,
-          () => run(RENAME, { c: direct.id, t: 'Mine' }, 'ann'),
+          () => kit.run(RENAME, { c: direct.id, t: 'Mine' }, users.ann),
           'BAD_USER_INPUT',
           'NOT_A_GROUP',
         );
-        await refused(chatId, () => run(RENAME, { c: chatId, t: 'Mine' }), 'UNAUTHENTICATED');
+        await refused(chatId, () => kit.run(RENAME, { c: chatId, t: 'Mine' }), 'UNAUTHENTICATED');
       });
 
       it('refuses control characters in a new group’s title too', async () => {
-        assert.equal(codeOf(await createGroup('bell\u0007', [users.bob], 'ann')), 'BAD_USER_INPUT');
+        assert.equal(codeOf(await createGroup('bell\u0007', [ids.bob], users.ann)), 'BAD_USER_INPUT');
       });
 
       it('refuses titles that impersonate or hide (INVALID_TEXT), at creation and renaming, and stores them in NFC', async () => {
-        const chatId = await newGroup('ann', [users.bob], 'Kept');
+        const chatId = await newGroup(users.ann, [ids.bob], 'Kept');
         for (const title of [
           'Trip\u202E',
           'Trip\u202Agoes',
@@ -734,13 +731,18 @@ describe('chats subgraph (in-process)', () => {
           '\u200B\u2060\uFEFF',
           'Trip\uD800',
         ]) {
-          await refused(chatId, () => run(RENAME, { c: chatId, t: title }, 'ann'), 'BAD_USER_INPUT', 'INVALID_TEXT');
-          const created = await createGroup(title, [users.bob], 'ann');
+          await refused(
+            chatId,
+            () => kit.run(RENAME, { c: chatId, t: title }, users.ann),
+            'BAD_USER_INPUT',
+            'INVALID_TEXT',
+          );
+          const created = await createGroup(title, [ids.bob], users.ann);
           assert.equal(created.errors?.[0]?.extensions.reason, 'INVALID_TEXT', JSON.stringify(title));
         }
         // Counted after NFC: 100 decomposed characters (200 UTF-16 units) fit.
-        const renamed = ok<{ renameChat: GroupData }>(
-          await run(RENAME, { c: chatId, t: 'e\u0301'.repeat(100) }, 'ann'),
+        const renamed = (
+          await kit.ok<{ renameChat: GroupData }>(RENAME, { c: chatId, t: 'e\u0301'.repeat(100) }, users.ann)
         ).renameChat;
         assert.equal(renamed.title, '\u00E9'.repeat(100));
       });
@@ -748,17 +750,21 @@ describe('chats subgraph (in-process)', () => {
 
     describe('leaveChat', () => {
       it('removes the viewer and returns the chat ID', async () => {
-        const chatId = await newGroup('ann', [users.bob, users.cid]);
-        assert.deepEqual(ok(await run(LEAVE, { c: chatId }, 'bob')), { leaveChat: chatId });
+        const chatId = await newGroup(users.ann, [ids.bob, ids.cid]);
+        assert.deepEqual(await kit.ok(LEAVE, { c: chatId }, users.bob), { leaveChat: chatId });
         assert.deepEqual(await lastSystemRow(chatId), {
           text: 'BOB left',
-          system: { action: 'MEMBER_LEFT', actorId: users.bob, userIds: [users.bob] },
+          system: { action: 'MEMBER_LEFT', actorId: ids.bob, userIds: [ids.bob] },
         });
-        const chat = ok<{ chat: GroupData }>(
-          await run(`query ($id: ID!) { chat(id: $id) { ${GROUP} } }`, { id: chatId }, 'ann'),
+        const chat = (
+          await kit.ok<{ chat: GroupData }>(
+            `query ($id: ID!) { chat(id: $id) { ${GROUP} } }`,
+            { id: chatId },
+            users.ann,
+          )
         ).chat;
         assert.equal(chat.memberCount, 2);
-        assert.equal(rolesOf(chat)[users.bob], undefined);
+        assert.equal(rolesOf(chat)[ids.bob], undefined);
       });
 
       it('hands ownership to the longest-standing ADMIN (by joining time, then user ID), else MEMBER', async () => {
@@ -776,67 +782,63 @@ describe('chats subgraph (in-process)', () => {
           );
 
         // Two admins who joined together: the lower user ID.
-        const tie = await newGroup('ann', [users.bob, users.cid, users.dan]);
-        await setRole(tie, users.dan, 'ADMIN', 'ann');
-        await setRole(tie, users.cid, 'ADMIN', 'ann');
-        ok(await run(LEAVE, { c: tie }, 'ann'));
-        assert.deepEqual(await roleIn(tie), { [users.bob]: 'MEMBER', [users.cid]: 'OWNER', [users.dan]: 'ADMIN' });
+        const tie = await newGroup(users.ann, [ids.bob, ids.cid, ids.dan]);
+        await setRole(tie, ids.dan, 'ADMIN', users.ann);
+        await setRole(tie, ids.cid, 'ADMIN', users.ann);
+        await kit.ok(LEAVE, { c: tie }, users.ann);
+        assert.deepEqual(await roleIn(tie), { [ids.bob]: 'MEMBER', [ids.cid]: 'OWNER', [ids.dan]: 'ADMIN' });
         assert.deepEqual((await systemRows(tie)).slice(-2), [
-          { text: 'ANN left', system: { action: 'MEMBER_LEFT', actorId: users.ann, userIds: [users.ann] } },
+          { text: 'ANN left', system: { action: 'MEMBER_LEFT', actorId: ids.ann, userIds: [ids.ann] } },
           {
             text: 'CID is now the owner',
-            system: { action: 'ROLE_CHANGED', actorId: users.ann, userIds: [users.cid], role: 'OWNER' },
+            system: { action: 'ROLE_CHANGED', actorId: ids.ann, userIds: [ids.cid], role: 'OWNER' },
           },
         ]);
 
         // Joining time first: the admin who joined earlier, though their ID is higher; an earlier MEMBER does not count.
-        const early = await newGroup('ann', [users.bob, users.dan, users.eve]);
-        await setRole(early, users.bob, 'ADMIN', 'ann');
-        await setRole(early, users.eve, 'ADMIN', 'ann');
-        await joined(early, users.dan, 1);
-        await joined(early, users.eve, 2);
-        await joined(early, users.bob, 3);
-        ok(await run(LEAVE, { c: early }, 'ann'));
-        assert.deepEqual(await roleIn(early), { [users.bob]: 'ADMIN', [users.dan]: 'MEMBER', [users.eve]: 'OWNER' });
+        const early = await newGroup(users.ann, [ids.bob, ids.dan, ids.eve]);
+        await setRole(early, ids.bob, 'ADMIN', users.ann);
+        await setRole(early, ids.eve, 'ADMIN', users.ann);
+        await joined(early, ids.dan, 1);
+        await joined(early, ids.eve, 2);
+        await joined(early, ids.bob, 3);
+        await kit.ok(LEAVE, { c: early }, users.ann);
+        assert.deepEqual(await roleIn(early), { [ids.bob]: 'ADMIN', [ids.dan]: 'MEMBER', [ids.eve]: 'OWNER' });
 
         // No admin: the longest-standing member.
-        const members = await newGroup('ann', [users.bob, users.eve]);
-        await joined(members, users.eve, 1);
-        await joined(members, users.bob, 2);
-        ok(await run(LEAVE, { c: members }, 'ann'));
-        assert.deepEqual(await roleIn(members), { [users.bob]: 'MEMBER', [users.eve]: 'OWNER' });
+        const members = await newGroup(users.ann, [ids.bob, ids.eve]);
+        await joined(members, ids.eve, 1);
+        await joined(members, ids.bob, 2);
+        await kit.ok(LEAVE, { c: members }, users.ann);
+        assert.deepEqual(await roleIn(members), { [ids.bob]: 'MEMBER', [ids.eve]: 'OWNER' });
 
         // The last member leaves an empty chat.
-        const alone = await newGroup('ann', []);
-        assert.deepEqual(ok(await run(LEAVE, { c: alone }, 'ann')), { leaveChat: alone });
+        const alone = await newGroup(users.ann, []);
+        assert.deepEqual(await kit.ok(LEAVE, { c: alone }, users.ann), { leaveChat: alone });
         assert.equal(await runtime.db.prisma.chatMember.count({ where: { chatId: BigInt(alone) } }), 0);
         assert.equal(await runtime.db.prisma.chat.count({ where: { id: BigInt(alone) } }), 1);
         assert.equal((await lastSystemRow(alone))?.text, 'ANN left');
       });
 
       it('refuses a non-member, an unknown chat, a direct chat and a bad ID, changing nothing', async () => {
-        const chatId = await newGroup('ann', [users.bob]);
-        const direct = await createDirect(users.bob, 'ann');
-        await refused(chatId, () => run(LEAVE, { c: chatId }, 'eve'), 'NOT_FOUND');
-        await refused(chatId, () => run(LEAVE, { c: '424242' }, 'ann'), 'NOT_FOUND');
-        await refused(chatId, () => run(LEAVE, { c: 'x' }, 'ann'), 'BAD_USER_INPUT');
-        await refused(direct.id, () => run(LEAVE, { c: direct.id }, 'ann'), 'BAD_USER_INPUT', 'NOT_A_GROUP');
-        await refused(chatId, () => run(LEAVE, { c: chatId }), 'UNAUTHENTICATED');
+        const chatId = await newGroup(users.ann, [ids.bob]);
+        const direct = await createDirect(ids.bob, users.ann);
+        await refused(chatId, () => kit.run(LEAVE, { c: chatId }, users.eve), 'NOT_FOUND');
+        await refused(chatId, () => kit.run(LEAVE, { c: '424242' }, users.ann), 'NOT_FOUND');
+        await refused(chatId, () => kit.run(LEAVE, { c: 'x' }, users.ann), 'BAD_USER_INPUT');
+        await refused(direct.id, () => kit.run(LEAVE, { c: direct.id }, users.ann), 'BAD_USER_INPUT', 'NOT_A_GROUP');
+        await refused(chatId, () => kit.run(LEAVE, { c: chatId }), 'UNAUTHENTICATED');
       });
     });
 
     describe('Chat.memberCount and Chat.viewerRole', () => {
       it('reads them for a page of chats in one query each', async (t) => {
-        const gus = '107';
-        await runtime.db.prisma.user.create({
-          data: { id: BigInt(gus), username: 'gus', displayName: 'GUS', passwordHash: 'x', groupAddPolicy: 'EVERYONE' },
-        });
-        auth.gus = await openTestSession(runtime, { id: gus, username: 'gus' });
-        const owned = await newGroup('gus', [users.bob, users.cid]);
-        const admin = await newGroup('ann', [gus, users.bob, users.cid, users.dan]);
-        await setRole(admin, gus, 'ADMIN', 'ann');
-        const member = await newGroup('bob', [gus]);
-        const direct = await createDirect(users.eve, 'gus');
+        const gus = await seedMember('gus', '107');
+        const owned = await newGroup(gus, [ids.bob, ids.cid]);
+        const admin = await newGroup(users.ann, [gus.id, ids.bob, ids.cid, ids.dan]);
+        await setRole(admin, gus.id, 'ADMIN', users.ann);
+        const member = await newGroup(users.bob, [gus.id]);
+        const direct = await createDirect(ids.eve, gus);
 
         /** Counts calls of a Prisma delegate's method (its methods come from a proxy, which node:test's mock cannot wrap). */
         const calls = (name: 'groupBy' | 'findMany') => {
@@ -854,9 +856,9 @@ describe('chats subgraph (in-process)', () => {
         };
         const counts = calls('groupBy');
         const memberships = calls('findMany');
-        const page = ok<{ chats: { edges: { node: { id: string; memberCount: number; viewerRole: string } }[] } }>(
-          await run('query { chats(first: 10) { edges { node { id memberCount viewerRole } } } }', {}, 'gus'),
-        );
+        const page = await kit.ok<{
+          chats: { edges: { node: { id: string; memberCount: number; viewerRole: string } }[] };
+        }>('query { chats(first: 10) { edges { node { id memberCount viewerRole } } } }', {}, gus);
         assert.deepEqual(
           page.chats.edges.map(({ node }) => node),
           [
@@ -880,10 +882,10 @@ describe('chats subgraph (in-process)', () => {
       };
 
       it('tells every member before and after a change, wakes the relay and drops member caches', async () => {
-        const chatId = await newGroup('ann', [users.bob, users.cid]);
+        const chatId = await newGroup(users.ann, [ids.bob, ids.cid]);
         const inbox = Object.fromEntries(
           await Promise.all(
-            ([users.ann, users.bob, users.cid, users.dan] as const).map(
+            ([ids.ann, ids.bob, ids.cid, ids.dan] as const).map(
               async (id) => [id, await listen(Topics.userEvents(id))] as const,
             ),
           ),
@@ -892,63 +894,63 @@ describe('chats subgraph (in-process)', () => {
         const membersChanged = await listen(Topics.membersChanged);
         const eventsOf = (id: string) => plain(inbox[id]?.received);
         try {
-          await add(chatId, [users.dan], 'ann');
+          await add(chatId, [ids.dan], users.ann);
           const added = {
             type: 'MembershipChanged',
             chatId,
             action: 'MEMBERS_ADDED',
-            actorId: users.ann,
-            userIds: [users.dan],
+            actorId: ids.ann,
+            userIds: [ids.dan],
             role: null,
           };
-          for (const id of [users.ann, users.bob, users.cid, users.dan]) assert.deepEqual(eventsOf(id), [added], id);
+          for (const id of [ids.ann, ids.bob, ids.cid, ids.dan]) assert.deepEqual(eventsOf(id), [added], id);
           assert.deepEqual(plain(outbox.received), [{}]);
           assert.deepEqual(plain(membersChanged.received), [{ chatId }]);
 
-          ok(await run(REMOVE, { c: chatId, u: users.cid }, 'ann'));
+          await kit.ok(REMOVE, { c: chatId, u: ids.cid }, users.ann);
           const removed = {
             type: 'MembershipChanged',
             chatId,
             action: 'MEMBER_REMOVED',
-            actorId: users.ann,
-            userIds: [users.cid],
+            actorId: ids.ann,
+            userIds: [ids.cid],
             role: null,
           };
-          assert.deepEqual(eventsOf(users.cid), [added, removed], 'the removed member is told too');
+          assert.deepEqual(eventsOf(ids.cid), [added, removed], 'the removed member is told too');
 
-          ok(await run(RENAME, { c: chatId, t: 'New name' }, 'ann'));
-          const renamed = { type: 'ChatRenamed', chatId, actorId: users.ann, title: 'New name' };
-          assert.deepEqual(eventsOf(users.bob), [added, removed, renamed]);
-          assert.deepEqual(eventsOf(users.cid), [added, removed], 'a former member is not');
+          await kit.ok(RENAME, { c: chatId, t: 'New name' }, users.ann);
+          const renamed = { type: 'ChatRenamed', chatId, actorId: ids.ann, title: 'New name' };
+          assert.deepEqual(eventsOf(ids.bob), [added, removed, renamed]);
+          assert.deepEqual(eventsOf(ids.cid), [added, removed], 'a former member is not');
           assert.equal(membersChanged.received.length, 2, 'a rename changes no membership');
 
-          await setRole(chatId, users.dan, 'ADMIN', 'ann');
-          ok(await run(LEAVE, { c: chatId }, 'ann'));
+          await setRole(chatId, ids.dan, 'ADMIN', users.ann);
+          await kit.ok(LEAVE, { c: chatId }, users.ann);
           const left = {
             type: 'MembershipChanged',
             chatId,
             action: 'MEMBER_LEFT',
-            actorId: users.ann,
-            userIds: [users.ann],
+            actorId: ids.ann,
+            userIds: [ids.ann],
             role: null,
           };
           const handedOver = {
             type: 'MembershipChanged',
             chatId,
             action: 'ROLE_CHANGED',
-            actorId: users.ann,
-            userIds: [users.dan],
+            actorId: ids.ann,
+            userIds: [ids.dan],
             role: 'OWNER',
           };
-          assert.deepEqual((eventsOf(users.ann) as unknown[]).slice(-2), [left, handedOver], 'the leaver is told too');
-          assert.deepEqual((eventsOf(users.bob) as unknown[]).slice(-2), [left, handedOver]);
+          assert.deepEqual((eventsOf(ids.ann) as unknown[]).slice(-2), [left, handedOver], 'the leaver is told too');
+          assert.deepEqual((eventsOf(ids.bob) as unknown[]).slice(-2), [left, handedOver]);
           assert.equal(outbox.received.length, 5);
 
           // Refusals and changes of nothing announce nothing.
-          const before = (eventsOf(users.bob) as unknown[]).length;
-          assert.equal(codeOf(await run(ADD, { c: chatId, u: [users.eve] }, 'bob')), 'FORBIDDEN');
-          await add(chatId, [users.bob], 'dan');
-          assert.equal((eventsOf(users.bob) as unknown[]).length, before);
+          const before = (eventsOf(ids.bob) as unknown[]).length;
+          assert.equal(codeOf(await kit.run(ADD, { c: chatId, u: [ids.eve] }, users.bob)), 'FORBIDDEN');
+          await add(chatId, [ids.bob], users.dan);
+          assert.equal((eventsOf(ids.bob) as unknown[]).length, before);
           assert.equal(outbox.received.length, 5);
         } finally {
           for (const listener of [...Object.values(inbox), outbox, membersChanged]) listener.stop();
@@ -958,7 +960,7 @@ describe('chats subgraph (in-process)', () => {
       it('wakes the relay when a group is created', async () => {
         const outbox = await listen(Topics.outbox);
         try {
-          await newGroup('ann', [users.bob]);
+          await newGroup(users.ann, [ids.bob]);
           assert.deepEqual(plain(outbox.received), [{}]);
         } finally {
           outbox.stop();
