@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { executeSubgraph, subscribeSubgraph, type Runtime } from '@chat/common';
-import { codeOf, createMemoryRuntime, openTestSession, plain, viewerOf } from '@chat/common/testing';
+import { executeSubgraph, subscribeSubgraph } from '@chat/common';
+import { codeOf, createSubgraphTestkit, plain, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
 import { createPresenceSubgraph, type PresenceSubgraph } from './index.ts';
 import { PresenceVisibility } from './services/presence-visibility.ts';
 import type { PresenceStore } from './store/presence-store.ts';
@@ -25,8 +25,7 @@ interface Change {
 }
 
 describe('presence subgraph (in-process)', () => {
-  let runtime: Runtime;
-  let subgraph: PresenceSubgraph;
+  let kit: SubgraphTestkit<PresenceSubgraph>;
   /** The clock of the subgraph: tests move it. */
   let now = Date.parse('2026-11-25T12:00:00.000Z');
   const advance = (ms: number) => (now += ms);
@@ -38,75 +37,40 @@ describe('presence subgraph (in-process)', () => {
     now: () => new Date(now),
   });
   const at = (ms = now) => new Date(ms).toISOString();
-  let nextUserId = 1000;
 
   before(async () => {
-    runtime = await createMemoryRuntime();
     // The sweeper's timer never fires here: tests sweep when they move the clock.
-    subgraph = createPresenceSubgraph(runtime, timing());
+    kit = await createSubgraphTestkit((runtime) => createPresenceSubgraph(runtime, timing()));
   });
-  after(async () => {
-    await subgraph.close();
-    await runtime.close();
-  });
-
-  const run = async (
-    query: string,
-    variables: Record<string, unknown> = {},
-    auth?: string,
-    target: PresenceSubgraph = subgraph,
-  ) => executeSubgraph(target, { query, variables, viewer: await viewerOf(runtime, auth ? auth : null) });
-
-  /** A user of their own, with a token. */
-  const user = async (name: string) => {
-    const id = String(++nextUserId);
-    await runtime.db.prisma.user.create({
-      data: { id: BigInt(id), username: `${name}${id}`, displayName: name, passwordHash: 'x' },
-    });
-    return { id, auth: await openTestSession(runtime, { id, username: `${name}${id}` }) };
-  };
-  type User = Awaited<ReturnType<typeof user>>;
+  after(() => kit.close());
 
   /** Two users who share a direct chat, and a stranger to both. */
   const people = async () => {
-    const [ann, bob, eve] = [await user('ann'), await user('bob'), await user('eve')];
-    await runtime.db.prisma.chat.create({
-      data: {
-        id: BigInt(++nextUserId),
-        kind: 'DIRECT',
-        directKey: `${ann.id}:${bob.id}`,
-        createdById: BigInt(ann.id),
-        members: { create: [{ userId: BigInt(ann.id) }, { userId: BigInt(bob.id) }] },
-      },
-    });
+    const [ann, bob, eve] = [await kit.seed.user('ann'), await kit.seed.user('bob'), await kit.seed.user('eve')];
+    await kit.seed.chat({ kind: 'DIRECT', createdBy: ann, members: [bob] });
     return { ann, bob, eve };
   };
 
-  const ok = async (query: string, variables: Record<string, unknown>, auth: string): Promise<any> => {
-    const result = await run(query, variables, auth);
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-    return plain(result.data);
-  };
-  const beat = async (who: User, deviceId: string, active?: boolean) =>
-    (await ok(HEARTBEAT, { d: deviceId, a: active }, who.auth)).presenceHeartbeat;
-  const signOff = async (who: User, deviceId: string) =>
-    (await ok(SIGN_OFF, { d: deviceId }, who.auth)).presenceSignOff;
-  const choose = async (who: User, status: string, deviceId?: string) =>
-    (await ok(SET_PRESENCE, { s: status, d: deviceId }, who.auth)).setPresence.presence;
+  const beat = async (who: TestUser, deviceId: string, active?: boolean) =>
+    (await kit.ok(HEARTBEAT, { d: deviceId, a: active }, who)).presenceHeartbeat;
+  const signOff = async (who: TestUser, deviceId: string) =>
+    (await kit.ok(SIGN_OFF, { d: deviceId }, who)).presenceSignOff;
+  const choose = async (who: TestUser, status: string, deviceId?: string) =>
+    (await kit.ok(SET_PRESENCE, { s: status, d: deviceId }, who)).setPresence.presence;
   /** `of`'s presence as `viewer` sees it through the entity resolver. */
-  const read = async (of: User, viewer: User = of) =>
-    (await ok(ENTITY_PRESENCE, { r: [{ __typename: 'User', id: of.id }] }, viewer.auth))._entities[0].presence;
+  const read = async (of: TestUser, viewer: TestUser = of) =>
+    (await kit.ok(ENTITY_PRESENCE, { r: [{ __typename: 'User', id: of.id }] }, viewer))._entities[0].presence;
 
   /** Sweeps, and returns the changes it made to `who` (earlier tests leave users behind). */
-  const sweepFor = async (who: User, target: PresenceSubgraph = subgraph) =>
+  const sweepFor = async (who: TestUser, target: PresenceSubgraph = kit.subgraph) =>
     (await target.sweeper.sweep()).filter((change) => change.userId === who.id);
 
-  /** Collects `presenceChanged` events as `viewer` receives them. */
-  const watch = async (viewer: User, userIds?: string[], target: PresenceSubgraph = subgraph) => {
+  /** Collects `presenceChanged` events as `watcher` receives them, from `target` (another instance, if given). */
+  const watch = async (watcher: TestUser, userIds?: string[], target: PresenceSubgraph = kit.subgraph) => {
     const stream = await subscribeSubgraph(target, {
       query: 'subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { id presence { status lastSeenAt } } }',
       variables: { ids: userIds },
-      viewer: await viewerOf(runtime, viewer.auth),
+      viewer: watcher.viewer,
     });
     assert.ok(Symbol.asyncIterator in stream, JSON.stringify(stream));
     const events: Change[] = [];
@@ -132,12 +96,9 @@ describe('presence subgraph (in-process)', () => {
       'mutation { presenceSignOff(deviceId: "phone") { status } }',
       'query { _entities(representations: [{ __typename: "User", id: "1" }]) { ... on User { presence { status } } } }',
     ]) {
-      assert.equal(codeOf(await run(query)), 'UNAUTHENTICATED', query);
+      assert.equal(codeOf(await kit.run(query)), 'UNAUTHENTICATED', query);
     }
-    const stream = await subscribeSubgraph(subgraph, {
-      query: 'subscription { presenceChanged { id } }',
-      viewer: null,
-    });
+    const stream = await kit.subscribe('subscription { presenceChanged { id } }');
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.equal(codeOf(stream), 'UNAUTHENTICATED');
   });
@@ -252,16 +213,19 @@ describe('presence subgraph (in-process)', () => {
 
   it('announces a change once when heartbeats, sign-offs and sweeps of several instances race', async () => {
     const { ann, bob } = await people();
-    const other = createPresenceSubgraph(runtime, timing());
+    const other = createPresenceSubgraph(kit.runtime, timing());
     const changes = await watch(bob, [ann.id]);
     try {
       const devices = ['a', 'b', 'c', 'd', 'e', 'f'];
+      /** As ann, on `target`: the kit runs operations on its own instance only. */
+      const asAnnOn = (target: PresenceSubgraph, query: string, deviceId: string) =>
+        executeSubgraph(target, { query, variables: { d: deviceId }, viewer: ann.viewer });
       const beatOn = (target: PresenceSubgraph, deviceId: string) =>
-        run('mutation ($d: String!) { presenceHeartbeat(deviceId: $d) { status } }', { d: deviceId }, ann.auth, target);
+        asAnnOn(target, 'mutation ($d: String!) { presenceHeartbeat(deviceId: $d) { status } }', deviceId);
       const signOffOn = (target: PresenceSubgraph, deviceId: string) =>
-        run('mutation ($d: String!) { presenceSignOff(deviceId: $d) { status } }', { d: deviceId }, ann.auth, target);
+        asAnnOn(target, 'mutation ($d: String!) { presenceSignOff(deviceId: $d) { status } }', deviceId);
       const beats = await Promise.all(
-        devices.flatMap((deviceId) => [beatOn(subgraph, deviceId), beatOn(other, deviceId)]),
+        devices.flatMap((deviceId) => [beatOn(kit.subgraph, deviceId), beatOn(other, deviceId)]),
       );
       assert.ok(
         beats.every((result) => result.errors === undefined),
@@ -269,7 +233,7 @@ describe('presence subgraph (in-process)', () => {
       );
       // Every device but the last signs off while both instances sweep: ann stays ONLINE.
       const [signOffs, idleSweeps] = await Promise.all([
-        Promise.all(devices.slice(0, -1).map((deviceId, n) => signOffOn(n % 2 ? other : subgraph, deviceId))),
+        Promise.all(devices.slice(0, -1).map((deviceId, n) => signOffOn(n % 2 ? other : kit.subgraph, deviceId))),
         Promise.all([sweepFor(ann), sweepFor(ann, other)]),
       ]);
       assert.ok(
@@ -291,7 +255,7 @@ describe('presence subgraph (in-process)', () => {
 
   it('sweeps on its own timer, and stops with close()', async () => {
     const { ann, bob } = await people();
-    const timed = createPresenceSubgraph(runtime, timing(50));
+    const timed = createPresenceSubgraph(kit.runtime, timing(50));
     const changes = await watch(bob, [ann.id], timed);
     try {
       await beat(ann, 'phone');
@@ -309,16 +273,16 @@ describe('presence subgraph (in-process)', () => {
     const { ann } = await people();
     await beat(ann, 'old-phone');
     advance(DEVICE_TIMEOUT);
-    await subgraph.sweeper.sweep();
+    await kit.subgraph.sweeper.sweep();
     assert.equal(
-      await runtime.db.prisma.presenceDevice.count({ where: { userId: BigInt(ann.id) } }),
+      await kit.runtime.db.prisma.presenceDevice.count({ where: { userId: BigInt(ann.id) } }),
       1,
       'kept a while after expiring',
     );
     // Kept for ten sweep intervals (or one device timeout if longer): ten minutes here.
     advance(600 * SECOND);
-    await subgraph.sweeper.sweep();
-    assert.equal(await runtime.db.prisma.presenceDevice.count({ where: { userId: BigInt(ann.id) } }), 0);
+    await kit.subgraph.sweeper.sweep();
+    assert.equal(await kit.runtime.db.prisma.presenceDevice.count({ where: { userId: BigInt(ann.id) } }), 0);
   });
 
   it('shows presence only to the user and those who share a chat with them', async () => {
@@ -326,7 +290,7 @@ describe('presence subgraph (in-process)', () => {
     await beat(ann, 'phone');
     assert.equal((await read(ann)).status, 'ONLINE');
     assert.equal((await read(ann, bob)).status, 'ONLINE');
-    const refused = await run(
+    const refused = await kit.run(
       'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { presence { status } } } }',
       {
         r: [
@@ -334,7 +298,7 @@ describe('presence subgraph (in-process)', () => {
           { __typename: 'User', id: eve.id },
         ],
       },
-      eve.auth,
+      eve,
     );
     assert.deepEqual(plain(refused.data), { _entities: [{ presence: null }, { presence: { status: 'OFFLINE' } }] });
     assert.deepEqual(
@@ -343,11 +307,11 @@ describe('presence subgraph (in-process)', () => {
     );
 
     for (const ids of [[ann.id], [eve.id, ann.id], [bob.id]]) {
-      const stream = await subscribeSubgraph(subgraph, {
-        query: 'subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { id } }',
-        variables: { ids },
-        viewer: await viewerOf(runtime, eve.auth),
-      });
+      const stream = await kit.subscribe(
+        'subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { id } }',
+        { ids },
+        eve,
+      );
       assert.ok(!(Symbol.asyncIterator in stream), `eve may not watch ${ids}`);
       assert.equal(codeOf(stream), 'FORBIDDEN');
     }
@@ -393,7 +357,7 @@ describe('presence subgraph (in-process)', () => {
         ['mutation ($d: String!) { presenceSignOff(deviceId: $d) { status } }', { d: deviceId }],
         ['mutation ($d: String) { setPresence(status: BUSY, deviceId: $d) { id } }', { d: deviceId }],
       ] as const) {
-        const result = await run(query, variables, ann.auth);
+        const result = await kit.run(query, variables, ann);
         assert.equal(codeOf(result), 'BAD_USER_INPUT', `${query} with ${JSON.stringify(deviceId)}`);
         assert.match(result.errors?.[0]?.message ?? '', /deviceId/);
       }
@@ -408,10 +372,7 @@ describe('presence subgraph (in-process)', () => {
 
   it('refuses a malformed user ID', async () => {
     const { ann } = await people();
-    const stream = await subscribeSubgraph(subgraph, {
-      query: 'subscription { presenceChanged(userIds: ["abc"]) { id } }',
-      viewer: await viewerOf(runtime, ann.auth),
-    });
+    const stream = await kit.subscribe('subscription { presenceChanged(userIds: ["abc"]) { id } }', {}, ann);
     assert.ok(!(Symbol.asyncIterator in stream));
     assert.equal(codeOf(stream), 'BAD_USER_INPUT');
   });
