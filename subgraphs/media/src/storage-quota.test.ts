@@ -13,9 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { executeSubgraph, loadConfig, type Runtime, type Viewer } from '@chat/common';
-import { createMemoryRuntime, openTestSession, viewerOf } from '@chat/common/testing';
-import type { ExecutionResult } from 'graphql';
+import { loadConfig } from '@chat/common';
+import { codeOf, createSubgraphTestkit, errorOf, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
 import sharp from 'sharp';
 import { createMediaSubgraph, MEDIA_MODELS, type MediaSubgraph } from './index.ts';
 import { thumbnailKey } from './services/media-processor.ts';
@@ -27,55 +26,41 @@ const TTL_SECONDS = 86_400;
 const CREATE = 'mutation ($input: CreateUploadInput!) { createUpload(input: $input) { mediaId } }';
 const STORAGE = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { storage { used quota } } } }';
 
-const errorOf = (result: ExecutionResult) => result.errors?.[0]?.extensions;
-
 describe('storage quota, upload rates and the unattached sweep', () => {
-  let runtime: Runtime;
-  let subgraph: MediaSubgraph;
+  let kit: SubgraphTestkit<MediaSubgraph>;
   let dir: string;
   let clock = Date.parse('2026-12-01T12:00:00Z');
-  let nextUser = 700;
 
-  const as = (viewer: Viewer, query: string, variables: Record<string, unknown> = {}) =>
-    executeSubgraph(subgraph, { query, variables, viewer });
-  const createUpload = (viewer: Viewer, size: number, contentType = 'text/plain') =>
-    as(viewer, CREATE, { input: { fileName: 'a.txt', contentType, size, purpose: 'MESSAGE_ATTACHMENT' } });
-  const created = async (viewer: Viewer, size: number, contentType?: string): Promise<string> => {
-    const result = await createUpload(viewer, size, contentType);
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-    return (result.data as { createUpload: { mediaId: string } }).createUpload.mediaId;
-  };
-  const storageOf = async (viewer: Viewer, userId = viewer.id) => {
-    const result = await as(viewer, STORAGE, { r: [{ __typename: 'User', id: userId }] });
+  const uploadInput = (size: number, contentType: string) => ({
+    input: { fileName: 'a.txt', contentType, size, purpose: 'MESSAGE_ATTACHMENT' },
+  });
+  const createUpload = (uploader: TestUser, size: number, contentType = 'text/plain') =>
+    kit.run(CREATE, uploadInput(size, contentType), uploader);
+  const created = async (uploader: TestUser, size: number, contentType = 'text/plain'): Promise<string> =>
+    (await kit.ok<{ createUpload: { mediaId: string } }>(CREATE, uploadInput(size, contentType), uploader)).createUpload
+      .mediaId;
+  const storageOf = async (viewer: TestUser, userId = viewer.id) => {
+    const result = await kit.run(STORAGE, { r: [{ __typename: 'User', id: userId }] }, viewer);
     const storage = (result.data as { _entities: { storage: { used: number; quota: number } | null }[] } | null)
       ?._entities[0]?.storage;
     return { result, storage: storage ? { ...storage } : storage };
   };
-  const newUser = async (): Promise<Viewer> => {
-    const id = String(nextUser++);
-    await runtime.db.prisma.user.create({
-      data: { id: BigInt(id), username: `u${id}`, displayName: id, passwordHash: 'x' },
-    });
-    return (await viewerOf(runtime, await openTestSession(runtime, { id, username: `u${id}` })))!;
-  };
   /** An upload taken through to READY: the bytes written where the PUT would put them, completed, processed. */
-  const ready = async (viewer: Viewer): Promise<{ id: string; key: string; size: number }> => {
+  const ready = async (uploader: TestUser): Promise<{ id: string; key: string; size: number }> => {
     const body = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 10, g: 200, b: 90 } } })
       .png()
       .toBuffer();
-    const id = await created(viewer, body.length, 'image/png');
-    const { storageKey: key } = await runtime.db.prisma.media.findUniqueOrThrow({ where: { id: BigInt(id) } });
-    await subgraph.storage.write('quarantine', key, body, 'image/png');
-    const completed = await as(viewer, 'mutation ($id: ID!) { completeUpload(mediaId: $id) { status } }', { id });
-    assert.equal(completed.errors, undefined, JSON.stringify(completed.errors));
-    await subgraph.processor.idle();
-    const row = await runtime.db.prisma.media.findUniqueOrThrow({ where: { id: BigInt(id) } });
+    const id = await created(uploader, body.length, 'image/png');
+    const { storageKey: key } = await kit.runtime.db.prisma.media.findUniqueOrThrow({ where: { id: BigInt(id) } });
+    await kit.subgraph.storage.write('quarantine', key, body, 'image/png');
+    await kit.ok('mutation ($id: ID!) { completeUpload(mediaId: $id) { status } }', { id }, uploader);
+    await kit.subgraph.processor.idle();
+    const row = await kit.runtime.db.prisma.media.findUniqueOrThrow({ where: { id: BigInt(id) } });
     assert.equal(row.status, 'READY', row.rejectionReason ?? '');
     return { id, key, size: body.length };
   };
 
   before(async () => {
-    runtime = await createMemoryRuntime();
     dir = mkdtempSync(join(tmpdir(), 'media-quota-'));
     const config = loadConfig(MEDIA_MODELS, {
       MEDIA_DIR: dir,
@@ -84,23 +69,24 @@ describe('storage quota, upload rates and the unattached sweep', () => {
       MEDIA_UPLOAD_FILES_PER_HOUR: String(FILES_PER_HOUR),
       MEDIA_UNATTACHED_TTL_SECONDS: String(TTL_SECONDS),
     });
-    subgraph = createMediaSubgraph(runtime, {
-      ...config,
-      processing: { sweepMs: 3_600_000, now: () => new Date(clock) },
-    });
+    kit = await createSubgraphTestkit((runtime) =>
+      createMediaSubgraph(runtime, {
+        ...config,
+        processing: { sweepMs: 3_600_000, now: () => new Date(clock) },
+      }),
+    );
   });
   after(async () => {
-    await subgraph.close();
-    await runtime.close();
+    await kit.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses an upload that does not fit in the quota, with the limit and what is used; rejected uploads do not count', async () => {
-    const ann = await newUser();
+    const ann = await kit.seed.user('ann');
     await created(ann, 6_000);
     clock += 3_600_000;
     const refused = await createUpload(ann, 5_000);
-    assert.deepEqual(errorOf(refused), {
+    assert.deepEqual(errorOf(refused).extensions, {
       code: 'BAD_USER_INPUT',
       reason: 'QUOTA_EXCEEDED',
       argument: 'input.size',
@@ -109,14 +95,14 @@ describe('storage quota, upload rates and the unattached sweep', () => {
       used: 6_000,
     });
     assert.equal(
-      await runtime.db.prisma.media.count({ where: { uploaderId: BigInt(ann.id) } }),
+      await kit.runtime.db.prisma.media.count({ where: { uploaderId: BigInt(ann.id) } }),
       1,
       'nothing was stored',
     );
     await created(ann, 4_000);
     clock += 3_600_000;
-    assert.equal(errorOf(await createUpload(ann, 1))?.limitType, 'STORAGE');
-    await runtime.db.prisma.media.updateMany({
+    assert.equal(errorOf(await createUpload(ann, 1)).extensions?.limitType, 'STORAGE');
+    await kit.runtime.db.prisma.media.updateMany({
       where: { uploaderId: BigInt(ann.id), size: 6_000 },
       data: { status: 'REJECTED' },
     });
@@ -124,14 +110,14 @@ describe('storage quota, upload rates and the unattached sweep', () => {
   });
 
   it('refuses more bytes per rolling hour than allowed, saying when to retry', async () => {
-    const bob = await newUser();
+    const bob = await kit.seed.user('bob');
     const start = clock;
     await created(bob, 4_000);
     clock += 10 * 60_000;
     await created(bob, 2_000);
     clock += 10 * 60_000;
     const refused = await createUpload(bob, 1_000);
-    assert.deepEqual(errorOf(refused), {
+    assert.deepEqual(errorOf(refused).extensions, {
       code: 'BAD_USER_INPUT',
       reason: 'QUOTA_EXCEEDED',
       argument: 'input.size',
@@ -145,14 +131,14 @@ describe('storage quota, upload rates and the unattached sweep', () => {
   });
 
   it('refuses more uploads per rolling hour than allowed, saying when to retry', async () => {
-    const cat = await newUser();
+    const cat = await kit.seed.user('cat');
     const start = clock;
     for (let i = 0; i < FILES_PER_HOUR; i += 1) {
       await created(cat, 10);
       clock += 1_000;
     }
     const refused = await createUpload(cat, 10);
-    assert.deepEqual(errorOf(refused), {
+    assert.deepEqual(errorOf(refused).extensions, {
       code: 'BAD_USER_INPUT',
       reason: 'QUOTA_EXCEEDED',
       argument: 'input.size',
@@ -166,42 +152,45 @@ describe('storage quota, upload rates and the unattached sweep', () => {
   });
 
   it("shows the viewer their storage, and nobody else's", async () => {
-    const dan = await newUser();
-    const eve = await newUser();
+    const dan = await kit.seed.user('dan');
+    const eve = await kit.seed.user('eve');
     assert.deepEqual((await storageOf(dan)).storage, { used: 0, quota: QUOTA });
     await created(dan, 1_234);
     assert.deepEqual((await storageOf(dan)).storage, { used: 1_234, quota: QUOTA });
     const { result, storage } = await storageOf(eve, dan.id);
     assert.equal(storage, null);
-    assert.equal(errorOf(result)?.code, 'FORBIDDEN');
+    assert.equal(codeOf(result), 'FORBIDDEN');
   });
 
   it('deletes uploads never attached once older than the TTL, with their bytes, and keeps attached ones', async () => {
-    const fay = await newUser();
+    const fay = await kit.seed.user('fay');
     const lonely = await ready(fay);
     const attached = await ready(fay);
     await created(fay, 100);
     // What sendMessage and setAvatar do, in the statement that attaches (the messages and users subgraphs).
-    await runtime.db.prisma.media.update({ where: { id: BigInt(attached.id) }, data: { attachedAt: new Date(clock) } });
+    await kit.runtime.db.prisma.media.update({
+      where: { id: BigInt(attached.id) },
+      data: { attachedAt: new Date(clock) },
+    });
     clock += (TTL_SECONDS - 60) * 1000;
     const young = await created(fay, 200);
     clock += 120_000;
     assert.deepEqual((await storageOf(fay)).storage?.used, lonely.size + attached.size + 100 + 200);
 
-    await subgraph.processor.sweep();
-    const left = await runtime.db.prisma.media.findMany({
+    await kit.subgraph.processor.sweep();
+    const left = await kit.runtime.db.prisma.media.findMany({
       where: { uploaderId: BigInt(fay.id) },
       select: { id: true },
     });
     assert.deepEqual(left.map((row) => row.id.toString()).sort(), [attached.id, young].sort());
-    assert.equal(await subgraph.storage.size('clean', lonely.key), null, 'the bytes are deleted');
-    assert.equal(await subgraph.storage.size('clean', thumbnailKey(lonely.key)), null, 'and the thumbnail');
+    assert.equal(await kit.subgraph.storage.size('clean', lonely.key), null, 'the bytes are deleted');
+    assert.equal(await kit.subgraph.storage.size('clean', thumbnailKey(lonely.key)), null, 'and the thumbnail');
     assert.equal(
-      await subgraph.storage.size('clean', attached.key),
+      await kit.subgraph.storage.size('clean', attached.key),
       attached.size,
       'an attached upload keeps its bytes',
     );
-    assert.ok((await subgraph.storage.size('clean', thumbnailKey(attached.key))) !== null);
+    assert.ok((await kit.subgraph.storage.size('clean', thumbnailKey(attached.key))) !== null);
     assert.deepEqual((await storageOf(fay)).storage?.used, attached.size + 200, 'deleting frees the quota');
   });
 });
