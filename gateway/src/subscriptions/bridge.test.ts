@@ -5,7 +5,7 @@ import { executeQueryPlan, buildOperationContext } from '@apollo/gateway';
 import { Supergraph, operationFromDocument } from '@apollo/federation-internals';
 import { QueryPlanner, type PlanNode } from '@apollo/query-planner';
 import { executeSubgraph, Topics, type Runtime, type Subgraph } from '@chat/common';
-import { createMemoryRuntime, viewerOf } from '@chat/common/testing';
+import { createMemoryRuntime, seedUser, type TestUser, type TestUserOptions } from '@chat/common/testing';
 import { createChatsSubgraph } from '@chat/subgraph-chats';
 import { createMessagesSubgraph } from '@chat/subgraph-messages';
 import { createPresenceSubgraph } from '@chat/subgraph-presence';
@@ -132,30 +132,24 @@ describe('subscription bridge over in-process subgraphs', () => {
     await runtime.close();
   });
 
-  const call = async (subgraph: string, query: string, variables: Record<string, unknown>, authorization?: string) => {
-    const result = await executeSubgraph(subgraphs.get(subgraph)!, {
-      query,
-      variables,
-      viewer: await viewerOf(runtime, authorization),
-    });
+  /** Runs an operation on the subgraph named `subgraph`, as `as` (anonymous without), that must succeed. */
+  const call = async (subgraph: string, query: string, variables: Record<string, unknown>, as?: TestUser) => {
+    const result = await executeSubgraph(subgraphs.get(subgraph)!, { query, variables, viewer: as?.viewer ?? null });
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     return result.data as Record<string, any>;
   };
+  /** A user with a session, shown in capitals (as the payloads compare them). */
+  const seed = (name: string, options: TestUserOptions = {}) =>
+    seedUser(runtime, name, { displayName: name.toUpperCase(), ...options });
 
   it('delivers federated payloads and ends the subgraph stream when the client ends', async () => {
-    const register = (username: string) =>
-      call('users', 'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }', {
-        input: { username, password: 'password-123', displayName: username.toUpperCase() },
-      });
-    const ann = (await register('bridge_ann')).register;
-    const bob = (await register('bridge_bob')).register;
-    const annAuth = `Bearer ${ann.accessToken}`;
-    const bobAuth = `Bearer ${bob.accessToken}`;
+    const ann = await seed('bridge_ann');
+    const bob = await seed('bridge_bob');
     const chat = await call(
       'chats',
       'mutation ($userId: ID!) { createDirectChat(userId: $userId) { id } }',
-      { userId: bob.user.id },
-      annAuth,
+      { userId: bob.id },
+      ann,
     );
     const chatId = chat.createDirectChat.id as string;
 
@@ -163,7 +157,7 @@ describe('subscription bridge over in-process subgraphs', () => {
       schema: undefined as never,
       document: FEDERATED,
       variableValues: { chatId },
-      contextValue: { authorization: bobAuth, viewer: await viewerOf(runtime, bobAuth) },
+      contextValue: { authorization: bob.auth, viewer: bob.viewer },
     });
     assert.ok(Symbol.asyncIterator in stream, JSON.stringify(stream));
     const next = stream.next();
@@ -171,7 +165,7 @@ describe('subscription bridge over in-process subgraphs', () => {
       'messages',
       'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
       { input: { chatId, text: 'over the bridge', clientMessageId: 'bridge-1' } },
-      annAuth,
+      ann,
     );
     const event = (await next).value as ExecutionResult;
     assert.deepEqual(JSON.parse(JSON.stringify(event)), {
@@ -185,10 +179,10 @@ describe('subscription bridge over in-process subgraphs', () => {
     });
 
     const emitter = (runtime.pubsub as unknown as { ee: import('node:events').EventEmitter }).ee;
-    assert.equal(emitter.listenerCount(Topics.userEvents(bob.user.id)), 1);
+    assert.equal(emitter.listenerCount(Topics.userEvents(bob.id)), 1);
     await stream.return?.();
     assert.equal(
-      emitter.listenerCount(Topics.userEvents(bob.user.id)),
+      emitter.listenerCount(Topics.userEvents(bob.id)),
       0,
       'the subgraph subscription ended with the client’s',
     );
@@ -206,50 +200,33 @@ describe('subscription bridge over in-process subgraphs', () => {
   });
 
   it('fetches shared fields once for all the subscribers of an event, and viewer-dependent ones once each', async () => {
-    const register = async (username: string) =>
-      (
-        await call(
-          'users',
-          'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
-          {
-            input: { username, password: 'password-123', displayName: username.toUpperCase() },
-          },
-        )
-      ).register as { accessToken: string; user: { id: string } };
-    const [ann, bob, cat] = await Promise.all(['share_ann', 'share_bob', 'share_cat'].map(register));
-    const auth = (user: { accessToken: string }) => `Bearer ${user.accessToken}`;
+    const ann = await seed('share_ann');
     // Open to groups, so Ann adds them at once without connecting (which would change what this test compares).
-    for (const user of [bob!, cat!]) {
-      await call(
-        'users',
-        'mutation { updateProfile(input: { version: 1, groupAddPolicy: EVERYONE }) { id } }',
-        {},
-        auth(user),
-      );
-    }
+    const bob = await seed('share_bob', { groupAddPolicy: 'EVERYONE' });
+    const cat = await seed('share_cat', { groupAddPolicy: 'EVERYONE' });
     const chat = await call(
       'chats',
       'mutation ($input: CreateGroupChatInput!) { createGroupChat(input: $input) { id } }',
-      { input: { title: 'shared', memberIds: [bob!.user.id, cat!.user.id] } },
-      auth(ann!),
+      { input: { title: 'shared', memberIds: [bob.id, cat.id] } },
+      ann,
     );
     const chatId = chat.createGroupChat.id as string;
     // Bob's relationship with Ann differs from Cat's: what a viewer-dependent field must show each.
     await call(
       'users',
       'mutation ($userId: ID!) { inviteConnection(userId: $userId) { status } }',
-      { userId: ann!.user.id },
-      auth(bob!),
+      { userId: ann.id },
+      bob,
     );
 
     const subscribeAll = async (query: string) =>
       Promise.all(
-        [ann!, bob!, cat!].map(async (user) => {
+        [ann, bob, cat].map(async (user) => {
           const stream = await bridge.subscribe({
             schema: undefined as never,
             document: parse(query),
             variableValues: { chatId },
-            contextValue: { authorization: auth(user), viewer: await viewerOf(runtime, auth(user)) },
+            contextValue: { authorization: user.auth, viewer: user.viewer },
           });
           assert.ok(Symbol.asyncIterator in stream, JSON.stringify(stream));
           return stream;
@@ -263,7 +240,7 @@ describe('subscription bridge over in-process subgraphs', () => {
         'messages',
         'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
         { input: { chatId, text: `shared ${++sent}`, clientMessageId: `share-${sent}` } },
-        auth(ann!),
+        ann,
       );
       const events = (await Promise.all(next)).map((step) => JSON.parse(JSON.stringify(step.value)) as ExecutionResult);
       await Promise.all(streams.map(async (stream) => stream.return?.()));
@@ -281,7 +258,7 @@ describe('subscription bridge over in-process subgraphs', () => {
     );
     for (const event of publicOnly.events) {
       assert.deepEqual(event, {
-        data: { messageAdded: { text: 'shared 1', sender: { id: ann!.user.id, displayName: 'SHARE_ANN' } } },
+        data: { messageAdded: { text: 'shared 1', sender: { id: ann.id, displayName: 'SHARE_ANN' } } },
       });
     }
     assert.deepEqual([publicOnly.executed, publicOnly.shared], [1, 2], 'one execution for three subscribers');
@@ -300,33 +277,22 @@ describe('subscription bridge over in-process subgraphs', () => {
   });
 
   it('runs copies of one subscription from one session as one: one subgraph stream, one execution per event', async () => {
-    const register = async (username: string) =>
-      (
-        await call(
-          'users',
-          'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
-          {
-            input: { username, password: 'password-123', displayName: username.toUpperCase() },
-          },
-        )
-      ).register as { accessToken: string; user: { id: string } };
-    const [sam, tia] = await Promise.all(['copy_sam', 'copy_tia'].map(register));
-    const auth = (user: { accessToken: string }) => `Bearer ${user.accessToken}`;
+    const sam = await seed('copy_sam');
+    const tia = await seed('copy_tia');
     const chatId = (
       await call(
         'chats',
         'mutation ($userId: ID!) { createDirectChat(userId: $userId) { id } }',
-        { userId: tia!.user.id },
-        auth(sam!),
+        { userId: tia.id },
+        sam,
       )
     ).createDirectChat.id as string;
-    const viewer = await viewerOf(runtime, auth(tia!));
     const subscribe = (variables: Record<string, unknown>) =>
       bridge.subscribe({
         schema: undefined as never,
         document: FEDERATED,
         variableValues: variables,
-        contextValue: { authorization: auth(tia!), viewer },
+        contextValue: { authorization: tia.auth, viewer: tia.viewer },
       }) as Promise<AsyncIterableIterator<ExecutionResult>>;
     const before = { ...bridge.counts };
     const copies = await Promise.all(Array.from({ length: 10 }, () => subscribe({ chatId })));
@@ -334,12 +300,12 @@ describe('subscription bridge over in-process subgraphs', () => {
     const next = copies.map((copy) => copy.next());
     const emitter = (runtime.pubsub as unknown as { ee: import('node:events').EventEmitter }).ee;
     await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(emitter.listenerCount(Topics.userEvents(tia!.user.id)), 1, 'one subgraph subscription for ten copies');
+    assert.equal(emitter.listenerCount(Topics.userEvents(tia.id)), 1, 'one subgraph subscription for ten copies');
     await call(
       'messages',
       'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
       { input: { chatId, text: 'once for all', clientMessageId: 'copies-1' } },
-      auth(sam!),
+      sam,
     );
     const events = await Promise.all(next);
     assert.ok(events.every((event) => (event.value as any).data.messageAdded.text === 'once for all'));
@@ -351,8 +317,8 @@ describe('subscription bridge over in-process subgraphs', () => {
 
     // Leaving one by one keeps the stream for the rest; the last one out ends it.
     for (const copy of copies.slice(1)) await copy.return?.();
-    assert.equal(emitter.listenerCount(Topics.userEvents(tia!.user.id)), 1);
+    assert.equal(emitter.listenerCount(Topics.userEvents(tia.id)), 1);
     await copies[0]!.return?.();
-    assert.equal(emitter.listenerCount(Topics.userEvents(tia!.user.id)), 0);
+    assert.equal(emitter.listenerCount(Topics.userEvents(tia.id)), 0);
   });
 });
