@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Topics, type Runtime } from '@chat/common';
-import { createSubgraphTestkit, errorOf, plain, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
+import { codeOf, createSubgraphTestkit, plain, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
 import { createChatsSubgraph } from './index.ts';
 import { INVITATION_TTL_MS, REINVITE_WAIT_MS } from './services/group-admission.ts';
 
@@ -56,10 +56,10 @@ describe('group consent (in-process)', () => {
   /** The one root field of an operation that must succeed. */
   const field = async <T>(query: string, variables: Record<string, unknown>, as: TestUser): Promise<T> =>
     Object.values(await kit.ok<Record<string, unknown>>(query, variables, as))[0] as T;
-  /** What these refusals differ by: the first error's code, reason and user IDs. */
+  /** What these refusals differ by: the code, reason and user IDs of the one error. */
   const refusal = async (query: string, variables: Record<string, unknown>, as: TestUser) => {
-    const { extensions } = errorOf(await kit.run(query, variables, as));
-    return { code: extensions?.code, reason: extensions?.reason, userIds: extensions?.userIds };
+    const { extensions } = await kit.refusal(query, variables, as);
+    return { code: extensions.code, reason: extensions.reason, userIds: extensions.userIds };
   };
   const memberIds = (chat: ChatData) => chat.members.map((member) => member.user.id).sort();
   const invitationsOf = async (as: TestUser) =>
@@ -201,7 +201,7 @@ describe('group consent (in-process)', () => {
       { c: chat.id, u: ids.open },
       users.other,
     );
-    assert.equal((await refusal(ADD, { c: chat.id, u: [ids.ann] }, users.other)).code, undefined, 'other may add ann');
+    assert.equal(codeOf(await kit.run(ADD, { c: chat.id, u: [ids.ann] }, users.other)), undefined, 'other may add ann');
     const strFoe = await group('Foe', [ids.foe, ids.con], users.other);
     await field(
       `mutation ($c: ID!, $u: ID!) { setChatMemberRole(chatId: $c, userId: $u, role: ADMIN) { id } }`,

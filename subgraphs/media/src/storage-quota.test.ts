@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '@chat/common';
-import { codeOf, createSubgraphTestkit, errorOf, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
+import { codeOf, createSubgraphTestkit, type SubgraphTestkit, type TestUser } from '@chat/common/testing';
 import sharp from 'sharp';
 import { createMediaSubgraph, MEDIA_MODELS, type MediaSubgraph } from './index.ts';
 import { thumbnailKey } from './services/media-processor.ts';
@@ -34,8 +34,9 @@ describe('storage quota, upload rates and the unattached sweep', () => {
   const uploadInput = (size: number, contentType: string) => ({
     input: { fileName: 'a.txt', contentType, size, purpose: 'MESSAGE_ATTACHMENT' },
   });
-  const createUpload = (uploader: TestUser, size: number, contentType = 'text/plain') =>
-    kit.run(CREATE, uploadInput(size, contentType), uploader);
+  /** The one error of a createUpload that must be refused, as `errorOf` reads it. */
+  const refusedUpload = (uploader: TestUser, size: number) =>
+    kit.refusal(CREATE, uploadInput(size, 'text/plain'), uploader);
   const created = async (uploader: TestUser, size: number, contentType = 'text/plain'): Promise<string> =>
     (await kit.ok<{ createUpload: { mediaId: string } }>(CREATE, uploadInput(size, contentType), uploader)).createUpload
       .mediaId;
@@ -85,8 +86,8 @@ describe('storage quota, upload rates and the unattached sweep', () => {
     const ann = await kit.seed.user('ann');
     await created(ann, 6_000);
     clock += 3_600_000;
-    const refused = await createUpload(ann, 5_000);
-    assert.deepEqual(errorOf(refused).extensions, {
+    const refused = await refusedUpload(ann, 5_000);
+    assert.deepEqual(refused.extensions, {
       code: 'BAD_USER_INPUT',
       reason: 'QUOTA_EXCEEDED',
       argument: 'input.size',
@@ -101,7 +102,7 @@ describe('storage quota, upload rates and the unattached sweep', () => {
     );
     await created(ann, 4_000);
     clock += 3_600_000;
-    assert.equal(errorOf(await createUpload(ann, 1)).extensions?.limitType, 'STORAGE');
+    assert.equal((await refusedUpload(ann, 1)).extensions.limitType, 'STORAGE');
     await kit.runtime.db.prisma.media.updateMany({
       where: { uploaderId: BigInt(ann.id), size: 6_000 },
       data: { status: 'REJECTED' },
@@ -116,8 +117,8 @@ describe('storage quota, upload rates and the unattached sweep', () => {
     clock += 10 * 60_000;
     await created(bob, 2_000);
     clock += 10 * 60_000;
-    const refused = await createUpload(bob, 1_000);
-    assert.deepEqual(errorOf(refused).extensions, {
+    const refused = await refusedUpload(bob, 1_000);
+    assert.deepEqual(refused.extensions, {
       code: 'BAD_USER_INPUT',
       reason: 'QUOTA_EXCEEDED',
       argument: 'input.size',
@@ -137,8 +138,8 @@ describe('storage quota, upload rates and the unattached sweep', () => {
       await created(cat, 10);
       clock += 1_000;
     }
-    const refused = await createUpload(cat, 10);
-    assert.deepEqual(errorOf(refused).extensions, {
+    const refused = await refusedUpload(cat, 10);
+    assert.deepEqual(refused.extensions, {
       code: 'BAD_USER_INPUT',
       reason: 'QUOTA_EXCEEDED',
       argument: 'input.size',
