@@ -1,10 +1,13 @@
 /**
  * Seed builders for in-process tests: users and chats written straight to
  * the database (no password hashing, no events), each user with a session
- * and its access token, so a test can act as them at once.
+ * and its access token, so a test can act as them at once. What the rows
+ * hold (usernames, display names, titles) comes from ./factories.ts, as in
+ * the e2e kit and the benchmarks.
  */
 import type { Viewer } from '../auth.ts';
 import type { Runtime } from '../runtime.ts';
+import { testDisplayName, testGroupTitle, testUsername, UNUSABLE_PASSWORD_HASH } from './factories.ts';
 import { openTestSession, viewerOf } from './sessions.ts';
 
 /** A seeded user, as a test acts as them. */
@@ -20,7 +23,7 @@ export interface TestUser {
 export interface TestUserOptions {
   /** @default the next Snowflake of the runtime */
   id?: string;
-  /** @default `name` when `id` is given, otherwise `name_<n>` (unique in the process) */
+  /** @default `name` when `id` is given, otherwise `name_<n>` (`testUsername`, unique in the process) */
   username?: string;
   /** @default `name` */
   displayName?: string;
@@ -48,13 +51,13 @@ const idOf = (user: TestUser | string) => BigInt(typeof user === 'string' ? user
 /** Inserts a user row and starts a session for them. */
 export async function seedUser(runtime: Runtime, name: string, options: TestUserOptions = {}): Promise<TestUser> {
   const id = options.id ?? runtime.ids.next().toString();
-  const username = options.username ?? (options.id ? name : `${name}_${++usernames}`);
+  const username = options.username ?? (options.id ? name : testUsername(name, ++usernames));
   await runtime.db.prisma.user.create({
     data: {
       id: BigInt(id),
       username,
-      displayName: options.displayName ?? name,
-      passwordHash: 'x',
+      displayName: options.displayName ?? testDisplayName(name),
+      passwordHash: UNUSABLE_PASSWORD_HASH,
       ...(options.groupAddPolicy && { groupAddPolicy: options.groupAddPolicy }),
     },
   });
@@ -93,7 +96,7 @@ export async function seedChat(runtime: Runtime, options: TestChatOptions): Prom
     data: {
       id,
       kind,
-      title: options.title === undefined ? (kind === 'GROUP' ? `chat ${id}` : null) : options.title,
+      title: options.title === undefined ? (kind === 'GROUP' ? testGroupTitle('chat', id) : null) : options.title,
       ...(kind === 'DIRECT' && { directKey: pair.join(':') }),
       createdById: idOf(options.createdBy),
       members: { create: userIds.map((userId) => ({ userId })) },
