@@ -26,6 +26,7 @@ import {
   type GraphQLSchema,
   type IntrospectionQuery,
 } from 'graphql';
+import { testUsername, uniqueTag } from '@chat/common/testing';
 import { gql, gqlOk, wsClient, type GraphQLResponse } from '../kit/client.ts';
 import { directChat, registerUser, type TestUser } from '../kit/seed.ts';
 import { startEmbedded, type Embedded } from '../kit/topology.ts';
@@ -192,7 +193,7 @@ describe('permissions through the gateway (embedded)', () => {
 
   it('lets an anonymous caller register, log in and refresh its tokens', async () => {
     const input = {
-      username: `perm_${process.pid}_${Date.now().toString(36)}`.slice(0, 32),
+      username: testUsername('perm', uniqueTag()),
       password: 'correct horse battery',
       displayName: 'Anonymous no more',
     };

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { testUsername, uniqueTag } from '@chat/common/testing';
 import { gql, gqlOk, type GraphQLResponse } from '../kit/client.ts';
 import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { startEmbedded, type Embedded } from '../kit/topology.ts';
@@ -43,7 +44,7 @@ describe('text that cannot impersonate or hide, through the gateway', { timeout:
       ['fill', '\u3164\u200D'],
     ] as const) {
       const input = {
-        username: `text_${suffix}_${process.pid}`.slice(0, 32),
+        username: testUsername(`text_${suffix}`, uniqueTag()),
         password: 'a long enough password',
         displayName,
       };
@@ -51,7 +52,7 @@ describe('text that cannot impersonate or hide, through the gateway', { timeout:
     }
     const composed = await gqlOk<{ register: { user: { displayName: string } } }>(gateway.url, REGISTER, {
       input: {
-        username: `text_nfc_${process.pid}`.slice(0, 32),
+        username: testUsername('text_nfc', uniqueTag()),
         password: 'a long enough password',
         displayName: 'Zoe\u0301',
       },

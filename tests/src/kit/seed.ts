@@ -1,6 +1,13 @@
-/** Seed builders: each test makes its own users and chats, so suites need no cleanup. */
+/**
+ * Seed builders: each test makes its own users and chats, so suites need no
+ * cleanup. They go through the public API (what these tests test); what they
+ * send (usernames, passwords, display names, message keys) comes from the
+ * factories the unit kit and the benchmarks use too (`@chat/common/testing`).
+ */
+import { testClientMessageId, testDisplayName, testPassword, testUsername, uniqueTag } from '@chat/common/testing';
 import { gql, gqlOk } from './client.ts';
 
+/** Numbers display names, so that two users registered with one name tell apart in a test's output. */
 let counter = 0;
 
 export interface TestUser {
@@ -11,11 +18,16 @@ export interface TestUser {
   token: string;
 }
 
+/**
+ * Registers a user whose username starts with `name` (whole, up to 16
+ * characters) and is unique among every run on the database, and whose
+ * display name is `name` capitalised and numbered (`Ann 3`).
+ */
 export async function registerUser(url: string, name = 'user'): Promise<TestUser> {
   counter += 1;
-  const username = `${name}_${process.pid}_${Date.now().toString(36)}_${counter}`.slice(0, 32);
-  const password = `pw-${username}-secret`;
-  const displayName = `${name[0]?.toUpperCase()}${name.slice(1)} ${counter}`;
+  const username = testUsername(name, uniqueTag());
+  const password = testPassword(username);
+  const displayName = testDisplayName(`${name[0]?.toUpperCase()}${name.slice(1)}`, counter);
   const data = await gqlOk<{ register: { accessToken: string; user: { id: string } } }>(
     url,
     `mutation ($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id username displayName } } }`,
@@ -23,7 +35,7 @@ export async function registerUser(url: string, name = 'user'): Promise<TestUser
   );
   return {
     id: data.register.user.id,
-    username: username.toLowerCase(),
+    username,
     displayName,
     password,
     token: data.register.accessToken,
@@ -45,7 +57,7 @@ export async function sendText(
   user: TestUser,
   chatId: string,
   text: string,
-  clientMessageId = `c-${Date.now()}-${++counter}`,
+  clientMessageId = testClientMessageId('c', uniqueTag()),
 ) {
   const data = await gqlOk<{ sendMessage: { id: string; text: string } }>(
     url,
