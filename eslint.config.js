@@ -34,7 +34,8 @@ const otherSubgraph = (name) => [
 /** Test helpers have their own entry so that product code cannot reach them. */
 const testHelpers = {
   group: ['@chat/common/testing', '**/common/src/testing.ts', './testing.ts'],
-  message: '@chat/common/testing is for *.test.ts files and tests/ only: product code must not import test helpers.',
+  message:
+    '@chat/common/testing is for *.test.ts files, tests/ and bench/ only: product code must not import test helpers.',
 };
 
 /** `no-restricted-imports` with these groups (a later config replaces a rule's options, so each scope lists all). */
@@ -125,8 +126,9 @@ export default defineConfig(
     rules: { 'no-restricted-imports': restrict(...otherSubgraph(name), testHelpers) },
   })),
   {
-    // Tests set up and inspect rows directly and may use any test helper.
-    files: TEST_FILES,
+    // Tests set up and inspect rows directly and may use any test helper. So may the benchmarks, which ship
+    // nothing and seed their data from the same factories (@chat/common/testing).
+    files: [...TEST_FILES, 'bench/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
   ...SUBGRAPHS.map((name) => ({

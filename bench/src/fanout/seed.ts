@@ -11,9 +11,18 @@
  * "created the group" system message of each chat (its history starts
  * empty). Tokens are what `login` would return: EdDSA with the deployment's
  * key, naming the user and a live session (`sid`), which every subgraph
- * checks.
+ * checks. Names, titles and IDs are the seed factories' (`@chat/common/testing`),
+ * as the tests' users and chats are.
  */
 import { generateSecrets, Snowflake, TokenService } from '@chat/common';
+import {
+  SEED_WORKERS,
+  testDisplayName,
+  testGroupTitle,
+  testUsername,
+  uniqueTag,
+  UNUSABLE_PASSWORD_HASH,
+} from '@chat/common/testing';
 import { applyMigrations } from '@chat/prisma';
 import pg from 'pg';
 
@@ -42,9 +51,6 @@ export interface Population {
   drop(): Promise<void>;
 }
 
-/** Worker number of the IDs minted here; the gateway runs with WORKER_ID=0, so none can collide. */
-const SEED_WORKER = 1023;
-
 /**
  * Creates a database on the Postgres server at `adminUrl` (`name`, default
  * `chat_bench_<time>_<pid>`) and seeds `userCount` users in chats of
@@ -54,7 +60,7 @@ export async function seedPopulation({
   adminUrl,
   userCount,
   chatSize,
-  name = `chat_bench_${Date.now()}_${process.pid}`,
+  name = `chat_bench_${uniqueTag()}`,
 }: {
   adminUrl: string;
   userCount: number;
@@ -87,12 +93,13 @@ export async function seedPopulation({
     await db.connect();
     let database: number;
     let rows: number;
-    const ids = new Snowflake({ worker: SEED_WORKER });
+    // The gateway runs with WORKER_ID=0: none of its IDs can equal these.
+    const ids = new Snowflake({ worker: SEED_WORKERS.entities });
     const users = Array.from({ length: userCount }, (_, index) => ({
       index,
       id: ids.next().toString(),
       sessionId: ids.next().toString(),
-      username: `fanout_${index}`,
+      username: testUsername('fanout', index),
     }));
     const chats = Array.from({ length: Math.ceil(userCount / chatSize) }, (_, chat) => ({
       id: ids.next().toString(),
@@ -115,8 +122,9 @@ export async function seedPopulation({
         [
           users.map((user) => user.id),
           users.map((user) => user.username),
-          users.map((user) => `Fanout user ${user.index}`),
-          users.map(() => 'seeded-without-password'),
+          // The bare server (bare-server.ts) delivers the same display names: the payloads weigh the same.
+          users.map((user) => testDisplayName('Fanout user', user.index)),
+          users.map(() => UNUSABLE_PASSWORD_HASH),
         ],
       );
       await db.query(
@@ -129,7 +137,7 @@ export async function seedPopulation({
          SELECT id, 'GROUP', title, owner FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS c(id, title, owner)`,
         [
           chats.map((chat) => chat.id),
-          chats.map((_, index) => `Fan-out ${index}`),
+          chats.map((_, index) => testGroupTitle('Fan-out', index)),
           chats.map((chat) => users[chat.members[0]!]!.id),
         ],
       );

@@ -11,15 +11,15 @@
  * Snowflake of that millisecond (worker 1022, sequence 0), the sender
  * alternating between the two members. Texts are 33 to 195 ASCII
  * characters (about 115 on average), all different.
+ *
+ * Usernames, client message IDs and the Snowflake layout are the seed
+ * factories' (`@chat/common/testing`); the texts are this scenario's own
+ * (their sizes are part of what it measures, and SQL computes them too).
  */
-import { EPOCH_MS } from '@chat/common';
+import { SEED_WORKERS, snowflakeAt, testClientMessageId, testUsername } from '@chat/common/testing';
 
 /** A year of messages for the full case: one every 31.536 s. */
 const SPAN_MS = 365 * 86_400_000;
-/** The Snowflake worker number of seeded messages (no live process holds it for long enough to matter: their IDs are in the past). */
-export const SEED_WORKER = 1022n;
-/** The worker number of the other seeded IDs (users, chat, session). */
-const ENTITY_WORKER = 1023n;
 
 /** 400 ASCII characters the texts are cut from (SQL `substr` and JS `slice` agree on ASCII). */
 export const LOREM =
@@ -41,9 +41,6 @@ export interface HistoryDataset {
   sessionId: bigint;
 }
 
-const snowflake = (ms: number, worker: bigint, sequence: bigint): bigint =>
-  (BigInt(ms - EPOCH_MS) << 22n) | (worker << 12n) | sequence;
-
 /**
  * The dataset of `messages` messages, the newest sent about now (`now`).
  * `tag` makes usernames unique per seeding (a database may be kept and reused).
@@ -56,12 +53,12 @@ export function historyDataset(messages: number, tag: string, now = Date.now()):
     messages,
     firstAtMs,
     intervalMs,
-    readerId: snowflake(createdMs, ENTITY_WORKER, 0n),
-    otherId: snowflake(createdMs, ENTITY_WORKER, 1n),
-    chatId: snowflake(createdMs, ENTITY_WORKER, 2n),
-    sessionId: snowflake(now, ENTITY_WORKER, 3n),
-    readerUsername: `bench_reader_${tag}`.slice(0, 32),
-    otherUsername: `bench_other_${tag}`.slice(0, 32),
+    readerId: snowflakeAt(createdMs, SEED_WORKERS.entities, 0),
+    otherId: snowflakeAt(createdMs, SEED_WORKERS.entities, 1),
+    chatId: snowflakeAt(createdMs, SEED_WORKERS.entities, 2),
+    sessionId: snowflakeAt(now, SEED_WORKERS.entities, 3),
+    readerUsername: testUsername('bench_reader', tag),
+    otherUsername: testUsername('bench_other', tag),
   };
 }
 
@@ -70,7 +67,7 @@ export const createdAtMs = (data: HistoryDataset, seq: number): number => data.f
 
 /** The ID of message `seq`. */
 export const messageId = (data: HistoryDataset, seq: number): bigint =>
-  snowflake(createdAtMs(data, seq), SEED_WORKER, 0n);
+  snowflakeAt(createdAtMs(data, seq), SEED_WORKERS.messages);
 
 /** Odd `seq`: the reader; even: the other member. */
 export const senderId = (data: HistoryDataset, seq: number): bigint => (seq % 2 === 1 ? data.readerId : data.otherId);
@@ -81,7 +78,8 @@ export function messageText(seq: number): string {
   return `Message ${seq}: ${LOREM.slice(start, start + 20 + ((seq * 7919) % 160))}`;
 }
 
-export const clientMessageId = (seq: number): string => `bench-${seq}`;
+/** The idempotency key of message `seq` (what the SQL computes as `'bench-' || s`). */
+export const clientMessageId = (seq: number): string => testClientMessageId('bench', seq);
 
 /** `messageText` as a SQL expression of the bigint column `s`, with the lorem text as parameter `loremParam` (e.g. `$3`). */
 export const messageTextSql = (s: string, loremParam: string): string =>

@@ -11,11 +11,11 @@
  * With `keep`, names are fixed per size and a manifest records a completed
  * seeding, so the next run reuses the data instead of seeding it again.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { generateSecrets } from '@chat/common';
+import { uniqueTag } from '@chat/common/testing';
 import { waitUntilReady } from '@chat/tests/kit/readiness';
 import { cleanUpOnSignal, startNode, type NodeProcess } from '../processes.ts';
 import {
@@ -90,7 +90,7 @@ export async function startDeployments(
   progress: (message: string) => void,
 ): Promise<Deployments> {
   const { messages, keep } = settings;
-  const suffix = keep ? String(messages) : `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const suffix = keep ? String(messages) : uniqueTag();
   const root = keep
     ? join(tmpdir(), `chat-bench-history-${messages}`)
     : mkdtempSync(join(tmpdir(), 'chat-bench-history-'));

@@ -11,6 +11,7 @@
  * idempotency keys of sendMessage), refresh tokens, presence rows.
  */
 import { EPOCH_MS } from '@chat/common';
+import { SEED_WORKERS, UNUSABLE_PASSWORD_HASH } from '@chat/common/testing';
 import {
   clientMessageId,
   createdAtMs,
@@ -19,7 +20,6 @@ import {
   messageId,
   messageText,
   messageTextSql,
-  SEED_WORKER,
   type HistoryDataset,
 } from './dataset.ts';
 
@@ -41,8 +41,8 @@ export async function seedSql(
   const [low, high] = readerId < otherId ? [readerId, otherId] : [otherId, readerId];
   await run(
     `INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ($1, $2, 'History Reader', $5, $6), ($3, $4, 'History Other', $5, $6)`,
-    // Not a hash of any password: nobody logs in as these users; the reader's token is minted directly.
-    [readerId, data.readerUsername, otherId, data.otherUsername, '!bench-no-login', created],
+    // Nobody logs in as these users: the reader's token is minted directly.
+    [readerId, data.readerUsername, otherId, data.otherUsername, UNUSABLE_PASSWORD_HASH, created],
   );
   await run(
     `INSERT INTO sessions (id, user_id, device_name, user_agent, created_at, last_used_at, expires_at) VALUES ($1, $2, 'bench', 'chat-bench', now(), now(), now() + interval '30 days')`,
@@ -64,7 +64,7 @@ export async function seedSql(
   const epochMs = BigInt(EPOCH_MS);
   const createdMs = `($2::bigint + (s - 1) * $3::bigint)`;
   const columns = {
-    id: `((${createdMs} - ${epochMs}) << 22) | ${SEED_WORKER << 12n}`,
+    id: `((${createdMs} - ${epochMs}) << 22) | ${BigInt(SEED_WORKERS.messages) << 12n}`,
     createdAt: `timestamptz 'epoch' + ${createdMs} * interval '1 millisecond'`,
     sender: `CASE WHEN s % 2 = 1 THEN $4::bigint ELSE $5::bigint END`,
   };

@@ -88,6 +88,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testClientMessageId } from '@chat/common/testing';
 import type { Metric, Scenario, ScenarioContext, Variant } from '../harness.ts';
 import { LOCAL_ONLY_ENV, startNode, type NodeProcess } from '../processes.ts';
 import { collectGarbage, cpuMs, forkWorker, INSPECT, rssBytes, startCpuProfile } from '../fanout/processes.ts';
@@ -341,7 +342,13 @@ async function startGateway(population: Population): Promise<Target> {
       return postGraphQL(
         server.url,
         mutation,
-        { input: { chatId: population.chats[chat]!.id, text, clientMessageId: `fo-${process.pid}-${++sendCounter}` } },
+        {
+          input: {
+            chatId: population.chats[chat]!.id,
+            text,
+            clientMessageId: testClientMessageId('fo', process.pid, ++sendCounter),
+          },
+        },
         owner.token,
       );
     },

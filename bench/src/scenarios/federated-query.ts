@@ -92,6 +92,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { spawn } from 'node:child_process';
 import { composeServices } from '@apollo/composition';
 import { generateSecrets } from '@chat/common';
+import { testClientMessageId, testDisplayName, testPassword, testUsername, uniqueTag } from '@chat/common/testing';
 import { decodeJwt, SignJWT } from 'jose';
 import pg from 'pg';
 import type { Metric, Scenario, Variant } from '../harness.ts';
@@ -160,7 +161,7 @@ function withUrls(supergraphSdl: string, urls: Record<string, string>): string {
 
 async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-  const name = `chat_bench_fq_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  const name = `chat_bench_fq_${uniqueTag()}`;
   const run = async (sql: string) => {
     const client = new pg.Client({ connectionString: admin });
     await client.connect();
@@ -208,18 +209,14 @@ interface Seeded {
 
 /** A viewer with 20 direct chats, each with a last message, every sender ONLINE. */
 async function seed(url: string): Promise<Seeded> {
+  // Not uniqueTag(): the viewer's username is in every request's token, whose size stays what it was.
   const tag = Date.now().toString(36);
   const register = async (name: string) => {
+    const username = testUsername(name, tag);
     const data = await gql<{ register: { accessToken: string; user: { id: string; username: string } } }>(
       url,
       'mutation ($input: RegisterInput!) { register(input: $input) { accessToken user { id username } } }',
-      {
-        input: {
-          username: `${name}_${tag}`,
-          password: `pw-${name}-${tag}-secret`,
-          displayName: name.replace('_', ' '),
-        },
-      },
+      { input: { username, password: testPassword(username), displayName: testDisplayName(name.replace('_', ' ')) } },
     );
     return { id: data.register.user.id, username: data.register.user.username, token: data.register.accessToken };
   };
@@ -229,7 +226,7 @@ async function seed(url: string): Promise<Seeded> {
     gql(
       url,
       'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }',
-      { input: { chatId, text, clientMessageId: `bench-${chatId}-${text.length}` } },
+      { input: { chatId, text, clientMessageId: testClientMessageId('bench', chatId, text.length) } },
       token,
     );
   const viewer = await register('viewer');

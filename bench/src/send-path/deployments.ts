@@ -23,10 +23,10 @@
  * subscriber connects from 127.0.0.1). Nothing else of a deployment is taken
  * from the caller's environment.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { uniqueTag } from '@chat/common/testing';
 import { waitUntilReady } from '@chat/tests/kit/readiness';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { INSPECT } from '../fanout/processes.ts';
@@ -62,7 +62,7 @@ export async function startDeployments(
   settings: SendPathSettings,
   progress: (message: string) => void,
 ): Promise<Deployments> {
-  const prefix = `bench_send_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const prefix = `bench_send_${uniqueTag()}`;
   const topic = `${prefix}.messages`;
   const group = `${prefix}.message-pipeline`;
   const databaseOf: Record<VariantId, string> = { 'kafka+cassandra': `${prefix}_kc`, postgres: `${prefix}_pg` };
