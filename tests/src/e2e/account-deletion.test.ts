@@ -14,7 +14,7 @@ import cassandra from 'cassandra-driver';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { openDatabase } from '@chat/prisma';
-import { gql, gqlOk } from '../kit/client.ts';
+import { codeOf, gql, gqlOk } from '../kit/client.ts';
 import { freePort, launch, migratedDataDir, testRedisUrl } from '../kit/launcher.ts';
 import { directChat, openToGroups, registerUser, sendText } from '../kit/seed.ts';
 import { cassandraContactPoints, startDistributed } from '../kit/topology.ts';
@@ -26,9 +26,6 @@ interface Deployment {
   /** Stops the processes and returns, per store, every place the needle is found. */
   findAfterStop(needles: string[]): Promise<string[]>;
 }
-
-const codeOf = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] }) =>
-  response.errors?.[0]?.extensions?.code;
 
 /** Rows of every table of the public schema whose text form contains a needle, via `query`. */
 async function findInPostgres(

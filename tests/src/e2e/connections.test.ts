@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'graphql-ws';
-import { gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
+import { codeOf, gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
 import { freePort, launch, migratedDataDir } from '../kit/launcher.ts';
 import { warmUp } from '../kit/readiness.ts';
 import { directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
@@ -54,7 +54,6 @@ const HISTORY = 'query ($c: ID!) { messages(chatId: $c, first: 100) { edges { no
 
 type Changed = { connectionChanged: Contact };
 
-const codeOf = (result: GraphQLResponse) => result.errors?.[0]?.extensions?.code;
 const reasonOf = (result: GraphQLResponse) => result.errors?.[0]?.extensions?.reason;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

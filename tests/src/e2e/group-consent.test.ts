@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
+import { codeOf, gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
 import { connect, directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { startDistributed, startEmbedded } from '../kit/topology.ts';
 import { eventually } from './chat-flow.ts';
@@ -49,7 +49,6 @@ interface Invitation {
 }
 type Event = Record<string, any> & { __typename: string };
 
-const codeOf = (result: GraphQLResponse) => result.errors?.[0]?.extensions?.code;
 const reasonOf = (result: GraphQLResponse) => result.errors?.[0]?.extensions?.reason;
 const memberIds = (chat: ChatData) => chat.members.map((member) => member.user.id).sort();
 

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
+import { codeOf, gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
 import { warmUp } from '../kit/readiness.ts';
 import { connectAll, directChat, openToGroups, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { startDistributed, startEmbedded } from '../kit/topology.ts';
@@ -73,7 +73,6 @@ interface HistoryNode {
 type ChatEvent = Record<string, unknown> & { __typename: string };
 
 const rolesOf = (chat: ChatData) => Object.fromEntries(chat.members.map((member) => [member.user.id, member.role]));
-const codeOf = (result: GraphQLResponse) => result.errors?.[0]?.extensions?.code;
 const reasonOf = (result: GraphQLResponse) => result.errors?.[0]?.extensions?.reason;
 
 /**

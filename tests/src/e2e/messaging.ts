@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
+import { codeOf, gql, gqlOk, Subscription, wsClient, type GraphQLResponse } from '../kit/client.ts';
 import { connectAll, directChat, registerUser, sendText, type TestUser } from '../kit/seed.ts';
 import { eventually, type Topology } from './chat-flow.ts';
 
@@ -39,8 +39,6 @@ const ofType =
   (response: Event) =>
     response.data?.chatEvents.__typename === type && match(response.data.chatEvents);
 
-const codeOf = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] }) =>
-  response.errors?.[0]?.extensions?.code;
 const reasonOf = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] }) =>
   response.errors?.[0]?.extensions?.reason;
 

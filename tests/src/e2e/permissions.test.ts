@@ -27,7 +27,7 @@ import {
   type IntrospectionQuery,
 } from 'graphql';
 import { testUsername, uniqueTag } from '@chat/common/testing';
-import { gql, gqlOk, wsClient, type GraphQLResponse } from '../kit/client.ts';
+import { codeOf, gql, gqlOk, wsClient, type GraphQLResponse } from '../kit/client.ts';
 import { directChat, registerUser, type TestUser } from '../kit/seed.ts';
 import { startEmbedded, type Embedded } from '../kit/topology.ts';
 
@@ -139,8 +139,6 @@ async function firstAnswer(
     await client.dispose();
   }
 }
-
-const codeOf = (response: GraphQLResponse) => response.errors?.[0]?.extensions?.code;
 
 describe('permissions through the gateway (embedded)', () => {
   let embedded: Embedded;

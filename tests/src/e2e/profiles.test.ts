@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { gql, gqlOk } from '../kit/client.ts';
+import { codeOf, gql, gqlOk } from '../kit/client.ts';
 import { registerUser, type TestUser } from '../kit/seed.ts';
 import { startDistributed, startEmbedded } from '../kit/topology.ts';
 
@@ -21,8 +21,6 @@ const PROFILE = 'id username displayName createdAt email phone version';
 /** Searches per user per 10 s in these topologies (SEARCH_RATE_LIMIT). */
 const TEST_SEARCH_LIMIT = 8;
 const env = { SEARCH_RATE_LIMIT: String(TEST_SEARCH_LIMIT) };
-const codeOf = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] }) =>
-  response.errors?.[0]?.extensions?.code;
 
 function profileSuite(name: string, start: () => Promise<Gateways>): void {
   describe(name, () => {

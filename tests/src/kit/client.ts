@@ -43,6 +43,10 @@ export async function gqlOk<T = Record<string, any>>(
   return result.data;
 }
 
+/** The `extensions.code` of a response's first error (undefined when it has none), as a client branches on it. */
+export const codeOf = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] | null }): unknown =>
+  response.errors?.[0]?.extensions?.code;
+
 export function wsClient(url: string, token?: string): Client {
   return createClient({
     url: url.replace(/^http/, 'ws'),
