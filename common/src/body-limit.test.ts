@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { createSchema, createYoga } from 'graphql-yoga';
-import { limitRequestBody, SUBGRAPH_MAX_REQUEST_BYTES } from './body-limit.ts';
+import { answerParseErrors, limitRequestBody, SUBGRAPH_MAX_REQUEST_BYTES } from './body-limit.ts';
 import { InternalIdentity } from './identity.ts';
 import { serveSubgraph, type ServedSubgraph } from './serve.ts';
 
@@ -155,6 +155,60 @@ describe('the request body limit', () => {
     });
     assert.match(answer, /^HTTP\/1\.1 200 /);
     assert.match(answer, new RegExp(`"length":${text.length}`));
+  });
+});
+
+describe('a request the HTTP parser refuses', () => {
+  let server: Server;
+  let port: number;
+
+  before(async () => {
+    server = createServer((_request, response) => response.end('routed'));
+    answerParseErrors(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('answers a request line past 16 KB with 431 while the client is still writing it, then closes', async () => {
+    const exchange = await new Promise<RawExchange>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      const piece = Buffer.alloc(64 * 1024, 'x');
+      let answer = '';
+      let sent = 0;
+      socket.on('data', (data) => (answer += data.toString()));
+      socket.on('error', () => {}); // a reset: the answer read so far is what counts
+      socket.on('close', () => resolve({ answer, closed: true, sent }));
+      // A 4 MB query string, a piece per turn of the event loop: the server answers long before its end.
+      const write = () => {
+        if (socket.destroyed || sent >= 4 * 1024 * 1024) return;
+        sent += piece.length;
+        if (socket.write(piece)) setImmediate(write);
+        else socket.once('drain', write);
+      };
+      socket.on('connect', () => {
+        socket.write('GET /graphql?query=');
+        write();
+      });
+    });
+    assert.match(exchange.answer, /^HTTP\/1\.1 431 /);
+    assert.match(exchange.answer, /\r\nConnection: close\r\n/);
+    assert.equal(exchange.closed, true);
+  });
+
+  it('answers fetch a 431 for a 1.2 MB query string, not a reset connection', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/graphql?query=${'x'.repeat(1_200_000)}`);
+    assert.equal(response.status, 431);
+  });
+
+  it('answers a malformed request with 400', async () => {
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET /graphql\0 HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let text = '';
+      socket.on('data', (data) => (text += data.toString()));
+      socket.on('close', () => resolve(text));
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
   });
 });
 

@@ -16,7 +16,8 @@
  * sends is read and dropped for a moment ({@link LINGER_MS}), then the
  * connection is closed.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { CommonReason, ErrorCode } from './errors.ts';
 
 /** `extensions.code` of the refusal (and `reason`, for clients that look there). */
@@ -117,4 +118,36 @@ export function limitRequestBody(request: IncomingMessage, response: ServerRespo
     return false;
   }
   return true;
+}
+
+/** The answers Node gives a request its parser refuses, by the parser's error code (Node's own defaults). */
+const PARSE_ERROR_ANSWERS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
+/**
+ * Answers a request that Node's HTTP parser refuses (a request line or headers past 16 KB, a malformed
+ * request) as Node does, then lingers as a refused body does ({@link LINGER_MS}): Node's own handler writes
+ * the answer and closes at once, so a client still sending a 1 MB query string saw a reset connection instead
+ * of the 431 whenever the server answered before the client had finished writing (on a loaded machine, most
+ * times).
+ */
+export function answerParseErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // The parser is done with this connection: what the client still sends is dropped unparsed.
+    socket.removeAllListeners('data');
+    socket.on('data', () => {});
+    socket.resume();
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const status = PARSE_ERROR_ANSWERS[error.code ?? ''] ?? '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('end', () => socket.destroy());
+  });
 }

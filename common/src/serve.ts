@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { createYoga } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { limitRequestBody, SUBGRAPH_MAX_REQUEST_BYTES } from './body-limit.ts';
+import { answerParseErrors, limitRequestBody, SUBGRAPH_MAX_REQUEST_BYTES } from './body-limit.ts';
 import { log } from './log.ts';
 import { IDENTITY_HEADER, type InternalIdentity } from './identity.ts';
 import { executePrepared, maskError, prepareOperation, subscribePrepared, type Subgraph } from './subgraph.ts';
@@ -73,6 +73,7 @@ export async function serveSubgraph(
       response.end(JSON.stringify({ error: 'The request failed.' }));
     });
   });
+  answerParseErrors(server);
   const wss = new WebSocketServer({ server, path: '/graphql' });
   const wsServer = useServer(
     {

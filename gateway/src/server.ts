@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import {
+  answerParseErrors,
   createEventBus,
   log,
   maskError,
@@ -101,6 +102,7 @@ export async function startGatewayServer({
   const server = createServer(
     createRequestListener({ maxRequestBytes, yoga, jwks: tokens.publicJwks(), httpHandlers }),
   );
+  answerParseErrors(server);
   const sessionGoesOn = sessionCheck(hostOf(byName, 'users'));
   const wsServer = serveGraphqlWs(server, { tokens, yoga, security, endedSessions, sessionGoesOn });
   const url = await listen(server, config.server);
