@@ -27,6 +27,7 @@ import { createMediaSubgraph } from '@chat/subgraph-media';
 import { useServer } from 'graphql-ws/use/ws';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { boundCloseReasons } from './close-reasons.ts';
 import type { GatewayConfig } from './env.ts';
 import { gatewayError } from './errors.ts';
 import { buildGatewayPipeline, createRequestListener, type GatewayYoga } from './pipeline.ts';
@@ -187,6 +188,7 @@ function serveGraphqlWs(server: Server, options: GraphqlWsOptions): { dispose():
   const sockets = new SocketSessions(tokens, endedSessions);
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: security.limits.ws.maxMessageBytes });
   wss.on('connection', (socket, request) => {
+    boundCloseReasons(socket);
     refuseServerMessages(socket);
     expandSharedPayloads(socket);
     // Every socket counts against its address's limit as it opens, before connection_init (closed with 4029 past it).
