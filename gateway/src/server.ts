@@ -239,7 +239,9 @@ function serveGraphqlWs(server: Server, options: GraphqlWsOptions): { dispose():
         try {
           document = parse(payload.query);
         } catch (error) {
-          // Whatever parsing refused, the token limit included (GRAPHQL_VALIDATION_FAILED over HTTP).
+          // Tagged where it was raised, as over HTTP: a syntax error GRAPHQL_PARSE_FAILED (useRequestErrorCodes), the
+          // token limit GRAPHQL_VALIDATION_FAILED (document-limits.ts). An untagged throw is a syntax error.
+          if (error instanceof GraphQLError && error.extensions.code !== undefined) return [error];
           return [
             gatewayError('GRAPHQL_PARSE_FAILED', error instanceof GraphQLError ? error.message : 'Syntax error.'),
           ];

@@ -170,6 +170,8 @@ const DEPTH_6 = '{ chats(first: 1) { edges { node { lastMessage { sender { id } 
 const COSTLY = '{ chats(first: 100) { edges { node { id title } } } }';
 const AFFORDABLE = '{ chats(first: 10) { edges { node { id title } } } }';
 const INTROSPECTION = '{ __schema { queryType { name } } }';
+/** 1,202 tokens, past the default limit of 1,000, in 2.4 KB (within WS_MAX_MESSAGE_BYTES). */
+const TOKENS = `{ ${'a '.repeat(1_200)}}`;
 
 describe('limits on a development gateway', () => {
   let gateway: Embedded;
@@ -330,11 +332,12 @@ describe('limits on a development gateway', () => {
     assert.equal(socket.closeCode, 1009);
   });
 
-  it('refuses an over-deep or over-costly document over HTTP and graphql-ws, and admits one within the limits', async () => {
+  it('refuses an over-deep, over-costly or over-long document over HTTP and graphql-ws, with one code, and admits one within the limits', async () => {
     const fay = await registerUser(url, 'fay');
     for (const [query, limit] of [
       [DEPTH_6, /^Query depth limit of 5 exceeded, found 6\.$/],
       [COSTLY, /^Query Cost limit of 1000 exceeded, found 1625\.$/],
+      [TOKENS, /^Token limit of 1000 exceeded\.$/],
     ] as const) {
       const refused = await post(url, query, { token: fay.token });
       assert.equal(refused.data, undefined);
@@ -354,6 +357,10 @@ describe('limits on a development gateway', () => {
     assert.match(deep.errors?.[0]?.message ?? '', /depth limit of 5 exceeded, found 6/);
     const costly = await socket.first(COSTLY);
     assert.match(costly.errors?.[0]?.message ?? '', /Cost limit of 1000 exceeded/);
+    // Refused while parsing, and still the code HTTP answers (not GRAPHQL_PARSE_FAILED).
+    const long = await socket.first(TOKENS);
+    assert.equal(long.errors?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED', JSON.stringify(long));
+    assert.match(long.errors?.[0]?.message ?? '', /^Token limit of 1000 exceeded\.$/);
     assert.equal(socket.closeCode, undefined, 'refusals do not close the connection');
     await socket.close();
   });
