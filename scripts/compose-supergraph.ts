@@ -1,6 +1,7 @@
 /**
  * Composes the supergraph from each subgraph's schema.graphql and writes
- * schema/<subgraph>.graphql and schema/supergraph.graphql.
+ * schema/<subgraph>.graphql, schema/supergraph.graphql and schema/api.graphql
+ * (the public API schema, for clients: no federation internals).
  *
  *   npm run schema:compose          regenerate the committed files
  *   npm run schema:check            fail when they differ from composition
@@ -22,6 +23,7 @@ const files = new Map<string, string>([
       [`schema/${name}.graphql`, readFileSync(new URL(`subgraphs/${name}/src/schema.graphql`, root), 'utf8')] as const,
   ),
   ['schema/supergraph.graphql', result.supergraphSdl],
+  ['schema/api.graphql', result.apiSdl],
 ]);
 
 let stale = 0;

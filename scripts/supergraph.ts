@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
+import { parse, printSchema } from 'graphql';
 
 /** The subgraphs in the supergraph and the default URL each serves on in the distributed mode. */
 export const SUBGRAPHS = [
@@ -11,7 +11,12 @@ export const SUBGRAPHS = [
   { name: 'media', url: 'http://127.0.0.1:4005/graphql' },
 ] as const;
 
-export function composeSupergraph(): { supergraphSdl: string } | { errors: readonly Error[] } {
+/**
+ * The supergraph (what gateways serve from) and its API schema: what clients see, without federation's
+ * `join__`/`link__` types and directives (and without the internal subgraph URLs they carry), for client
+ * code generators and schema explorers while production turns introspection off.
+ */
+export function composeSupergraph(): { supergraphSdl: string; apiSdl: string } | { errors: readonly Error[] } {
   const root = new URL('../', import.meta.url);
   const result = composeServices(
     SUBGRAPHS.map(({ name, url }) => ({
@@ -21,5 +26,8 @@ export function composeSupergraph(): { supergraphSdl: string } | { errors: reado
     })),
   );
   if (result.errors) return { errors: result.errors };
-  return { supergraphSdl: result.supergraphSdl };
+  return {
+    supergraphSdl: result.supergraphSdl,
+    apiSdl: printSchema(result.schema.toAPISchema().toGraphQLJSSchema()),
+  };
 }

@@ -26,6 +26,14 @@ describe('supergraph', () => {
     }
   });
 
+  it('commits the API schema clients generate from, without federation internals', () => {
+    assert.ok('apiSdl' in result);
+    assert.equal(read('schema/api.graphql'), result.apiSdl, 'schema/api.graphql (npm run schema:compose)');
+    assert.doesNotMatch(result.apiSdl, /join__|link__|@join|@link|127\.0\.0\.1/);
+    for (const root of ['type Query {', 'type Mutation {', 'type Subscription {'])
+      assert.ok(result.apiSdl.includes(root), root);
+  });
+
   it('composes the five subgraphs', () => {
     assert.deepEqual(
       SUBGRAPHS.map(({ name }) => name),
