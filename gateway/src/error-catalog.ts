@@ -33,7 +33,9 @@ Every error of \`/graphql\` carries \`extensions.code\`; many also carry
 below. A code or a reason never changes meaning once published. Anything
 unexpected is logged on the server and answered \`INTERNAL_SERVER_ERROR\` with
 a generic message (\`maskError\`), in every host; refusals pass through
-subgraphs and gateway as they are.
+subgraphs and gateway as they are. In development an error raised in a
+subgraph also names it (\`extensions.serviceName\`, added by
+\`@apollo/gateway\`); a production gateway leaves that out.
 
 **HTTP status** is what \`/graphql\` answers over HTTP when this error refuses
 the whole request. An error of one field (most refusals: a mutation, a

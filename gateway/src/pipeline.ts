@@ -14,7 +14,7 @@ import { JWKS_PATH, limitRequestBody, log, maskError, type ErrorCode, type Token
 import type { ExecutionArgs } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { handleExportDownload } from './export-download.ts';
-import { maskGatewayError, useRequestErrorCodes, useRequestParseErrors } from './request-errors.ts';
+import { maskGatewayError, useNoServiceNames, useRequestErrorCodes, useRequestParseErrors } from './request-errors.ts';
 import { createGatewaySecurity, type GatewaySecurity, type SecurityLimits } from './security/index.ts';
 import type { GatewayContext } from './subgraph-hosts.ts';
 import type { SubscriptionBridge } from './subscriptions/bridge.ts';
@@ -30,7 +30,7 @@ export interface GatewayPipelineOptions {
   limits: SecurityLimits;
   /** Where the limits count, shared by every instance; in memory without. */
   redisUrl: string | undefined;
-  /** NODE_ENV=production: no GraphiQL. */
+  /** NODE_ENV=production: no GraphiQL, no subgraph names in errors. */
   production: boolean;
   /** Verifies access tokens. */
   tokens: TokenService;
@@ -104,6 +104,7 @@ export async function buildGatewayPipeline(options: GatewayPipelineOptions): Pro
       ...security.plugins,
       ...(subscriptions ? [useLiveStreamGuard(subscriptions.endedSessions)] : []),
       useRequestErrorCodes(),
+      ...(production ? [useNoServiceNames()] : []),
     ],
     context: async ({ request, req, connectionParams }) => {
       const fromSocket = connectionParams?.authorization;

@@ -6,8 +6,8 @@
  * calls too), variables that do not coerce before execution or subscription
  * starts, and bodies Yoga cannot read in its request parser.
  */
-import { getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs } from 'graphql';
-import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { createGraphQLError, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { withCode, type GatewayCode } from './errors.ts';
 
 /**
@@ -91,3 +91,26 @@ export const useRequestParseErrors = (): Plugin => ({
     });
   },
 });
+
+/** `error` without `extensions.serviceName`. */
+function withoutServiceName(error: GraphQLError): GraphQLError {
+  if (error.extensions?.serviceName === undefined) return error;
+  const { serviceName: _, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, originalError: error, extensions });
+}
+
+/**
+ * Production: an error does not name the subgraph it came from (`extensions.serviceName`, which
+ * @apollo/gateway adds): how the deployment is cut is nobody's business outside it, and a client acts on
+ * `code` alone. Over HTTP and graphql-ws, for results and each event of a stream.
+ */
+export const useNoServiceNames = (): Plugin => {
+  const strip = ({ result, setResult }: { result: ExecutionResult; setResult: (result: ExecutionResult) => void }) => {
+    if (result.errors?.some((error) => error.extensions?.serviceName !== undefined))
+      setResult({ ...result, errors: result.errors.map(withoutServiceName) });
+  };
+  return {
+    onExecute: () => ({ onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, strip) }),
+    onSubscribe: () => ({ onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, strip) }),
+  };
+};

@@ -241,4 +241,13 @@ describe('a production gateway gives no hints', () => {
     assert.match(JSON.stringify(answer), /GRAPHQL_VALIDATION_FAILED/);
     assert.doesNotMatch(JSON.stringify(answer), /did you mean/i);
   });
+
+  it('names no subgraph in an error (extensions.serviceName), over HTTP and graphql-ws', async () => {
+    const { body } = await post(gateway.url, 'query ($id: ID!) { chat(id: $id) { id } }', { id: '1' }, user.token);
+    assert.match(JSON.stringify(body.errors), /"code":"NOT_FOUND"/);
+    assert.doesNotMatch(JSON.stringify(body), /serviceName/);
+    const event = await firstOver(gateway.url, 'subscription { messageAdded(chatId: "1") { id } }', {}, user.token);
+    assert.match(JSON.stringify(event), /NOT_FOUND/);
+    assert.doesNotMatch(JSON.stringify(event), /serviceName/);
+  });
 });
