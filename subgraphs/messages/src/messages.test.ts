@@ -232,6 +232,23 @@ describe('messages subgraph (in-process)', () => {
     assert.equal(bob.unreadCount, 2);
   });
 
+  it('acknowledges a send with its cursor (the embedded mode places it first), a retry too', async () => {
+    const chatId = await createChat([users.ann, users.bob]);
+    const ACK = 'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id cursor } }';
+    const input = { chatId, text: 'placed', clientMessageId: 'cursor-1' };
+    const sent = (await kit.ok<{ sendMessage: { id: string; cursor: string | null } }>(ACK, { input }, users.ann))
+      .sendMessage;
+    const page = await kit.ok<{ messages: { edges: { cursor: string; node: { id: string } }[] } }>(
+      HISTORY,
+      { chatId, first: 1 },
+      users.ann,
+    );
+    assert.ok(sent.cursor);
+    assert.deepEqual([page.messages.edges[0]?.cursor, page.messages.edges[0]?.node.id], [sent.cursor, sent.id]);
+    const retried = await kit.ok<{ sendMessage: unknown }>(ACK, { input }, users.ann);
+    assert.deepEqual(retried.sendMessage, sent);
+  });
+
   it('refuses a clientMessageId reused for another chat', async () => {
     const chatA = await createChat([users.ann, users.bob]);
     const chatB = await createChat([users.ann, users.bob]);

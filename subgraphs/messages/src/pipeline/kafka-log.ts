@@ -121,8 +121,9 @@ export class KafkaMessageLog implements MessageLog {
    * @throws UNAVAILABLE (retryable) when Kafka did not acknowledge: the
    * message may or may not have been written, and the client retries with the
    * same clientMessageId, which makes the retry safe either way.
+   * @returns nothing: a consumer places the message after this resolves
    */
-  async append(message: PendingMessage): Promise<void> {
+  async append(message: PendingMessage): Promise<undefined> {
     try {
       await this.#ready;
       await new Promise<void>((resolve, reject) => {

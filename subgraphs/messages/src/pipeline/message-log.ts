@@ -3,11 +3,15 @@
  * `append` resolves the message is not lost: the pipeline will process it,
  * at least once, in its chat's order.
  */
-import type { PendingMessage } from '../store/message-store.ts';
+import type { MessageRecord, PendingMessage } from '../store/message-store.ts';
 import type { MessagePipeline } from './message-pipeline.ts';
 
 export interface MessageLog {
-  append(message: PendingMessage): Promise<void>;
+  /**
+   * @returns the message as placed in its chat, when the log processed it before resolving (the embedded
+   * mode); undefined when it is processed after (Kafka), or was dropped
+   */
+  append(message: PendingMessage): Promise<MessageRecord | undefined>;
   close(): Promise<void>;
 }
 
@@ -20,12 +24,12 @@ export class InProcessMessageLog implements MessageLog {
 
   constructor(private readonly pipeline: MessagePipeline) {}
 
-  async append(message: PendingMessage): Promise<void> {
+  async append(message: PendingMessage): Promise<MessageRecord | undefined> {
     const previous = this.#tails.get(message.chatId) ?? Promise.resolve();
     const current = previous.catch(() => undefined).then(() => this.pipeline.process(message));
     this.#tails.set(message.chatId, current);
     try {
-      await current;
+      return (await current) ?? undefined;
     } finally {
       if (this.#tails.get(message.chatId) === current) this.#tails.delete(message.chatId);
     }

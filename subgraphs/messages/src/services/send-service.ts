@@ -2,7 +2,7 @@
 import { forbidden, fromZodError, requireId } from '@chat/common';
 import { refuse } from '../errors.ts';
 import { MediaNotAttachableError } from '../store/attachment-store.ts';
-import type { PendingMessage } from '../store/message-store.ts';
+import type { MessageRecord, PendingMessage } from '../store/message-store.ts';
 import type { MessageAccess, MessageServiceDeps } from './message-access.ts';
 import { ZSendMessageInputSchema, type SendMessageInput } from './message-input.ts';
 
@@ -17,13 +17,15 @@ export class SendService {
 
   /**
    * Validates, checks membership, reserves the idempotency key and appends the
-   * message to the log; resolves once the log has it (the acknowledgement).
+   * message to the log; resolves once the log has it (the acknowledgement),
+   * with its place in the chat (`seq`, the cursor) where it is known by then:
+   * always in the embedded mode, on a retry once history has it.
    * A retry with the same clientMessageId returns the same message, appending
    * it again only if the first attempt never reached the log.
    * @throws FORBIDDEN in a direct chat where either member blocked the
    * other; nothing is reserved or appended.
    */
-  async sendMessage(input: SendMessageInput): Promise<PendingMessage> {
+  async sendMessage(input: SendMessageInput): Promise<PendingMessage | MessageRecord> {
     const viewer = this.access.requireViewer();
     const parsed = ZSendMessageInputSchema.safeParse(input);
     if (!parsed.success) throw fromZodError(parsed.error);
@@ -77,9 +79,11 @@ export class SendService {
       });
     }
     if (!reservation.produced) {
-      await this.deps.messageLog.append(message);
+      const placed = await this.deps.messageLog.append(message);
       await this.deps.keys.markProduced(message);
+      return placed ?? message;
     }
-    return message;
+    // A retry: as placed (with its cursor) once history has it.
+    return (await this.deps.store.byIds([message.id]))[0] ?? message;
   }
 }
