@@ -96,7 +96,13 @@ export const useRequestParseErrors = (): Plugin => ({
 function withoutServiceName(error: GraphQLError): GraphQLError {
   if (error.extensions?.serviceName === undefined) return error;
   const { serviceName: _, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, originalError: error, extensions });
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions,
+  });
 }
 
 /**

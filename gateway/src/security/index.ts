@@ -14,7 +14,7 @@ import { createConnectionCounter, MemoryConnectionCounter } from './connection-c
 import { documentLimitPlugins } from './document-limits.ts';
 import { useEventStreamLimits } from './event-stream-limits.ts';
 import { useNoSuggestions } from './no-suggestions.ts';
-import { rateLimitPlugins } from './rate-limits.ts';
+import { rateLimitPlugins, useSubgraphRateLimitStatus } from './rate-limits.ts';
 import { useSubscriptionBudget } from './subscription-budget.ts';
 import { WebSocketLimits } from './ws-limits.ts';
 
@@ -51,6 +51,7 @@ export function createGatewaySecurity(limits: SecurityLimits, redisUrl: string |
       ...(documentLimitPlugins(limits.document, { introspection: !limits.production }) as Plugin<GatewayContext>[]),
       ...(limits.production ? [useNoSuggestions() as Plugin<GatewayContext>] : []),
       ...(limiter ? (rateLimitPlugins(rates, limiter, limits.keyPrefix) as Plugin<GatewayContext>[]) : []),
+      useSubgraphRateLimitStatus() as Plugin<GatewayContext>,
       useEventStreamLimits(ws, {
         counter,
         limiter: subscribeLimiter,

@@ -268,3 +268,45 @@ function readRefusal(message: string): Refusal {
   }
   return { field: 'GraphQL', retryAfterSeconds: 60 };
 }
+
+/**
+ * A RATE_LIMITED refusal raised in a subgraph (searches, contact-change codes) answers over HTTP as the
+ * gateway's own limits do: `Retry-After` with the longest `retryAfterSeconds`, and 429 when the limit refused
+ * the whole operation (every error RATE_LIMITED, every root field null: the data goes, as nothing ran). When
+ * other fields of the operation have data, the status stays 200 (the GraphQL-over-HTTP spec: data means 2xx)
+ * and only the header says when to retry.
+ */
+export function useSubgraphRateLimitStatus(): Plugin<LimitedContext> {
+  return {
+    onExecute({ args }) {
+      const context = args.contextValue as { request?: unknown };
+      if (!context.request) return; // graphql-ws: no HTTP status; the error carries retryAfterSeconds
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (!('errors' in result) || !result.errors) return;
+          const limited = result.errors.filter(
+            (error) => error.extensions?.code === 'RATE_LIMITED' && error.extensions.http === undefined,
+          );
+          const hints = limited.map((error) => Number(error.extensions.retryAfterSeconds));
+          if (limited.length === 0 || !hints.every((hint) => Number.isInteger(hint) && hint > 0)) return;
+          const whole =
+            limited.length === result.errors.length &&
+            (result.data === null || result.data === undefined || Object.values(result.data).every((v) => v === null));
+          const http = { ...(whole ? { status: 429 } : {}), headers: { 'Retry-After': String(Math.max(...hints)) } };
+          const errors = result.errors.map((error) =>
+            limited.includes(error)
+              ? new GraphQLError(error.message, {
+                  nodes: error.nodes,
+                  source: error.source,
+                  positions: error.positions,
+                  path: error.path,
+                  extensions: { ...error.extensions, http },
+                })
+              : error,
+          );
+          setResult(whole ? { errors } : { ...result, errors });
+        },
+      };
+    },
+  };
+}

@@ -173,6 +173,16 @@ function profileSuite(name: string, start: () => Promise<Gateways>): void {
       assert.equal(codeOf(limited), 'RATE_LIMITED');
       const retry = limited.errors?.[0]?.extensions?.retryAfterSeconds as number;
       assert.ok(retry >= 1 && retry <= 10, `retryAfterSeconds ${retry}`);
+      // Over HTTP as the gateway's own limits answer: 429 with Retry-After, nothing executed.
+      const raw = await fetch(gateways.b, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${searcher.token}` },
+        body: JSON.stringify({ query: '{ users(search: "abc", first: 1) { edges { cursor } } }' }),
+      });
+      const body = (await raw.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] };
+      assert.equal(raw.status, 429, JSON.stringify(body));
+      assert.equal(raw.headers.get('retry-after'), String(body.errors?.[0]?.extensions?.retryAfterSeconds));
+      assert.deepEqual([body.data, body.errors?.[0]?.extensions?.code], [undefined, 'RATE_LIMITED']);
       assert.equal((await search(other, gateways.b)).errors, undefined, 'the limit is per user');
     });
   });
