@@ -72,9 +72,17 @@ describe('request errors', () => {
     assert.deepEqual([invalid.status, codes(invalid.errors)], [400, [failed, failed]]);
   });
 
-  it("over HTTP: variables that do not coerce are BAD_USER_INPUT, with graphql-js's message", async () => {
+  it("over HTTP: variables that do not coerce are BAD_USER_INPUT, with graphql-js's message, 400 (200 to application/json)", async () => {
     const answer = await post({ query: 'query ($n: Int!) { double(n: $n) }', variables: { n: 'two' } });
-    assert.deepEqual([answer.status, codes(answer.errors)], [200, ['BAD_USER_INPUT']]);
+    assert.deepEqual([answer.status, codes(answer.errors)], [400, ['BAD_USER_INPUT']]);
+    assert.equal('data' in answer, false);
+    assert.equal(JSON.stringify(answer).includes('"http"'), false, 'the status travels in the status line only');
+    const legacy = await yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ query: 'query ($n: Int!) { double(n: $n) }', variables: { n: 'two' } }),
+    });
+    assert.equal(legacy.status, 200);
     assert.match(answer.errors![0]!.message, /^Variable "\$n" got invalid value "two"; Int cannot represent/);
     const missing = await post({ query: 'query ($n: Int!) { double(n: $n) }' });
     assert.deepEqual(codes(missing.errors), ['BAD_USER_INPUT']);
@@ -86,6 +94,7 @@ describe('request errors', () => {
     assert.deepEqual(codes(await overWebSocket('{ nope }')), ['GRAPHQL_VALIDATION_FAILED']);
     const query = 'query ($n: Int!) { double(n: $n) }';
     assert.deepEqual(codes(await overWebSocket(query, { n: 'two' })), ['BAD_USER_INPUT']);
+    assert.doesNotMatch(JSON.stringify(await overWebSocket(query, { n: 'two' })), /"http"/);
     const subscription = 'subscription ($to: Int!) { count(to: $to) }';
     assert.deepEqual(codes(await overWebSocket(subscription, { to: [] })), ['BAD_USER_INPUT']);
   });

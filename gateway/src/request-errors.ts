@@ -60,13 +60,32 @@ export const useRequestErrorCodes = (): Plugin => ({
   },
   onExecute({ args, setResultAndStopExecution }) {
     const errors = variableErrors(args);
-    if (errors) setResultAndStopExecution({ errors });
+    if (errors) setResultAndStopExecution({ errors: overHttp(args) ? errors.map(asRequestError) : errors });
   },
   onSubscribe({ args, setResultAndStopExecution }) {
     const errors = variableErrors(args);
-    if (errors) setResultAndStopExecution({ errors });
+    if (errors) setResultAndStopExecution({ errors: overHttp(args) ? errors.map(asRequestError) : errors });
   },
 });
+
+/** Whether the operation came over HTTP (Yoga's context has the request; the graphql-ws path's has none). */
+const overHttp = (args: ExecutionArgs) => Boolean((args.contextValue as { request?: unknown } | undefined)?.request);
+
+/**
+ * Variables that do not coerce refuse the whole request before it runs: 400 to a client that accepts
+ * `application/graphql-response+json`, 200 with plain `application/json` (the GraphQL-over-HTTP spec, as Yoga
+ * answers a document that does not validate: `spec` keeps the legacy type at 200). Yoga removes `http` from the
+ * body; it is added over HTTP only, so nothing carries it over graphql-ws.
+ */
+function asRequestError(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, http: { spec: true, status: 400 } },
+  });
+}
 
 /**
  * A request Yoga cannot parse (malformed JSON in a GET query string or a
