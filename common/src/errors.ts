@@ -11,8 +11,18 @@ import type { ZodError } from 'zod';
 import { reasonErrors, type ErrorCodeDefinition, type ErrorReasonDefinition, type ErrorSet } from './error-registry.ts';
 
 export const COMMON_CODES = {
-  BAD_USER_INPUT: { description: 'The input is malformed or breaks a rule; nothing was changed.', httpStatus: 200 },
-  UNAUTHENTICATED: { description: 'No valid access token was given, or the credentials are wrong.', httpStatus: 200 },
+  BAD_USER_INPUT: {
+    description:
+      'The input is malformed or breaks a rule; nothing was changed. Variables that do not coerce refuse the whole ' +
+      'request: 400 to a client that accepts `application/graphql-response+json`.',
+    httpStatus: 200,
+  },
+  UNAUTHENTICATED: {
+    description:
+      'No valid access token was given, or the credentials are wrong. A refused `Authorization` header refuses the ' +
+      'whole request: 401 with `WWW-Authenticate: Bearer` to a client that accepts `application/graphql-response+json`.',
+    httpStatus: 200,
+  },
   FORBIDDEN: {
     description: 'The viewer may see the object but not do this (for example: a member without the role).',
     httpStatus: 200,

@@ -11,7 +11,7 @@ import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { useApolloFederation } from '@envelop/apollo-federation';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { JWKS_PATH, limitRequestBody, log, maskError, type ErrorCode, type TokenService } from '@chat/common';
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { handleExportDownload } from './export-download.ts';
 import { maskGatewayError, useNoServiceNames, useRequestErrorCodes, useRequestParseErrors } from './request-errors.ts';
@@ -51,6 +51,18 @@ export interface GatewayPipeline {
   yoga: GatewayYoga;
   /** Document, introspection, rate and connection limits: docs/SECURITY.md#rate-limits. */
   security: GatewaySecurity;
+}
+
+/**
+ * A refused token refuses the whole HTTP request before anything runs: 401 with `WWW-Authenticate: Bearer` to a
+ * client that accepts `application/graphql-response+json` (the GraphQL-over-HTTP spec: no data, a 4xx), 200 with
+ * plain `application/json` (`spec`). Over graphql-ws the socket's own rules apply (4403 at connection_init).
+ */
+function asUnauthorized(error: unknown): unknown {
+  if (!(error instanceof GraphQLError)) return error;
+  return new GraphQLError(error.message, {
+    extensions: { ...error.extensions, http: { spec: true, status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
+  });
 }
 
 /** The bridge takes over subscription execution, which @apollo/gateway refuses. */
@@ -110,7 +122,9 @@ export async function buildGatewayPipeline(options: GatewayPipelineOptions): Pro
       const fromSocket = connectionParams?.authorization;
       const caller = await authenticate(
         typeof fromSocket === 'string' ? fromSocket : request?.headers.get('authorization'),
-      );
+      ).catch((error: unknown) => {
+        throw connectionParams ? error : asUnauthorized(error);
+      });
       return { ...caller, clientIp: security.clientAddress(req), transport: connectionParams ? 'websocket' : 'http' };
     },
     maskedErrors: { maskError: (error) => maskGatewayError(maskError(error)) },

@@ -190,6 +190,37 @@ describe('IDs the viewer may not see answer as IDs that do not exist', () => {
   }
 });
 
+describe('a refused token over HTTP', () => {
+  let gateway: Embedded;
+  before(async () => (gateway = await startEmbedded()));
+  after(() => gateway?.stop());
+
+  it('answers 401 with WWW-Authenticate to application/graphql-response+json, 200 to application/json', async () => {
+    const forged = `${'x'.repeat(20)}.${'y'.repeat(20)}.${'z'.repeat(20)}`;
+    const { status, body } = await post(gateway.url, '{ me { id } }', {}, forged);
+    assert.equal(status, 401, JSON.stringify(body));
+    assert.equal('data' in body, false);
+    assert.match(JSON.stringify(body.errors), /"code":"UNAUTHENTICATED"/);
+    assert.doesNotMatch(JSON.stringify(body), /"http"/);
+    const legacy = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${forged}` },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    assert.equal(legacy.status, 200);
+    const strict = await fetch(gateway.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        authorization: `Bearer ${forged}`,
+      },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    assert.equal(strict.headers.get('www-authenticate'), 'Bearer');
+  });
+});
+
 describe('a production gateway gives no hints', () => {
   let gateway: Embedded;
   let user: TestUser;
