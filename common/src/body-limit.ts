@@ -45,6 +45,13 @@ export const SUBGRAPH_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
  */
 export const LINGER_MS = 5_000;
 
+/** Half-closes `socket` (what was written goes out, then a FIN) and destroys it after {@link LINGER_MS}, or when it closes. */
+function lingerThenClose(socket: Duplex): void {
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
 /** The refusal's body: a GraphQL response, as every answer of `/graphql`. */
 export function tooLargeBody(maxBytes: number): string {
   return JSON.stringify({
@@ -89,9 +96,7 @@ export function limitRequestBody(request: IncomingMessage, response: ServerRespo
       'cache-control': 'no-store',
     });
     response.write(body);
-    socket.end();
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
-    socket.once('close', () => clearTimeout(timer));
+    lingerThenClose(socket);
   };
 
   request.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
@@ -147,9 +152,8 @@ export function answerParseErrors(server: Server): void {
       return;
     }
     const status = PARSE_ERROR_ANSWERS[error.code ?? ''] ?? '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
-    socket.once('close', () => clearTimeout(timer));
+    socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    lingerThenClose(socket);
     socket.once('end', () => socket.destroy());
   });
 }

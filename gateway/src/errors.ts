@@ -94,11 +94,16 @@ export function gatewayError(
 
 /** `error` with `code` added, all else kept (message, locations, path and other extensions). */
 export function withCode(error: GraphQLError, code: GatewayCode | ErrorCode): GraphQLError {
+  return withExtensions(error, { ...error.extensions, code });
+}
+
+/** `error` with these `extensions` instead of its own, all else kept (message, locations, path). */
+export function withExtensions(error: GraphQLError, extensions: Record<string, unknown>): GraphQLError {
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
-    extensions: { ...error.extensions, code },
+    extensions,
   });
 }

@@ -14,7 +14,8 @@ import { JWKS_PATH, limitRequestBody, log, maskError, type ErrorCode, type Token
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { handleExportDownload } from './export-download.ts';
-import { maskGatewayError, useNoServiceNames, useRequestErrorCodes, useRequestParseErrors } from './request-errors.ts';
+import { withExtensions } from './errors.ts';
+import { maskGatewayError, useRequestErrorCodes, useRequestParseErrors, withoutServiceName } from './request-errors.ts';
 import { createGatewaySecurity, type GatewaySecurity, type SecurityLimits } from './security/index.ts';
 import type { GatewayContext } from './subgraph-hosts.ts';
 import type { SubscriptionBridge } from './subscriptions/bridge.ts';
@@ -60,9 +61,8 @@ export interface GatewayPipeline {
  */
 function asUnauthorized(error: unknown): unknown {
   if (!(error instanceof GraphQLError)) return error;
-  return new GraphQLError(error.message, {
-    extensions: { ...error.extensions, http: { spec: true, status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
-  });
+  const http = { spec: true, status: 401, headers: { 'WWW-Authenticate': 'Bearer' } };
+  return withExtensions(error, { ...error.extensions, http });
 }
 
 /** The bridge takes over subscription execution, which @apollo/gateway refuses. */
@@ -116,7 +116,6 @@ export async function buildGatewayPipeline(options: GatewayPipelineOptions): Pro
       ...security.plugins,
       ...(subscriptions ? [useLiveStreamGuard(subscriptions.endedSessions)] : []),
       useRequestErrorCodes(),
-      ...(production ? [useNoServiceNames()] : []),
     ],
     context: async ({ request, req, connectionParams }) => {
       const fromSocket = connectionParams?.authorization;
@@ -127,7 +126,12 @@ export async function buildGatewayPipeline(options: GatewayPipelineOptions): Pro
       });
       return { ...caller, clientIp: security.clientAddress(req), transport: connectionParams ? 'websocket' : 'http' };
     },
-    maskedErrors: { maskError: (error) => maskGatewayError(maskError(error)) },
+    maskedErrors: {
+      maskError: (error) => {
+        const masked = maskGatewayError(maskError(error));
+        return production ? withoutServiceName(masked) : masked;
+      },
+    },
     graphiql: production ? false : { title: 'Federated chat', subscriptionsProtocol: 'WS' },
     renderGraphiQL,
     landingPage: false,

@@ -6,9 +6,9 @@
  * calls too), variables that do not coerce before execution or subscription
  * starts, and bodies Yoga cannot read in its request parser.
  */
-import { getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { createGraphQLError, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
-import { withCode, type GatewayCode } from './errors.ts';
+import { getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs } from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { withCode, withExtensions, type GatewayCode } from './errors.ts';
 
 /**
  * A request error that nothing tagged (none is known; a library may add
@@ -58,15 +58,21 @@ export const useRequestErrorCodes = (): Plugin => ({
       setResult(result.map((error) => (untagged(error) ? withCode(error, 'GRAPHQL_VALIDATION_FAILED') : error)));
     };
   },
-  onExecute({ args, setResultAndStopExecution }) {
-    const errors = variableErrors(args);
-    if (errors) setResultAndStopExecution({ errors: overHttp(args) ? errors.map(asRequestError) : errors });
-  },
-  onSubscribe({ args, setResultAndStopExecution }) {
-    const errors = variableErrors(args);
-    if (errors) setResultAndStopExecution({ errors: overHttp(args) ? errors.map(asRequestError) : errors });
-  },
+  onExecute: refuseVariables,
+  onSubscribe: refuseVariables,
 });
+
+/** Stops an operation whose variables do not coerce, with their errors (as request errors over HTTP). */
+function refuseVariables({
+  args,
+  setResultAndStopExecution,
+}: {
+  args: ExecutionArgs;
+  setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void;
+}): void {
+  const errors = variableErrors(args);
+  if (errors) setResultAndStopExecution({ errors: overHttp(args) ? errors.map(asRequestError) : errors });
+}
 
 /** Whether the operation came over HTTP (Yoga's context has the request; the graphql-ws path's has none). */
 const overHttp = (args: ExecutionArgs) => Boolean((args.contextValue as { request?: unknown } | undefined)?.request);
@@ -78,13 +84,7 @@ const overHttp = (args: ExecutionArgs) => Boolean((args.contextValue as { reques
  * body; it is added over HTTP only, so nothing carries it over graphql-ws.
  */
 function asRequestError(error: GraphQLError): GraphQLError {
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    extensions: { ...error.extensions, http: { spec: true, status: 400 } },
-  });
+  return withExtensions(error, { ...error.extensions, http: { spec: true, status: 400 } });
 }
 
 /**
@@ -111,31 +111,13 @@ export const useRequestParseErrors = (): Plugin => ({
   },
 });
 
-/** `error` without `extensions.serviceName`. */
-function withoutServiceName(error: GraphQLError): GraphQLError {
+/**
+ * `error` without `extensions.serviceName`, which @apollo/gateway adds: a production gateway's masking
+ * (pipeline.ts) passes every error through it, results and each event of a stream alike, over HTTP and
+ * graphql-ws. How the deployment is cut is nobody's business outside it; a client acts on `code` alone.
+ */
+export function withoutServiceName(error: GraphQLError): GraphQLError {
   if (error.extensions?.serviceName === undefined) return error;
   const { serviceName: _, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    extensions,
-  });
+  return withExtensions(error, extensions);
 }
-
-/**
- * Production: an error does not name the subgraph it came from (`extensions.serviceName`, which
- * @apollo/gateway adds): how the deployment is cut is nobody's business outside it, and a client acts on
- * `code` alone. Over HTTP and graphql-ws, for results and each event of a stream.
- */
-export const useNoServiceNames = (): Plugin => {
-  const strip = ({ result, setResult }: { result: ExecutionResult; setResult: (result: ExecutionResult) => void }) => {
-    if (result.errors?.some((error) => error.extensions?.serviceName !== undefined))
-      setResult({ ...result, errors: result.errors.map(withoutServiceName) });
-  };
-  return {
-    onExecute: () => ({ onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, strip) }),
-    onSubscribe: () => ({ onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, strip) }),
-  };
-};

@@ -26,7 +26,7 @@ import { useRateLimiter, type ConfigByField, type Identity, type IdentifyFn } fr
 import { getOperationAST, getVariableValues, GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RateSetting } from '../env.ts';
-import { gatewayError } from '../errors.ts';
+import { gatewayError, withExtensions } from '../errors.ts';
 import type { GatewayContext } from '../subgraph-hosts.ts';
 import { addressBucket } from './client-address.ts';
 import type { SecurityLimits } from './config.ts';
@@ -294,15 +294,7 @@ export function useSubgraphRateLimitStatus(): Plugin<LimitedContext> {
             (result.data === null || result.data === undefined || Object.values(result.data).every((v) => v === null));
           const http = { ...(whole ? { status: 429 } : {}), headers: { 'Retry-After': String(Math.max(...hints)) } };
           const errors = result.errors.map((error) =>
-            limited.includes(error)
-              ? new GraphQLError(error.message, {
-                  nodes: error.nodes,
-                  source: error.source,
-                  positions: error.positions,
-                  path: error.path,
-                  extensions: { ...error.extensions, http },
-                })
-              : error,
+            limited.includes(error) ? withExtensions(error, { ...error.extensions, http }) : error,
           );
           setResult(whole ? { errors } : { ...result, errors });
         },
